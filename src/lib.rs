@@ -1,0 +1,1 @@
+//! sift: curate instruction-tuning data.
