@@ -1,1 +1,7 @@
-//! sift: curate instruction-tuning data.
+//! sift: curate instruction-tuning data. The engine (dataset, review session, quality, model, train,
+//! export) knows nothing of the terminal; the TUI and the CLI both drive it.
+
+pub mod cli;
+pub mod dataset;
+pub mod session;
+pub mod stats;

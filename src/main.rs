@@ -1,1 +1,15 @@
-fn main() {}
+use clap::Parser;
+
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
+fn main() {
+    let cli = sift::cli::Cli::parse();
+    match sift::cli::run(cli) {
+        Ok(code) => std::process::exit(code),
+        Err(e) => {
+            eprintln!("sift: {e:#}");
+            std::process::exit(2);
+        }
+    }
+}

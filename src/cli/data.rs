@@ -1,0 +1,184 @@
+//! `stats`, `check`, `set`, `edit`: dataset commands that need no model.
+
+use crate::dataset::{Field, Format, Problem, ProblemKind};
+use crate::session::{OpenOptions, Session, Status};
+use anyhow::{Context, Result};
+use rayon::prelude::*;
+use std::path::Path;
+
+fn open(file: &Path, format: Option<Format>) -> Result<Session> {
+    Ok(Session::open(file, &OpenOptions { format, state_dir: None })?)
+}
+
+pub fn stats(file: &Path, format: Option<Format>, json: bool) -> Result<i32> {
+    let session = open(file, format)?;
+    let stats = crate::stats::compute(&session);
+    if json {
+        println!("{}", serde_json::to_string_pretty(&stats)?);
+    } else {
+        print!("{}", stats.to_text());
+    }
+    Ok(0)
+}
+
+/// Every problem in the file: what was found at open plus field issues of each decodable record.
+pub fn all_problems(session: &Session) -> Vec<Problem> {
+    let ds = session.dataset();
+    let mut problems: Vec<Problem> = ds.problems().to_vec();
+    let known: std::collections::HashSet<usize> = problems.iter().filter_map(|p| p.record).collect();
+    let issues: Vec<(usize, String)> = (0..ds.len())
+        .into_par_iter()
+        .filter(|pos| !known.contains(pos))
+        .filter_map(|pos| {
+            let d = ds.decoded(pos)?;
+            let msgs: Vec<String> = d.issues.into_iter().map(|i| i.message).collect();
+            (!msgs.is_empty()).then(|| (pos, msgs.join("; ")))
+        })
+        .collect();
+    let located = ds.locate_records(&issues.iter().map(|(p, _)| *p).collect::<Vec<_>>());
+    for ((pos, message), (line, offset)) in issues.into_iter().zip(located) {
+        problems.push(Problem { line, offset, record: Some(pos), kind: ProblemKind::Field, message });
+    }
+    problems.sort_by_key(|p| (p.line, p.offset));
+    problems
+}
+
+pub fn check(file: &Path, format: Option<Format>, json: bool) -> Result<i32> {
+    let session = open(file, format)?;
+    let problems = all_problems(&session);
+    if json {
+        println!("{}", serde_json::to_string_pretty(&problems)?);
+    } else {
+        for p in &problems {
+            let rec = p.record.map(|r| format!(" (record {r})")).unwrap_or_default();
+            println!("line {}: {}{rec}", p.line, p.message);
+        }
+        let n = session.dataset().len();
+        eprintln!("{}: {} records, {} problems", file.display(), n, problems.len());
+    }
+    Ok(if problems.is_empty() { 0 } else { 1 })
+}
+
+pub fn set(
+    file: &Path,
+    format: Option<Format>,
+    index: usize,
+    status: Option<Status>,
+    tags: &[String],
+    untags: &[String],
+    note: Option<&str>,
+) -> Result<i32> {
+    let mut session = open(file, format)?;
+    if let Some(s) = status {
+        session.set_status(&[index], s)?;
+    }
+    for t in tags {
+        session.add_tag(&[index], t)?;
+    }
+    for t in untags {
+        session.remove_tag(&[index], t)?;
+    }
+    if let Some(n) = note {
+        session.set_note(index, n)?;
+    }
+    session.checkpoint()?;
+    let r = session.review(index);
+    println!(
+        "record {index}: {}{}",
+        r.status,
+        if r.tags.is_empty() { String::new() } else { format!(" [{}]", r.tags.join(", ")) }
+    );
+    Ok(0)
+}
+
+pub fn edit(file: &Path, format: Option<Format>, index: usize, field: Field, value: &str, force: bool) -> Result<i32> {
+    let mut session = open(file, format)?;
+    session.set_field(index, field, value)?;
+    session.save(force).with_context(|| format!("the edit is kept in the journal of {}", file.display()))?;
+    println!("record {index}: saved");
+    Ok(0)
+}
+
+/// Applies commands read from `input`, one per line, writing `ok ...` after each acknowledged
+/// (journaled) change or `error: ...`. Nothing is saved unless a `save` command says so.
+pub fn batch(
+    file: &Path,
+    format: Option<Format>,
+    input: impl std::io::BufRead,
+    mut out: impl std::io::Write,
+) -> Result<i32> {
+    let mut session = open(file, format)?;
+    for notice in session.notices() {
+        writeln!(out, "note {notice}")?;
+    }
+    let mut failures = 0;
+    for line in input.lines() {
+        let line = line?;
+        let line = line.trim();
+        if line.is_empty() || line.starts_with('#') {
+            continue;
+        }
+        match batch_command(&mut session, line) {
+            Ok(msg) => writeln!(out, "ok {msg}")?,
+            Err(e) => {
+                failures += 1;
+                writeln!(out, "error: {e:#}")?;
+            }
+        }
+        out.flush()?;
+    }
+    session.checkpoint()?;
+    Ok(i32::from(failures > 0))
+}
+
+/// Text argument: a JSON string literal (for newlines and quotes) or the rest of the line as is.
+fn text_arg(rest: &str) -> Result<String> {
+    if rest.starts_with('"') {
+        Ok(serde_json::from_str(rest).context("text argument is not a valid JSON string")?)
+    } else {
+        Ok(rest.to_string())
+    }
+}
+
+fn batch_command(session: &mut Session, line: &str) -> Result<String> {
+    let mut parts = line.splitn(3, ' ');
+    let cmd = parts.next().unwrap_or_default();
+    let arg1 = parts.next().unwrap_or_default();
+    let rest = parts.next().unwrap_or_default();
+    let index = || -> Result<usize> { arg1.parse().with_context(|| format!("`{cmd}` needs a record index")) };
+    Ok(match cmd {
+        "status" => {
+            let status = Status::from_name(rest.trim()).with_context(|| format!("unknown status `{rest}`"))?;
+            session.set_status(&[index()?], status)?;
+            format!("{status} #{arg1}")
+        }
+        "tag" => format!("tagged {}", session.add_tag(&[index()?], rest.trim())?),
+        "untag" => format!("untagged {}", session.remove_tag(&[index()?], rest.trim())?),
+        "note" => {
+            session.set_note(index()?, &text_arg(rest)?)?;
+            format!("note #{arg1}")
+        }
+        "edit" => {
+            let (field, text) = rest.split_once(' ').unwrap_or((rest, ""));
+            let field = Field::from_name(field).with_context(|| format!("unknown field `{field}`"))?;
+            session.set_field(index()?, field, &text_arg(text)?)?;
+            format!("edit #{arg1}")
+        }
+        "insert" => format!("insert #{}", session.insert_blank(index()?)?),
+        "duplicate" => format!("insert #{}", session.duplicate(index()?)?),
+        "delete" => format!("deleted {}", session.delete(&[index()?])?),
+        "undo" => format!("undo {}", session.undo()?.unwrap_or_else(|| "nothing".into())),
+        "redo" => format!("redo {}", session.redo()?.unwrap_or_else(|| "nothing".into())),
+        "save" => {
+            session.save(false)?;
+            "saved".into()
+        }
+        "save!" => {
+            session.save(true)?;
+            "saved".into()
+        }
+        _ => anyhow::bail!(
+            "unknown command `{cmd}` (status, tag, untag, note, edit, insert, duplicate, delete, undo, redo, save, save!)"
+        ),
+    })
+}

@@ -1,0 +1,110 @@
+//! The command line: `sift FILE` opens the TUI; subcommands script the same engine.
+
+mod data;
+
+use anyhow::Result;
+use clap::{Parser, Subcommand};
+use std::path::PathBuf;
+
+/// Curate instruction-tuning data: browse, fix, judge with a small local model, train on the selection.
+#[derive(Parser, Debug)]
+#[command(name = "sift", version, about, args_conflicts_with_subcommands = true)]
+pub struct Cli {
+    /// Dataset to open in the TUI (a bundled sample when omitted).
+    pub file: Option<PathBuf>,
+    /// Force the dataset format instead of detecting it.
+    #[arg(long, global = true, value_parser = parse_format)]
+    pub format: Option<crate::dataset::Format>,
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+/// Subcommands.
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Format, record count, field lengths, duplicates and review counts.
+    Stats {
+        file: PathBuf,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// List problems as `line N: ...`; exit 1 when there are any.
+    Check {
+        file: PathBuf,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Set the review status, tags or note of a record.
+    Set {
+        file: PathBuf,
+        /// 0-based record index.
+        #[arg(long)]
+        index: usize,
+        /// unreviewed | accepted | rejected | needs-edit
+        #[arg(long, value_parser = parse_status)]
+        status: Option<crate::session::Status>,
+        /// Add a tag (repeatable).
+        #[arg(long)]
+        tag: Vec<String>,
+        /// Remove a tag (repeatable).
+        #[arg(long)]
+        untag: Vec<String>,
+        /// Set the note.
+        #[arg(long)]
+        note: Option<String>,
+    },
+    /// Edit one field of a record and save the file at once.
+    Edit {
+        file: PathBuf,
+        /// 0-based record index.
+        #[arg(long)]
+        index: usize,
+        /// instruction | input | output | system | turn:N
+        #[arg(long, value_parser = parse_field)]
+        field: crate::dataset::Field,
+        /// The new text.
+        #[arg(long)]
+        value: String,
+        /// Overwrite even if the file changed on disk since it was read.
+        #[arg(long)]
+        force: bool,
+    },
+    /// Apply commands from stdin, one per line (status N S, tag N T, untag N T, note N TEXT,
+    /// edit N FIELD TEXT, insert N, duplicate N, delete N, undo, redo, save, save!); prints `ok`
+    /// once each change is journaled. TEXT may be a JSON string literal.
+    Batch { file: PathBuf },
+}
+
+fn parse_format(s: &str) -> Result<crate::dataset::Format, String> {
+    crate::dataset::Format::from_name(s)
+        .ok_or_else(|| format!("unknown format `{s}` (alpaca, dolly, sharegpt, openai, prompt-completion)"))
+}
+
+fn parse_status(s: &str) -> Result<crate::session::Status, String> {
+    crate::session::Status::from_name(s)
+        .ok_or_else(|| format!("unknown status `{s}` (unreviewed, accepted, rejected, needs-edit)"))
+}
+
+fn parse_field(s: &str) -> Result<crate::dataset::Field, String> {
+    crate::dataset::Field::from_name(s)
+        .ok_or_else(|| format!("unknown field `{s}` (instruction, input, output, system, turn:N)"))
+}
+
+/// Runs a subcommand; returns the process exit code.
+pub fn run(cli: Cli) -> Result<i32> {
+    let format = cli.format;
+    match cli.command {
+        Some(Command::Stats { file, json }) => data::stats(&file, format, json),
+        Some(Command::Check { file, json }) => data::check(&file, format, json),
+        Some(Command::Set { file, index, status, tag, untag, note }) => {
+            data::set(&file, format, index, status, &tag, &untag, note.as_deref())
+        }
+        Some(Command::Edit { file, index, field, value, force }) => {
+            data::edit(&file, format, index, field, &value, force)
+        }
+        Some(Command::Batch { file }) => data::batch(&file, format, std::io::stdin().lock(), std::io::stdout().lock()),
+        None => anyhow::bail!("the TUI is not part of this build yet; use a subcommand (see --help)"),
+    }
+}

@@ -1,0 +1,30 @@
+//! Helpers shared by the integration tests.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+
+/// The shared data folder beside the repository.
+pub fn shared(rel: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/data").join(rel)
+}
+
+/// Copies `src` into a fresh temp dir; returns (dir guard, path of the copy).
+pub fn copy_to_temp(src: &Path) -> (tempfile::TempDir, PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    let dst = dir.path().join(src.file_name().unwrap());
+    std::fs::copy(src, &dst).unwrap();
+    (dir, dst)
+}
+
+/// Writes `bytes` to `name` in a fresh temp dir.
+pub fn temp_file(name: &str, bytes: &[u8]) -> (tempfile::TempDir, PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join(name);
+    std::fs::write(&path, bytes).unwrap();
+    (dir, path)
+}
+
+/// The sift binary built for these tests.
+pub fn sift() -> std::process::Command {
+    std::process::Command::new(env!("CARGO_BIN_EXE_sift"))
+}
