@@ -78,10 +78,9 @@ pub struct ModelConfig {
 fn get_usize(obj: &Map<String, Value>, key: &str) -> Result<Option<usize>> {
     match obj.get(key) {
         None | Some(Value::Null) => Ok(None),
-        Some(v) => v
-            .as_u64()
-            .map(|x| Some(x as usize))
-            .with_context(|| format!("config.json: `{key}` must be a non-negative integer, got {v}")),
+        Some(v) => v.as_u64().map(|x| Some(x as usize)).with_context(|| {
+            format!("config.json: `{key}` must be a non-negative integer, got {v}")
+        }),
     }
 }
 
@@ -113,7 +112,9 @@ fn token_ids(v: Option<&Value>) -> Result<Vec<u32>> {
     match v {
         None | Some(Value::Null) => Ok(vec![]),
         Some(Value::Number(n)) => Ok(vec![
-            n.as_u64().context("config.json: token id must be a non-negative integer")? as u32,
+            n.as_u64()
+                .context("config.json: token id must be a non-negative integer")?
+                as u32,
         ]),
         Some(Value::Array(xs)) => xs
             .iter()
@@ -141,7 +142,9 @@ fn parse_rope_scaling(obj: Option<&Value>) -> Result<RopeScaling> {
     };
     Ok(match kind {
         "default" => RopeScaling::Default,
-        "linear" => RopeScaling::Linear { factor: f("factor")? },
+        "linear" => RopeScaling::Linear {
+            factor: f("factor")?,
+        },
         "llama3" => RopeScaling::Llama3 {
             factor: f("factor")?,
             low_freq_factor: f("low_freq_factor")?,
@@ -191,7 +194,8 @@ impl ModelConfig {
         let num_attention_heads = req_usize(obj, "num_attention_heads")?;
         let num_key_value_heads =
             get_usize(obj, "num_key_value_heads")?.unwrap_or(num_attention_heads);
-        let head_dim = get_usize(obj, "head_dim")?.unwrap_or(hidden_size / num_attention_heads.max(1));
+        let head_dim =
+            get_usize(obj, "head_dim")?.unwrap_or(hidden_size / num_attention_heads.max(1));
         if num_attention_heads == 0
             || num_key_value_heads == 0
             || num_attention_heads % num_key_value_heads != 0
@@ -294,7 +298,11 @@ impl ModelConfig {
         let o_b = if self.o_bias() { h } else { 0 };
         let mlp_b = if self.mlp_bias { 2 * i + h } else { 0 };
         let layer = h * (q + 2 * kv) + q * h + 3 * h * i + 2 * h + qkv_b + o_b + mlp_b;
-        let head = if self.tie_word_embeddings { 0 } else { self.vocab_size * h };
+        let head = if self.tie_word_embeddings {
+            0
+        } else {
+            self.vocab_size * h
+        };
         self.vocab_size * h + self.num_hidden_layers * layer + h + head
     }
 
@@ -312,15 +320,24 @@ impl ModelConfig {
         obj.insert("hidden_size".into(), json!(self.hidden_size));
         obj.insert("intermediate_size".into(), json!(self.intermediate_size));
         obj.insert("num_hidden_layers".into(), json!(self.num_hidden_layers));
-        obj.insert("num_attention_heads".into(), json!(self.num_attention_heads));
-        obj.insert("num_key_value_heads".into(), json!(self.num_key_value_heads));
+        obj.insert(
+            "num_attention_heads".into(),
+            json!(self.num_attention_heads),
+        );
+        obj.insert(
+            "num_key_value_heads".into(),
+            json!(self.num_key_value_heads),
+        );
         obj.insert("head_dim".into(), json!(self.head_dim));
         obj.insert(
             "max_position_embeddings".into(),
             json!(self.max_position_embeddings),
         );
         obj.insert("rms_norm_eps".into(), json!(self.rms_norm_eps));
-        obj.insert("tie_word_embeddings".into(), json!(self.tie_word_embeddings));
+        obj.insert(
+            "tie_word_embeddings".into(),
+            json!(self.tie_word_embeddings),
+        );
         if self.arch == Arch::Llama {
             obj.insert("attention_bias".into(), json!(self.attention_bias));
             obj.insert("mlp_bias".into(), json!(self.mlp_bias));

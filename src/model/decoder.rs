@@ -119,8 +119,8 @@ fn inv_freq(cfg: &ModelConfig) -> Vec<f32> {
                     } else if wavelen < high_wavelen {
                         f
                     } else {
-                        let smooth =
-                            (old / wavelen - low_freq_factor) / (high_freq_factor - low_freq_factor);
+                        let smooth = (old / wavelen - low_freq_factor)
+                            / (high_freq_factor - low_freq_factor);
                         (1.0 - smooth) * f / factor + smooth * f
                     };
                     out as f32
@@ -160,10 +160,7 @@ impl Decoder {
     /// scoring, a `VarMap` for training).
     pub fn new(cfg: &ModelConfig, vb: VarBuilder) -> Result<Self> {
         let (h, hd) = (cfg.hidden_size, cfg.head_dim);
-        let (q_out, kv_out) = (
-            cfg.num_attention_heads * hd,
-            cfg.num_key_value_heads * hd,
-        );
+        let (q_out, kv_out) = (cfg.num_attention_heads * hd, cfg.num_key_value_heads * hd);
         let m = vb.pp("model");
         let embed = m.get((cfg.vocab_size, h), "embed_tokens.weight")?;
         let blocks = (0..cfg.num_hidden_layers)
@@ -239,9 +236,7 @@ impl Decoder {
                 sin.push(angle.sin());
             }
         }
-        let mk = |v: Vec<f64>| {
-            Tensor::from_vec(v, (t, half), &self.device)?.to_dtype(self.dtype)
-        };
+        let mk = |v: Vec<f64>| Tensor::from_vec(v, (t, half), &self.device)?.to_dtype(self.dtype);
         Ok((mk(cos)?, mk(sin)?))
     }
 
@@ -249,7 +244,15 @@ impl Decoder {
     fn causal_mask(&self, start: usize, t: usize) -> Result<Tensor> {
         let tk = start + t;
         let mask: Vec<f32> = (0..t)
-            .flat_map(|i| (0..tk).map(move |j| if j > i + start { f32::NEG_INFINITY } else { 0.0 }))
+            .flat_map(|i| {
+                (0..tk).map(move |j| {
+                    if j > i + start {
+                        f32::NEG_INFINITY
+                    } else {
+                        0.0
+                    }
+                })
+            })
             .collect();
         Tensor::from_vec(mask, (t, tk), &self.device)?.to_dtype(self.dtype)
     }
@@ -338,10 +341,11 @@ impl Decoder {
         mut cache: Option<&mut KvCache>,
     ) -> Result<Tensor> {
         let (b, t) = ids.dims2()?;
-        let mut x = self
-            .embed
-            .index_select(&ids.flatten_all()?, 0)?
-            .reshape((b, t, self.cfg.hidden_size))?;
+        let mut x = self.embed.index_select(&ids.flatten_all()?, 0)?.reshape((
+            b,
+            t,
+            self.cfg.hidden_size,
+        ))?;
         let (cos, sin) = self.rope_tables(start, t)?;
         let mask = if t > 1 {
             Some(self.causal_mask(start, t)?)
@@ -382,7 +386,12 @@ impl Decoder {
 
     /// Incremental forward with a KV cache (fast kernels): `ids` `[B, T]` are the tokens at
     /// positions `start_pos..start_pos+T`; returns the last position's logits `[B, vocab]`.
-    pub fn forward_step(&self, ids: &Tensor, cache: &mut KvCache, start_pos: usize) -> Result<Tensor> {
+    pub fn forward_step(
+        &self,
+        ids: &Tensor,
+        cache: &mut KvCache,
+        start_pos: usize,
+    ) -> Result<Tensor> {
         if cache.layers.len() != self.blocks.len() {
             *cache = KvCache::new(self.blocks.len());
         }
@@ -420,7 +429,11 @@ pub fn param_specs(cfg: &ModelConfig) -> Vec<(String, Vec<usize>, Init)> {
     let (h, hd, i) = (cfg.hidden_size, cfg.head_dim, cfg.intermediate_size);
     let (q, kv) = (cfg.num_attention_heads * hd, cfg.num_key_value_heads * hd);
     let n = Init::Normal(0.02);
-    let mut out = vec![("model.embed_tokens.weight".to_string(), vec![cfg.vocab_size, h], n)];
+    let mut out = vec![(
+        "model.embed_tokens.weight".to_string(),
+        vec![cfg.vocab_size, h],
+        n,
+    )];
     for l in 0..cfg.num_hidden_layers {
         let p = format!("model.layers.{l}");
         let mut lin = |name: &str, o: usize, inp: usize, bias: bool| {
@@ -437,7 +450,11 @@ pub fn param_specs(cfg: &ModelConfig) -> Vec<(String, Vec<usize>, Init)> {
         lin("mlp.up_proj", i, h, cfg.mlp_bias);
         lin("mlp.down_proj", h, i, cfg.mlp_bias);
         out.push((format!("{p}.input_layernorm.weight"), vec![h], Init::Ones));
-        out.push((format!("{p}.post_attention_layernorm.weight"), vec![h], Init::Ones));
+        out.push((
+            format!("{p}.post_attention_layernorm.weight"),
+            vec![h],
+            Init::Ones,
+        ));
     }
     out.push(("model.norm.weight".to_string(), vec![h], Init::Ones));
     if !cfg.tie_word_embeddings {

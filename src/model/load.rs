@@ -34,10 +34,10 @@ pub fn safetensors_files(dir: &Path) -> Result<Vec<PathBuf>> {
         return Ok(vec![single]);
     }
     let index = dir.join("model.safetensors.index.json");
-    let text = std::fs::read_to_string(&index)
-        .with_context(|| format!("reading {}", index.display()))?;
-    let v: Value = serde_json::from_str(&text)
-        .with_context(|| format!("parsing {}", index.display()))?;
+    let text =
+        std::fs::read_to_string(&index).with_context(|| format!("reading {}", index.display()))?;
+    let v: Value =
+        serde_json::from_str(&text).with_context(|| format!("parsing {}", index.display()))?;
     let map = v["weight_map"]
         .as_object()
         .with_context(|| format!("{}: no `weight_map` object", index.display()))?;
@@ -56,7 +56,10 @@ fn check_model_dir(dir: &Path) -> Result<()> {
     const EXPECTED: &str = "config.json, model.safetensors (or model.safetensors.index.json \
                             with its shards) and tokenizer.json";
     if !dir.is_dir() {
-        bail!("{} is not a model directory: expected a directory with {EXPECTED}", dir.display());
+        bail!(
+            "{} is not a model directory: expected a directory with {EXPECTED}",
+            dir.display()
+        );
     }
     let mut missing = vec![];
     for f in ["config.json", "tokenizer.json"] {
@@ -115,7 +118,10 @@ fn generation_eos(dir: &Path) -> Vec<u32> {
     };
     match &v["eos_token_id"] {
         Value::Number(n) => n.as_u64().map(|x| vec![x as u32]).unwrap_or_default(),
-        Value::Array(a) => a.iter().filter_map(|x| x.as_u64().map(|x| x as u32)).collect(),
+        Value::Array(a) => a
+            .iter()
+            .filter_map(|x| x.as_u64().map(|x| x as u32))
+            .collect(),
         _ => vec![],
     }
 }

@@ -39,7 +39,10 @@ pub fn token_logprobs(model: &Decoder, seqs: &[&[u32]], mode: Mode) -> Result<Ve
     let mut targets = Vec::new();
     for (i, s) in seqs.iter().enumerate() {
         if let Some(&bad) = s.iter().find(|&&x| x as usize >= cfg.vocab_size) {
-            bail!("token id {bad} is outside the vocabulary ({})", cfg.vocab_size);
+            bail!(
+                "token id {bad} is outside the vocabulary ({})",
+                cfg.vocab_size
+            );
         }
         ids[i * t..i * t + s.len()].copy_from_slice(s);
         for p in 0..s.len().saturating_sub(1) {
@@ -189,7 +192,10 @@ pub fn batched_logprobs(
         // Longest first: the first sequence fixes the padded length of the batch.
         let len = seqs[order[i]].len().max(1);
         let n = (batch_tokens / len).max(1).min(order.len() - i);
-        let batch: Vec<&[u32]> = order[i..i + n].iter().map(|&j| seqs[j].as_slice()).collect();
+        let batch: Vec<&[u32]> = order[i..i + n]
+            .iter()
+            .map(|&j| seqs[j].as_slice())
+            .collect();
         for (k, lp) in token_logprobs(model, &batch, mode)?.into_iter().enumerate() {
             out[order[i + k]] = lp;
         }
@@ -216,7 +222,9 @@ mod tests {
 
     #[test]
     fn lse_matches_naive() {
-        let row: Vec<f32> = (0..1003).map(|i| ((i * 37 % 101) as f32 - 50.0) * 0.3).collect();
+        let row: Vec<f32> = (0..1003)
+            .map(|i| ((i * 37 % 101) as f32 - 50.0) * 0.3)
+            .collect();
         let m = row.iter().cloned().fold(f32::NEG_INFINITY, f32::max);
         let naive = m + row.iter().map(|x| ((x - m) as f64).exp()).sum::<f64>().ln() as f32;
         assert!((log_sum_exp(&row) - naive).abs() < 1e-5);

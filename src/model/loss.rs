@@ -23,6 +23,9 @@ pub fn masked_nll_sum(logits: &Tensor, targets: &Tensor, mask: &Tensor) -> Resul
         .gather(&targets.unsqueeze(D::Minus1)?.contiguous()?, D::Minus1)?
         .squeeze(D::Minus1)?;
     let sum = ((lse - picked)? * &mask)?.sum_all()?;
-    let count = mask.to_dtype(candle_core::DType::F64)?.sum_all()?.to_scalar::<f64>()?;
+    let count = mask
+        .to_dtype(candle_core::DType::F64)?
+        .sum_all()?
+        .to_scalar::<f64>()?;
     Ok((sum, count))
 }

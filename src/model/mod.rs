@@ -34,6 +34,8 @@ pub fn init_threads() -> usize {
             n
         }
     };
-    let _ = rayon::ThreadPoolBuilder::new().num_threads(n).build_global();
+    let _ = rayon::ThreadPoolBuilder::new()
+        .num_threads(n)
+        .build_global();
     n
 }
