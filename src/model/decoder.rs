@@ -204,6 +204,40 @@ impl Decoder {
         })
     }
 
+    /// A copy whose weights are plain tensors sharing the same storage but not tracked for
+    /// gradients: score or generate with a model being trained without building a graph.
+    pub fn detached(&self) -> Decoder {
+        let lin = |l: &Linear| Linear::new(l.weight().detach(), l.bias().map(Tensor::detach));
+        Decoder {
+            cfg: self.cfg.clone(),
+            embed: self.embed.detach(),
+            blocks: self
+                .blocks
+                .iter()
+                .map(|b| Block {
+                    attn: Attention {
+                        q: lin(&b.attn.q),
+                        k: lin(&b.attn.k),
+                        v: lin(&b.attn.v),
+                        o: lin(&b.attn.o),
+                    },
+                    mlp: Mlp {
+                        gate: lin(&b.mlp.gate),
+                        up: lin(&b.mlp.up),
+                        down: lin(&b.mlp.down),
+                    },
+                    input_norm: b.input_norm.detach(),
+                    post_norm: b.post_norm.detach(),
+                })
+                .collect(),
+            norm: self.norm.detach(),
+            lm_head: self.lm_head.detach(),
+            inv_freq: self.inv_freq.clone(),
+            device: self.device.clone(),
+            dtype: self.dtype,
+        }
+    }
+
     /// The configuration this model was built from.
     pub fn config(&self) -> &ModelConfig {
         &self.cfg
