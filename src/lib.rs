@@ -1,1 +1,2 @@
 //! sift: curate instruction-tuning data.
+pub mod quality;
