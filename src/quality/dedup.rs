@@ -208,11 +208,12 @@ mod tests {
     fn near_duplicates_found_and_distinct_prompts_kept() {
         let long = "Write a short paragraph that explains to a ten year old why the sky looks blue \
                     during the day but turns red and orange around sunset";
+        let variant = long.replace("short", "brief").replace("sunset", "dusk");
         let texts = [
             rec(long),
             rec("What is the capital of France?"),
             rec("What is the capital of Spain?"),
-            rec(&long.replace("short", "brief")),
+            rec(&variant),
             rec(
                 "Write a short paragraph that explains, to a ten-year-old, why the sky looks blue during the day but turns red and orange around sunset!",
             ),
