@@ -6,7 +6,7 @@
 
 use rayon::prelude::*;
 use sift::quality::dedup::duplicate_flags;
-use sift::quality::heuristics::{FlagConfig, FlagKind, RecordText, flag_record};
+use sift::quality::heuristics::{FlagConfig, FlagKind, Flagger, RecordText};
 use std::time::Instant;
 
 #[derive(serde::Deserialize)]
@@ -30,9 +30,14 @@ fn main() -> anyhow::Result<()> {
         .iter()
         .map(|r| RecordText { instruction: &r.instruction, input: &r.input, output: &r.output })
         .collect();
-    let cfg = FlagConfig::default();
+    let mut cfg = FlagConfig::default();
+    // SIFT_ONLY=<kind> times one flag kind alone.
+    if let Some(kind) = std::env::var("SIFT_ONLY").ok().and_then(|k| FlagKind::from_name(&k)) {
+        cfg.enabled = vec![kind];
+    }
     let t1 = Instant::now();
-    let mut flags: Vec<_> = texts.par_iter().map(|t| flag_record(t, &cfg)).collect();
+    let flagger = Flagger::new(&cfg);
+    let mut flags: Vec<_> = texts.par_iter().map(|t| flagger.flag(t)).collect();
     let per_record = t1.elapsed();
     let t2 = Instant::now();
     let dups = duplicate_flags(&texts, &cfg);
