@@ -26,14 +26,23 @@ fn main() -> anyhow::Result<()> {
     let t0 = Instant::now();
     let records: Vec<Alpaca> = serde_json::from_slice(&std::fs::read(path)?)?;
     let load = t0.elapsed();
-    let texts: Vec<RecordText> = records
+    // SIFT_SCALE=k repeats the file k times, copy j with " v{j}" appended to each instruction (a
+    // stress test for dedup: every copy is a near duplicate of its original).
+    let scale: usize = std::env::var("SIFT_SCALE").ok().and_then(|k| k.parse().ok()).unwrap_or(1);
+    let instructions: Vec<String> = (0..scale)
+        .flat_map(|j| {
+            records.iter().map(move |r| if j == 0 { r.instruction.clone() } else { format!("{} v{j}", r.instruction) })
+        })
+        .collect();
+    let texts: Vec<RecordText> = instructions
         .iter()
-        .map(|r| RecordText { instruction: &r.instruction, input: &r.input, output: &r.output })
+        .zip(records.iter().cycle())
+        .map(|(c, r)| RecordText { instruction: c, input: &r.input, output: &r.output })
         .collect();
     let mut cfg = FlagConfig::default();
-    // SIFT_ONLY=<kind> times one flag kind alone.
-    if let Some(kind) = std::env::var("SIFT_ONLY").ok().and_then(|k| FlagKind::from_name(&k)) {
-        cfg.enabled = vec![kind];
+    // SIFT_ONLY=kind[,kind...] times some flag kinds alone.
+    if let Ok(only) = std::env::var("SIFT_ONLY") {
+        cfg.enabled = only.split(',').filter_map(FlagKind::from_name).collect();
     }
     let t1 = Instant::now();
     let flagger = Flagger::new(&cfg);
