@@ -5,5 +5,7 @@ pub mod cli;
 pub mod dataset;
 /// Local Llama-family language model: loading, scoring, generation, checkpoints.
 pub mod model;
+/// Model-free quality flags and duplicate detection.
+pub mod quality;
 pub mod session;
 pub mod stats;
