@@ -3,5 +3,6 @@
 
 pub mod cli;
 pub mod dataset;
+pub mod export;
 pub mod session;
 pub mod stats;

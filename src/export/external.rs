@@ -1,0 +1,1 @@
+//! External training backends (placeholder, filled in below).
