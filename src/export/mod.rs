@@ -356,6 +356,7 @@ fn encode(
     source: Format,
     trimmed: &mut usize,
 ) -> Result<String, String> {
+    let rec = &rows::normalize(rec, source);
     if trainer == Some(Trainer::LlamaFactory) {
         rows::check_alternating(rec)?;
     }
