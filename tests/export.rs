@@ -84,7 +84,7 @@ fn status_of(pos: usize) -> Status {
 }
 
 fn tagged(pos: usize) -> bool {
-    pos % 2 == 0
+    pos.is_multiple_of(2)
 }
 
 /// Writes the fixture and marks statuses and tags through the Session API (saved review state).
