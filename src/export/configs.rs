@@ -43,7 +43,6 @@ pub fn trl_sft_yaml(v: &ConfigVars) -> String {
          gradient_accumulation_steps: {ga}\n\
          learning_rate: {lr}\n\
          lr_scheduler_type: cosine\n\
-         warmup_ratio: 0.03\n\
          logging_steps: 1\n\
          save_strategy: epoch\n\
          report_to: none\n\
