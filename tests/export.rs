@@ -472,6 +472,22 @@ fn run_folders_have_configs_manifest_and_launcher() {
 }
 
 #[test]
+fn never_overwrites_the_source_and_creates_parent_folders() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = session_for(dir.path(), &FIXTURES[0]);
+    let src = dir.path().join("alpaca.json");
+    let before = std::fs::read(&src).unwrap();
+    let err = export(&s, &ExportRequest::new(Selection::default(), Target::Alpaca, &src)).unwrap_err();
+    assert!(err.to_string().contains("is the dataset being exported"), "{err}");
+    assert_eq!(std::fs::read(&src).unwrap(), before);
+    let out = dir.path().join("new/sub/x.jsonl");
+    let sum = export(&s, &ExportRequest::new(Selection::default(), Target::Trl, &out)).unwrap();
+    assert_eq!(read_rows(&out).len(), sum.written);
+    let err = export(&s, &ExportRequest::new(Selection::default(), Target::Trl, dir.path())).unwrap_err();
+    assert!(err.to_string().contains("is a folder"), "{err}");
+}
+
+#[test]
 fn llamafactory_refuses_folders_with_spaces() {
     let dir = tempfile::tempdir().unwrap();
     let s = session_for(dir.path(), &FIXTURES[0]);

@@ -433,6 +433,16 @@ pub fn export(session: &Session, req: &ExportRequest) -> Result<ExportSummary, E
         (None, req.out.clone())
     };
 
+    if same_file(&data_path, ds.path()) {
+        return Err(ExportError::Refused(format!(
+            "{} is the dataset being exported; write the export somewhere else",
+            data_path.display()
+        )));
+    }
+    if let Some(parent) = data_path.parent().filter(|p| !p.as_os_str().is_empty()) {
+        std::fs::create_dir_all(parent).map_err(io_err(format!("cannot create {}", parent.display())))?;
+    }
+
     let mut summary = ExportSummary { trainer, run_dir: run_dir.clone(), ..Default::default() };
     let positions = req.selection.positions(session);
     summary.selected = positions.len();
@@ -666,6 +676,14 @@ fn make_executable(path: &Path) -> Result<(), ExportError> {
 #[cfg(not(unix))]
 fn make_executable(_: &Path) -> Result<(), ExportError> {
     Ok(())
+}
+
+/// Whether `a` and `b` name the same existing file.
+fn same_file(a: &Path, b: &Path) -> bool {
+    match (a.canonicalize(), b.canonicalize()) {
+        (Ok(x), Ok(y)) => x == y,
+        _ => false,
+    }
 }
 
 fn absolute(p: &Path) -> Result<PathBuf, ExportError> {
