@@ -472,6 +472,27 @@ fn run_folders_have_configs_manifest_and_launcher() {
 }
 
 #[test]
+fn untrained_last_turns_and_llamafactory_weights_are_reported() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("w.jsonl");
+    std::fs::write(
+        &path,
+        "{\"messages\": [{\"role\": \"user\", \"content\": \"u\"}, {\"role\": \"assistant\", \"content\": \"a\", \"weight\": 0}]}\n\
+         {\"messages\": [{\"role\": \"user\", \"content\": \"u\"}, {\"role\": \"assistant\", \"content\": \"b\"}]}\n",
+    )
+    .unwrap();
+    let s = Session::open(&path, &OpenOptions::default()).unwrap();
+    let sum = export(&s, &ExportRequest::new(Selection::default(), Target::Trl, dir.path().join("t.jsonl"))).unwrap();
+    assert_eq!(sum.written, 1);
+    assert_eq!(sum.skipped_unrepresentable.len(), 1);
+    assert!(sum.skipped_unrepresentable[0].reason.contains("weight 0"));
+    let sum =
+        export(&s, &ExportRequest::new(Selection::default(), Target::LlamaFactory, dir.path().join("lf"))).unwrap();
+    assert_eq!(sum.written, 2);
+    assert!(sum.warnings.iter().any(|w| w.contains("mask_history")), "{:?}", sum.warnings);
+}
+
+#[test]
 fn never_overwrites_the_source_and_creates_parent_folders() {
     let dir = tempfile::tempdir().unwrap();
     let s = session_for(dir.path(), &FIXTURES[0]);

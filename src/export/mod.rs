@@ -11,7 +11,7 @@ pub mod external;
 pub mod rows;
 pub mod shell;
 
-use crate::dataset::Format;
+use crate::dataset::{Format, Role};
 use crate::session::{Session, Status};
 use configs::{ConfigVars, LfLayout};
 use serde::Serialize;
@@ -447,6 +447,7 @@ pub fn export(session: &Session, req: &ExportRequest) -> Result<ExportSummary, E
     let positions = req.selection.positions(session);
     summary.selected = positions.len();
     let mut encoded: Vec<String> = Vec::with_capacity(positions.len());
+    let mut untrained_turns = 0;
     for &pos in &positions {
         let Some(dec) = ds.decoded(pos) else {
             summary.skipped_malformed.push(Skipped { index: pos, reason: "not a valid JSON object".into() });
@@ -458,11 +459,21 @@ pub fn export(session: &Session, req: &ExportRequest) -> Result<ExportSummary, E
             continue;
         }
         match encode(req.target, trainer, &dec.record, ds.format(), &mut summary.trimmed_trailing_turns) {
-            Ok(row) => encoded.push(row),
+            Ok(row) => {
+                untrained_turns +=
+                    usize::from(dec.record.turns.iter().any(|t| t.role == Role::Assistant && !t.trained));
+                encoded.push(row)
+            }
             Err(reason) => summary.skipped_unrepresentable.push(Skipped { index: pos, reason }),
         }
     }
     summary.written = encoded.len();
+    if trainer == Some(Trainer::LlamaFactory) && untrained_turns > 0 {
+        summary.warnings.push(format!(
+            "{untrained_turns} exported records have assistant turns marked not trained (weight 0 / history); \
+             LLaMA-Factory trains every assistant turn (set `mask_history: true` in train.yaml to train only the last)"
+        ));
+    }
 
     // The data file.
     let array = writes_array(req.target, &data_path, dir_mode);

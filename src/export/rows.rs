@@ -107,6 +107,9 @@ pub fn sharegpt(rec: &Record) -> ShareGptRow {
 /// how many turns after the last assistant turn were left out (they carry no training signal).
 pub fn prompt_completion(rec: &Record) -> Result<(PromptCompletionRow, usize), String> {
     let last = rec.turns.iter().rposition(|t| t.role == Role::Assistant).ok_or("no assistant turn")?;
+    if !rec.turns[last].trained {
+        return Err("the last assistant turn is marked weight 0: nothing to train on as prompt/completion".into());
+    }
     let prompt: Vec<Message> = rec.turns[..last].iter().map(|t| Message { weight: None, ..message(t) }).collect();
     if prompt.is_empty() {
         return Err("no prompt before the assistant turn".into());
