@@ -240,8 +240,21 @@ def check_axolotl(folder: Path, manifest: dict) -> None:
                 from axolotl.utils.schemas.config import AxolotlInputConfig
             except Exception as e:  # noqa: BLE001
                 raise SkipCheck(f"axolotl not importable ({type(e).__name__}: {e})") from None
-        AxolotlInputConfig(**cfg)
-        return f"axolotl {version('axolotl')} AxolotlInputConfig"
+        parsed = AxolotlInputConfig(**cfg)
+        (d,) = parsed.datasets
+        assert d.type == "chat_template" and d.roles_to_train == ["assistant"], d
+        assert d.message_field_training == "weight" and parsed.train_on_inputs is False
+        note = f"axolotl {version('axolotl')} AxolotlInputConfig"
+        try:
+            from axolotl.utils.config import validate_config
+            from axolotl.utils.dict import DictDefault
+
+            validate_config(DictDefault(cfg), capabilities={"bf16": True, "n_gpu": 1, "compute_capability": "sm_90"},
+                            env_capabilities={"torch_version": version("torch")})
+            note += " + validate_config"
+        except Exception as e:  # noqa: BLE001
+            note += f" (validate_config not run: {type(e).__name__}: {str(e)[:200]})"
+        return note
 
     run_check(folder, "config.yml by axolotl's schema", schema)
 
