@@ -3,6 +3,8 @@
 
 pub mod cli;
 pub mod dataset;
+/// Exports and hand-off to distributed trainers (TRL, axolotl, LLaMA-Factory).
+pub mod export;
 /// Local Llama-family language model: loading, scoring, generation, checkpoints.
 pub mod model;
 /// Model-free quality flags and duplicate detection.
