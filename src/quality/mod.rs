@@ -1,5 +1,6 @@
 //! Model-free quality signals: per-record heuristic flags and dataset-wide duplicate detection.
 
+mod config;
 pub mod dedup;
 pub mod heuristics;
 mod phrases;
