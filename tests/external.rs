@@ -192,3 +192,21 @@ fn submitted_runs_cannot_be_cancelled_and_end_at_the_last_step() {
     assert_eq!(events.last(), Some(&TrainEvent::Done), "{events:?}");
     assert_eq!(std::fs::read_to_string(run.run_dir.join("submitted.txt")).unwrap(), "srun ./launch.sh multi-node");
 }
+
+#[test]
+fn reader_parses_a_real_trl_checkpoint_state() {
+    // Written by TRL 1.16 / transformers 5.23 (tools/smoke_train_trl.py): checkpoint-2/trainer_state.json.
+    let dir = tempfile::tempdir().unwrap();
+    let ck = dir.path().join("checkpoint-2");
+    std::fs::create_dir_all(&ck).unwrap();
+    let real = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/trainer_state_trl-1.16.json");
+    std::fs::copy(real, ck.join("trainer_state.json")).unwrap();
+    let mut r = sift::export::external::ProgressReader::new(dir.path());
+    let p = r.poll();
+    assert_eq!(p.len(), 2, "{p:?}");
+    assert_eq!((p[0].step, p[0].total, p[0].lr), (1, Some(2), Some(2e-5)));
+    assert_eq!((p[1].step, p[1].epoch), (2, Some(2.0)));
+    assert!((p[1].loss.unwrap() - 3.0778).abs() < 1e-3);
+    assert!(p[1].grad_norm.is_some() && p[1].eval_loss.is_none());
+    assert!(r.poll().is_empty());
+}
