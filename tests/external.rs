@@ -210,3 +210,27 @@ fn reader_parses_a_real_trl_checkpoint_state() {
     assert!(p[1].grad_norm.is_some() && p[1].eval_loss.is_none());
     assert!(r.poll().is_empty());
 }
+
+#[test]
+fn reader_follows_hf_console_lines_between_checkpoints() {
+    // Console output of TRL 1.16 / transformers 5.23 (tools/smoke_train_trl.py), progress bars included.
+    let dir = tempfile::tempdir().unwrap();
+    let real = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/train_log_trl-1.16.txt");
+    let log = dir.path().join("train.log");
+    std::fs::copy(real, &log).unwrap();
+    let mut r = sift::export::external::ProgressReader::new(&dir.path().join("output")).with_log(&log);
+    let p = r.poll();
+    assert_eq!(p.len(), 2, "{p:?}");
+    assert_eq!((p[0].step, p[0].total, p[0].loss, p[0].lr), (1, Some(2), Some(3.106), Some(2e-5)));
+    assert_eq!((p[1].step, p[1].epoch), (2, Some(2.0)));
+    assert!(r.poll().is_empty());
+    // Appended lines are picked up; an eval line reports the current step.
+    let mut f = std::fs::OpenOptions::new().append(true).open(&log).unwrap();
+    use std::io::Write;
+    writeln!(f, " 30%|###  | 3/10 [00:01<00:02]{{'loss': '2.5', 'learning_rate': '1e-05', 'epoch': '3'}}").unwrap();
+    writeln!(f, "{{'eval_loss': '2.75', 'eval_runtime': '0.1', 'epoch': '3'}}").unwrap();
+    let p = r.poll();
+    assert_eq!(p.len(), 2, "{p:?}");
+    assert_eq!((p[0].step, p[0].total, p[0].loss), (3, Some(10), Some(2.5)));
+    assert_eq!((p[1].step, p[1].eval_loss), (3, Some(2.75)));
+}
