@@ -192,3 +192,45 @@ fn submitted_runs_cannot_be_cancelled_and_end_at_the_last_step() {
     assert_eq!(events.last(), Some(&TrainEvent::Done), "{events:?}");
     assert_eq!(std::fs::read_to_string(run.run_dir.join("submitted.txt")).unwrap(), "srun ./launch.sh multi-node");
 }
+
+#[test]
+fn reader_parses_a_real_trl_checkpoint_state() {
+    // Written by TRL 1.16 / transformers 5.23 (tools/smoke_train_trl.py): checkpoint-2/trainer_state.json.
+    let dir = tempfile::tempdir().unwrap();
+    let ck = dir.path().join("checkpoint-2");
+    std::fs::create_dir_all(&ck).unwrap();
+    let real = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/trainer_state_trl-1.16.json");
+    std::fs::copy(real, ck.join("trainer_state.json")).unwrap();
+    let mut r = sift::export::external::ProgressReader::new(dir.path());
+    let p = r.poll();
+    assert_eq!(p.len(), 2, "{p:?}");
+    assert_eq!((p[0].step, p[0].total, p[0].lr), (1, Some(2), Some(2e-5)));
+    assert_eq!((p[1].step, p[1].epoch), (2, Some(2.0)));
+    assert!((p[1].loss.unwrap() - 3.0778).abs() < 1e-3);
+    assert!(p[1].grad_norm.is_some() && p[1].eval_loss.is_none());
+    assert!(r.poll().is_empty());
+}
+
+#[test]
+fn reader_follows_hf_console_lines_between_checkpoints() {
+    // Console output of TRL 1.16 / transformers 5.23 (tools/smoke_train_trl.py), progress bars included.
+    let dir = tempfile::tempdir().unwrap();
+    let real = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/train_log_trl-1.16.txt");
+    let log = dir.path().join("train.log");
+    std::fs::copy(real, &log).unwrap();
+    let mut r = sift::export::external::ProgressReader::new(&dir.path().join("output")).with_log(&log);
+    let p = r.poll();
+    assert_eq!(p.len(), 2, "{p:?}");
+    assert_eq!((p[0].step, p[0].total, p[0].loss, p[0].lr), (1, Some(2), Some(3.106), Some(2e-5)));
+    assert_eq!((p[1].step, p[1].epoch), (2, Some(2.0)));
+    assert!(r.poll().is_empty());
+    // Appended lines are picked up; an eval line reports the current step.
+    let mut f = std::fs::OpenOptions::new().append(true).open(&log).unwrap();
+    use std::io::Write;
+    writeln!(f, " 30%|###  | 3/10 [00:01<00:02]{{'loss': '2.5', 'learning_rate': '1e-05', 'epoch': '3'}}").unwrap();
+    writeln!(f, "{{'eval_loss': '2.75', 'eval_runtime': '0.1', 'epoch': '3'}}").unwrap();
+    let p = r.poll();
+    assert_eq!(p.len(), 2, "{p:?}");
+    assert_eq!((p[0].step, p[0].total, p[0].loss), (3, Some(10), Some(2.5)));
+    assert_eq!((p[1].step, p[1].eval_loss), (3, Some(2.75)));
+}

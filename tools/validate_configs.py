@@ -290,22 +290,34 @@ def check_llamafactory(folder: Path, manifest: dict) -> None:
             from llamafactory.hparams import get_train_args
         except Exception as e:  # noqa: BLE001
             raise SkipCheck(f"llamafactory not importable ({type(e).__name__}: {e})") from None
+        import torch
+
         args = dict(cfg)
+        note = ""
+        if not torch.cuda.is_available():  # bf16 is for the GPU; without one, transformers wants use_cpu
+            args["use_cpu"] = True
+            note = " (no GPU here: use_cpu added)"
         args["dataset_dir"] = str(folder)
         args["output_dir"] = str(folder / "output")
         model_args, data_args, training_args, finetuning_args, _ = get_train_args(args)
         assert data_args.template == cfg["template"] and data_args.train_on_prompt is False
-        return f"llamafactory {version('llamafactory')} get_train_args"
+        return f"llamafactory {version('llamafactory')} get_train_args{note}"
 
     run_check(folder, "train.yaml by LLaMA-Factory's get_train_args", parser)
 
     def data():
-        try:
-            from llamafactory.data.parser import get_dataset_list
-            from llamafactory.data.converter import get_dataset_converter
-            from llamafactory.hparams import DataArguments
-        except Exception as e:  # noqa: BLE001
-            raise SkipCheck(f"llamafactory not importable ({type(e).__name__}: {e})") from None
+        for attempt in (1, 2):
+            # llamafactory.data imports its multimodal plugin, which may trip over optional audio/video
+            # packages on the first import (e.g. no torchaudio); the text-only modules load on a retry.
+            try:
+                from llamafactory.data.converter import get_dataset_converter
+                from llamafactory.data.parser import get_dataset_list
+                from llamafactory.hparams import DataArguments
+
+                break
+            except Exception as e:  # noqa: BLE001
+                if attempt == 2:
+                    raise SkipCheck(f"llamafactory.data not importable ({type(e).__name__}: {e})") from None
         from datasets import load_dataset
 
         (attr,) = get_dataset_list([cfg["dataset"]], str(folder))

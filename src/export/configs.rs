@@ -156,7 +156,6 @@ pub fn llamafactory_train_yaml(v: &ConfigVars, dataset_name: &str) -> String {
          learning_rate: {lr}\n\
          num_train_epochs: {epochs}\n\
          lr_scheduler_type: cosine\n\
-         warmup_ratio: 0.03\n\
          bf16: {bf16}\n\
          # DeepSpeed ZeRO-3 for multi-GPU / multi-node (launch.sh sets FORCE_TORCHRUN=1):\n\
          # deepspeed: ds_z3_config.json\n",

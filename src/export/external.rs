@@ -293,16 +293,38 @@ pub struct ProgressReader {
     seen: HashSet<(u64, bool)>,
     jsonl_offset: u64,
     total: Option<u64>,
+    /// The trainer's console log, for HF's per-step `{'loss': ...}` lines (trainer_state.json is only
+    /// written at checkpoints).
+    log: Option<PathBuf>,
+    log_offset: u64,
+    log_steps: u64,
 }
 
 impl ProgressReader {
     pub fn new(output: &Path) -> ProgressReader {
-        ProgressReader { output: output.to_path_buf(), seen: HashSet::new(), jsonl_offset: 0, total: None }
+        ProgressReader {
+            output: output.to_path_buf(),
+            seen: HashSet::new(),
+            jsonl_offset: 0,
+            total: None,
+            log: None,
+            log_offset: 0,
+            log_steps: 0,
+        }
+    }
+
+    /// Also reads the HF Trainer's console lines (`{'loss': '2.31', ..., 'epoch': '0.5'}`) from `log`.
+    /// They carry no step: each train line counts as one logging step (sift's configs log every step),
+    /// and the total comes from the progress bar (`12/300 [`).
+    pub fn with_log(mut self, log: &Path) -> ProgressReader {
+        self.log = Some(log.to_path_buf());
+        self
     }
 
     /// New progress entries, in step order.
     pub fn poll(&mut self) -> Vec<Progress> {
         let mut new = Vec::new();
+        self.read_console_log(&mut new);
         self.read_lf_log(&mut new);
         for path in self.state_files() {
             self.read_trainer_state(&path, &mut new);
@@ -360,6 +382,56 @@ impl ProgressReader {
         }
     }
 
+    fn read_console_log(&mut self, out: &mut Vec<Progress>) {
+        let Some(path) = self.log.clone() else { return };
+        let Some(buf) = read_new_lines(&path, &mut self.log_offset) else { return };
+        let text = String::from_utf8_lossy(&buf);
+        for chunk in text.split(['\n', '\r']) {
+            if let Some(t) = progress_bar_total(chunk) {
+                self.total = Some(t);
+            }
+            let mut rest = chunk;
+            while let Some(start) = rest.find("{'") {
+                let Some(len) = rest[start..].find('}') else { break };
+                let dict = &rest[start..start + len + 1];
+                rest = &rest[start + len + 1..];
+                if dict.contains("'train_runtime'") {
+                    continue;
+                }
+                let Ok(serde_json::Value::Object(m)) = serde_json::from_str(&dict.replace('\'', "\"")) else {
+                    continue;
+                };
+                let f = |k: &str| match m.get(k) {
+                    Some(serde_json::Value::Number(n)) => n.as_f64(),
+                    Some(serde_json::Value::String(s)) => s.parse().ok(),
+                    _ => None,
+                };
+                let (loss, eval_loss) = (f("loss"), f("eval_loss"));
+                if loss.is_none() && eval_loss.is_none() {
+                    continue;
+                }
+                let step = match f("step") {
+                    Some(s) => s as u64,
+                    None if loss.is_some() => {
+                        self.log_steps += 1;
+                        self.log_steps
+                    }
+                    None => self.log_steps,
+                };
+                let p = Progress {
+                    step,
+                    total: self.total,
+                    loss,
+                    eval_loss,
+                    lr: f("learning_rate"),
+                    epoch: f("epoch"),
+                    grad_norm: f("grad_norm"),
+                };
+                self.push(p, out);
+            }
+        }
+    }
+
     fn read_lf_log(&mut self, out: &mut Vec<Progress>) {
         let path = self.output.join("trainer_log.jsonl");
         let Ok(mut f) = std::fs::File::open(&path) else { return };
@@ -410,7 +482,7 @@ fn watch(
     stop: &AtomicBool,
     events: &Sender<TrainEvent>,
 ) {
-    let mut reader = ProgressReader::new(output);
+    let mut reader = ProgressReader::new(output).with_log(log);
     let mut submit_done = false;
     loop {
         let exit = {
@@ -475,6 +547,35 @@ fn watch(
         }
         std::thread::sleep(poll);
     }
+}
+
+/// The bytes added to `path` since `offset`, up to the last line break (`\n` or `\r`); advances `offset`.
+fn read_new_lines(path: &Path, offset: &mut u64) -> Option<Vec<u8>> {
+    let mut f = std::fs::File::open(path).ok()?;
+    let len = f.metadata().map_or(0, |m| m.len());
+    if len < *offset {
+        *offset = 0;
+    }
+    f.seek(SeekFrom::Start(*offset)).ok()?;
+    let mut buf = Vec::new();
+    f.read_to_end(&mut buf).ok()?;
+    let end = buf.iter().rposition(|&c| c == b'\n' || c == b'\r')?;
+    buf.truncate(end + 1);
+    *offset += buf.len() as u64;
+    Some(buf)
+}
+
+/// `M` from the last tqdm-style `N/M [` in a line.
+fn progress_bar_total(line: &str) -> Option<u64> {
+    let at = line.rfind(" [")?;
+    let head = &line[..at];
+    let slash = head.rfind('/')?;
+    let total: String = head[slash + 1..].chars().take_while(char::is_ascii_digit).collect();
+    let done = head[..slash].chars().next_back().is_some_and(|c| c.is_ascii_digit());
+    if !done || total.len() != head.len() - slash - 1 {
+        return None;
+    }
+    total.parse().ok().filter(|&t| t > 0)
 }
 
 /// The last `n` lines of a file.

@@ -79,10 +79,12 @@ count_gpus() {
     printf '%s\n' "$GPUS"
   elif [[ -n "${CUDA_VISIBLE_DEVICES:-}" ]]; then
     awk -F, '{print NF}' <<<"$CUDA_VISIBLE_DEVICES"
-  elif command -v nvidia-smi >/dev/null 2>&1; then
-    nvidia-smi -L | grep -c '^GPU' || echo 1
   else
-    echo 1
+    local n=0
+    if command -v nvidia-smi >/dev/null 2>&1; then
+      n="$(nvidia-smi -L 2>/dev/null | grep -c '^GPU' || true)"
+    fi
+    if [[ "$n" =~ ^[0-9]+$ && "$n" -gt 0 ]]; then printf '%s\n' "$n"; else echo 1; fi
   fi
 }
 
