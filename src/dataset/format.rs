@@ -327,8 +327,9 @@ pub fn decode(format: Format, b: &[u8]) -> Decoded {
         paths.push((Field::Instruction, vec![Seg::Key(keys[0])]));
         paths.push((Field::Input, vec![Seg::Key(keys[1])]));
         paths.push((Field::Output, vec![Seg::Key(keys[2])]));
+        // The system prompt comes first, before any Alpaca `history` pairs.
         if let Some(sys) = &rec.system {
-            rec.turns.push(Turn { role: Role::System, text: sys.clone(), trained: false });
+            rec.turns.insert(0, Turn { role: Role::System, text: sys.clone(), trained: false });
         }
         let n = rec.turns.len();
         rec.turns.push(Turn { role: Role::User, text: join_prompt(&rec.instruction, &rec.input), trained: false });
@@ -477,6 +478,19 @@ mod tests {
         );
         assert_eq!((d.record.instruction.as_str(), d.record.output.as_str()), ("q", "a"));
         assert_eq!(d.path(Field::Output).unwrap()[0], Seg::Key("completion"));
+    }
+
+    #[test]
+    fn alpaca_system_comes_before_history() {
+        let d = decode(
+            Format::Alpaca,
+            br#"{"instruction": "c", "input": "", "output": "y", "system": "S", "history": [["h1", "a1"]]}"#,
+        );
+        let roles: Vec<&str> = d.record.turns.iter().map(|t| t.role.label()).collect();
+        assert_eq!(roles, ["system", "user", "assistant", "user", "assistant"]);
+        assert_eq!(d.record.turns[0].text, "S");
+        assert_eq!(d.record.turns[3].text, "c");
+        assert_eq!(d.path(Field::Turn(4)).unwrap(), &[Seg::Key("output")]);
     }
 
     #[test]

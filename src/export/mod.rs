@@ -356,7 +356,6 @@ fn encode(
     source: Format,
     trimmed: &mut usize,
 ) -> Result<String, String> {
-    let rec = &rows::normalize(rec, source);
     if trainer == Some(Trainer::LlamaFactory) {
         rows::check_alternating(rec)?;
     }

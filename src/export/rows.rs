@@ -52,21 +52,6 @@ pub struct AlpacaRow {
     pub history: Vec<[String; 2]>,
 }
 
-/// The record's turns in training order. sift's Alpaca decoding puts `history` pairs before the
-/// `system` turn; every trainer expects the system prompt first, so for Alpaca records it is moved
-/// to the front (texts and roles are unchanged).
-pub fn normalize(rec: &Record, source: Format) -> Record {
-    let mut rec = rec.clone();
-    if source == Format::Alpaca
-        && let Some(i) = rec.turns.iter().position(|t| t.role == Role::System)
-        && i > 0
-    {
-        let sys = rec.turns.remove(i);
-        rec.turns.insert(0, sys);
-    }
-    rec
-}
-
 /// The OpenAI role name of a turn.
 pub fn role_name(role: &Role) -> String {
     role.label().to_string()
