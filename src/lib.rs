@@ -3,5 +3,6 @@
 
 pub mod cli;
 pub mod dataset;
+pub mod quality;
 pub mod session;
 pub mod stats;
