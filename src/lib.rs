@@ -6,3 +6,4 @@ pub mod dataset;
 pub mod quality;
 pub mod session;
 pub mod stats;
+pub mod tui;

@@ -1,0 +1,204 @@
+//! Incremental fuzzy search on a worker thread. The worker scans the searchable text of every record
+//! in chunks and streams matching record ids back; each request carries a generation number and the
+//! worker drops a scan as soon as a newer request exists, so typing never waits for a stale search.
+
+use fuzzy_matcher::FuzzyMatcher;
+use fuzzy_matcher::skim::SkimMatcherV2;
+use rayon::prelude::*;
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::mpsc::{Receiver, Sender, channel};
+use std::sync::{Arc, RwLock};
+
+/// Instruction, input and response of one record.
+pub type Fields = [Box<str>; 3];
+
+/// The searchable text of every record, by id, as it was when indexed.
+#[derive(Default)]
+pub struct Corpus {
+    pub ids: Vec<u32>,
+    pub fields: Vec<Fields>,
+}
+
+/// Which fields a query looks at.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Scope {
+    All,
+    Instruction,
+    Input,
+    Output,
+}
+
+/// A parsed search query: `i:`, `in:` or `o:` in front scope it to one field.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Query {
+    pub scope: Scope,
+    pub pattern: String,
+}
+
+impl Query {
+    pub fn parse(s: &str) -> Query {
+        let t = s.trim_start();
+        for (prefix, scope) in [("in:", Scope::Input), ("i:", Scope::Instruction), ("o:", Scope::Output)] {
+            if let Some(rest) = t.strip_prefix(prefix) {
+                return Query { scope, pattern: rest.trim().to_string() };
+            }
+        }
+        Query { scope: Scope::All, pattern: t.trim().to_string() }
+    }
+
+    /// Whether the field with index `k` (0 instruction, 1 input, 2 output) is searched.
+    pub fn covers(&self, k: usize) -> bool {
+        matches!((self.scope, k), (Scope::All, _) | (Scope::Instruction, 0) | (Scope::Input, 1) | (Scope::Output, 2))
+    }
+
+    /// Whether a record's fields match.
+    pub fn matches(&self, m: &SkimMatcherV2, f: &Fields) -> bool {
+        (0..3).any(|k| self.covers(k) && m.fuzzy_match(&f[k], &self.pattern).is_some())
+    }
+}
+
+/// The matcher used everywhere (smart case: lower-case patterns ignore case).
+pub fn matcher() -> SkimMatcherV2 {
+    SkimMatcherV2::default().smart_case()
+}
+
+/// Char indices of `pattern` in `text` (for highlighting).
+pub fn highlight(text: &str, pattern: &str) -> Vec<usize> {
+    if pattern.is_empty() {
+        return Vec::new();
+    }
+    matcher().fuzzy_indices(text, pattern).map(|(_, v)| v).unwrap_or_default()
+}
+
+/// What the worker searches: the indexed corpus plus records changed since (by id).
+#[derive(Default)]
+pub struct SearchData {
+    pub base: Arc<Corpus>,
+    pub overlay: HashMap<u32, Fields>,
+}
+
+struct Request {
+    generation: u64,
+    query: Query,
+}
+
+/// A chunk of results.
+pub struct SearchMsg {
+    pub generation: u64,
+    pub ids: Vec<u32>,
+    pub scanned: usize,
+    pub total: usize,
+    pub done: bool,
+}
+
+/// The app's side of the search worker.
+pub struct Searcher {
+    tx: Sender<Request>,
+    pub rx: Receiver<SearchMsg>,
+    latest: Arc<AtomicU64>,
+    pub data: Arc<RwLock<SearchData>>,
+}
+
+/// Records scanned in the first chunk (small, so the first results show at once) and later ones.
+const FIRST_CHUNK: usize = 4096;
+const CHUNK: usize = 32768;
+
+impl Default for Searcher {
+    fn default() -> Self {
+        Searcher::new()
+    }
+}
+
+impl Searcher {
+    /// Starts the worker thread.
+    pub fn new() -> Searcher {
+        let (tx, req_rx) = channel::<Request>();
+        let (res_tx, rx) = channel();
+        let latest = Arc::new(AtomicU64::new(0));
+        let data = Arc::new(RwLock::new(SearchData::default()));
+        let (l, d) = (latest.clone(), data.clone());
+        std::thread::Builder::new()
+            .name("sift-search".into())
+            .spawn(move || worker(req_rx, res_tx, l, d))
+            .expect("spawn search thread");
+        Searcher { tx, rx, latest, data }
+    }
+
+    /// Asks for a search; results for older generations stop coming.
+    pub fn request(&self, generation: u64, query: Query) {
+        self.latest.store(generation, Ordering::SeqCst);
+        let _ = self.tx.send(Request { generation, query });
+    }
+
+    /// Cancels any running search.
+    pub fn cancel(&self, generation: u64) {
+        self.latest.store(generation, Ordering::SeqCst);
+    }
+
+    /// Installs a freshly indexed corpus (forgets the overlay entries it covers).
+    pub fn set_corpus(&self, corpus: Arc<Corpus>) {
+        let mut d = self.data.write().expect("search data lock");
+        d.base = corpus;
+    }
+
+    /// Records the current text of one record.
+    pub fn update(&self, id: u32, fields: Fields) {
+        self.data.write().expect("search data lock").overlay.insert(id, fields);
+    }
+}
+
+fn worker(rx: Receiver<Request>, tx: Sender<SearchMsg>, latest: Arc<AtomicU64>, data: Arc<RwLock<SearchData>>) {
+    let m = matcher();
+    while let Ok(mut req) = rx.recv() {
+        while let Ok(newer) = rx.try_recv() {
+            req = newer;
+        }
+        let stale = || latest.load(Ordering::SeqCst) != req.generation;
+        let (base, overlay) = {
+            let d = data.read().expect("search data lock");
+            (d.base.clone(), d.overlay.clone())
+        };
+        let total = base.ids.len() + overlay.len();
+        let mut start = 0;
+        let mut chunk = FIRST_CHUNK;
+        let q = &req.query;
+        let mut aborted = false;
+        while start < base.ids.len() {
+            if stale() {
+                aborted = true;
+                break;
+            }
+            let end = (start + chunk).min(base.ids.len());
+            let ids: Vec<u32> = (start..end)
+                .into_par_iter()
+                .filter_map(|k| {
+                    let id = base.ids[k];
+                    (!overlay.contains_key(&id) && q.matches(&m, &base.fields[k])).then_some(id)
+                })
+                .collect();
+            start = end;
+            chunk = CHUNK;
+            let _ = tx.send(SearchMsg { generation: req.generation, ids, scanned: start, total, done: false });
+        }
+        if aborted {
+            continue;
+        }
+        let mut ids: Vec<u32> = overlay.iter().filter(|(_, f)| q.matches(&m, f)).map(|(id, _)| *id).collect();
+        ids.sort_unstable();
+        let _ = tx.send(SearchMsg { generation: req.generation, ids, scanned: total, total, done: true });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn scopes_parse() {
+        assert_eq!(Query::parse("in:foo").scope, Scope::Input);
+        assert_eq!(Query::parse("i:foo"), Query { scope: Scope::Instruction, pattern: "foo".into() });
+        assert_eq!(Query::parse("o: bar").pattern, "bar");
+        assert_eq!(Query::parse("x:bar").scope, Scope::All);
+    }
+}
