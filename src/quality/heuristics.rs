@@ -2,7 +2,9 @@
 //! placeholders, other modalities, merged tasks, odd lengths and noise. Duplicates are found across a
 //! dataset by [`super::dedup`].
 
-use super::text::{contains_any, find_any, fold, folded, has_phrase, is_list_item, looks_like_code, snippet, words};
+use super::text::{
+    contains_any, find_any, fold, folded, has_phrase, is_list_item, looks_like_code, snippet, words,
+};
 use serde::{Deserialize, Serialize};
 
 /// The three texts of a record the heuristics read. For a conversation, `output` is the last
@@ -102,7 +104,10 @@ pub struct Flag {
 
 impl Flag {
     pub(crate) fn new(kind: FlagKind, reason: impl Into<String>) -> Self {
-        Flag { kind, reason: reason.into() }
+        Flag {
+            kind,
+            reason: reason.into(),
+        }
     }
 }
 
@@ -413,7 +418,9 @@ impl Default for FlagConfig {
                 "what does",
                 "look at",
             ]),
-            long_ask_verbs: strings(&["write", "compose", "draft", "create", "generate", "produce", "prepare"]),
+            long_ask_verbs: strings(&[
+                "write", "compose", "draft", "create", "generate", "produce", "prepare",
+            ]),
             long_ask_nouns: strings(&[
                 "essay",
                 "story",
@@ -527,13 +534,20 @@ pub fn flag_record(rec: &RecordText, cfg: &FlagConfig) -> Vec<Flag> {
     }
     push(FlagKind::Placeholder, placeholder(rec, cfg));
     push(FlagKind::NeedsModality, needs_modality(rec, &instr, cfg));
-    push(FlagKind::MergedInstructions, merged_instructions(rec.instruction));
+    push(
+        FlagKind::MergedInstructions,
+        merged_instructions(rec.instruction),
+    );
     if !empty {
         push(FlagKind::LengthRatio, length_ratio(rec, &instr, cfg));
     }
-    let noise = [("instruction", rec.instruction), ("input", rec.input), ("response", rec.output)]
-        .into_iter()
-        .find_map(|(field, text)| noise(field, text, cfg));
+    let noise = [
+        ("instruction", rec.instruction),
+        ("input", rec.input),
+        ("response", rec.output),
+    ]
+    .into_iter()
+    .find_map(|(field, text)| noise(field, text, cfg));
     push(FlagKind::Noise, noise);
     flags
 }
@@ -596,12 +610,16 @@ fn copies_prompt(rec: &RecordText, instr: &str, cfg: &FlagConfig) -> Option<Stri
             flat(src) == flat(rec.output)
         };
         if src_words == out && (!editing || same_text()) {
-            return Some(format!("response repeats the {field} word for word: \"{quoted}\""));
+            return Some(format!(
+                "response repeats the {field} word for word: \"{quoted}\""
+            ));
         }
         let sim = bigram_overlap(&out, &src_words);
         if !editing && sim >= cfg.copy_overlap {
             let pct = (sim * 100.0).floor();
-            return Some(format!("response is a {pct}% copy of the {field}: \"{quoted}\""));
+            return Some(format!(
+                "response is a {pct}% copy of the {field}: \"{quoted}\""
+            ));
         }
     }
     None
@@ -610,7 +628,10 @@ fn copies_prompt(rec: &RecordText, instr: &str, cfg: &FlagConfig) -> Option<Stri
 /// Shared word bigrams (as multisets) over the larger bigram count of the two texts.
 pub(crate) fn bigram_overlap(a: &[String], b: &[String]) -> f64 {
     fn grams(w: &[String]) -> Vec<(&str, &str)> {
-        let mut g: Vec<(&str, &str)> = w.windows(2).map(|p| (p[0].as_str(), p[1].as_str())).collect();
+        let mut g: Vec<(&str, &str)> = w
+            .windows(2)
+            .map(|p| (p[0].as_str(), p[1].as_str()))
+            .collect();
         g.sort_unstable();
         g
     }
@@ -635,17 +656,22 @@ pub(crate) fn bigram_overlap(a: &[String], b: &[String]) -> f64 {
 
 fn refusal(output: &str, instr: &str, cfg: &FlagConfig) -> Option<String> {
     let out = fold(output);
-    let hit = find_any(&out, &cfg.refusal_phrases).or_else(|| find_any(&out, &cfg.extra_refusal_phrases));
+    let hit =
+        find_any(&out, &cfg.refusal_phrases).or_else(|| find_any(&out, &cfg.extra_refusal_phrases));
     if let Some(p) = hit {
         return Some(format!("response contains refusal/AI boilerplate \"{p}\""));
     }
     let roleplay = contains_any(instr, &cfg.refusal_roleplay_cues).is_some();
     let start = out.trim_start();
-    let opening = cfg.refusal_openings.iter().find(|p| start.starts_with(folded(p).as_ref()));
+    let opening = cfg
+        .refusal_openings
+        .iter()
+        .find(|p| start.starts_with(folded(p).as_ref()));
     match opening {
-        Some(_) if !roleplay => {
-            Some(format!("response opens with a refusal: \"{}\"", snippet(output.trim(), 60, false)))
-        }
+        Some(_) if !roleplay => Some(format!(
+            "response opens with a refusal: \"{}\"",
+            snippet(output.trim(), 60, false)
+        )),
         _ => None,
     }
 }
@@ -745,22 +771,37 @@ fn truncated(output: &str, cfg: &FlagConfig) -> Option<String> {
         return None;
     }
     // Lowercase only: "Company A", "AND" or note names are not dangling function words.
-    let last_word = last_line.rsplit(|c: char| !c.is_alphanumeric()).find(|w| !w.is_empty()).unwrap_or("");
+    let last_word = last_line
+        .rsplit(|c: char| !c.is_alphanumeric())
+        .find(|w| !w.is_empty())
+        .unwrap_or("");
     if DANGLING.contains(&last_word) {
         return Some(format!("response ends mid-sentence: \"{tail}\""));
     }
-    if !is_list_item(last_line) && line_words >= cfg.truncation_long_prose_words && n_words > line_words {
-        return Some(format!("long paragraph stops without end punctuation: \"{tail}\""));
+    if !is_list_item(last_line)
+        && line_words >= cfg.truncation_long_prose_words
+        && n_words > line_words
+    {
+        return Some(format!(
+            "long paragraph stops without end punctuation: \"{tail}\""
+        ));
     }
     None
 }
 
 fn placeholder_key(s: &str) -> String {
-    s.chars().filter(|c| c.is_alphanumeric() || *c == '/').flat_map(char::to_lowercase).collect()
+    s.chars()
+        .filter(|c| c.is_alphanumeric() || *c == '/')
+        .flat_map(char::to_lowercase)
+        .collect()
 }
 
 fn placeholder(rec: &RecordText, cfg: &FlagConfig) -> Option<String> {
-    let fields = [("instruction", rec.instruction), ("input", rec.input), ("response", rec.output)];
+    let fields = [
+        ("instruction", rec.instruction),
+        ("input", rec.input),
+        ("response", rec.output),
+    ];
     for (field, text) in fields {
         let t = text.trim();
         if t.is_empty() {
@@ -770,7 +811,11 @@ fn placeholder(rec: &RecordText, cfg: &FlagConfig) -> Option<String> {
         let whole = t.chars().count() <= 20
             && cfg.placeholder_values.iter().any(|v| {
                 let k = placeholder_key(v);
-                if k.is_empty() { v.trim() == t } else { k == key }
+                if k.is_empty() {
+                    v.trim() == t
+                } else {
+                    k == key
+                }
             });
         if whole {
             return Some(format!("{field} is a placeholder: \"{t}\""));
@@ -782,8 +827,17 @@ fn placeholder(rec: &RecordText, cfg: &FlagConfig) -> Option<String> {
     None
 }
 
-const URL_EXEMPT: [&str; 9] =
-    ["extract", "parse", "validate", "shorten", "regex", "regular expression", "domain", "url", "hyperlink"];
+const URL_EXEMPT: [&str; 9] = [
+    "extract",
+    "parse",
+    "validate",
+    "shorten",
+    "regex",
+    "regular expression",
+    "domain",
+    "url",
+    "hyperlink",
+];
 
 fn needs_modality(rec: &RecordText, instr: &str, cfg: &FlagConfig) -> Option<String> {
     let prompt = format!("{instr}\n{}", fold(rec.input));
@@ -863,8 +917,8 @@ const TASK_VERBS: [&str; 60] = [
     "diagnose",
 ];
 const QUESTION_WORDS: [&str; 17] = [
-    "what", "who", "whom", "where", "when", "why", "how", "which", "is", "are", "can", "could", "does", "do", "should",
-    "would", "will",
+    "what", "who", "whom", "where", "when", "why", "how", "which", "is", "are", "can", "could",
+    "does", "do", "should", "would", "will",
 ];
 /// Words that tie a sentence back to an earlier one: such a sentence is part of the same task.
 const ANAPHORS: [&str; 22] = [
@@ -892,13 +946,21 @@ const ANAPHORS: [&str; 22] = [
     "one",
 ];
 const STOP: [&str; 16] = [
-    "about", "with", "from", "that", "this", "what", "which", "your", "have", "there", "their", "into", "some", "more",
-    "give", "write",
+    "about", "with", "from", "that", "this", "what", "which", "your", "have", "there", "their",
+    "into", "some", "more", "give", "write",
 ];
 
 /// Phrases by which a sentence points at text that follows it inside the instruction.
-const FORWARD: [&str; 8] =
-    ["following", "below", "this sentence", "this text", "this passage", "this question", "given", "instruction"];
+const FORWARD: [&str; 8] = [
+    "following",
+    "below",
+    "this sentence",
+    "this text",
+    "this passage",
+    "this question",
+    "given",
+    "instruction",
+];
 
 fn content_stems(sentence: &[String]) -> Vec<String> {
     sentence
@@ -910,20 +972,30 @@ fn content_stems(sentence: &[String]) -> Vec<String> {
 
 fn merged_instructions(instruction: &str) -> Option<String> {
     let lower = fold(instruction);
-    let markers =
-        ["instruction:", "output:", "response:", "### "].iter().map(|m| lower.matches(m).count()).sum::<usize>();
+    let markers = ["instruction:", "output:", "response:", "### "]
+        .iter()
+        .map(|m| lower.matches(m).count())
+        .sum::<usize>();
     if markers >= 2 {
         return Some("instruction embeds several \"Instruction:\"/\"Output:\" blocks".into());
     }
     let is_task = |w: &[String], question: bool| {
-        w.len() >= 3 && (TASK_VERBS.contains(&w[0].as_str()) || (question && QUESTION_WORDS.contains(&w[0].as_str())))
+        w.len() >= 3
+            && (TASK_VERBS.contains(&w[0].as_str())
+                || (question && QUESTION_WORDS.contains(&w[0].as_str())))
     };
     // Numbered items that are each a task: "1. Write ... 2. Name ...".
-    let items: Vec<&str> = instruction.lines().flat_map(|l| l.split("  ")).filter(|l| is_list_item(l)).collect();
+    let items: Vec<&str> = instruction
+        .lines()
+        .flat_map(|l| l.split("  "))
+        .filter(|l| is_list_item(l))
+        .collect();
     let task_items = items
         .iter()
         .filter(|l| {
-            let body = l.trim_start().trim_start_matches(|c: char| c.is_ascii_alphanumeric());
+            let body = l
+                .trim_start()
+                .trim_start_matches(|c: char| c.is_ascii_alphanumeric());
             is_task(&words(body), body.contains('?'))
         })
         .count();
@@ -946,9 +1018,13 @@ fn merged_instructions(instruction: &str) -> Option<String> {
         }
         if is_task(&w, question) && w.len() >= 4 {
             if let Some(first) = &first_task {
-                let linked = w.iter().any(|x| ANAPHORS.contains(&x.as_str())) || stems.iter().any(|s| seen.contains(s));
+                let linked = w.iter().any(|x| ANAPHORS.contains(&x.as_str()))
+                    || stems.iter().any(|s| seen.contains(s));
                 if !linked {
-                    return Some(format!("two unrelated tasks: \"{first}\" and \"{}\"", snippet(raw, 40, false)));
+                    return Some(format!(
+                        "two unrelated tasks: \"{first}\" and \"{}\"",
+                        snippet(raw, 40, false)
+                    ));
                 }
             } else {
                 first_task = Some(snippet(raw, 40, false));
@@ -965,7 +1041,8 @@ fn split_sentences(s: &str) -> Vec<&str> {
     let mut start = 0;
     let b = s.as_bytes();
     for (i, &c) in b.iter().enumerate() {
-        let end = matches!(c, b'.' | b'?' | b'!') && b.get(i + 1).is_none_or(|n| n.is_ascii_whitespace());
+        let end =
+            matches!(c, b'.' | b'?' | b'!') && b.get(i + 1).is_none_or(|n| n.is_ascii_whitespace());
         if end || c == b'\n' {
             let piece = s[start..=i].trim();
             if !piece.is_empty() {
@@ -982,8 +1059,9 @@ fn split_sentences(s: &str) -> Vec<&str> {
 }
 
 /// Words that end the object noun phrase of an instruction's opening verb.
-const OBJECT_END: [&str; 12] =
-    ["for", "about", "of", "with", "that", "to", "which", "on", "in", "from", "using", "based"];
+const OBJECT_END: [&str; 12] = [
+    "for", "about", "of", "with", "that", "to", "which", "on", "in", "from", "using", "based",
+];
 
 fn length_ratio(rec: &RecordText, instr: &str, cfg: &FlagConfig) -> Option<String> {
     let out_words = words(rec.output).len();
@@ -995,8 +1073,13 @@ fn length_ratio(rec: &RecordText, instr: &str, cfg: &FlagConfig) -> Option<Strin
         Some(first.clone())
     } else if starts(&cfg.long_ask_verbs) {
         // The genre must be the verb's object: "write a short story", not "write a title for a story".
-        let object: Vec<&str> =
-            instr_words.iter().skip(1).take(5).map(String::as_str).take_while(|w| !OBJECT_END.contains(w)).collect();
+        let object: Vec<&str> = instr_words
+            .iter()
+            .skip(1)
+            .take(5)
+            .map(String::as_str)
+            .take_while(|w| !OBJECT_END.contains(w))
+            .collect();
         find_any(&object.join(" "), &cfg.long_ask_nouns).map(str::to_string)
     } else {
         None
@@ -1005,15 +1088,22 @@ fn length_ratio(rec: &RecordText, instr: &str, cfg: &FlagConfig) -> Option<Strin
         && out_words < cfg.long_ask_min_words
         && find_any(instr, &cfg.brevity_cues).is_none()
     {
-        return Some(format!("asks for \"{cue}\" but the response has only {out_words} words"));
+        return Some(format!(
+            "asks for \"{cue}\" but the response has only {out_words} words"
+        ));
     }
-    let short_cue =
-        if starts(&cfg.short_ask_verbs) { Some(first.as_str()) } else { find_any(instr, &cfg.short_ask_cues) };
+    let short_cue = if starts(&cfg.short_ask_verbs) {
+        Some(first.as_str())
+    } else {
+        find_any(instr, &cfg.short_ask_cues)
+    };
     if let Some(cue) = short_cue
         && out_words > cfg.short_ask_max_words
         && out_words as f64 > cfg.max_length_ratio * prompt_words.max(1) as f64
     {
-        return Some(format!("short ask (\"{cue}\") answered with {out_words} words for a {prompt_words}-word prompt"));
+        return Some(format!(
+            "short ask (\"{cue}\") answered with {out_words} words for a {prompt_words}-word prompt"
+        ));
     }
     None
 }
@@ -1024,11 +1114,19 @@ fn run_exempt(c: char) -> bool {
 }
 
 fn noise(field: &str, text: &str, cfg: &FlagConfig) -> Option<String> {
-    if let Some(c) = text.chars().find(|c| c.is_control() && !matches!(c, '\n' | '\t' | '\r')) {
-        return Some(format!("{field} contains control character U+{:04X}", c as u32));
+    if let Some(c) = text
+        .chars()
+        .find(|c| c.is_control() && !matches!(c, '\n' | '\t' | '\r'))
+    {
+        return Some(format!(
+            "{field} contains control character U+{:04X}",
+            c as u32
+        ));
     }
     if text.contains('\u{FFFD}') {
-        return Some(format!("{field} contains the replacement character '\u{FFFD}' (lost bytes)"));
+        return Some(format!(
+            "{field} contains the replacement character '\u{FFFD}' (lost bytes)"
+        ));
     }
     let chars: Vec<char> = text.chars().collect();
     for (i, pair) in chars.windows(2).enumerate() {
@@ -1037,12 +1135,18 @@ fn noise(field: &str, text: &str, cfg: &FlagConfig) -> Option<String> {
             || (pair[0] == 'ï' && pair[1] == '»');
         if moji {
             let s: String = chars[i..(i + 3).min(chars.len())].iter().collect();
-            return Some(format!("{field} has mojibake \"{s}\" (UTF-8 read as Latin-1)"));
+            return Some(format!(
+                "{field} has mojibake \"{s}\" (UTF-8 read as Latin-1)"
+            ));
         }
     }
     let (mut run, mut best, mut best_c) = (0usize, 0usize, ' ');
     for (i, &c) in chars.iter().enumerate() {
-        run = if i > 0 && chars[i - 1] == c { run + 1 } else { 1 };
+        run = if i > 0 && chars[i - 1] == c {
+            run + 1
+        } else {
+            1
+        };
         if !run_exempt(c) && run > best {
             (best, best_c) = (run, c);
         }
@@ -1054,11 +1158,21 @@ fn noise(field: &str, text: &str, cfg: &FlagConfig) -> Option<String> {
     let mut wrun = 1;
     for i in 1..w.len() {
         wrun = if w[i] == w[i - 1] { wrun + 1 } else { 1 };
-        if wrun > cfg.noise_max_word_repeat && w[i].chars().count() > 1 && !w[i].chars().all(|c| c.is_ascii_digit()) {
-            return Some(format!("{field} repeats the word \"{}\" {wrun} times", w[i]));
+        if wrun > cfg.noise_max_word_repeat
+            && w[i].chars().count() > 1
+            && !w[i].chars().all(|c| c.is_ascii_digit())
+        {
+            return Some(format!(
+                "{field} repeats the word \"{}\" {wrun} times",
+                w[i]
+            ));
         }
     }
-    let visible: Vec<char> = chars.iter().copied().filter(|c| !c.is_whitespace()).collect();
+    let visible: Vec<char> = chars
+        .iter()
+        .copied()
+        .filter(|c| !c.is_whitespace())
+        .collect();
     if visible.len() >= 20 && !looks_like_code(text) {
         let symbols = visible
             .iter()
@@ -1070,7 +1184,11 @@ fn noise(field: &str, text: &str, cfg: &FlagConfig) -> Option<String> {
             .count();
         let frac = symbols as f64 / visible.len() as f64;
         if frac > cfg.noise_max_symbol_fraction {
-            return Some(format!("{field} is {:.0}% symbols: \"{}\"", frac * 100.0, snippet(text, 40, false)));
+            return Some(format!(
+                "{field} is {:.0}% symbols: \"{}\"",
+                frac * 100.0,
+                snippet(text, 40, false)
+            ));
         }
     }
     None

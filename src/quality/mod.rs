@@ -10,7 +10,10 @@ use rayon::prelude::*;
 /// Every flag for every record: [`heuristics::flag_record`] on each record (in parallel) plus
 /// [`dedup::duplicate_flags`] across the dataset. One `Vec` per record, in input order.
 pub fn flag_dataset(texts: &[RecordText], cfg: &FlagConfig) -> Vec<Vec<Flag>> {
-    let mut flags: Vec<Vec<Flag>> = texts.par_iter().map(|rec| heuristics::flag_record(rec, cfg)).collect();
+    let mut flags: Vec<Vec<Flag>> = texts
+        .par_iter()
+        .map(|rec| heuristics::flag_record(rec, cfg))
+        .collect();
     for (mine, dups) in flags.iter_mut().zip(dedup::duplicate_flags(texts, cfg)) {
         mine.extend(dups);
     }

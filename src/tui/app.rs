@@ -393,13 +393,12 @@ impl App {
         if self.filter.is_empty() && self.search.matched.is_none() && self.sort.key.is_none() && !self.sort.descending {
             self.view = None;
         } else {
+            self.ensure_pos();
             let mut v: Vec<usize> = match &self.search.matched {
-                Some(ids) => {
-                    self.ensure_pos();
-                    ids.iter()
-                        .filter_map(|&id| self.pos_of.get(id as usize).filter(|&&p| p != u32::MAX).map(|&p| p as usize))
-                        .collect()
-                }
+                Some(ids) => ids
+                    .iter()
+                    .filter_map(|&id| self.pos_of.get(id as usize).filter(|&&p| p != u32::MAX).map(|&p| p as usize))
+                    .collect(),
                 None => (0..n).collect(),
             };
             if !self.filter.is_empty() {

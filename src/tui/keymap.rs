@@ -58,7 +58,7 @@ pub const COMMANDS: &[(Command, &str, &[&str], &str)] = &[
     (Command::Search, "search", &["/"], "fuzzy search (i: in: o: scope a field)"),
     (Command::NextMatch, "next_match", &["n"], "next match"),
     (Command::PrevMatch, "prev_match", &["N"], "previous match"),
-    (Command::Filter, "filter", &["F"], "filter (status: tag: flag: len>N score<N changed)"),
+    (Command::Filter, "filter", &["F"], "filter: status: tag: flag: len>N changed !X"),
     (Command::Sort, "sort", &["s"], "cycle sort key (index, length, scores)"),
     (Command::SortReverse, "sort_reverse", &["S"], "reverse sort order"),
     (Command::Clear, "clear", &["esc"], "clear selection, search and filters"),

@@ -16,9 +16,6 @@ pub mod text;
 pub mod update;
 pub mod view;
 
-#[cfg(test)]
-mod tests;
-
 use crate::dataset::Format;
 use crate::session::{OpenOptions, Session};
 use anyhow::{Context, Result};

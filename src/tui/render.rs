@@ -27,7 +27,9 @@ pub fn layout(area: Rect, app: &App) -> Areas {
     let [main, status, hints] =
         Layout::vertical([Constraint::Min(0), Constraint::Length(1), Constraint::Length(1)]).areas(area);
     let pct = app.config.options.list_percent.clamp(10, 90);
-    let [list, detail] = if main.width >= 120 {
+    let [list, detail] = if main.height < 10 && main.width < 120 {
+        [main, Rect::new(main.x, main.bottom(), main.width, 0)]
+    } else if main.width >= 120 {
         Layout::horizontal([Constraint::Percentage(pct), Constraint::Min(0)]).areas(main)
     } else {
         Layout::vertical([Constraint::Percentage(pct), Constraint::Min(0)]).areas(main)
@@ -111,7 +113,13 @@ fn render_list(app: &App, f: &mut Frame, area: Rect) {
         };
         let score = app.signals.value(&score_name, e.id).map_or(String::from("-"), fmt_num);
         let selected = app.is_selected(i, e.id);
-        let mark = if selected { "▌" } else { " " };
+        let mark = if selected {
+            "▌"
+        } else if i == app.cursor {
+            "›"
+        } else {
+            " "
+        };
         let changed = if ds.is_changed(pos) { "*" } else { " " };
         let prefix = format!("{mark}{pos:>width$}{changed}");
         let fixed = prefix.chars().count() + 2 + 10 + 7;
