@@ -185,6 +185,10 @@ pub struct App {
     pub(super) touched_redo: Vec<Option<Vec<u32>>>,
     pos_of: Vec<u32>,
     pos_dirty: bool,
+    feed: Option<Feed>,
+    /// Cached [`Session::is_modified`] and [`Session::status_counts`] (both scan every record).
+    pub modified: bool,
+    pub counts: [usize; 4],
 }
 
 impl App {
@@ -227,34 +231,58 @@ impl App {
             touched_redo: Vec::new(),
             pos_of: Vec::new(),
             pos_dirty: true,
+            feed: None,
+            modified: false,
+            counts: [0; 4],
+        })
+        .map(|mut app| {
+            app.refresh_cached();
+            app
         })
     }
 
-    /// Starts indexing (search text, lengths) and flagging in the background.
+    /// Starts indexing (search text, lengths) and flagging in the background. The UI thread hands
+    /// the records' bytes to the job in slices from [`App::poll`], so it never stalls, even at 1M.
     pub fn start_background(&mut self) {
+        if let Some(f) = self.feed.take() {
+            f.cancel.store(true, std::sync::atomic::Ordering::Relaxed);
+        }
+        let n = self.session.dataset().len();
+        let format = self.session.dataset().format();
+        let flags = self.config.options.flags.then(|| self.config.flags.clone());
+        let (tx, rx) = std::sync::mpsc::channel();
+        self.indexed = false;
+        self.jobs.spawn("index", n, move |ctx| index_job(ctx, format, rx, n, flags));
+        let cancel = self.jobs.running.last().expect("just spawned").cancel.clone();
+        self.feed = Some(Feed { next: 0, tx, cancel });
+    }
+
+    /// Hands the next slice of records to the index job (a few ms of copying at most).
+    fn feed_step(&mut self) -> bool {
+        let Some(feed) = self.feed.as_mut() else { return false };
         let ds = self.session.dataset();
         let n = ds.len();
-        let format = ds.format();
-        let mut raws = Vec::new();
-        let mut spans = Vec::with_capacity(n);
-        let mut ids = Vec::with_capacity(n);
-        for pos in 0..n {
-            let e = ds.entry(pos).expect("in range");
-            let start = raws.len();
+        let mut batch = Batch::default();
+        while feed.next < n && batch.ids.len() < FEED_RECORDS && batch.raws.len() < FEED_BYTES {
+            let e = ds.entry(feed.next).expect("in range");
+            let start = batch.raws.len();
             if !e.malformed {
-                raws.extend_from_slice(ds.raw(pos));
+                batch.raws.extend_from_slice(ds.raw(feed.next));
             }
-            spans.push((start, raws.len()));
-            ids.push(e.id);
+            batch.spans.push((start, batch.raws.len()));
+            batch.ids.push(e.id);
+            feed.next += 1;
         }
-        let flags = self.config.options.flags.then(|| self.config.flags.clone());
-        self.indexed = false;
-        self.jobs.spawn("index", n, move |ctx| index_job(ctx, format, raws, spans, ids, flags));
+        let stop = feed.tx.send(batch).is_err() || feed.next >= n;
+        if stop {
+            self.feed = None;
+        }
+        true
     }
 
     /// Takes in what background work produced; returns whether anything changed.
     pub fn poll(&mut self) -> bool {
-        let mut changed = false;
+        let mut changed = self.feed_step();
         while let Ok(msg) = self.jobs.rx.try_recv() {
             changed = true;
             match msg {
@@ -471,6 +499,10 @@ impl App {
     pub fn changed(&mut self, touched: Option<Vec<u32>>, structural: bool) {
         if structural {
             self.pos_dirty = true;
+            if self.feed.is_some() {
+                // Positions moved under the running index: start it again.
+                self.start_background();
+            }
         }
         match &touched {
             Some(ids) => self.reindex(ids),
@@ -480,6 +512,12 @@ impl App {
             }
         }
         self.refresh_view();
+    }
+
+    /// Recomputes the cached modified flag and status counts.
+    pub fn refresh_cached(&mut self) {
+        self.modified = self.session.is_modified();
+        self.counts = self.session.status_counts();
     }
 
     /// Re-reads the text, length and flags of records after an edit.
@@ -504,59 +542,94 @@ impl App {
                     self.signals.flags.insert(id, flags);
                 }
             }
-            self.searcher.update(id, fields);
+            self.searcher.update(id, &fields);
         }
     }
+}
+
+/// Records handed to the index job per step, and bytes.
+const FEED_RECORDS: usize = 65536;
+const FEED_BYTES: usize = 16 << 20;
+
+/// Records' bytes on their way to the index job.
+#[derive(Default)]
+pub struct Batch {
+    ids: Vec<u32>,
+    raws: Vec<u8>,
+    spans: Vec<(usize, usize)>,
+}
+
+/// The UI side of a running index job.
+pub struct Feed {
+    next: usize,
+    tx: std::sync::mpsc::Sender<Batch>,
+    cancel: Arc<std::sync::atomic::AtomicBool>,
 }
 
 fn index_job(
     ctx: &super::jobs::JobCtx,
     format: Format,
-    raws: Vec<u8>,
-    spans: Vec<(usize, usize)>,
-    ids: Vec<u32>,
+    rx: std::sync::mpsc::Receiver<Batch>,
+    total: usize,
     flags: Option<heuristics::FlagConfig>,
 ) -> Result<(), String> {
     use rayon::prelude::*;
-    let n = ids.len();
-    let step = 16384;
-    let mut fields: Vec<Fields> = Vec::with_capacity(n);
-    for start in (0..n).step_by(step) {
+    let mut ids: Vec<u32> = Vec::with_capacity(total);
+    let mut fields: Vec<Fields> = Vec::with_capacity(total);
+    let mut lens: Vec<(u32, f32)> = Vec::with_capacity(total);
+    let mut prompts: Vec<(Box<str>, Box<str>)> = Vec::new();
+    let mut all_flags: Vec<Vec<heuristics::Flag>> = Vec::new();
+    while let Ok(batch) = rx.recv() {
         if ctx.cancelled() {
             return Ok(());
         }
-        let end = (start + step).min(n);
-        fields.par_extend((start..end).into_par_iter().map(|k| {
-            let (s, e) = spans[k];
-            if s == e {
-                return Default::default();
+        let decoded: Vec<(Fields, Vec<heuristics::Flag>)> = batch
+            .spans
+            .par_iter()
+            .map(|&(s, e)| {
+                let orig: Fields = if s == e {
+                    Default::default()
+                } else {
+                    search_fields(&crate::dataset::format::decode(format, &batch.raws[s..e]).record)
+                };
+                let fl = match &flags {
+                    Some(cfg) if s != e => heuristics::flag_record(
+                        &RecordText { instruction: &orig[0], input: &orig[1], output: &orig[2] },
+                        cfg,
+                    ),
+                    _ => Vec::new(),
+                };
+                (orig, fl)
+            })
+            .collect();
+        for ((orig, fl), &id) in decoded.into_iter().zip(&batch.ids) {
+            lens.push((id, record_len(&orig)));
+            if flags.is_some() {
+                all_flags.push(fl);
             }
-            let rec = crate::dataset::format::decode(format, &raws[s..e]).record;
-            search_fields(&rec)
-        }));
-        ctx.progress(end, n);
-    }
-    drop(raws);
-    let lens: Vec<(u32, f32)> = ids.iter().zip(&fields).map(|(&id, f)| (id, record_len(f))).collect();
-    ctx.output(JobOutput::Numeric { name: LEN.to_string(), values: lens });
-    let corpus = Arc::new(Corpus { ids, fields });
-    ctx.output(JobOutput::Corpus(corpus.clone()));
-    let Some(cfg) = flags else { return Ok(()) };
-    let texts: Vec<RecordText> =
-        corpus.fields.iter().map(|f| RecordText { instruction: &f[0], input: &f[1], output: &f[2] }).collect();
-    let mut all: Vec<Vec<heuristics::Flag>> = Vec::with_capacity(n);
-    for start in (0..n).step_by(step) {
-        if ctx.cancelled() {
-            return Ok(());
+            let low = super::search::lower(&orig);
+            if flags.is_some() {
+                let [i, n, _] = orig;
+                prompts.push((i, n));
+            }
+            fields.push(low);
         }
-        let end = (start + step).min(n);
-        all.par_extend(texts[start..end].par_iter().map(|t| heuristics::flag_record(t, &cfg)));
-        ctx.progress(end, n);
+        ids.extend_from_slice(&batch.ids);
+        ctx.progress(ids.len(), total);
     }
-    for (mine, dups) in all.iter_mut().zip(crate::quality::dedup::duplicate_flags(&texts, &cfg)) {
+    if ctx.cancelled() {
+        return Ok(());
+    }
+    ctx.output(JobOutput::Numeric { name: LEN.to_string(), values: lens });
+    ctx.output(JobOutput::Corpus(Arc::new(Corpus { ids: ids.clone(), fields })));
+    let Some(cfg) = flags else { return Ok(()) };
+    // Duplicates look at the prompt (instruction + input) only.
+    let texts: Vec<RecordText> =
+        prompts.iter().map(|(i, n)| RecordText { instruction: i, input: n, output: "" }).collect();
+    for (mine, dups) in all_flags.iter_mut().zip(crate::quality::dedup::duplicate_flags(&texts, &cfg)) {
         mine.extend(dups);
     }
-    let out = corpus.ids.iter().copied().zip(all).filter(|(_, f)| !f.is_empty()).collect();
+    let out = ids.into_iter().zip(all_flags).filter(|(_, f)| !f.is_empty()).collect();
     ctx.output(JobOutput::Flags(out));
     Ok(())
 }

@@ -264,7 +264,7 @@ mod tests {
         let ev = |c| KeyEvent::new(KeyCode::Char(c), KeyModifiers::NONE);
         assert_eq!(km.lookup(&KeyEvent::new(KeyCode::Char('A'), KeyModifiers::SHIFT)), Some(Command::Accept));
         assert_eq!(km.lookup(&ev('a')), Some(Command::Reject));
-        assert_eq!(km.lookup(&ev('x')), Some(Command::Reject));
+        assert_eq!(km.lookup(&ev('x')), None, "a named command gets exactly the keys given");
         assert_eq!(km.lookup(&ev('j')), Some(Command::Down));
         assert_eq!(km.lookup(&KeyEvent::new(KeyCode::Char('r'), KeyModifiers::CONTROL)), Some(Command::Redo));
         o.insert("nope".to_string(), vec![]);

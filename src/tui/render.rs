@@ -138,8 +138,8 @@ fn render_list(app: &App, f: &mut Frame, area: Rect) {
         ];
         if malformed {
             spans.push(Span::styled(text, Style::default().fg(Color::Red)));
-        } else if pattern.covers(0) && !pattern.pattern.is_empty() {
-            spans.extend(highlighted(&text, &pattern.pattern, Style::default()));
+        } else if pattern.covers(0) && !pattern.terms.is_empty() {
+            spans.extend(highlighted(&text, &pattern, Style::default()));
         } else {
             spans.push(Span::raw(text));
         }
@@ -160,7 +160,7 @@ fn fmt_num(v: f32) -> String {
     if v.fract() == 0.0 && v.abs() < 1e6 { format!("{v:.0}") } else { format!("{v:.3}") }
 }
 
-fn highlighted(text: &str, pattern: &str, base: Style) -> Vec<Span<'static>> {
+fn highlighted(text: &str, pattern: &Query, base: Style) -> Vec<Span<'static>> {
     let idx = if text.len() < 4000 { highlight(text, pattern) } else { Vec::new() };
     if idx.is_empty() {
         return vec![Span::styled(text.to_string(), base)];
@@ -239,13 +239,13 @@ fn render_detail(app: &App, f: &mut Frame, area: Rect) {
                     crate::dataset::Field::Output => 2,
                     _ => 3,
                 };
-                let hl = !query.pattern.is_empty() && (query.covers(search_k) || search_k == 3);
+                let hl = !query.terms.is_empty() && (query.covers(search_k) || search_k == 3);
                 if fv.text.is_empty() {
                     lines.push(Line::styled("(empty)", Style::default().fg(Color::DarkGray)));
                 }
                 for l in sanitize_lines(&fv.text).into_iter().filter(|_| !fv.text.is_empty()) {
                     if hl {
-                        lines.push(Line::from(highlighted(&l, &query.pattern, Style::default())));
+                        lines.push(Line::from(highlighted(&l, &query, Style::default())));
                     } else {
                         lines.push(Line::raw(l));
                     }
@@ -263,7 +263,7 @@ fn render_detail(app: &App, f: &mut Frame, area: Rect) {
 
 fn render_status(app: &App, f: &mut Frame, area: Rect) {
     let ds = app.session.dataset();
-    let counts = app.session.status_counts();
+    let counts = app.counts;
     let name = ds.path().file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
     let mut spans = vec![
         Span::styled(format!(" {} ", super::text::sanitize_line(&name)), Style::default().add_modifier(Modifier::BOLD)),
@@ -273,7 +273,7 @@ fn render_status(app: &App, f: &mut Frame, area: Rect) {
         let (g, c) = glyph(st);
         spans.push(Span::styled(format!("{g}{} ", counts[st as usize]), Style::default().fg(c)));
     }
-    if app.session.is_modified() {
+    if app.modified {
         spans.push(Span::styled("[modified] ", Style::default().fg(Color::Yellow).add_modifier(Modifier::BOLD)));
     }
     for j in &app.jobs.running {

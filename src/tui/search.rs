@@ -10,8 +10,13 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::{Receiver, Sender, channel};
 use std::sync::{Arc, RwLock};
 
-/// Instruction, input and response of one record.
+/// Instruction, input and response of one record, lower-cased (the search is case-insensitive).
 pub type Fields = [Box<str>; 3];
+
+/// Lower-cases fields for the corpus.
+pub fn lower(f: &Fields) -> Fields {
+    [f[0].to_lowercase().into(), f[1].to_lowercase().into(), f[2].to_lowercase().into()]
+}
 
 /// The searchable text of every record, by id, as it was when indexed.
 #[derive(Default)]
@@ -29,22 +34,32 @@ pub enum Scope {
     Output,
 }
 
-/// A parsed search query: `i:`, `in:` or `o:` in front scope it to one field.
+/// A parsed search query: `i:`, `in:` or `o:` in front scope it to one field. Every
+/// whitespace-separated term must match: as a substring anywhere in the field, or, in fields of at
+/// most [`FUZZY_MAX`] bytes (instructions, short answers), as a close fuzzy match (typos, gaps).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Query {
     pub scope: Scope,
     pub pattern: String,
+    pub terms: Vec<String>,
 }
+
+/// Fields up to this size are also matched fuzzily.
+pub const FUZZY_MAX: usize = 320;
+
+/// Skim score per pattern character a fuzzy match needs (16 is a perfect contiguous match).
+const FUZZY_MIN_PER_CHAR: i64 = 12;
 
 impl Query {
     pub fn parse(s: &str) -> Query {
         let t = s.trim_start();
-        for (prefix, scope) in [("in:", Scope::Input), ("i:", Scope::Instruction), ("o:", Scope::Output)] {
-            if let Some(rest) = t.strip_prefix(prefix) {
-                return Query { scope, pattern: rest.trim().to_string() };
-            }
-        }
-        Query { scope: Scope::All, pattern: t.trim().to_string() }
+        let (scope, rest) = [("in:", Scope::Input), ("i:", Scope::Instruction), ("o:", Scope::Output)]
+            .into_iter()
+            .find_map(|(p, sc)| t.strip_prefix(p).map(|r| (sc, r)))
+            .unwrap_or((Scope::All, t));
+        let pattern = rest.trim().to_string();
+        let terms = pattern.split_whitespace().map(str::to_lowercase).collect();
+        Query { scope, pattern, terms }
     }
 
     /// Whether the field with index `k` (0 instruction, 1 input, 2 output) is searched.
@@ -52,23 +67,50 @@ impl Query {
         matches!((self.scope, k), (Scope::All, _) | (Scope::Instruction, 0) | (Scope::Input, 1) | (Scope::Output, 2))
     }
 
-    /// Whether a record's fields match.
+    /// Whether a record's (lower-cased) fields match.
     pub fn matches(&self, m: &SkimMatcherV2, f: &Fields) -> bool {
-        (0..3).any(|k| self.covers(k) && m.fuzzy_match(&f[k], &self.pattern).is_some())
+        !self.terms.is_empty()
+            && self.terms.iter().all(|t| {
+                (0..3).any(|k| {
+                    self.covers(k)
+                        && (memchr::memmem::find(f[k].as_bytes(), t.as_bytes()).is_some()
+                            || (f[k].len() <= FUZZY_MAX && fuzzy_ok(m, &f[k], t)))
+                })
+            })
     }
 }
 
-/// The matcher used everywhere (smart case: lower-case patterns ignore case).
+fn fuzzy_ok(m: &SkimMatcherV2, text: &str, term: &str) -> bool {
+    term.chars().count() >= 3
+        && m.fuzzy_match(text, term).is_some_and(|s| s >= FUZZY_MIN_PER_CHAR * term.chars().count() as i64)
+}
+
+/// The matcher used everywhere.
 pub fn matcher() -> SkimMatcherV2 {
-    SkimMatcherV2::default().smart_case()
+    SkimMatcherV2::default().ignore_case()
 }
 
-/// Char indices of `pattern` in `text` (for highlighting).
-pub fn highlight(text: &str, pattern: &str) -> Vec<usize> {
-    if pattern.is_empty() {
-        return Vec::new();
+/// Char indices of `text` to highlight for `q`: substring hits of each term, else its fuzzy match.
+pub fn highlight(text: &str, q: &Query) -> Vec<usize> {
+    let mut out = Vec::new();
+    let low = text.to_lowercase();
+    let same = low.len() == text.len();
+    for t in &q.terms {
+        let mut hit = false;
+        if same {
+            for (b, _) in low.match_indices(t.as_str()) {
+                hit = true;
+                let start = text[..b].chars().count();
+                out.extend(start..start + t.chars().count());
+            }
+        }
+        if !hit && text.len() <= FUZZY_MAX && fuzzy_ok(&matcher(), text, t) {
+            out.extend(matcher().fuzzy_indices(text, t).map(|(_, v)| v).unwrap_or_default());
+        }
     }
-    matcher().fuzzy_indices(text, pattern).map(|(_, v)| v).unwrap_or_default()
+    out.sort_unstable();
+    out.dedup();
+    out
 }
 
 /// What the worker searches: the indexed corpus plus records changed since (by id).
@@ -101,8 +143,8 @@ pub struct Searcher {
 }
 
 /// Records scanned in the first chunk (small, so the first results show at once) and later ones.
-const FIRST_CHUNK: usize = 4096;
-const CHUNK: usize = 32768;
+const FIRST_CHUNK: usize = 1024;
+const CHUNK: usize = 8192;
 
 impl Default for Searcher {
     fn default() -> Self {
@@ -142,9 +184,9 @@ impl Searcher {
         d.base = corpus;
     }
 
-    /// Records the current text of one record.
-    pub fn update(&self, id: u32, fields: Fields) {
-        self.data.write().expect("search data lock").overlay.insert(id, fields);
+    /// Records the current text of one record (as decoded; lower-cased here).
+    pub fn update(&self, id: u32, fields: &Fields) {
+        self.data.write().expect("search data lock").overlay.insert(id, lower(fields));
     }
 }
 
@@ -173,10 +215,17 @@ fn worker(rx: Receiver<Request>, tx: Sender<SearchMsg>, latest: Arc<AtomicU64>, 
             let ids: Vec<u32> = (start..end)
                 .into_par_iter()
                 .filter_map(|k| {
+                    if stale() {
+                        return None;
+                    }
                     let id = base.ids[k];
                     (!overlay.contains_key(&id) && q.matches(&m, &base.fields[k])).then_some(id)
                 })
                 .collect();
+            if stale() {
+                aborted = true;
+                break;
+            }
             start = end;
             chunk = CHUNK;
             let _ = tx.send(SearchMsg { generation: req.generation, ids, scanned: start, total, done: false });
@@ -197,7 +246,15 @@ mod tests {
     #[test]
     fn scopes_parse() {
         assert_eq!(Query::parse("in:foo").scope, Scope::Input);
-        assert_eq!(Query::parse("i:foo"), Query { scope: Scope::Instruction, pattern: "foo".into() });
+        assert_eq!(Query::parse("i:Foo").terms, vec!["foo".to_string()]);
+        assert_eq!(Query::parse("i:foo").scope, Scope::Instruction);
+        let m = matcher();
+        let f: Fields = ["name three primary colors.".into(), "".into(), "red, yellow and blue.".into()];
+        assert!(Query::parse("primary blue").matches(&m, &f));
+        assert!(Query::parse("primry").matches(&m, &f), "fuzzy in short fields");
+        assert!(!Query::parse("i:blue").matches(&m, &f));
+        assert!(!Query::parse("green").matches(&m, &f));
+        assert_eq!(highlight("Red, Yellow", &Query::parse("yel")), vec![5, 6, 7]);
         assert_eq!(Query::parse("o: bar").pattern, "bar");
         assert_eq!(Query::parse("x:bar").scope, Scope::All);
     }

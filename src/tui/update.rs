@@ -93,6 +93,27 @@ fn fail(app: &mut App, e: impl std::fmt::Display) {
 
 /// The one function that changes the app.
 pub fn update(app: &mut App, action: Action) {
+    use Command::*;
+    let changes_data = match &action {
+        Action::Command(c) => !matches!(
+            c,
+            Down | Up
+                | PageDown
+                | PageUp
+                | Top
+                | Bottom
+                | NextMatch
+                | PrevMatch
+                | DetailDown
+                | DetailUp
+                | NextField
+                | PrevField
+                | Help
+                | Visual
+        ),
+        Action::Wheel { .. } | Action::Click { .. } | Action::Resize(..) => false,
+        _ => true,
+    };
     match action {
         Action::Resize(w, h) => {
             app.size = (w, h);
@@ -123,6 +144,9 @@ pub fn update(app: &mut App, action: Action) {
             command(app, cmd);
         }
         Action::Input(k) => input(app, k),
+    }
+    if changes_data {
+        app.refresh_cached();
     }
 }
 
@@ -275,7 +299,7 @@ fn command(app: &mut App, cmd: Command) {
         }
         Command::Save => save(app, false),
         Command::Quit => {
-            if app.session.is_modified() {
+            if app.modified {
                 app.mode = Mode::Dialog(Dialog::Quit);
             } else {
                 app.quit = true;
