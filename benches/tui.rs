@@ -72,6 +72,9 @@ fn benches(c: &mut Criterion) {
         })
     });
 
+    g.bench_function("session_open_52k", |b| {
+        b.iter(|| Session::open(&alpaca(), &OpenOptions { format: None, state_dir: Some(state.clone()) }).unwrap())
+    });
     let mut app = open(&alpaca(), &state);
     let mut t = Terminal::new(TestBackend::new(250, 80)).unwrap();
     g.bench_function("frame_52k", |b| b.iter(|| frame(&app, &mut t)));
@@ -104,6 +107,10 @@ fn benches(c: &mut Criterion) {
         })
     });
     drop(app);
+    if std::env::var_os("SIFT_BENCH_SKIP_1M").is_some() {
+        g.finish();
+        return;
+    }
 
     let big = tmp.path().join("big.jsonl");
     generate(&big, 1_000_000);

@@ -22,13 +22,11 @@ fn read(p: &Path) -> String {
     std::fs::read_to_string(p).unwrap_or_default()
 }
 
-#[test]
-fn binary_starts_takes_keys_and_saves() {
-    let dir = tempfile::tempdir().unwrap();
-    let data = dir.path().join("data.json");
-    let text = "[\n    {\n        \"instruction\": \"Say hi.\",\n        \"input\": \"\",\n        \"output\": \"Hi.\"\n    },\n    {\n        \"instruction\": \"Say bye.\",\n        \"input\": \"\",\n        \"output\": \"Bye.\"\n    }\n]\n";
-    std::fs::write(&data, text).unwrap();
+type Screen = Arc<Mutex<Vec<u8>>>;
 
+/// Starts sift on `data` in a new pseudo-terminal (100x30); returns the child, its keyboard, and
+/// everything it wrote to the screen so far.
+fn spawn(dir: &Path, data: &Path) -> (std::process::Child, std::fs::File, Screen) {
     let (mut master, mut slave) = (0, 0);
     let mut ws = libc::winsize { ws_row: 30, ws_col: 100, ws_xpixel: 0, ws_ypixel: 0 };
     // SAFETY: openpty writes two fds into the out-pointers; the rest are valid or null.
@@ -39,9 +37,9 @@ fn binary_starts_takes_keys_and_saves() {
 
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_sift"));
     cmd.arg(&data)
-        .env("SIFT_CONFIG", dir.path().join("no-config.toml"))
-        .env("HOME", dir.path())
-        .env("XDG_DATA_HOME", dir.path().join("xdg"))
+        .env("SIFT_CONFIG", dir.join("no-config.toml"))
+        .env("HOME", dir)
+        .env("XDG_DATA_HOME", dir.join("xdg"))
         .env("TERM", "xterm-256color")
         .stdin(Stdio::from(slave.try_clone().unwrap()))
         .stdout(Stdio::from(slave.try_clone().unwrap()))
@@ -55,7 +53,7 @@ fn binary_starts_takes_keys_and_saves() {
             Ok(())
         });
     }
-    let mut child = cmd.spawn().unwrap();
+    let child = cmd.spawn().unwrap();
     drop(cmd);
 
     let screen = Arc::new(Mutex::new(Vec::new()));
@@ -70,7 +68,18 @@ fn binary_starts_takes_keys_and_saves() {
             sink.lock().unwrap().extend_from_slice(&buf[..n]);
         }
     });
-    let mut keys = std::fs::File::from(master);
+    let keys = std::fs::File::from(master);
+    (child, keys, screen)
+}
+
+#[test]
+fn binary_starts_takes_keys_and_saves() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data.json");
+    let text = "[\n    {\n        \"instruction\": \"Say hi.\",\n        \"input\": \"\",\n        \"output\": \"Hi.\"\n    },\n    {\n        \"instruction\": \"Say bye.\",\n        \"input\": \"\",\n        \"output\": \"Bye.\"\n    }\n]\n";
+    std::fs::write(&data, text).unwrap();
+
+    let (mut child, mut keys, screen) = spawn(dir.path(), &data);
     let out = || String::from_utf8_lossy(&screen.lock().unwrap()).into_owned();
     let limit = Duration::from_secs(20);
     wait_for("the first frame", limit, || out().contains("data.json") && out().contains("Say hi."));
@@ -98,4 +107,35 @@ fn binary_starts_takes_keys_and_saves() {
     assert_eq!(read(&data), text, "nothing but the review changed");
     // The terminal was restored: the alternate screen was left.
     assert!(out().contains("\u{1b}[?1049l"), "alternate screen not left");
+}
+
+#[test]
+fn sigterm_restores_the_terminal_and_keeps_decisions() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data.json");
+    std::fs::write(&data, "{\"instruction\": \"A\", \"input\": \"\", \"output\": \"B\"}\n").unwrap();
+    let (mut child, mut keys, screen) = spawn(dir.path(), &data);
+    let out = || String::from_utf8_lossy(&screen.lock().unwrap()).into_owned();
+    let limit = Duration::from_secs(20);
+    wait_for("the first frame", limit, || out().contains("data.json"));
+    keys.write_all(b"x").unwrap();
+    let state = dir.path().join(".data.json.sift");
+    wait_for("the reject to be journaled", limit, || read(&state.join("journal.jsonl")).contains("rejected"));
+    // SAFETY: plain kill(2) on our own child.
+    assert_eq!(unsafe { libc::kill(child.id() as i32, libc::SIGTERM) }, 0);
+    let t = Instant::now();
+    let status = loop {
+        if let Some(s) = child.try_wait().unwrap() {
+            break s;
+        }
+        if t.elapsed() > limit {
+            let _ = child.kill();
+            panic!("sift ignored SIGTERM");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    assert!(status.success(), "{status}");
+    wait_for("the screen to be restored", limit, || out().contains("\u{1b}[?1049l"));
+    // The checkpoint on exit folded the decision into the review state.
+    assert!(read(&state.join("review.json")).contains("rejected"));
 }

@@ -34,15 +34,30 @@ pub fn run(path: Option<&Path>, format: Option<Format>) -> Result<()> {
         Some(p) => p.to_path_buf(),
         None => sample::sample_path()?,
     };
-    let session = Session::open(&path, &OpenOptions { format, state_dir: None })
-        .with_context(|| format!("cannot open {}", path.display()))?;
-    let mut app = App::new(session, config).map_err(anyhow::Error::msg)?;
-
     let term_flag = Arc::new(AtomicBool::new(false));
     for sig in [signal_hook::consts::SIGTERM, signal_hook::consts::SIGHUP] {
         signal_hook::flag::register(sig, term_flag.clone()).context("cannot watch signals")?;
     }
-    let mut terminal = ratatui::init();
+    let mut terminal = ratatui::try_init().context("cannot set up the terminal (is this a terminal?)")?;
+    // Open on a worker thread: the screen says what is happening and q / Ctrl-c still work.
+    let session = match open_with_splash(&mut terminal, &path, format, &term_flag) {
+        Ok(Some(s)) => s,
+        Ok(None) => {
+            ratatui::restore();
+            return Ok(());
+        }
+        Err(e) => {
+            ratatui::restore();
+            return Err(e);
+        }
+    };
+    let mut app = match App::new(session, config) {
+        Ok(a) => a,
+        Err(e) => {
+            ratatui::restore();
+            anyhow::bail!(e);
+        }
+    };
     let _ = execute!(std::io::stdout(), EnableMouseCapture);
     let result = event_loop(&mut terminal, &mut app, &term_flag);
     let _ = execute!(std::io::stdout(), DisableMouseCapture);
@@ -92,6 +107,41 @@ fn event_loop(terminal: &mut ratatui::DefaultTerminal, app: &mut App, term: &Ato
         }
         if app.quit {
             return Ok(());
+        }
+    }
+}
+
+fn open_with_splash(
+    terminal: &mut ratatui::DefaultTerminal,
+    path: &Path,
+    format: Option<Format>,
+    term: &AtomicBool,
+) -> Result<Option<Session>> {
+    let (tx, rx) = std::sync::mpsc::channel();
+    let p = path.to_path_buf();
+    std::thread::spawn(move || {
+        let _ = tx.send(Session::open(&p, &OpenOptions { format, state_dir: None }));
+    });
+    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let size = std::fs::metadata(path).map(|m| m.len()).unwrap_or(0);
+    let started = std::time::Instant::now();
+    loop {
+        terminal.draw(|f| render::render_opening(f, &name, size, started.elapsed().as_secs_f64()))?;
+        match rx.recv_timeout(Duration::from_millis(40)) {
+            Ok(r) => return Ok(Some(r.with_context(|| format!("cannot open {}", path.display()))?)),
+            Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => anyhow::bail!("opening {} failed", path.display()),
+            Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {}
+        }
+        if term.load(Ordering::Relaxed) {
+            return Ok(None);
+        }
+        while event::poll(Duration::ZERO)? {
+            if let event::Event::Key(k) = event::read()? {
+                let ctrl_c = k.code == event::KeyCode::Char('c') && k.modifiers.contains(event::KeyModifiers::CONTROL);
+                if ctrl_c || k.code == event::KeyCode::Char('q') || k.code == event::KeyCode::Esc {
+                    return Ok(None);
+                }
+            }
         }
     }
 }

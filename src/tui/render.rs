@@ -443,3 +443,18 @@ fn render_dialog(_app: &App, f: &mut Frame, area: Rect, d: &Dialog) {
         r,
     );
 }
+
+/// The screen shown while a file is being opened.
+pub fn render_opening(f: &mut Frame, name: &str, bytes: u64, secs: f64) {
+    let area = f.area();
+    let text = vec![
+        Line::styled(
+            format!("opening {}", super::text::sanitize_line(name)),
+            Style::default().add_modifier(Modifier::BOLD),
+        ),
+        Line::raw(format!("{:.1} MB · {secs:.1} s", bytes as f64 / 1e6)),
+        Line::styled("q: give up", Style::default().fg(Color::DarkGray)),
+    ];
+    let r = centered(area, 40, 5);
+    f.render_widget(Paragraph::new(text).block(Block::default().borders(Borders::ALL).title(" sift ")), r);
+}
