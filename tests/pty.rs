@@ -28,15 +28,15 @@ type Screen = Arc<Mutex<Vec<u8>>>;
 /// everything it wrote to the screen so far.
 fn spawn(dir: &Path, data: &Path) -> (std::process::Child, std::fs::File, Screen) {
     let (mut master, mut slave) = (0, 0);
-    let mut ws = libc::winsize { ws_row: 30, ws_col: 100, ws_xpixel: 0, ws_ypixel: 0 };
+    let ws = libc::winsize { ws_row: 30, ws_col: 100, ws_xpixel: 0, ws_ypixel: 0 };
     // SAFETY: openpty writes two fds into the out-pointers; the rest are valid or null.
-    let rc = unsafe { libc::openpty(&mut master, &mut slave, std::ptr::null_mut(), std::ptr::null(), &mut ws) };
+    let rc = unsafe { libc::openpty(&mut master, &mut slave, std::ptr::null_mut(), std::ptr::null(), &ws) };
     assert_eq!(rc, 0, "openpty failed");
     // SAFETY: both fds were just opened and are owned here.
     let (master, slave) = unsafe { (OwnedFd::from_raw_fd(master), OwnedFd::from_raw_fd(slave)) };
 
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_sift"));
-    cmd.arg(&data)
+    cmd.arg(data)
         .env("SIFT_CONFIG", dir.join("no-config.toml"))
         .env("HOME", dir)
         .env("XDG_DATA_HOME", dir.join("xdg"))

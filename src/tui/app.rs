@@ -460,7 +460,7 @@ impl App {
         } else if self.cursor >= self.offset + rows {
             self.offset = self.cursor + 1 - rows;
         }
-        self.offset = self.offset.min(n.saturating_sub(rows).max(0)).min(self.cursor);
+        self.offset = self.offset.min(n.saturating_sub(rows)).min(self.cursor);
     }
 
     /// Rows of the list on screen.

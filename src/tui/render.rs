@@ -277,7 +277,7 @@ fn render_status(app: &App, f: &mut Frame, area: Rect) {
         spans.push(Span::styled("[modified] ", Style::default().fg(Color::Yellow).add_modifier(Modifier::BOLD)));
     }
     for j in &app.jobs.running {
-        let pct = if j.total > 0 { j.done * 100 / j.total } else { 0 };
+        let pct = (j.done * 100).checked_div(j.total).unwrap_or(0);
         let eta = j.eta().map_or(String::new(), |s| format!(" ETA {s:.0}s"));
         spans.push(Span::styled(
             format!("⟳ {} {pct}% {:.0}/s{eta} ", j.name, j.rate()),
