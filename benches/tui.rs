@@ -77,6 +77,12 @@ fn benches(c: &mut Criterion) {
     });
     let mut app = open(&alpaca(), &state);
     let mut t = Terminal::new(TestBackend::new(250, 80)).unwrap();
+    // The floor: ratatui clearing, diffing and drawing a 250x80 buffer with nothing in it but a border.
+    g.bench_function("frame_floor_empty_block", |b| {
+        b.iter(|| {
+            t.draw(|f| f.render_widget(ratatui::widgets::Block::bordered(), f.area())).unwrap();
+        })
+    });
     g.bench_function("frame_52k", |b| b.iter(|| frame(&app, &mut t)));
     app.start_background();
     settle(&mut app);

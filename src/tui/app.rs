@@ -511,7 +511,11 @@ impl App {
                 self.start_background();
             }
         }
-        self.refresh_view();
+        // A decision or an edit moves nothing unless a filter or search decides what is shown
+        // (re-sorting 1M records per keystroke would be felt).
+        if structural || touched.is_none() || !self.filter.is_empty() || self.search.matched.is_some() {
+            self.refresh_view();
+        }
     }
 
     /// Recomputes the cached modified flag and status counts.

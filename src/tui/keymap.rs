@@ -83,7 +83,7 @@ pub const COMMANDS: &[(Command, &str, &[&str], &str)] = &[
     (Command::Undo, "undo", &["u"], "undo"),
     (Command::Redo, "redo", &["ctrl-r"], "redo"),
     (Command::Save, "save", &["w"], "save the file"),
-    (Command::Quit, "quit", &["q"], "quit"),
+    (Command::Quit, "quit", &["q", "ctrl-c"], "quit"),
     (Command::Help, "help", &["?"], "this help"),
 ];
 

@@ -39,6 +39,12 @@ pub fn run(path: Option<&Path>, format: Option<Format>) -> Result<()> {
         signal_hook::flag::register(sig, term_flag.clone()).context("cannot watch signals")?;
     }
     let mut terminal = ratatui::try_init().context("cannot set up the terminal (is this a terminal?)")?;
+    // ratatui's panic hook restores the screen; mouse reporting must go off too.
+    let prev = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        let _ = execute!(std::io::stdout(), DisableMouseCapture);
+        prev(info);
+    }));
     // Open on a worker thread: the screen says what is happening and q / Ctrl-c still work.
     let session = match open_with_splash(&mut terminal, &path, format, &term_flag) {
         Ok(Some(s)) => s,
@@ -86,7 +92,7 @@ fn event_loop(terminal: &mut ratatui::DefaultTerminal, app: &mut App, term: &Ato
             dirty = false;
         }
         let busy = !app.jobs.running.is_empty() || (app.search.matched.is_some() && !app.search.done);
-        let wait = if busy { Duration::from_millis(30) } else { Duration::from_millis(250) };
+        let wait = if busy { Duration::from_millis(40) } else { Duration::from_millis(250) };
         if event::poll(wait)? {
             // Take every pending event, then draw once.
             loop {

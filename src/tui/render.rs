@@ -417,9 +417,9 @@ fn render_dialog(_app: &App, f: &mut Frame, area: Rect, d: &Dialog) {
         Dialog::Quit => (
             " unsaved changes ",
             vec![
-                "The dataset has unsaved changes.".into(),
+                "Unsaved edits (and decisions since the last save).".into(),
                 String::new(),
-                "[s] save and quit   [d] discard and quit   [Esc] cancel".into(),
+                "[s] save and quit   [d] discard them and quit   [Esc] cancel".into(),
             ],
         ),
         Dialog::InvalidJson { error, .. } => (

@@ -26,11 +26,6 @@ pub fn map_event(app: &App, ev: &Event) -> Option<Action> {
                 _ => None,
             }
         }
-        Event::Paste(s) if matches!(app.mode, Mode::Edit(_)) => {
-            // Pasted text goes in as typed characters (newlines included).
-            let _ = s;
-            None
-        }
         _ => None,
     }
 }
