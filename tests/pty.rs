@@ -26,7 +26,7 @@ type Screen = Arc<Mutex<Vec<u8>>>;
 
 /// Starts sift on `data` in a new pseudo-terminal (100x30); returns the child, its keyboard, and
 /// everything it wrote to the screen so far.
-fn spawn(dir: &Path, data: &Path) -> (std::process::Child, std::fs::File, Screen) {
+fn spawn(dir: &Path, data: Option<&Path>) -> (std::process::Child, std::fs::File, Screen) {
     let (mut master, mut slave) = (0, 0);
     let ws = libc::winsize { ws_row: 30, ws_col: 100, ws_xpixel: 0, ws_ypixel: 0 };
     // SAFETY: openpty writes two fds into the out-pointers; the rest are valid or null.
@@ -36,7 +36,7 @@ fn spawn(dir: &Path, data: &Path) -> (std::process::Child, std::fs::File, Screen
     let (master, slave) = unsafe { (OwnedFd::from_raw_fd(master), OwnedFd::from_raw_fd(slave)) };
 
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_sift"));
-    cmd.arg(data)
+    cmd.args(data)
         .env("SIFT_CONFIG", dir.join("no-config.toml"))
         .env("HOME", dir)
         .env("XDG_DATA_HOME", dir.join("xdg"))
@@ -79,7 +79,7 @@ fn binary_starts_takes_keys_and_saves() {
     let text = "[\n    {\n        \"instruction\": \"Say hi.\",\n        \"input\": \"\",\n        \"output\": \"Hi.\"\n    },\n    {\n        \"instruction\": \"Say bye.\",\n        \"input\": \"\",\n        \"output\": \"Bye.\"\n    }\n]\n";
     std::fs::write(&data, text).unwrap();
 
-    let (mut child, mut keys, screen) = spawn(dir.path(), &data);
+    let (mut child, mut keys, screen) = spawn(dir.path(), Some(&data));
     let out = || String::from_utf8_lossy(&screen.lock().unwrap()).into_owned();
     let limit = Duration::from_secs(20);
     wait_for("the first frame", limit, || out().contains("data.json") && out().contains("Say hi."));
@@ -114,7 +114,7 @@ fn sigterm_restores_the_terminal_and_keeps_decisions() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data.json");
     std::fs::write(&data, "{\"instruction\": \"A\", \"input\": \"\", \"output\": \"B\"}\n").unwrap();
-    let (mut child, mut keys, screen) = spawn(dir.path(), &data);
+    let (mut child, mut keys, screen) = spawn(dir.path(), Some(&data));
     let out = || String::from_utf8_lossy(&screen.lock().unwrap()).into_owned();
     let limit = Duration::from_secs(20);
     wait_for("the first frame", limit, || out().contains("data.json"));
@@ -138,4 +138,49 @@ fn sigterm_restores_the_terminal_and_keeps_decisions() {
     wait_for("the screen to be restored", limit, || out().contains("\u{1b}[?1049l"));
     // The checkpoint on exit folded the decision into the review state.
     assert!(read(&state.join("review.json")).contains("rejected"));
+}
+
+#[test]
+fn no_file_opens_a_copy_of_the_bundled_sample() {
+    let dir = tempfile::tempdir().unwrap();
+    let (child, mut keys, screen) = spawn(dir.path(), None);
+    let out = || String::from_utf8_lossy(&screen.lock().unwrap()).into_owned();
+    let limit = Duration::from_secs(20);
+    wait_for("the sample", limit, || out().contains("alpaca_sample.json"));
+    keys.write_all(b"q").unwrap();
+    let status = wait_exit(child, limit);
+    assert!(status.success());
+    let copy = dir.path().join("xdg/sift/alpaca_sample.json");
+    assert_eq!(std::fs::read(&copy).unwrap(), sift::tui::sample::SAMPLE, "copied to the data dir");
+}
+
+fn wait_exit(mut child: std::process::Child, limit: Duration) -> std::process::ExitStatus {
+    let t = Instant::now();
+    loop {
+        if let Some(s) = child.try_wait().unwrap() {
+            return s;
+        }
+        if t.elapsed() > limit {
+            let _ = child.kill();
+            panic!("sift did not exit");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+#[test]
+fn print_config_shows_overrides_and_defaults() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = dir.path().join("config.toml");
+    std::fs::write(&cfg, "[keys]\naccept = \"A\"\n").unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_sift")).arg("--print-config").env("SIFT_CONFIG", &cfg).output().unwrap();
+    assert!(out.status.success());
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        text.contains("accept = [\"A\"]") && text.contains("reject = [\"x\"]") && text.contains("[flags]"),
+        "{text}"
+    );
+    std::fs::write(&cfg, "[keys]\nfly = \"z\"\n").unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_sift")).arg("--print-config").env("SIFT_CONFIG", &cfg).output().unwrap();
+    assert!(!out.status.success(), "unknown commands are refused");
 }

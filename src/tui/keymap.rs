@@ -43,6 +43,7 @@ pub enum Command {
     Redo,
     Save,
     Quit,
+    CancelJobs,
     Help,
 }
 
@@ -84,6 +85,7 @@ pub const COMMANDS: &[(Command, &str, &[&str], &str)] = &[
     (Command::Redo, "redo", &["ctrl-r"], "redo"),
     (Command::Save, "save", &["w"], "save the file"),
     (Command::Quit, "quit", &["q", "ctrl-c"], "quit"),
+    (Command::CancelJobs, "cancel_jobs", &["ctrl-x"], "stop background jobs"),
     (Command::Help, "help", &["?"], "this help"),
 ];
 

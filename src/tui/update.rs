@@ -300,6 +300,11 @@ fn command(app: &mut App, cmd: Command) {
                 app.quit = true;
             }
         }
+        Command::CancelJobs => {
+            let n = app.jobs.running.len();
+            app.jobs.cancel_all();
+            say(app, format!("stopping {n} background job{}", if n == 1 { "" } else { "s" }));
+        }
         Command::Help => {
             app.help_scroll = 0;
             app.mode = Mode::Help;
