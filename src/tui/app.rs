@@ -286,6 +286,13 @@ impl App {
         while let Ok(msg) = self.jobs.rx.try_recv() {
             changed = true;
             match msg {
+                JobMsg::Phase { job, name } => {
+                    if let Some(j) = self.jobs.running.iter_mut().find(|j| j.id == job) {
+                        j.name = name;
+                        j.done = 0;
+                        j.started = Instant::now();
+                    }
+                }
                 JobMsg::Progress { job, done, total } => {
                     if let Some(j) = self.jobs.running.iter_mut().find(|j| j.id == job) {
                         j.done = done;
@@ -581,13 +588,13 @@ fn index_job(
     let mut ids: Vec<u32> = Vec::with_capacity(total);
     let mut fields: Vec<Fields> = Vec::with_capacity(total);
     let mut lens: Vec<(u32, f32)> = Vec::with_capacity(total);
-    let mut prompts: Vec<(Box<str>, Box<str>)> = Vec::new();
-    let mut all_flags: Vec<Vec<heuristics::Flag>> = Vec::new();
+    // The decoded text, kept for the flags once search is ready.
+    let mut origs: Vec<Fields> = Vec::new();
     while let Ok(batch) = rx.recv() {
         if ctx.cancelled() {
             return Ok(());
         }
-        let decoded: Vec<(Fields, Vec<heuristics::Flag>)> = batch
+        let decoded: Vec<(Fields, Fields)> = batch
             .spans
             .par_iter()
             .map(|&(s, e)| {
@@ -596,25 +603,14 @@ fn index_job(
                 } else {
                     search_fields(&crate::dataset::format::decode(format, &batch.raws[s..e]).record)
                 };
-                let fl = match &flags {
-                    Some(cfg) if s != e => heuristics::flag_record(
-                        &RecordText { instruction: &orig[0], input: &orig[1], output: &orig[2] },
-                        cfg,
-                    ),
-                    _ => Vec::new(),
-                };
-                (orig, fl)
+                let low = super::search::lower(&orig);
+                (orig, low)
             })
             .collect();
-        for ((orig, fl), &id) in decoded.into_iter().zip(&batch.ids) {
+        for ((orig, low), &id) in decoded.into_iter().zip(&batch.ids) {
             lens.push((id, record_len(&orig)));
             if flags.is_some() {
-                all_flags.push(fl);
-            }
-            let low = super::search::lower(&orig);
-            if flags.is_some() {
-                let [i, n, _] = orig;
-                prompts.push((i, n));
+                origs.push(orig);
             }
             fields.push(low);
         }
@@ -627,13 +623,33 @@ fn index_job(
     ctx.output(JobOutput::Numeric { name: LEN.to_string(), values: lens });
     ctx.output(JobOutput::Corpus(Arc::new(Corpus { ids: ids.clone(), fields })));
     let Some(cfg) = flags else { return Ok(()) };
+    ctx.phase("flags");
+    let n = origs.len();
+    let mut all: Vec<Vec<heuristics::Flag>> = Vec::with_capacity(n);
+    let step = 8192;
+    for start in (0..n).step_by(step) {
+        if ctx.cancelled() {
+            return Ok(());
+        }
+        let end = (start + step).min(n);
+        all.par_extend(
+            origs[start..end].par_iter().map(|f| {
+                heuristics::flag_record(&RecordText { instruction: &f[0], input: &f[1], output: &f[2] }, &cfg)
+            }),
+        );
+        ctx.progress(end, n);
+    }
+    ctx.phase("duplicates");
     // Duplicates look at the prompt (instruction + input) only.
     let texts: Vec<RecordText> =
-        prompts.iter().map(|(i, n)| RecordText { instruction: i, input: n, output: "" }).collect();
-    for (mine, dups) in all_flags.iter_mut().zip(crate::quality::dedup::duplicate_flags(&texts, &cfg)) {
+        origs.iter().map(|f| RecordText { instruction: &f[0], input: &f[1], output: "" }).collect();
+    for (mine, dups) in all.iter_mut().zip(crate::quality::dedup::duplicate_flags(&texts, &cfg)) {
         mine.extend(dups);
     }
-    let out = ids.into_iter().zip(all_flags).filter(|(_, f)| !f.is_empty()).collect();
+    if ctx.cancelled() {
+        return Ok(());
+    }
+    let out = ids.into_iter().zip(all).filter(|(_, f)| !f.is_empty()).collect();
     ctx.output(JobOutput::Flags(out));
     Ok(())
 }

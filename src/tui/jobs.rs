@@ -23,9 +23,24 @@ pub enum JobOutput {
 
 /// A message from a job thread.
 pub enum JobMsg {
-    Progress { job: u64, done: usize, total: usize },
-    Output { job: u64, output: JobOutput },
-    Finished { job: u64, error: Option<String> },
+    Progress {
+        job: u64,
+        done: usize,
+        total: usize,
+    },
+    /// The job moved on to another phase (shown as its name; progress restarts).
+    Phase {
+        job: u64,
+        name: String,
+    },
+    Output {
+        job: u64,
+        output: JobOutput,
+    },
+    Finished {
+        job: u64,
+        error: Option<String>,
+    },
 }
 
 /// The handle a job's code reports through.
@@ -39,6 +54,10 @@ impl JobCtx {
     /// Reports progress.
     pub fn progress(&self, done: usize, total: usize) {
         let _ = self.tx.send(JobMsg::Progress { job: self.job, done, total });
+    }
+    /// Names the phase the job is in now.
+    pub fn phase(&self, name: &str) {
+        let _ = self.tx.send(JobMsg::Phase { job: self.job, name: name.to_string() });
     }
     /// Hands a result to the app.
     pub fn output(&self, output: JobOutput) {
