@@ -113,11 +113,11 @@ fn binary_starts_takes_keys_and_saves() {
 fn sigterm_restores_the_terminal_and_keeps_decisions() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data.json");
-    std::fs::write(&data, "{\"instruction\": \"A\", \"input\": \"\", \"output\": \"B\"}\n").unwrap();
+    std::fs::write(&data, "{\"instruction\": \"Reject me\", \"input\": \"\", \"output\": \"B\"}\n").unwrap();
     let (mut child, mut keys, screen) = spawn(dir.path(), Some(&data));
     let out = || String::from_utf8_lossy(&screen.lock().unwrap()).into_owned();
     let limit = Duration::from_secs(20);
-    wait_for("the first frame", limit, || out().contains("data.json"));
+    wait_for("the first frame", limit, || out().contains("Reject me"));
     keys.write_all(b"x").unwrap();
     let state = dir.path().join(".data.json.sift");
     wait_for("the reject to be journaled", limit, || read(&state.join("journal.jsonl")).contains("rejected"));

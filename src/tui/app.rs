@@ -305,6 +305,9 @@ impl App {
                     if let Some(corpus) = self.signals.absorb(output) {
                         self.searcher.set_corpus(corpus);
                         self.indexed = true;
+                        if self.message.as_ref().is_some_and(|m| m.0.starts_with("indexing")) {
+                            self.message = None;
+                        }
                         if self.search.matched.is_some() {
                             self.run_search();
                         }

@@ -46,7 +46,8 @@ pub fn run(path: Option<&Path>, format: Option<Format>) -> Result<()> {
         prev(info);
     }));
     // Open on a worker thread: the screen says what is happening and q / Ctrl-c still work.
-    let session = match open_with_splash(&mut terminal, &path, format, &term_flag) {
+    let mut early = Vec::new();
+    let session = match open_with_splash(&mut terminal, &path, format, &term_flag, &mut early) {
         Ok(Some(s)) => s,
         Ok(None) => {
             ratatui::restore();
@@ -65,7 +66,7 @@ pub fn run(path: Option<&Path>, format: Option<Format>) -> Result<()> {
         }
     };
     let _ = execute!(std::io::stdout(), EnableMouseCapture);
-    let result = event_loop(&mut terminal, &mut app, &term_flag);
+    let result = event_loop(&mut terminal, &mut app, &term_flag, early);
     let _ = execute!(std::io::stdout(), DisableMouseCapture);
     ratatui::restore();
     app.jobs.cancel_all();
@@ -75,9 +76,17 @@ pub fn run(path: Option<&Path>, format: Option<Format>) -> Result<()> {
     Ok(())
 }
 
-fn event_loop(terminal: &mut ratatui::DefaultTerminal, app: &mut App, term: &AtomicBool) -> Result<()> {
+fn event_loop(
+    terminal: &mut ratatui::DefaultTerminal,
+    app: &mut App,
+    term: &AtomicBool,
+    early: Vec<event::Event>,
+) -> Result<()> {
     let size = terminal.size()?;
     update::update(app, Action::Resize(size.width, size.height));
+    for ev in &early {
+        update::handle_event(app, ev);
+    }
     terminal.draw(|f| render::render(app, f))?;
     app.start_background();
     let mut dirty = false;
@@ -122,6 +131,7 @@ fn open_with_splash(
     path: &Path,
     format: Option<Format>,
     term: &AtomicBool,
+    early: &mut Vec<event::Event>,
 ) -> Result<Option<Session>> {
     let (tx, rx) = std::sync::mpsc::channel();
     let p = path.to_path_buf();
@@ -142,12 +152,15 @@ fn open_with_splash(
             return Ok(None);
         }
         while event::poll(Duration::ZERO)? {
-            if let event::Event::Key(k) = event::read()? {
+            let ev = event::read()?;
+            if let event::Event::Key(k) = &ev {
                 let ctrl_c = k.code == event::KeyCode::Char('c') && k.modifiers.contains(event::KeyModifiers::CONTROL);
                 if ctrl_c || k.code == event::KeyCode::Char('q') || k.code == event::KeyCode::Esc {
                     return Ok(None);
                 }
             }
+            // Typed ahead: replayed once the file is open.
+            early.push(ev);
         }
     }
 }

@@ -47,8 +47,9 @@ pub struct Query {
 /// Fields up to this size are also matched fuzzily.
 pub const FUZZY_MAX: usize = 320;
 
-/// Skim score per pattern character a fuzzy match needs (16 is a perfect contiguous match).
-const FUZZY_MIN_PER_CHAR: i64 = 12;
+/// Skim score per pattern character a fuzzy match needs: a dropped letter ("primry") scores ~19, letters
+/// scattered over several words ("poem" in "professional email") 14-16.
+const FUZZY_MIN_PER_CHAR: i64 = 18;
 
 impl Query {
     pub fn parse(s: &str) -> Query {
@@ -192,6 +193,16 @@ impl Searcher {
 
 fn worker(rx: Receiver<Request>, tx: Sender<SearchMsg>, latest: Arc<AtomicU64>, data: Arc<RwLock<SearchData>>) {
     let m = matcher();
+    // Its own threads: searches must not queue behind background jobs on rayon's global pool.
+    let threads = std::thread::available_parallelism().map_or(2, |n| n.get());
+    let pool = match rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .thread_name(|i| format!("sift-search-{i}"))
+        .build()
+    {
+        Ok(p) => p,
+        Err(_) => return,
+    };
     while let Ok(mut req) = rx.recv() {
         while let Ok(newer) = rx.try_recv() {
             req = newer;
@@ -212,16 +223,18 @@ fn worker(rx: Receiver<Request>, tx: Sender<SearchMsg>, latest: Arc<AtomicU64>, 
                 break;
             }
             let end = (start + chunk).min(base.ids.len());
-            let ids: Vec<u32> = (start..end)
-                .into_par_iter()
-                .filter_map(|k| {
-                    if stale() {
-                        return None;
-                    }
-                    let id = base.ids[k];
-                    (!overlay.contains_key(&id) && q.matches(&m, &base.fields[k])).then_some(id)
-                })
-                .collect();
+            let ids: Vec<u32> = pool.install(|| {
+                (start..end)
+                    .into_par_iter()
+                    .filter_map(|k| {
+                        if stale() {
+                            return None;
+                        }
+                        let id = base.ids[k];
+                        (!overlay.contains_key(&id) && q.matches(&m, &base.fields[k])).then_some(id)
+                    })
+                    .collect()
+            });
             if stale() {
                 aborted = true;
                 break;
