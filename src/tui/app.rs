@@ -2,9 +2,10 @@
 //! records, background results, and keeping search text and signals in step with edits.
 
 use super::config::Config;
+use super::index::{Batch, FEED_BYTES, FEED_RECORDS, Feed, index_job};
 use super::jobs::{JobMsg, JobOutput, Jobs, Signals};
 use super::keymap::Keymap;
-use super::search::{Corpus, Fields, Query, Searcher};
+use super::search::{Fields, Query, Searcher};
 use super::view::{Filter, LEN, Sort};
 use crate::dataset::{Dataset, Field, Format, Record};
 use crate::quality::heuristics::{self, FlagKind, RecordText};
@@ -12,7 +13,6 @@ use crate::session::{Session, Status};
 use crossterm::event::KeyEvent;
 use ratatui_textarea::TextArea;
 use std::collections::HashSet;
-use std::sync::Arc;
 use std::time::Instant;
 
 /// Something `update` can do. Keys and mouse events become actions through the key map.
@@ -559,102 +559,6 @@ impl App {
             self.searcher.update(id, &fields);
         }
     }
-}
-
-/// Records handed to the index job per step, and bytes.
-const FEED_RECORDS: usize = 65536;
-const FEED_BYTES: usize = 16 << 20;
-
-/// Records' bytes on their way to the index job.
-#[derive(Default)]
-pub struct Batch {
-    ids: Vec<u32>,
-    raws: Vec<u8>,
-    spans: Vec<(usize, usize)>,
-}
-
-/// The UI side of a running index job.
-pub struct Feed {
-    next: usize,
-    tx: std::sync::mpsc::Sender<Batch>,
-    cancel: Arc<std::sync::atomic::AtomicBool>,
-}
-
-fn index_job(
-    ctx: &super::jobs::JobCtx,
-    format: Format,
-    rx: std::sync::mpsc::Receiver<Batch>,
-    total: usize,
-    flags: Option<heuristics::FlagConfig>,
-) -> Result<(), String> {
-    use rayon::prelude::*;
-    let mut ids: Vec<u32> = Vec::with_capacity(total);
-    let mut fields: Vec<Fields> = Vec::with_capacity(total);
-    let mut lens: Vec<(u32, f32)> = Vec::with_capacity(total);
-    // The decoded text, kept for the flags once search is ready.
-    let mut origs: Vec<Fields> = Vec::new();
-    while let Ok(batch) = rx.recv() {
-        if ctx.cancelled() {
-            return Ok(());
-        }
-        let decoded: Vec<(Fields, Fields)> = batch
-            .spans
-            .par_iter()
-            .map(|&(s, e)| {
-                let orig: Fields = if s == e {
-                    Default::default()
-                } else {
-                    search_fields(&crate::dataset::format::decode(format, &batch.raws[s..e]).record)
-                };
-                let low = super::search::lower(&orig);
-                (orig, low)
-            })
-            .collect();
-        for ((orig, low), &id) in decoded.into_iter().zip(&batch.ids) {
-            lens.push((id, record_len(&orig)));
-            if flags.is_some() {
-                origs.push(orig);
-            }
-            fields.push(low);
-        }
-        ids.extend_from_slice(&batch.ids);
-        ctx.progress(ids.len(), total);
-    }
-    if ctx.cancelled() {
-        return Ok(());
-    }
-    ctx.output(JobOutput::Numeric { name: LEN.to_string(), values: lens });
-    ctx.output(JobOutput::Corpus(Arc::new(Corpus { ids: ids.clone(), fields })));
-    let Some(cfg) = flags else { return Ok(()) };
-    ctx.phase("flags");
-    let n = origs.len();
-    let mut all: Vec<Vec<heuristics::Flag>> = Vec::with_capacity(n);
-    let step = 8192;
-    for start in (0..n).step_by(step) {
-        if ctx.cancelled() {
-            return Ok(());
-        }
-        let end = (start + step).min(n);
-        all.par_extend(
-            origs[start..end].par_iter().map(|f| {
-                heuristics::flag_record(&RecordText { instruction: &f[0], input: &f[1], output: &f[2] }, &cfg)
-            }),
-        );
-        ctx.progress(end, n);
-    }
-    ctx.phase("duplicates");
-    // Duplicates look at the prompt (instruction + input) only.
-    let texts: Vec<RecordText> =
-        origs.iter().map(|f| RecordText { instruction: &f[0], input: &f[1], output: "" }).collect();
-    for (mine, dups) in all.iter_mut().zip(crate::quality::dedup::duplicate_flags(&texts, &cfg)) {
-        mine.extend(dups);
-    }
-    if ctx.cancelled() {
-        return Ok(());
-    }
-    let out = ids.into_iter().zip(all).filter(|(_, f)| !f.is_empty()).collect();
-    ctx.output(JobOutput::Flags(out));
-    Ok(())
 }
 
 /// Whether raw record text is a JSON object the dataset accepts.

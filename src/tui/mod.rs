@@ -7,6 +7,7 @@
 
 pub mod app;
 pub mod config;
+pub mod index;
 pub mod jobs;
 pub mod keymap;
 pub mod render;
