@@ -3,7 +3,13 @@
 
 pub mod cli;
 pub mod dataset;
+/// Exports and hand-off to distributed trainers (TRL, axolotl, LLaMA-Factory).
+pub mod export;
+/// Local Llama-family language model: loading, scoring, generation, checkpoints.
+pub mod model;
+/// Model-free quality flags and duplicate detection.
 pub mod quality;
 pub mod session;
 pub mod stats;
+/// The terminal UI (ratatui): browse, fix and judge records with the keyboard.
 pub mod tui;

@@ -154,3 +154,40 @@ fn torn_journal_tail_is_ignored() {
     assert_eq!(s.status(0), Status::Accepted);
     assert_eq!(s.status(1), Status::Unreviewed);
 }
+
+#[test]
+fn read_only_commands_write_nothing_and_see_unsaved_review_state() {
+    let (dir, path) = temp_file("d.jsonl", JSONL.as_bytes());
+    let out = sift().arg("stats").arg(&path).output().unwrap();
+    assert!(out.status.success());
+    let names: Vec<String> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(names, vec!["d.jsonl".to_string()], "stats created nothing");
+    let mut s = Session::open(&path, &OpenOptions::default()).unwrap();
+    s.set_status(&[0], Status::Accepted).unwrap();
+    drop(s); // not checkpointed: only the journal has it
+    let ro = Session::open_read_only(&path, None).unwrap();
+    assert_eq!(ro.status(0), Status::Accepted);
+    let mut ro = ro;
+    assert!(ro.set_status(&[1], Status::Rejected).is_err());
+}
+
+#[test]
+fn undo_of_a_bulk_delete_puts_every_record_back_in_place() {
+    let (_dir, path) = copy_to_temp(&shared("alpaca/alpaca_data.json"));
+    let original = std::fs::read(&path).unwrap();
+    let mut s = Session::open(&path, &OpenOptions::default()).unwrap();
+    let victims: Vec<usize> = (0..52_002).step_by(3).collect();
+    s.set_status(&victims[..10], Status::Rejected).unwrap();
+    assert_eq!(s.delete(&victims).unwrap(), victims.len());
+    assert_eq!(s.dataset().len(), 52_002 - victims.len());
+    s.undo().unwrap();
+    assert!(!s.is_modified());
+    assert_eq!(s.status(9 * 3), Status::Rejected, "review state comes back with the records");
+    assert!(s.dataset().render().0 == original);
+    s.redo().unwrap();
+    assert_eq!(s.dataset().len(), 52_002 - victims.len());
+}

@@ -11,7 +11,7 @@ fn open(file: &Path, format: Option<Format>) -> Result<Session> {
 }
 
 pub fn stats(file: &Path, format: Option<Format>, json: bool) -> Result<i32> {
-    let session = open(file, format)?;
+    let session = Session::open_read_only(file, format)?;
     let stats = crate::stats::compute(&session);
     if json {
         println!("{}", serde_json::to_string_pretty(&stats)?);
@@ -44,7 +44,7 @@ pub fn all_problems(session: &Session) -> Vec<Problem> {
 }
 
 pub fn check(file: &Path, format: Option<Format>, json: bool) -> Result<i32> {
-    let session = open(file, format)?;
+    let session = Session::open_read_only(file, format)?;
     let problems = all_problems(&session);
     if json {
         println!("{}", serde_json::to_string_pretty(&problems)?);

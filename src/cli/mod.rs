@@ -1,6 +1,7 @@
 //! The command line: `sift FILE` opens the TUI; subcommands script the same engine.
 
 mod data;
+mod export;
 
 use anyhow::Result;
 use clap::{Parser, Subcommand};
@@ -78,6 +79,10 @@ pub enum Command {
     /// edit N FIELD TEXT, insert N, duplicate N, delete N, undo, redo, save, save!); prints `ok`
     /// once each change is journaled. TEXT may be a JSON string literal.
     Batch { file: PathBuf },
+    /// Export a selection for training: a data file (alpaca, sharegpt, openai, trl), or with --base
+    /// (always for axolotl, llamafactory) a run folder with the trainer's config, launch.sh and a
+    /// manifest. Records that cannot be exported are counted and listed.
+    Export(Box<export::ExportArgs>),
 }
 
 fn parse_format(s: &str) -> Result<crate::dataset::Format, String> {
@@ -108,6 +113,7 @@ pub fn run(cli: Cli) -> Result<i32> {
             data::edit(&file, format, index, field, &value, force)
         }
         Some(Command::Batch { file }) => data::batch(&file, format, std::io::stdin().lock(), std::io::stdout().lock()),
+        Some(Command::Export(args)) => export::run(*args, format),
         None if cli.print_config => crate::tui::print_config().map(|()| 0),
         None => crate::tui::run(cli.file.as_deref(), format).map(|()| 0),
     }

@@ -327,6 +327,34 @@ impl Dataset {
         }
     }
 
+    /// Inserts records at their final positions (ascending, as after all insertions) in one pass.
+    pub fn insert_many(&mut self, items: &[(usize, &EntryState)]) {
+        let mut merged = Vec::with_capacity(self.entries.len() + items.len());
+        let mut old = self.entries.drain(..);
+        for &(pos, state) in items {
+            while merged.len() < pos {
+                match old.next() {
+                    Some(e) => merged.push(e),
+                    None => break,
+                }
+            }
+            let ord = state.ord.filter(|&o| (o as usize) < self.spans.len()).unwrap_or(NEW);
+            merged.push(Entry { id: state.id, ord, malformed: state.malformed });
+        }
+        merged.extend(old);
+        self.entries = merged;
+        for &(_, state) in items {
+            self.next_id = self.next_id.max(state.id + 1);
+            let e = Entry { id: state.id, ord: state.ord.unwrap_or(NEW), malformed: state.malformed };
+            let on_disk = e.ord != NEW
+                && (e.ord as usize) < self.spans.len()
+                && self.buf[self.spans[e.ord as usize].range()] == state.raw[..];
+            if !on_disk {
+                self.overrides.insert(state.id, state.raw.clone());
+            }
+        }
+    }
+
     /// Removes the record at `pos`, returning what is needed to put it back.
     pub fn remove(&mut self, pos: usize) -> Option<EntryState> {
         let state = self.entry_state(pos)?;

@@ -107,6 +107,29 @@ impl Change {
                     }
                     return;
                 }
+                // Undoing a bulk delete: inserts at descending "moment" positions, the k-th from the
+                // end landing at pos + (n - 1 - k). Put them all back in one pass.
+                let n = changes.len();
+                let finals: Vec<(usize, &EntryState, &Option<Review>)> = changes
+                    .iter()
+                    .enumerate()
+                    .filter_map(|(i, c)| match c {
+                        Change::Insert { pos, entry, review } => Some((pos + (n - 1 - i), entry, review)),
+                        _ => None,
+                    })
+                    .rev()
+                    .collect();
+                let ascending = finals.windows(2).all(|w| w[0].0 < w[1].0);
+                if n > 1 && finals.len() == n && ascending && finals.last().is_some_and(|f| f.0 < ds.len() + n) {
+                    ds.insert_many(&finals.iter().map(|(p, e, _)| (*p, *e)).collect::<Vec<_>>());
+                    for (_, entry, review) in finals {
+                        match review {
+                            Some(r) if !r.is_default() => reviews.insert(entry.id, r.clone()),
+                            _ => reviews.remove(&entry.id),
+                        };
+                    }
+                    return;
+                }
                 for c in changes {
                     c.apply(ds, reviews);
                 }

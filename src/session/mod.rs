@@ -26,6 +26,8 @@ pub enum SessionError {
     Edit(#[from] EditError),
     #[error("{context}: {source}")]
     Io { context: String, source: std::io::Error },
+    #[error("the dataset was opened read-only")]
+    ReadOnly,
     #[error("record {0} does not exist (the dataset has {1})")]
     OutOfRange(usize, usize),
 }
@@ -47,17 +49,29 @@ pub struct OpenOptions {
 /// The folder holding a dataset's review state and journal: `.<name>.sift/` beside the file when
 /// that folder is writable, else a per-file folder in the user's data directory.
 pub fn state_dir_for(path: &Path) -> PathBuf {
-    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "dataset".into());
-    let beside = path.with_file_name(format!(".{name}.sift"));
+    let (beside, fallback) = state_dir_candidates(path);
     if std::fs::create_dir_all(&beside).is_ok() && dir_writable(&beside) {
         return beside;
     }
+    fallback
+}
+
+/// The folder beside the file and the fallback in the user's data directory.
+fn state_dir_candidates(path: &Path) -> (PathBuf, PathBuf) {
+    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "dataset".into());
+    let beside = path.with_file_name(format!(".{name}.sift"));
     let canon = std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
     let key = format!("{:016x}", xxhash_rust::xxh3::xxh3_64(canon.to_string_lossy().as_bytes()));
     let base = directories::ProjectDirs::from("", "", "sift")
         .map(|d| d.data_dir().to_path_buf())
         .unwrap_or_else(std::env::temp_dir);
-    base.join("state").join(format!("{name}-{key}"))
+    (beside, base.join("state").join(format!("{name}-{key}")))
+}
+
+/// The state folder of `path` if one exists already (never creates anything).
+fn existing_state_dir(path: &Path) -> Option<PathBuf> {
+    let (beside, fallback) = state_dir_candidates(path);
+    [beside, fallback].into_iter().find(|d| d.is_dir())
 }
 
 fn dir_writable(dir: &Path) -> bool {
@@ -72,7 +86,8 @@ pub struct Session {
     dataset: Dataset,
     reviews: HashMap<u32, Review>,
     orphans: Vec<StoredReview>,
-    journal: Journal,
+    /// None when opened read-only: then nothing is ever written.
+    journal: Option<Journal>,
     state_dir: PathBuf,
     undo: Vec<Change>,
     redo: Vec<Change>,
@@ -82,19 +97,39 @@ pub struct Session {
 impl Session {
     /// Opens a dataset, attaches its review state and replays any unsaved changes from its journal.
     pub fn open(path: &Path, opts: &OpenOptions) -> Result<Session, SessionError> {
-        let mut dataset = Dataset::open(path, opts.format)?;
         let state_dir = opts.state_dir.clone().unwrap_or_else(|| state_dir_for(path));
         std::fs::create_dir_all(&state_dir).map_err(io_err(format!("cannot create {}", state_dir.display())))?;
+        Session::open_in(path, opts.format, state_dir, true)
+    }
+
+    /// Opens a dataset with its review state and unsaved changes, writing nothing anywhere
+    /// (for `stats`, `check`, `export`). Changes fail with an error.
+    pub fn open_read_only(path: &Path, format: Option<Format>) -> Result<Session, SessionError> {
+        let state_dir = existing_state_dir(path).unwrap_or_else(|| state_dir_candidates(path).0);
+        Session::open_in(path, format, state_dir, false)
+    }
+
+    fn open_in(
+        path: &Path,
+        format: Option<Format>,
+        state_dir: PathBuf,
+        writable: bool,
+    ) -> Result<Session, SessionError> {
+        let mut dataset = Dataset::open(path, format)?;
         let mut notices = Vec::new();
         let stamp_hex = format!("{:016x}", dataset.stamp().hash);
         // A save that crashed after writing the file but before promoting its review state.
         let next = state_dir.join("review.next.json");
-        if let Some(rf) = read_review(&next, &mut notices) {
-            if rf.dataset_hash == stamp_hex {
-                std::fs::rename(&next, state_dir.join("review.json"))
-                    .map_err(io_err("cannot finish an interrupted save"))?;
+        let mut review_path = state_dir.join("review.json");
+        if let Some(rf) = read_review(&next, &mut notices, writable) {
+            if rf.dataset_hash != stamp_hex {
+                if writable {
+                    let _ = std::fs::remove_file(&next);
+                }
+            } else if writable {
+                std::fs::rename(&next, &review_path).map_err(io_err("cannot finish an interrupted save"))?;
             } else {
-                let _ = std::fs::remove_file(&next);
+                review_path = next;
             }
         }
         let journal_path = state_dir.join("journal.jsonl");
@@ -105,7 +140,7 @@ impl Session {
                 (r.header, r.changes)
             }
             Some(r) => {
-                if !r.changes.is_empty() {
+                if !r.changes.is_empty() && writable {
                     let stale = state_dir.join(format!("journal.stale-{}.jsonl", unix_now()));
                     let _ = std::fs::rename(&journal_path, &stale);
                     notices.push(format!(
@@ -118,7 +153,7 @@ impl Session {
             }
             None => (Header::for_dataset(&dataset, dataset.next_id()), Vec::new()),
         };
-        let (mut reviews, orphans) = match read_review(&state_dir.join("review.json"), &mut notices) {
+        let (mut reviews, orphans) = match read_review(&review_path, &mut notices, writable) {
             Some(rf) => review::attach(&dataset, rf),
             None => (HashMap::new(), Vec::new()),
         };
@@ -131,8 +166,13 @@ impl Session {
         if !changes.is_empty() {
             notices.push(format!("restored {} unsaved changes from the journal", changes.len()));
         }
-        let journal = Journal::create(&journal_path, &header, &changes)
-            .map_err(io_err(format!("cannot write {}", journal_path.display())))?;
+        let journal = if writable {
+            let j = Journal::create(&journal_path, &header, &changes)
+                .map_err(io_err(format!("cannot write {}", journal_path.display())))?;
+            Some(j)
+        } else {
+            None
+        };
         Ok(Session { dataset, reviews, orphans, journal, state_dir, undo: changes, redo: Vec::new(), notices })
     }
 
@@ -195,9 +235,13 @@ impl Session {
         self.dataset.entry(pos).map(|e| e.id).ok_or(SessionError::OutOfRange(pos, self.dataset.len()))
     }
 
+    fn journal_mut(&mut self) -> Result<&mut Journal, SessionError> {
+        self.journal.as_mut().ok_or(SessionError::ReadOnly)
+    }
+
     /// Journals (fsynced) and applies a change; it is acknowledged only when this returns Ok.
     pub fn commit(&mut self, change: Change) -> Result<(), SessionError> {
-        self.journal.append(&change).map_err(io_err("cannot write the journal; the change was not made"))?;
+        self.journal_mut()?.append(&change).map_err(io_err("cannot write the journal; the change was not made"))?;
         change.apply(&mut self.dataset, &mut self.reviews);
         self.undo.push(change);
         self.redo.clear();
@@ -323,7 +367,7 @@ impl Session {
     pub fn undo(&mut self) -> Result<Option<String>, SessionError> {
         let Some(change) = self.undo.pop() else { return Ok(None) };
         let inverse = change.inverse();
-        if let Err(e) = self.journal.append(&inverse) {
+        if let Err(e) = self.journal_mut()?.append(&inverse) {
             self.undo.push(change);
             return Err(io_err("cannot write the journal; nothing was undone")(e));
         }
@@ -336,7 +380,7 @@ impl Session {
     /// Redoes the last undone change; returns its description.
     pub fn redo(&mut self) -> Result<Option<String>, SessionError> {
         let Some(change) = self.redo.pop() else { return Ok(None) };
-        if let Err(e) = self.journal.append(&change) {
+        if let Err(e) = self.journal_mut()?.append(&change) {
             self.redo.push(change);
             return Err(io_err("cannot write the journal; nothing was redone")(e));
         }
@@ -349,6 +393,7 @@ impl Session {
     /// Saves the dataset to its file. Refuses when the file changed on disk since it was read,
     /// unless `force`.
     pub fn save(&mut self, force: bool) -> Result<(), SessionError> {
+        self.journal_mut()?;
         let path = self.dataset.path().to_path_buf();
         if !force {
             self.dataset.check_disk(&path)?;
@@ -359,6 +404,7 @@ impl Session {
 
     /// Saves to another file, which the session then follows (with its own review state folder).
     pub fn save_as(&mut self, path: &Path) -> Result<(), SessionError> {
+        self.journal_mut()?;
         let dir = state_dir_for(path);
         std::fs::create_dir_all(&dir).map_err(io_err(format!("cannot create {}", dir.display())))?;
         self.write_to(path, &dir)?;
@@ -390,15 +436,16 @@ impl Session {
     fn start_journal(&mut self, dir: &Path) -> Result<(), SessionError> {
         let path = dir.join("journal.jsonl");
         let header = Header::for_dataset(&self.dataset, self.dataset.next_id());
-        self.journal =
+        let journal =
             Journal::create(&path, &header, &[]).map_err(io_err(format!("cannot write {}", path.display())))?;
+        self.journal = Some(journal);
         Ok(())
     }
 
     /// When the dataset has no unsaved edits, folds the journaled review changes into the review
     /// state file and empties the journal (cheap to call often, e.g. on quit).
     pub fn checkpoint(&mut self) -> Result<(), SessionError> {
-        if self.dataset.is_modified() || self.journal.len == 0 {
+        if self.dataset.is_modified() || self.journal.as_ref().is_none_or(|j| j.len == 0) {
             return Ok(());
         }
         let rf = review::to_file(&self.dataset, &self.reviews, &self.orphans);
@@ -410,17 +457,22 @@ impl Session {
     /// Forgets every unsaved change (journal included): for "quit without saving". The session
     /// should be dropped afterwards.
     pub fn discard_unsaved(&mut self) -> Result<(), SessionError> {
-        let path = self.journal.path().to_path_buf();
-        let header = self.journal.header.clone();
-        self.journal = Journal::create(&path, &header, &[]).map_err(io_err("cannot reset the journal"))?;
+        let journal = self.journal_mut()?;
+        let path = journal.path().to_path_buf();
+        let header = journal.header.clone();
+        self.journal = Some(Journal::create(&path, &header, &[]).map_err(io_err("cannot reset the journal"))?);
         Ok(())
     }
 }
 
-fn read_review(path: &Path, notices: &mut Vec<String>) -> Option<ReviewFile> {
+fn read_review(path: &Path, notices: &mut Vec<String>, writable: bool) -> Option<ReviewFile> {
     let bytes = std::fs::read(path).ok()?;
     match serde_json::from_slice(&bytes) {
         Ok(rf) => Some(rf),
+        Err(e) if !writable => {
+            notices.push(format!("review state {} is unreadable ({e}); ignored", path.display()));
+            None
+        }
         Err(e) => {
             let aside = path.with_extension(format!("corrupt-{}", unix_now()));
             let _ = std::fs::rename(path, &aside);

@@ -1,0 +1,98 @@
+//! `sift export`: write a selection for training, optionally as a run folder for a trainer.
+
+use crate::dataset::Format;
+use crate::export::{ExportRequest, Selection, Target, TrainParams, export};
+use crate::session::{OpenOptions, Session};
+use anyhow::Result;
+use std::path::{Path, PathBuf};
+
+/// Arguments of `sift export`.
+#[derive(clap::Args, Debug)]
+pub struct ExportArgs {
+    /// The dataset to export from.
+    pub file: PathBuf,
+    /// all | accepted | rejected | unreviewed | needs-edit (optionally `,tag:NAME`).
+    #[arg(long, default_value = "accepted", value_parser = parse_selection)]
+    pub select: Selection,
+    /// Only records carrying this tag.
+    #[arg(long)]
+    pub tag: Option<String>,
+    /// alpaca | sharegpt | openai | trl | axolotl | llamafactory
+    #[arg(long, value_parser = parse_target)]
+    pub to: Target,
+    /// The data file; a run folder (data, config, launch.sh, sift_export.json) with --base or for
+    /// axolotl and llamafactory.
+    #[arg(long)]
+    pub out: PathBuf,
+    /// Base model (hub id or local path) for the trainer config.
+    #[arg(long)]
+    pub base: Option<String>,
+    /// Chat template name for the trainer (LLaMA-Factory `template`, axolotl `chat_template`);
+    /// guessed from the base model when omitted.
+    #[arg(long)]
+    pub template: Option<String>,
+    /// Maximum sequence length in tokens.
+    #[arg(long, default_value_t = TrainParams::default().max_len)]
+    pub max_len: usize,
+    /// Training epochs.
+    #[arg(long, default_value_t = TrainParams::default().epochs)]
+    pub epochs: f64,
+    /// Per-device micro-batch size.
+    #[arg(long, default_value_t = TrainParams::default().batch_size)]
+    pub batch_size: usize,
+    /// Gradient accumulation steps.
+    #[arg(long, default_value_t = TrainParams::default().grad_accum)]
+    pub grad_accum: usize,
+    /// Peak learning rate.
+    #[arg(long, default_value_t = TrainParams::default().learning_rate)]
+    pub lr: f64,
+    /// Exit 1 when some selected records could not be exported.
+    #[arg(long)]
+    pub strict: bool,
+    /// Print the summary as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+fn parse_selection(s: &str) -> Result<Selection, String> {
+    Selection::parse(s)
+}
+
+fn parse_target(s: &str) -> Result<Target, String> {
+    Target::from_name(s)
+        .ok_or_else(|| format!("unknown target `{s}` (alpaca, sharegpt, openai, trl, axolotl, llamafactory)"))
+}
+
+/// Runs `sift export`; exit code 0, or with `--strict` 1 when some selected records could not be exported.
+pub fn run(args: ExportArgs, format: Option<Format>) -> Result<i32> {
+    let session = Session::open(&args.file, &OpenOptions { format, state_dir: None })?;
+    for n in session.notices() {
+        eprintln!("note: {n}");
+    }
+    let req = ExportRequest {
+        selection: args.select.clone().with_tag(args.tag.clone()),
+        target: args.to,
+        out: args.out.clone(),
+        base_model: args.base.clone(),
+        template: args.template.clone(),
+        params: TrainParams {
+            max_len: args.max_len,
+            epochs: args.epochs,
+            batch_size: args.batch_size,
+            grad_accum: args.grad_accum,
+            learning_rate: args.lr,
+            ..TrainParams::default()
+        },
+    };
+    let summary = export(&session, &req)?;
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&summary)?);
+    } else {
+        print!("{}: {}", display(&args.file), summary.to_text());
+    }
+    Ok(if args.strict && summary.skipped() > 0 { 1 } else { 0 })
+}
+
+fn display(p: &Path) -> String {
+    p.display().to_string()
+}

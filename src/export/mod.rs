@@ -1,0 +1,756 @@
+//! Export a selection of reviewed records for training, and hand it to existing trainers (TRL, axolotl,
+//! LLaMA-Factory) with a config, a `launch.sh` (single GPU, multi-GPU, multi-node) and a manifest.
+//!
+//! The data written is decoded from each record's turn list, so it is exactly what sift shows. Records
+//! that cannot be exported are never dropped silently: malformed records (not JSON), records with field
+//! problems (what `sift check` lists) and records the target cannot represent are counted, listed in
+//! the summary and in `sift_export.json`.
+
+pub mod configs;
+pub mod external;
+pub mod rows;
+pub mod shell;
+
+use crate::dataset::{Format, Role};
+use crate::session::{Session, Status};
+use configs::{ConfigVars, LfLayout};
+use serde::Serialize;
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+/// sift's version, recorded in manifests and configs.
+pub const SIFT_VERSION: &str = env!("CARGO_PKG_VERSION");
+
+/// The name of the dataset in LLaMA-Factory's `dataset_info.json`.
+pub const LF_DATASET: &str = "sift_export";
+
+/// Which records to export: a status (or all), optionally only those carrying a tag.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct Selection {
+    /// `None` = every status.
+    pub status: Option<Status>,
+    pub tag: Option<String>,
+}
+
+impl Selection {
+    /// Parses `all|accepted|rejected|unreviewed|needs-edit`, each optionally followed by `,tag:NAME`
+    /// (or just `tag:NAME`, meaning all statuses).
+    pub fn parse(s: &str) -> Result<Selection, String> {
+        let mut sel = Selection::default();
+        for part in s.split(',').map(str::trim) {
+            if let Some(t) = part.strip_prefix("tag:") {
+                if t.is_empty() {
+                    return Err("empty tag in selection".into());
+                }
+                sel.tag = Some(t.to_string());
+            } else if part == "all" {
+                sel.status = None;
+            } else {
+                sel.status = Some(Status::from_name(part).ok_or_else(|| {
+                    format!("unknown selection `{part}` (all, accepted, rejected, unreviewed, needs-edit, tag:NAME)")
+                })?);
+            }
+        }
+        Ok(sel)
+    }
+
+    /// Adds a tag filter.
+    pub fn with_tag(mut self, tag: Option<String>) -> Selection {
+        if tag.is_some() {
+            self.tag = tag;
+        }
+        self
+    }
+
+    /// Whether the record at `pos` is selected.
+    pub fn matches(&self, session: &Session, pos: usize) -> bool {
+        if self.status.is_some_and(|s| session.status(pos) != s) {
+            return false;
+        }
+        match &self.tag {
+            Some(t) => session.review(pos).tags.iter().any(|x| x == t),
+            None => true,
+        }
+    }
+
+    /// Positions of the selected records, in file order (malformed ones included: they are reported).
+    pub fn positions(&self, session: &Session) -> Vec<usize> {
+        (0..session.dataset().len()).filter(|&p| self.matches(session, p)).collect()
+    }
+}
+
+impl fmt::Display for Selection {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.status.map_or("all", Status::name))?;
+        if let Some(t) = &self.tag {
+            write!(f, ",tag:{t}")?;
+        }
+        Ok(())
+    }
+}
+
+/// What to write.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Target {
+    Alpaca,
+    ShareGpt,
+    OpenAi,
+    Trl,
+    Axolotl,
+    LlamaFactory,
+}
+
+impl Target {
+    pub const ALL: [Target; 6] =
+        [Target::Alpaca, Target::ShareGpt, Target::OpenAi, Target::Trl, Target::Axolotl, Target::LlamaFactory];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Target::Alpaca => "alpaca",
+            Target::ShareGpt => "sharegpt",
+            Target::OpenAi => "openai",
+            Target::Trl => "trl",
+            Target::Axolotl => "axolotl",
+            Target::LlamaFactory => "llamafactory",
+        }
+    }
+
+    pub fn from_name(s: &str) -> Option<Target> {
+        Target::ALL.into_iter().find(|t| t.name() == s.to_ascii_lowercase().replace(['-', '_'], ""))
+    }
+
+    /// The trainer a directory export hands to: TRL for prompt/completion, axolotl for OpenAI
+    /// messages (it honours `weight: 0`), LLaMA-Factory for Alpaca (system + history) and ShareGPT.
+    pub fn trainer(self) -> Trainer {
+        match self {
+            Target::Trl => Trainer::Trl,
+            Target::OpenAi | Target::Axolotl => Trainer::Axolotl,
+            Target::Alpaca | Target::ShareGpt | Target::LlamaFactory => Trainer::LlamaFactory,
+        }
+    }
+
+    /// Whether `--out` is always a folder (axolotl, llamafactory) rather than a data file.
+    pub fn always_dir(self) -> bool {
+        matches!(self, Target::Axolotl | Target::LlamaFactory)
+    }
+}
+
+impl fmt::Display for Target {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// A trainer sift writes configs for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Trainer {
+    Trl,
+    Axolotl,
+    LlamaFactory,
+}
+
+impl Trainer {
+    pub fn name(self) -> &'static str {
+        match self {
+            Trainer::Trl => "trl",
+            Trainer::Axolotl => "axolotl",
+            Trainer::LlamaFactory => "llamafactory",
+        }
+    }
+
+    /// The target whose data this trainer reads natively.
+    pub fn target(self) -> Target {
+        match self {
+            Trainer::Trl => Target::Trl,
+            Trainer::Axolotl => Target::Axolotl,
+            Trainer::LlamaFactory => Target::LlamaFactory,
+        }
+    }
+}
+
+/// Hyper-parameters written into the configs.
+#[derive(Clone, Debug, PartialEq, Serialize, serde::Deserialize)]
+#[serde(default)]
+pub struct TrainParams {
+    pub max_len: usize,
+    pub epochs: f64,
+    pub batch_size: usize,
+    pub grad_accum: usize,
+    pub learning_rate: f64,
+    pub bf16: bool,
+}
+
+impl Default for TrainParams {
+    fn default() -> Self {
+        TrainParams { max_len: 2048, epochs: 3.0, batch_size: 1, grad_accum: 8, learning_rate: 2e-5, bf16: true }
+    }
+}
+
+/// An export to make.
+#[derive(Clone, Debug)]
+pub struct ExportRequest {
+    pub selection: Selection,
+    pub target: Target,
+    /// A data file, or a run folder (see [`ExportRequest::is_dir`]).
+    pub out: PathBuf,
+    /// Base model id or path; makes `out` a run folder.
+    pub base_model: Option<String>,
+    /// Template override (LLaMA-Factory `template`, axolotl `chat_template`).
+    pub template: Option<String>,
+    pub params: TrainParams,
+}
+
+impl ExportRequest {
+    pub fn new(selection: Selection, target: Target, out: impl Into<PathBuf>) -> ExportRequest {
+        ExportRequest {
+            selection,
+            target,
+            out: out.into(),
+            base_model: None,
+            template: None,
+            params: TrainParams::default(),
+        }
+    }
+
+    /// Whether `out` is a run folder (data + config + launch.sh + manifest) rather than a data file.
+    pub fn is_dir(&self) -> bool {
+        self.target.always_dir() || self.base_model.is_some()
+    }
+}
+
+/// A record that was selected but not written, and why.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Skipped {
+    /// 0-based position in the dataset.
+    pub index: usize,
+    pub reason: String,
+}
+
+/// What an export did.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct ExportSummary {
+    pub selected: usize,
+    pub written: usize,
+    /// Not valid JSON objects: never exported.
+    pub skipped_malformed: Vec<Skipped>,
+    /// Readable, but with field problems (`sift check` lists them): fix them first.
+    pub skipped_invalid: Vec<Skipped>,
+    /// Valid, but the target cannot represent them (e.g. a conversation that does not alternate
+    /// user/assistant, for Alpaca rows or LLaMA-Factory).
+    pub skipped_unrepresentable: Vec<Skipped>,
+    /// Records whose turns after the last assistant turn were left out (prompt/completion only).
+    pub trimmed_trailing_turns: usize,
+    /// The data file written.
+    pub data_file: PathBuf,
+    /// The run folder, for folder exports.
+    pub run_dir: Option<PathBuf>,
+    /// The trainer the folder is set up for.
+    pub trainer: Option<Trainer>,
+    /// Every file written.
+    pub files: Vec<PathBuf>,
+    /// The prompt/chat template the trainer will apply.
+    pub template: String,
+    /// Warnings worth printing (e.g. no base model given).
+    pub warnings: Vec<String>,
+}
+
+impl ExportSummary {
+    /// Total records skipped for any reason.
+    pub fn skipped(&self) -> usize {
+        self.skipped_malformed.len() + self.skipped_invalid.len() + self.skipped_unrepresentable.len()
+    }
+
+    /// A few lines for the terminal.
+    pub fn to_text(&self) -> String {
+        let mut s = format!(
+            "selected {}, written {}, skipped {} (malformed {}, field problems {}, not representable {})\n",
+            self.selected,
+            self.written,
+            self.skipped(),
+            self.skipped_malformed.len(),
+            self.skipped_invalid.len(),
+            self.skipped_unrepresentable.len()
+        );
+        let list = |v: &[Skipped]| v.iter().take(10).map(|k| k.index.to_string()).collect::<Vec<_>>().join(", ");
+        for (what, v) in [
+            ("malformed", &self.skipped_malformed),
+            ("field problems", &self.skipped_invalid),
+            ("not representable", &self.skipped_unrepresentable),
+        ] {
+            if !v.is_empty() {
+                let more = if v.len() > 10 { ", ..." } else { "" };
+                s.push_str(&format!("  {what}: records {}{more} ({})\n", list(v), v[0].reason));
+            }
+        }
+        if self.trimmed_trailing_turns > 0 {
+            s.push_str(&format!(
+                "  {} records had turns after their last assistant turn; left out of prompt/completion\n",
+                self.trimmed_trailing_turns
+            ));
+        }
+        s.push_str(&format!("data: {}\n", self.data_file.display()));
+        if let (Some(dir), Some(t)) = (&self.run_dir, self.trainer) {
+            s.push_str(&format!("run folder for {}: {} (template: {})\n", t.name(), dir.display(), self.template));
+            s.push_str("start it with: ./launch.sh single|multi-gpu|multi-node (inside that folder)\n");
+        }
+        for w in &self.warnings {
+            s.push_str(&format!("warning: {w}\n"));
+        }
+        s
+    }
+}
+
+/// Why an export failed. Nothing is left half-written in a data-file export; a folder export may
+/// have written some of its files.
+#[derive(Debug, thiserror::Error)]
+pub enum ExportError {
+    #[error("{context}: {source}")]
+    Io { context: String, source: std::io::Error },
+    #[error("{0}")]
+    Refused(String),
+}
+
+fn io_err(context: impl Into<String>) -> impl FnOnce(std::io::Error) -> ExportError {
+    let context = context.into();
+    move |source| ExportError::Io { context, source }
+}
+
+/// The manifest written as `sift_export.json` in every run folder.
+#[derive(Serialize)]
+pub struct Manifest<'a> {
+    pub sift_version: &'a str,
+    pub created: String,
+    pub source: String,
+    pub source_format: &'a str,
+    pub selection: String,
+    pub format: &'a str,
+    pub trainer: Option<&'a str>,
+    pub template: &'a str,
+    pub base_model: Option<&'a str>,
+    pub data_file: String,
+    pub counts: ManifestCounts,
+    pub skipped: Vec<&'a Skipped>,
+    pub params: &'a TrainParams,
+    pub prompt_masking: &'a str,
+}
+
+/// Counts in the manifest.
+#[derive(Serialize)]
+pub struct ManifestCounts {
+    pub dataset: usize,
+    pub selected: usize,
+    pub written: usize,
+    pub skipped_malformed: usize,
+    pub skipped_invalid: usize,
+    pub skipped_unrepresentable: usize,
+    pub trimmed_trailing_turns: usize,
+}
+
+/// One encoded row, or why the record cannot be one.
+fn encode(
+    target: Target,
+    trainer: Option<Trainer>,
+    rec: &crate::dataset::Record,
+    source: Format,
+    trimmed: &mut usize,
+) -> Result<String, String> {
+    let rec = &rows::normalize(rec, source);
+    if trainer == Some(Trainer::LlamaFactory) {
+        rows::check_alternating(rec)?;
+    }
+    let json = |r: Result<String, serde_json::Error>| r.map_err(|e| e.to_string());
+    match target {
+        Target::Alpaca => json(serde_json::to_string(&rows::alpaca(rec, source)?)),
+        Target::ShareGpt => json(serde_json::to_string(&rows::sharegpt(rec))),
+        Target::OpenAi | Target::Axolotl | Target::LlamaFactory => json(serde_json::to_string(&rows::messages(rec))),
+        Target::Trl => {
+            let (row, cut) = rows::prompt_completion(rec)?;
+            if cut > 0 {
+                *trimmed += 1;
+            }
+            json(serde_json::to_string(&row))
+        }
+    }
+}
+
+/// Whether the data file is a JSON array (else JSONL).
+fn writes_array(target: Target, path: &Path, dir: bool) -> bool {
+    let jsonl = path.extension().is_some_and(|e| e.eq_ignore_ascii_case("jsonl"));
+    match target {
+        Target::Alpaca => !jsonl || dir,
+        Target::ShareGpt => !jsonl && !dir,
+        _ => false,
+    }
+}
+
+fn data_file_name(target: Target) -> &'static str {
+    match target {
+        Target::Alpaca => "data.json",
+        _ => "data.jsonl",
+    }
+}
+
+/// Exports the selection. See [`ExportRequest`] for what is written where.
+pub fn export(session: &Session, req: &ExportRequest) -> Result<ExportSummary, ExportError> {
+    let ds = session.dataset();
+    let dir_mode = req.is_dir();
+    let trainer = dir_mode.then(|| req.target.trainer());
+    if let Some(b) = &req.base_model {
+        shell::check_no_nul("the base model", b).map_err(ExportError::Refused)?;
+        if b.trim().is_empty() {
+            return Err(ExportError::Refused("the base model is empty".into()));
+        }
+    }
+    if let Some(t) = &req.template {
+        shell::check_no_nul("the template", t).map_err(ExportError::Refused)?;
+    }
+    let (run_dir, data_path) = if dir_mode {
+        let dir = absolute(&req.out)?;
+        if trainer == Some(Trainer::LlamaFactory) && dir.to_string_lossy().chars().any(char::is_whitespace) {
+            return Err(ExportError::Refused(format!(
+                "LLaMA-Factory splits its launcher arguments on spaces, so its run folder must have none: \
+                 `{}` has whitespace; choose another --out (e.g. `{}`)",
+                dir.display(),
+                suggest_no_space(&dir).display()
+            )));
+        }
+        if dir.exists() && !dir.is_dir() {
+            return Err(ExportError::Refused(format!("{} exists and is not a folder", dir.display())));
+        }
+        std::fs::create_dir_all(&dir).map_err(io_err(format!("cannot create {}", dir.display())))?;
+        let data = dir.join(data_file_name(req.target));
+        (Some(dir), data)
+    } else {
+        if req.out.is_dir() {
+            return Err(ExportError::Refused(format!(
+                "{} is a folder; without --base, --to {} writes one data file (give a file name)",
+                req.out.display(),
+                req.target
+            )));
+        }
+        (None, req.out.clone())
+    };
+
+    if same_file(&data_path, ds.path()) {
+        return Err(ExportError::Refused(format!(
+            "{} is the dataset being exported; write the export somewhere else",
+            data_path.display()
+        )));
+    }
+    if let Some(parent) = data_path.parent().filter(|p| !p.as_os_str().is_empty()) {
+        std::fs::create_dir_all(parent).map_err(io_err(format!("cannot create {}", parent.display())))?;
+    }
+
+    let mut summary = ExportSummary { trainer, run_dir: run_dir.clone(), ..Default::default() };
+    let positions = req.selection.positions(session);
+    summary.selected = positions.len();
+    let mut encoded: Vec<String> = Vec::with_capacity(positions.len());
+    let mut untrained_turns = 0;
+    for &pos in &positions {
+        let Some(dec) = ds.decoded(pos) else {
+            summary.skipped_malformed.push(Skipped { index: pos, reason: "not a valid JSON object".into() });
+            continue;
+        };
+        if !dec.issues.is_empty() {
+            let reason = dec.issues.iter().map(|i| i.message.as_str()).collect::<Vec<_>>().join("; ");
+            summary.skipped_invalid.push(Skipped { index: pos, reason });
+            continue;
+        }
+        match encode(req.target, trainer, &dec.record, ds.format(), &mut summary.trimmed_trailing_turns) {
+            Ok(row) => {
+                untrained_turns +=
+                    usize::from(dec.record.turns.iter().any(|t| t.role == Role::Assistant && !t.trained));
+                encoded.push(row)
+            }
+            Err(reason) => summary.skipped_unrepresentable.push(Skipped { index: pos, reason }),
+        }
+    }
+    summary.written = encoded.len();
+    if trainer == Some(Trainer::LlamaFactory) && untrained_turns > 0 {
+        summary.warnings.push(format!(
+            "{untrained_turns} exported records have assistant turns marked not trained (weight 0 / history); \
+             LLaMA-Factory trains every assistant turn (set `mask_history: true` in train.yaml to train only the last)"
+        ));
+    }
+
+    // The data file.
+    let array = writes_array(req.target, &data_path, dir_mode);
+    let bytes = if array { render_array(&encoded, req.target == Target::Alpaca) } else { render_jsonl(&encoded) };
+    write_file(&data_path, &bytes)?;
+    summary.data_file = data_path.clone();
+    summary.files.push(data_path.clone());
+    summary.template = template_for(req, trainer);
+
+    let Some(dir) = run_dir else { return Ok(summary) };
+    let trainer = trainer.expect("folder exports have a trainer");
+    let data_name = data_file_name(req.target);
+    let base = req.base_model.clone().unwrap_or_else(|| {
+        summary
+            .warnings
+            .push(format!("no --base given: set the base model in {} before launching", configs::config_name(trainer)));
+        shell::BASE_PLACEHOLDER.to_string()
+    });
+    let output_dir = "output";
+    let vars = ConfigVars {
+        base_model: &base,
+        data: data_name,
+        output_dir,
+        params: &req.params,
+        template: &summary.template,
+        sift_version: SIFT_VERSION,
+    };
+    let mut files: Vec<(String, Vec<u8>)> = Vec::new();
+    match trainer {
+        Trainer::Trl => {
+            files.push(("sft.yaml".into(), configs::trl_sft_yaml(&vars).into_bytes()));
+            files.push(("accelerate_zero3.yaml".into(), configs::ACCELERATE_ZERO3.as_bytes().to_vec()));
+            files.push(("accelerate_fsdp2.yaml".into(), configs::ACCELERATE_FSDP2.as_bytes().to_vec()));
+        }
+        Trainer::Axolotl => {
+            files.push(("config.yml".into(), configs::axolotl_config(&vars).into_bytes()));
+            files.push(("deepspeed_zero3.json".into(), pretty(&configs::deepspeed_zero3())));
+        }
+        Trainer::LlamaFactory => {
+            let layout = match req.target {
+                Target::Alpaca => LfLayout::Alpaca,
+                Target::ShareGpt => LfLayout::ShareGpt,
+                _ => LfLayout::Messages,
+            };
+            let info = configs::llamafactory_dataset_info(LF_DATASET, data_name, layout);
+            files.push(("dataset_info.json".into(), pretty(&info)));
+            files.push(("train.yaml".into(), configs::llamafactory_train_yaml(&vars, LF_DATASET).into_bytes()));
+            files.push(("ds_z3_config.json".into(), pretty(&configs::deepspeed_zero3())));
+        }
+    }
+    let exported_to = dir.to_string_lossy().into_owned();
+    let script = shell::launch_script(&shell::LaunchVars {
+        trainer,
+        exported_to: &exported_to,
+        config: configs::config_name(trainer),
+        data: data_name,
+        base_model: &base,
+        output_dir,
+        sift_version: SIFT_VERSION,
+    });
+    files.push(("launch.sh".into(), script.into_bytes()));
+
+    let source = ds.path().canonicalize().unwrap_or_else(|_| ds.path().to_path_buf());
+    let all_skipped: Vec<&Skipped> = summary
+        .skipped_malformed
+        .iter()
+        .chain(&summary.skipped_invalid)
+        .chain(&summary.skipped_unrepresentable)
+        .collect();
+    let manifest = Manifest {
+        sift_version: SIFT_VERSION,
+        created: utc_timestamp(std::time::SystemTime::now()),
+        source: source.to_string_lossy().into_owned(),
+        source_format: ds.format().name(),
+        selection: req.selection.to_string(),
+        format: req.target.name(),
+        trainer: Some(trainer.name()),
+        template: &summary.template,
+        base_model: req.base_model.as_deref(),
+        data_file: data_name.to_string(),
+        counts: ManifestCounts {
+            dataset: ds.len(),
+            selected: summary.selected,
+            written: summary.written,
+            skipped_malformed: summary.skipped_malformed.len(),
+            skipped_invalid: summary.skipped_invalid.len(),
+            skipped_unrepresentable: summary.skipped_unrepresentable.len(),
+            trimmed_trailing_turns: summary.trimmed_trailing_turns,
+        },
+        skipped: all_skipped,
+        params: &req.params,
+        prompt_masking: masking(trainer),
+    };
+    files.push(("sift_export.json".into(), pretty(&manifest)));
+
+    for (name, bytes) in files {
+        let path = dir.join(&name);
+        write_file(&path, &bytes)?;
+        if name == "launch.sh" {
+            make_executable(&path)?;
+        }
+        summary.files.push(path);
+    }
+    Ok(summary)
+}
+
+fn masking(t: Trainer) -> &'static str {
+    match t {
+        Trainer::Trl => "TRL prompt/completion: loss on the completion only (completion_only_loss: true)",
+        Trainer::Axolotl => {
+            "axolotl train_on_inputs: false, roles_to_train: [assistant], message_field_training: weight"
+        }
+        Trainer::LlamaFactory => "LLaMA-Factory train_on_prompt: false (every assistant turn is trained)",
+    }
+}
+
+/// The template recorded in the config and manifest.
+fn template_for(req: &ExportRequest, trainer: Option<Trainer>) -> String {
+    if let Some(t) = &req.template {
+        return t.clone();
+    }
+    match (trainer, req.target) {
+        (Some(Trainer::LlamaFactory), _) => {
+            configs::guess_llamafactory_template(req.base_model.as_deref().unwrap_or("")).to_string()
+        }
+        (Some(Trainer::Axolotl), _) => "tokenizer_default_fallback_chatml".into(),
+        (Some(Trainer::Trl), _) => "tokenizer chat template".into(),
+        (None, Target::Alpaca) => "alpaca".into(),
+        (None, _) => "none (chat messages: the trainer applies the model's chat template)".into(),
+    }
+}
+
+fn pretty<T: Serialize>(v: &T) -> Vec<u8> {
+    let mut out = serde_json::to_vec_pretty(v).expect("JSON values serialise");
+    out.push(b'\n');
+    out
+}
+
+fn render_jsonl(rows: &[String]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(rows.iter().map(|r| r.len() + 1).sum());
+    for r in rows {
+        out.extend_from_slice(r.as_bytes());
+        out.push(b'\n');
+    }
+    out
+}
+
+/// A JSON array; Alpaca with 4-space indentation (like the Stanford release), others compact rows.
+fn render_array(rows: &[String], indent4: bool) -> Vec<u8> {
+    if rows.is_empty() {
+        return b"[]\n".to_vec();
+    }
+    let mut out = Vec::new();
+    out.extend_from_slice(b"[\n");
+    for (n, r) in rows.iter().enumerate() {
+        if indent4 {
+            let v: serde_json::Value = serde_json::from_str(r).expect("rows are JSON");
+            let mut buf = Vec::new();
+            let fmt = serde_json::ser::PrettyFormatter::with_indent(b"    ");
+            let mut ser = serde_json::Serializer::with_formatter(&mut buf, fmt);
+            // Re-serialising a Value would sort keys: keep the row's own key order instead.
+            serde::Serialize::serialize(&OrderedRow(r, &v), &mut ser).expect("rows serialise");
+            for (k, line) in buf.split(|&c| c == b'\n').enumerate() {
+                if k > 0 {
+                    out.push(b'\n');
+                }
+                out.extend_from_slice(b"    ");
+                out.extend_from_slice(line);
+            }
+        } else {
+            out.extend_from_slice(b"    ");
+            out.extend_from_slice(r.as_bytes());
+        }
+        out.extend_from_slice(if n + 1 < rows.len() { b",\n" } else { b"\n" });
+    }
+    out.extend_from_slice(b"]\n");
+    out
+}
+
+/// Serialises a compact JSON object row with its keys in their original order.
+struct OrderedRow<'a>(&'a str, &'a serde_json::Value);
+
+impl serde::Serialize for OrderedRow<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let keys = crate::dataset::format::top_level_keys(self.0.as_bytes());
+        let obj = self.1.as_object().expect("rows are objects");
+        let mut m = s.serialize_map(Some(keys.len()))?;
+        for k in &keys {
+            m.serialize_entry(k, &obj[k])?;
+        }
+        m.end()
+    }
+}
+
+fn write_file(path: &Path, bytes: &[u8]) -> Result<(), ExportError> {
+    use crate::dataset::save::SaveError;
+    crate::dataset::save::write_atomic(path, bytes).map(|_| ()).map_err(|e| match e {
+        SaveError::Io { path, source } => ExportError::Io { context: format!("cannot write {path}"), source },
+        other => ExportError::Refused(other.to_string()),
+    })
+}
+
+#[cfg(unix)]
+fn make_executable(path: &Path) -> Result<(), ExportError> {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o755))
+        .map_err(io_err(format!("cannot make {} executable", path.display())))
+}
+
+#[cfg(not(unix))]
+fn make_executable(_: &Path) -> Result<(), ExportError> {
+    Ok(())
+}
+
+/// Whether `a` and `b` name the same existing file.
+fn same_file(a: &Path, b: &Path) -> bool {
+    match (a.canonicalize(), b.canonicalize()) {
+        (Ok(x), Ok(y)) => x == y,
+        _ => false,
+    }
+}
+
+fn absolute(p: &Path) -> Result<PathBuf, ExportError> {
+    std::path::absolute(p).map_err(io_err(format!("cannot resolve {}", p.display())))
+}
+
+fn suggest_no_space(p: &Path) -> PathBuf {
+    let s: String = p.to_string_lossy().chars().map(|c| if c.is_whitespace() { '_' } else { c }).collect();
+    PathBuf::from(s)
+}
+
+/// `YYYY-MM-DDTHH:MM:SSZ` for `t` (UTC).
+pub fn utc_timestamp(t: std::time::SystemTime) -> String {
+    let secs = t.duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs());
+    let (days, rem) = (secs / 86_400, secs % 86_400);
+    // Civil-from-days (Howard Hinnant's algorithm).
+    let z = days as i64 + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    format!("{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z", rem / 3600, rem % 3600 / 60, rem % 60)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn timestamps_are_utc_civil_dates() {
+        let t = |s| utc_timestamp(std::time::UNIX_EPOCH + std::time::Duration::from_secs(s));
+        assert_eq!(t(0), "1970-01-01T00:00:00Z");
+        assert_eq!(t(951_782_400), "2000-02-29T00:00:00Z");
+        assert_eq!(t(1_798_761_599), "2026-12-31T23:59:59Z");
+    }
+
+    #[test]
+    fn selections_parse() {
+        assert_eq!(Selection::parse("all").unwrap(), Selection::default());
+        let s = Selection::parse("accepted,tag:math").unwrap();
+        assert_eq!((s.status, s.tag.as_deref()), (Some(Status::Accepted), Some("math")));
+        assert_eq!(Selection::parse("needs-edit").unwrap().status, Some(Status::NeedsEdit));
+        assert!(Selection::parse("maybe").is_err());
+        assert_eq!(s.to_string(), "accepted,tag:math");
+    }
+
+    #[test]
+    fn targets_parse() {
+        for t in Target::ALL {
+            assert_eq!(Target::from_name(t.name()), Some(t));
+        }
+        assert_eq!(Target::from_name("LLaMA-Factory"), Some(Target::LlamaFactory));
+        assert_eq!(Target::from_name("share_gpt"), Some(Target::ShareGpt));
+    }
+}
