@@ -10,8 +10,8 @@ use crate::quality::heuristics::{self, RecordText};
 use std::sync::Arc;
 
 /// Records handed to the index job per step, and bytes.
-pub const FEED_RECORDS: usize = 65536;
-pub const FEED_BYTES: usize = 16 << 20;
+pub const FEED_RECORDS: usize = 16384;
+pub const FEED_BYTES: usize = 4 << 20;
 
 /// Records' bytes on their way to the index job.
 #[derive(Default)]
@@ -29,6 +29,16 @@ pub struct Feed {
 }
 
 pub fn index_job(
+    ctx: &JobCtx,
+    format: Format,
+    rx: std::sync::mpsc::Receiver<Batch>,
+    total: usize,
+    flags: Option<heuristics::FlagConfig>,
+) -> Result<(), String> {
+    super::jobs::background_pool().install(|| index_work(ctx, format, rx, total, flags))
+}
+
+fn index_work(
     ctx: &JobCtx,
     format: Format,
     rx: std::sync::mpsc::Receiver<Batch>,

@@ -21,6 +21,20 @@ pub enum JobOutput {
     Flags(Vec<(u32, Vec<Flag>)>),
 }
 
+/// The threads background jobs compute on: one fewer than the cores, so the UI and the search
+/// worker always have a core (rayon's global pool would take them all).
+pub fn background_pool() -> &'static rayon::ThreadPool {
+    static POOL: std::sync::OnceLock<rayon::ThreadPool> = std::sync::OnceLock::new();
+    POOL.get_or_init(|| {
+        let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+        rayon::ThreadPoolBuilder::new()
+            .num_threads(cores.saturating_sub(1).max(1))
+            .thread_name(|i| format!("sift-bg-{i}"))
+            .build()
+            .expect("background thread pool")
+    })
+}
+
 /// A message from a job thread.
 pub enum JobMsg {
     Progress {
