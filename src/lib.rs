@@ -11,3 +11,5 @@ pub mod model;
 pub mod quality;
 pub mod session;
 pub mod stats;
+/// The terminal UI (ratatui): browse, fix and judge records with the keyboard.
+pub mod tui;

@@ -16,6 +16,9 @@ pub struct Cli {
     /// Force the dataset format instead of detecting it.
     #[arg(long, global = true, value_parser = parse_format)]
     pub format: Option<crate::dataset::Format>,
+    /// Print the effective configuration (config.toml merged over the defaults) as TOML and exit.
+    #[arg(long)]
+    pub print_config: bool,
     #[command(subcommand)]
     pub command: Option<Command>,
 }
@@ -111,6 +114,7 @@ pub fn run(cli: Cli) -> Result<i32> {
         }
         Some(Command::Batch { file }) => data::batch(&file, format, std::io::stdin().lock(), std::io::stdout().lock()),
         Some(Command::Export(args)) => export::run(*args, format),
-        None => anyhow::bail!("the TUI is not part of this build yet; use a subcommand (see --help)"),
+        None if cli.print_config => crate::tui::print_config().map(|()| 0),
+        None => crate::tui::run(cli.file.as_deref(), format).map(|()| 0),
     }
 }

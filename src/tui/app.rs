@@ -1,0 +1,567 @@
+//! The app state, the actions that change it, and the plumbing shared by `update`: the view of
+//! records, background results, and keeping search text and signals in step with edits.
+
+use super::config::Config;
+use super::index::{Batch, FEED_BYTES, FEED_RECORDS, Feed, index_job};
+use super::jobs::{JobMsg, JobOutput, Jobs, Signals};
+use super::keymap::Keymap;
+use super::search::{Fields, Query, Searcher};
+use super::view::{Filter, LEN, Sort};
+use crate::dataset::{Dataset, Field, Format, Record};
+use crate::quality::heuristics::{self, FlagKind, RecordText};
+use crate::session::{Session, Status};
+use crossterm::event::KeyEvent;
+use ratatui_textarea::TextArea;
+use std::collections::HashSet;
+use std::time::Instant;
+
+/// Something `update` can do. Keys and mouse events become actions through the key map.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Action {
+    /// A normal-mode command from the key map.
+    Command(super::keymap::Command),
+    /// A key for the open text input, prompt, editor or dialog.
+    Input(KeyEvent),
+    /// Mouse wheel over the list (true) or the detail pane (false), by lines.
+    Wheel {
+        list: bool,
+        lines: i32,
+    },
+    /// Click on a list row (screen row).
+    Click {
+        row: u16,
+    },
+    Resize(u16, u16),
+    /// The external editor returned this text for record `id` (None: it failed to run).
+    ExternalEdited {
+        id: u32,
+        text: Option<String>,
+        error: Option<String>,
+    },
+    /// SIGTERM / SIGHUP.
+    Terminate,
+}
+
+/// A one-line prompt at the bottom.
+#[derive(Clone, Debug, PartialEq)]
+pub enum PromptKind {
+    Jump,
+    Filter,
+    Tag,
+    Untag,
+    Note,
+    SaveAs,
+}
+
+/// A bulk change waiting for confirmation.
+#[derive(Clone, Debug, PartialEq)]
+pub enum BulkOp {
+    Status(Status),
+    Tag(String),
+    Untag(String),
+    Delete,
+}
+
+/// A question that blocks everything else until answered.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Dialog {
+    Bulk { op: BulkOp, ids: Vec<u32> },
+    SaveConflict,
+    Quit,
+    InvalidJson { id: u32, text: String, error: String },
+}
+
+/// The in-place field editor.
+pub struct Editor {
+    pub id: u32,
+    pub field: Field,
+    pub label: String,
+    pub original: String,
+    pub area: TextArea<'static>,
+}
+
+/// Where keys go.
+pub enum Mode {
+    Normal,
+    Search,
+    Prompt { kind: PromptKind, text: String },
+    Edit(Box<Editor>),
+    Help,
+    Dialog(Dialog),
+}
+
+/// Work the event loop does outside `update` (it needs the terminal).
+#[derive(Clone, Debug, PartialEq)]
+pub enum Effect {
+    ExternalEdit { id: u32, text: String },
+}
+
+/// The live search.
+#[derive(Default)]
+pub struct SearchState {
+    pub query: String,
+    pub generation: u64,
+    /// Ids matched so far (None: no search active).
+    pub matched: Option<HashSet<u32>>,
+    pub done: bool,
+    pub scanned: usize,
+    pub total: usize,
+    pub started: Option<Instant>,
+    pub first_result_ms: Option<f64>,
+}
+
+/// One editable, showable field of a record.
+pub struct FieldView {
+    pub label: String,
+    pub field: Field,
+    pub text: String,
+}
+
+/// The fields the detail pane shows for a record: conversations turn by turn, others as the triple.
+pub fn record_fields(format: Format, r: &Record) -> Vec<FieldView> {
+    let fv = |label: &str, field, text: &str| FieldView { label: label.to_string(), field, text: text.to_string() };
+    if matches!(format, Format::ShareGpt | Format::OpenAi) || r.turns.len() > 3 {
+        return r
+            .turns
+            .iter()
+            .enumerate()
+            .map(|(n, t)| {
+                let mut label = format!("{} #{n}", t.role.label());
+                if !t.trained {
+                    label.push_str(" (not trained)");
+                }
+                fv(&label, Field::Turn(n), &t.text)
+            })
+            .collect();
+    }
+    let mut out = Vec::new();
+    if let Some(s) = &r.system {
+        out.push(fv("system", Field::System, s));
+    }
+    out.push(fv("instruction", Field::Instruction, &r.instruction));
+    out.push(fv("input", Field::Input, &r.input));
+    out.push(fv("response", Field::Output, &r.output));
+    out
+}
+
+/// The searchable fields of a record.
+pub fn search_fields(r: &Record) -> Fields {
+    [r.instruction.as_str().into(), r.input.as_str().into(), r.output.as_str().into()]
+}
+
+/// The length signal of a record.
+pub fn record_len(f: &Fields) -> f32 {
+    f.iter().map(|s| s.chars().count()).sum::<usize>() as f32
+}
+
+/// The whole state of the TUI.
+pub struct App {
+    pub session: Session,
+    pub config: Config,
+    pub keymap: Keymap,
+    pub mode: Mode,
+    /// Positions shown, in order (None: every record in file order).
+    pub view: Option<Vec<usize>>,
+    pub cursor: usize,
+    pub offset: usize,
+    pub size: (u16, u16),
+    pub filter: Filter,
+    pub sort: Sort,
+    pub search: SearchState,
+    pub selection: HashSet<u32>,
+    pub visual: Option<usize>,
+    pub focus: usize,
+    pub detail_scroll: u16,
+    pub help_scroll: u16,
+    pub message: Option<(String, bool)>,
+    pub signals: Signals,
+    pub jobs: Jobs,
+    pub searcher: Searcher,
+    pub indexed: bool,
+    pub effect: Option<Effect>,
+    pub quit: bool,
+    /// Ids each undoable change touched, mirroring the session's undo/redo stacks (None: unknown).
+    pub(super) touched_undo: Vec<Option<Vec<u32>>>,
+    pub(super) touched_redo: Vec<Option<Vec<u32>>>,
+    pos_of: Vec<u32>,
+    pos_dirty: bool,
+    feed: Option<Feed>,
+    /// Cached [`Session::is_modified`] and [`Session::status_counts`] (both scan every record).
+    pub modified: bool,
+    pub counts: [usize; 4],
+}
+
+impl App {
+    /// The app over an open session. Nothing is scanned here: the first frame comes at once;
+    /// call [`App::start_background`] after it.
+    pub fn new(session: Session, config: Config) -> Result<App, String> {
+        let keymap = config.keymap()?;
+        let mut notices: Vec<String> = session.notices().to_vec();
+        let problems = session.dataset().problems().len();
+        if problems > 0 {
+            notices.push(format!("{problems} problems in the file (sift check lists them)"));
+        }
+        let message = (!notices.is_empty()).then(|| (notices.join("; "), false));
+        let touched_undo = if session.can_undo() { vec![None] } else { Vec::new() };
+        Ok(App {
+            session,
+            config,
+            keymap,
+            mode: Mode::Normal,
+            view: None,
+            cursor: 0,
+            offset: 0,
+            size: (80, 24),
+            filter: Filter::default(),
+            sort: Sort::default(),
+            search: SearchState::default(),
+            selection: HashSet::new(),
+            visual: None,
+            focus: 0,
+            detail_scroll: 0,
+            help_scroll: 0,
+            message,
+            signals: Signals::default(),
+            jobs: Jobs::default(),
+            searcher: Searcher::new(),
+            indexed: false,
+            effect: None,
+            quit: false,
+            touched_undo,
+            touched_redo: Vec::new(),
+            pos_of: Vec::new(),
+            pos_dirty: true,
+            feed: None,
+            modified: false,
+            counts: [0; 4],
+        })
+        .map(|mut app| {
+            app.refresh_cached();
+            app
+        })
+    }
+
+    /// Starts indexing (search text, lengths) and flagging in the background. The UI thread hands
+    /// the records' bytes to the job in slices from [`App::poll`], so it never stalls, even at 1M.
+    pub fn start_background(&mut self) {
+        if let Some(f) = self.feed.take() {
+            f.cancel.store(true, std::sync::atomic::Ordering::Relaxed);
+        }
+        let n = self.session.dataset().len();
+        let format = self.session.dataset().format();
+        let flags = self.config.options.flags.then(|| self.config.flags.clone());
+        let (tx, rx) = std::sync::mpsc::channel();
+        self.indexed = false;
+        self.jobs.spawn("index", n, move |ctx| index_job(ctx, format, rx, n, flags));
+        let cancel = self.jobs.running.last().expect("just spawned").cancel.clone();
+        self.feed = Some(Feed { next: 0, tx, cancel });
+    }
+
+    /// Hands the next slice of records to the index job (a few ms of copying at most).
+    fn feed_step(&mut self) -> bool {
+        let Some(feed) = self.feed.as_mut() else { return false };
+        let ds = self.session.dataset();
+        let n = ds.len();
+        let mut batch = Batch::default();
+        while feed.next < n && batch.ids.len() < FEED_RECORDS && batch.raws.len() < FEED_BYTES {
+            let e = ds.entry(feed.next).expect("in range");
+            let start = batch.raws.len();
+            if !e.malformed {
+                batch.raws.extend_from_slice(ds.raw(feed.next));
+            }
+            batch.spans.push((start, batch.raws.len()));
+            batch.ids.push(e.id);
+            feed.next += 1;
+        }
+        let stop = feed.tx.send(batch).is_err() || feed.next >= n;
+        if stop {
+            self.feed = None;
+        }
+        true
+    }
+
+    /// Takes in what background work produced; returns whether anything changed.
+    pub fn poll(&mut self) -> bool {
+        let mut changed = self.feed_step();
+        while let Ok(msg) = self.jobs.rx.try_recv() {
+            changed = true;
+            match msg {
+                JobMsg::Phase { job, name } => {
+                    if let Some(j) = self.jobs.running.iter_mut().find(|j| j.id == job) {
+                        j.name = name;
+                        j.done = 0;
+                        j.started = Instant::now();
+                    }
+                }
+                JobMsg::Progress { job, done, total } => {
+                    if let Some(j) = self.jobs.running.iter_mut().find(|j| j.id == job) {
+                        j.done = done;
+                        j.total = total;
+                    }
+                }
+                JobMsg::Output { output, .. } => {
+                    let flags = matches!(output, JobOutput::Flags(_));
+                    let lens = matches!(&output, JobOutput::Numeric { name, .. } if name == LEN);
+                    if let Some(corpus) = self.signals.absorb(output) {
+                        self.searcher.set_corpus(corpus);
+                        self.indexed = true;
+                        if self.message.as_ref().is_some_and(|m| m.0.starts_with("indexing")) {
+                            self.message = None;
+                        }
+                        if self.search.matched.is_some() {
+                            self.run_search();
+                        }
+                    }
+                    if (flags || lens) && !self.filter.is_empty() && self.search.matched.is_none() {
+                        self.refresh_view();
+                    }
+                }
+                JobMsg::Finished { job, error } => {
+                    if let Some(e) = error {
+                        self.message = Some((format!("background job failed: {e}"), true));
+                    }
+                    self.jobs.running.retain(|j| j.id != job);
+                }
+            }
+        }
+        while let Ok(msg) = self.searcher.rx.try_recv() {
+            if msg.generation != self.search.generation || self.search.matched.is_none() {
+                continue;
+            }
+            changed = true;
+            self.absorb_search(msg.ids, msg.done);
+            self.search.scanned = msg.scanned;
+            self.search.total = msg.total;
+        }
+        changed
+    }
+
+    fn absorb_search(&mut self, ids: Vec<u32>, done: bool) {
+        if self.search.first_result_ms.is_none() && !ids.is_empty() {
+            self.search.first_result_ms = self.search.started.map(|t| t.elapsed().as_secs_f64() * 1e3);
+        }
+        self.ensure_pos();
+        let mut add = Vec::new();
+        for id in ids {
+            if let Some(&p) = self.pos_of.get(id as usize)
+                && p != u32::MAX
+                && self.filter.passes(&self.session, &self.signals, p as usize)
+            {
+                add.push(p as usize);
+            }
+            if let Some(m) = self.search.matched.as_mut() {
+                m.insert(id);
+            }
+        }
+        let view = self.view.get_or_insert_with(Vec::new);
+        view.extend(add);
+        if done {
+            self.search.done = true;
+            let keep = self.current_id();
+            let mut v = self.view.take().unwrap_or_default();
+            self.sort.apply(&self.session, &self.signals, &mut v);
+            self.view = Some(v);
+            self.restore_cursor(keep, self.cursor);
+        }
+    }
+
+    /// Starts (or restarts) the search for the current query.
+    pub fn run_search(&mut self) {
+        self.search.generation += 1;
+        let q = Query::parse(&self.search.query);
+        if q.pattern.is_empty() {
+            self.searcher.cancel(self.search.generation);
+            self.search.matched = None;
+            self.refresh_view();
+            return;
+        }
+        self.search.matched = Some(HashSet::new());
+        self.search.done = false;
+        self.search.scanned = 0;
+        self.search.started = Some(Instant::now());
+        self.search.first_result_ms = None;
+        self.view = Some(Vec::new());
+        self.cursor = 0;
+        self.offset = 0;
+        self.searcher.request(self.search.generation, q);
+    }
+
+    fn ensure_pos(&mut self) {
+        if !self.pos_dirty {
+            return;
+        }
+        let ds = self.session.dataset();
+        let mut pos_of = vec![u32::MAX; ds.next_id() as usize];
+        for (p, e) in ds.entries().iter().enumerate() {
+            if let Some(slot) = pos_of.get_mut(e.id as usize) {
+                *slot = p as u32;
+            }
+        }
+        self.pos_of = pos_of;
+        self.pos_dirty = false;
+    }
+
+    /// Number of records shown.
+    pub fn shown(&self) -> usize {
+        self.view.as_ref().map_or(self.session.dataset().len(), Vec::len)
+    }
+
+    /// The position of the record at list row `i`.
+    pub fn pos_at(&self, i: usize) -> Option<usize> {
+        match &self.view {
+            None => (i < self.session.dataset().len()).then_some(i),
+            Some(v) => v.get(i).copied(),
+        }
+    }
+
+    /// The record under the cursor.
+    pub fn current(&self) -> Option<usize> {
+        self.pos_at(self.cursor)
+    }
+
+    pub fn current_id(&self) -> Option<u32> {
+        self.current().and_then(|p| self.session.dataset().entry(p)).map(|e| e.id)
+    }
+
+    /// Recomputes the view after filters, sort or data changed, keeping the cursor on its record.
+    pub fn refresh_view(&mut self) {
+        let keep = self.current_id();
+        let old_cursor = self.cursor;
+        let n = self.session.dataset().len();
+        if self.filter.is_empty() && self.search.matched.is_none() && self.sort.key.is_none() && !self.sort.descending {
+            self.view = None;
+        } else {
+            self.ensure_pos();
+            let mut v: Vec<usize> = match &self.search.matched {
+                Some(ids) => ids
+                    .iter()
+                    .filter_map(|&id| self.pos_of.get(id as usize).filter(|&&p| p != u32::MAX).map(|&p| p as usize))
+                    .collect(),
+                None => (0..n).collect(),
+            };
+            if !self.filter.is_empty() {
+                v.retain(|&p| self.filter.passes(&self.session, &self.signals, p));
+            }
+            self.sort.apply(&self.session, &self.signals, &mut v);
+            self.view = Some(v);
+        }
+        self.restore_cursor(keep, old_cursor);
+    }
+
+    fn restore_cursor(&mut self, keep: Option<u32>, old: usize) {
+        let found = keep.and_then(|id| {
+            let pos = self.session.dataset().position(id)?;
+            match &self.view {
+                None => Some(pos),
+                Some(v) => v.iter().position(|&p| p == pos),
+            }
+        });
+        self.cursor = found.unwrap_or(old);
+        self.clamp();
+    }
+
+    /// Keeps cursor and scroll offset inside the list.
+    pub fn clamp(&mut self) {
+        let n = self.shown();
+        self.cursor = self.cursor.min(n.saturating_sub(1));
+        let rows = self.list_rows().max(1);
+        if self.cursor < self.offset {
+            self.offset = self.cursor;
+        } else if self.cursor >= self.offset + rows {
+            self.offset = self.cursor + 1 - rows;
+        }
+        self.offset = self.offset.min(n.saturating_sub(rows)).min(self.cursor);
+    }
+
+    /// Rows of the list on screen.
+    pub fn list_rows(&self) -> usize {
+        let l = super::render::layout(ratatui::layout::Rect::new(0, 0, self.size.0, self.size.1), self);
+        l.list.height.saturating_sub(2) as usize
+    }
+
+    /// The records an action applies to: the visual range plus the selection, else the cursor.
+    pub fn targets(&self) -> Vec<usize> {
+        let mut out: Vec<usize> = Vec::new();
+        if let Some(anchor) = self.visual {
+            let (a, b) = (anchor.min(self.cursor), anchor.max(self.cursor));
+            out.extend((a..=b).filter_map(|i| self.pos_at(i)));
+        }
+        if !self.selection.is_empty() {
+            let ds = self.session.dataset();
+            out.extend(self.selection.iter().filter_map(|&id| ds.position(id)));
+        }
+        if out.is_empty() {
+            out.extend(self.current());
+        }
+        out.sort_unstable();
+        out.dedup();
+        out
+    }
+
+    /// Whether list row `i` is selected (visual range or selection).
+    pub fn is_selected(&self, i: usize, id: u32) -> bool {
+        self.visual.is_some_and(|a| (a.min(self.cursor)..=a.max(self.cursor)).contains(&i))
+            || self.selection.contains(&id)
+    }
+
+    /// After a change to the session: keeps search text, signals and the view in step.
+    /// `touched`: the ids changed (None: unknown, everything is re-indexed).
+    pub fn changed(&mut self, touched: Option<Vec<u32>>, structural: bool) {
+        if structural {
+            self.pos_dirty = true;
+            if self.feed.is_some() {
+                // Positions moved under the running index: start it again.
+                self.start_background();
+            }
+        }
+        match &touched {
+            Some(ids) => self.reindex(ids),
+            None => {
+                self.pos_dirty = true;
+                self.start_background();
+            }
+        }
+        // A decision or an edit moves nothing unless a filter or search decides what is shown
+        // (re-sorting 1M records per keystroke would be felt).
+        if structural || touched.is_none() || !self.filter.is_empty() || self.search.matched.is_some() {
+            self.refresh_view();
+        }
+    }
+
+    /// Recomputes the cached modified flag and status counts.
+    pub fn refresh_cached(&mut self) {
+        self.modified = self.session.is_modified();
+        self.counts = self.session.status_counts();
+    }
+
+    /// Re-reads the text, length and flags of records after an edit.
+    pub fn reindex(&mut self, ids: &[u32]) {
+        let ds = self.session.dataset();
+        for &id in ids {
+            let Some(rec) = ds.position(id).and_then(|p| ds.record(p)) else { continue };
+            let fields = search_fields(&rec);
+            self.signals.numeric.entry(LEN.to_string()).or_default().insert(id, record_len(&fields));
+            if self.config.options.flags {
+                let text = RecordText { instruction: &fields[0], input: &fields[1], output: &fields[2] };
+                let mut flags = heuristics::flag_record(&text, &self.config.flags);
+                let keep = self
+                    .signals
+                    .flags(id)
+                    .iter()
+                    .filter(|f| matches!(f.kind, FlagKind::Duplicate | FlagKind::NearDuplicate));
+                flags.extend(keep.cloned());
+                if flags.is_empty() {
+                    self.signals.flags.remove(&id);
+                } else {
+                    self.signals.flags.insert(id, flags);
+                }
+            }
+            self.searcher.update(id, &fields);
+        }
+    }
+}
+
+/// Whether raw record text is a JSON object the dataset accepts.
+pub fn validate(text: &str) -> Result<(), String> {
+    Dataset::validate_raw(text.as_bytes()).map_err(|e| e.to_string())
+}

@@ -1,0 +1,116 @@
+//! The index job: decodes every record's text for search (and lengths) off the UI thread, then
+//! computes the quality flags and duplicates. The UI thread feeds it the records' bytes in slices.
+
+use super::app::{record_len, search_fields};
+use super::jobs::{JobCtx, JobOutput};
+use super::search::{Corpus, Fields};
+use super::view::LEN;
+use crate::dataset::Format;
+use crate::quality::heuristics::{self, RecordText};
+use std::sync::Arc;
+
+/// Records handed to the index job per step, and bytes.
+pub const FEED_RECORDS: usize = 16384;
+pub const FEED_BYTES: usize = 4 << 20;
+
+/// Records' bytes on their way to the index job.
+#[derive(Default)]
+pub struct Batch {
+    pub ids: Vec<u32>,
+    pub raws: Vec<u8>,
+    pub spans: Vec<(usize, usize)>,
+}
+
+/// The UI side of a running index job.
+pub struct Feed {
+    pub next: usize,
+    pub tx: std::sync::mpsc::Sender<Batch>,
+    pub cancel: Arc<std::sync::atomic::AtomicBool>,
+}
+
+pub fn index_job(
+    ctx: &JobCtx,
+    format: Format,
+    rx: std::sync::mpsc::Receiver<Batch>,
+    total: usize,
+    flags: Option<heuristics::FlagConfig>,
+) -> Result<(), String> {
+    super::jobs::background_pool().install(|| index_work(ctx, format, rx, total, flags))
+}
+
+fn index_work(
+    ctx: &JobCtx,
+    format: Format,
+    rx: std::sync::mpsc::Receiver<Batch>,
+    total: usize,
+    flags: Option<heuristics::FlagConfig>,
+) -> Result<(), String> {
+    use rayon::prelude::*;
+    let mut ids: Vec<u32> = Vec::with_capacity(total);
+    let mut fields: Vec<Fields> = Vec::with_capacity(total);
+    let mut lens: Vec<(u32, f32)> = Vec::with_capacity(total);
+    // The decoded text, kept for the flags once search is ready.
+    let mut origs: Vec<Fields> = Vec::new();
+    while let Ok(batch) = rx.recv() {
+        if ctx.cancelled() {
+            return Ok(());
+        }
+        let decoded: Vec<(Fields, Fields)> = batch
+            .spans
+            .par_iter()
+            .map(|&(s, e)| {
+                let orig: Fields = if s == e {
+                    Default::default()
+                } else {
+                    search_fields(&crate::dataset::format::decode(format, &batch.raws[s..e]).record)
+                };
+                let low = super::search::lower(&orig);
+                (orig, low)
+            })
+            .collect();
+        for ((orig, low), &id) in decoded.into_iter().zip(&batch.ids) {
+            lens.push((id, record_len(&orig)));
+            if flags.is_some() {
+                origs.push(orig);
+            }
+            fields.push(low);
+        }
+        ids.extend_from_slice(&batch.ids);
+        ctx.progress(ids.len(), total);
+    }
+    if ctx.cancelled() {
+        return Ok(());
+    }
+    ctx.output(JobOutput::Numeric { name: LEN.to_string(), values: lens });
+    ctx.output(JobOutput::Corpus(Arc::new(Corpus { ids: ids.clone(), fields })));
+    let Some(cfg) = flags else { return Ok(()) };
+    ctx.phase("flags");
+    let n = origs.len();
+    let mut all: Vec<Vec<heuristics::Flag>> = Vec::with_capacity(n);
+    let step = 8192;
+    for start in (0..n).step_by(step) {
+        if ctx.cancelled() {
+            return Ok(());
+        }
+        let end = (start + step).min(n);
+        all.par_extend(
+            origs[start..end].par_iter().map(|f| {
+                heuristics::flag_record(&RecordText { instruction: &f[0], input: &f[1], output: &f[2] }, &cfg)
+            }),
+        );
+        ctx.progress(end, n);
+    }
+    ctx.phase("duplicates");
+    // Duplicates look at the prompt (instruction + input) only.
+    let texts: Vec<RecordText> =
+        origs.iter().map(|f| RecordText { instruction: &f[0], input: &f[1], output: "" }).collect();
+    for (mine, dups) in all.iter_mut().zip(crate::quality::dedup::duplicate_flags(&texts, &cfg)) {
+        mine.extend(dups);
+    }
+    if ctx.cancelled() {
+        return Ok(());
+    }
+    let out = ids.into_iter().zip(all).filter(|(_, f)| !f.is_empty()).collect();
+    ctx.output(JobOutput::Flags(out));
+    Ok(())
+}

@@ -1,0 +1,205 @@
+//! Background jobs (indexing, flags; later model scoring and training): a thread per job reporting
+//! progress and results through one channel, with a cancel flag; and the per-record signal store
+//! the results land in.
+
+use crate::quality::heuristics::Flag;
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::{Receiver, Sender, channel};
+use std::time::Instant;
+
+use super::search::Corpus;
+
+/// What a job hands back to the app.
+pub enum JobOutput {
+    /// The searchable text of every record.
+    Corpus(Arc<Corpus>),
+    /// A named numeric signal for records (by id): lengths now, model scores later.
+    Numeric { name: String, values: Vec<(u32, f32)> },
+    /// Quality flags for records (by id); replaces earlier flags of those records.
+    Flags(Vec<(u32, Vec<Flag>)>),
+}
+
+/// The threads background jobs compute on: one fewer than the cores, so the UI and the search
+/// worker always have a core (rayon's global pool would take them all).
+pub fn background_pool() -> &'static rayon::ThreadPool {
+    static POOL: std::sync::OnceLock<rayon::ThreadPool> = std::sync::OnceLock::new();
+    POOL.get_or_init(|| {
+        let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+        rayon::ThreadPoolBuilder::new()
+            .num_threads(cores.saturating_sub(1).max(1))
+            .thread_name(|i| format!("sift-bg-{i}"))
+            .build()
+            .expect("background thread pool")
+    })
+}
+
+/// A message from a job thread.
+pub enum JobMsg {
+    Progress {
+        job: u64,
+        done: usize,
+        total: usize,
+    },
+    /// The job moved on to another phase (shown as its name; progress restarts).
+    Phase {
+        job: u64,
+        name: String,
+    },
+    Output {
+        job: u64,
+        output: JobOutput,
+    },
+    Finished {
+        job: u64,
+        error: Option<String>,
+    },
+}
+
+/// The handle a job's code reports through.
+pub struct JobCtx {
+    job: u64,
+    tx: Sender<JobMsg>,
+    cancel: Arc<AtomicBool>,
+}
+
+impl JobCtx {
+    /// Reports progress.
+    pub fn progress(&self, done: usize, total: usize) {
+        let _ = self.tx.send(JobMsg::Progress { job: self.job, done, total });
+    }
+    /// Names the phase the job is in now.
+    pub fn phase(&self, name: &str) {
+        let _ = self.tx.send(JobMsg::Phase { job: self.job, name: name.to_string() });
+    }
+    /// Hands a result to the app.
+    pub fn output(&self, output: JobOutput) {
+        let _ = self.tx.send(JobMsg::Output { job: self.job, output });
+    }
+    /// Whether the user asked the job to stop.
+    pub fn cancelled(&self) -> bool {
+        self.cancel.load(Ordering::Relaxed)
+    }
+}
+
+/// A running job as the status bar shows it.
+#[derive(Clone, Debug)]
+pub struct JobInfo {
+    pub id: u64,
+    pub name: String,
+    pub done: usize,
+    pub total: usize,
+    pub started: Instant,
+    pub cancel: Arc<AtomicBool>,
+}
+
+impl JobInfo {
+    /// Items per second so far.
+    pub fn rate(&self) -> f64 {
+        let secs = self.started.elapsed().as_secs_f64();
+        if secs > 0.0 { self.done as f64 / secs } else { 0.0 }
+    }
+    /// Seconds left at the current rate.
+    pub fn eta(&self) -> Option<f64> {
+        let rate = self.rate();
+        (rate > 0.0 && self.total >= self.done).then(|| (self.total - self.done) as f64 / rate)
+    }
+}
+
+/// Every job of the app.
+pub struct Jobs {
+    tx: Sender<JobMsg>,
+    pub rx: Receiver<JobMsg>,
+    pub running: Vec<JobInfo>,
+    next: u64,
+}
+
+impl Default for Jobs {
+    fn default() -> Self {
+        let (tx, rx) = channel();
+        Jobs { tx, rx, running: Vec::new(), next: 1 }
+    }
+}
+
+impl Jobs {
+    /// Starts `work` on its own thread.
+    pub fn spawn(
+        &mut self,
+        name: &str,
+        total: usize,
+        work: impl FnOnce(&JobCtx) -> Result<(), String> + Send + 'static,
+    ) {
+        let id = self.next;
+        self.next += 1;
+        let cancel = Arc::new(AtomicBool::new(false));
+        self.running.push(JobInfo {
+            id,
+            name: name.to_string(),
+            done: 0,
+            total,
+            started: Instant::now(),
+            cancel: cancel.clone(),
+        });
+        let ctx = JobCtx { job: id, tx: self.tx.clone(), cancel };
+        std::thread::Builder::new()
+            .name(format!("sift-job-{name}"))
+            .spawn(move || {
+                let error = work(&ctx).err();
+                let _ = ctx.tx.send(JobMsg::Finished { job: ctx.job, error });
+            })
+            .expect("spawn job thread");
+    }
+
+    /// Asks every running job to stop.
+    pub fn cancel_all(&self) {
+        for j in &self.running {
+            j.cancel.store(true, Ordering::Relaxed);
+        }
+    }
+}
+
+/// Per-record signals keyed by record id: named numeric values (length, model scores) and flags.
+#[derive(Default)]
+pub struct Signals {
+    pub numeric: BTreeMap<String, HashMap<u32, f32>>,
+    pub flags: HashMap<u32, Vec<Flag>>,
+    /// Whether flags have been computed (so "no flags" means clean, not unknown).
+    pub flags_ready: bool,
+}
+
+impl Signals {
+    /// The value of a numeric signal for a record.
+    pub fn value(&self, name: &str, id: u32) -> Option<f32> {
+        self.numeric.get(name)?.get(&id).copied()
+    }
+    /// The names of the numeric signals.
+    pub fn names(&self) -> Vec<String> {
+        self.numeric.keys().cloned().collect()
+    }
+    /// The flags of a record.
+    pub fn flags(&self, id: u32) -> &[Flag] {
+        self.flags.get(&id).map_or(&[], Vec::as_slice)
+    }
+    /// Stores a job's output.
+    pub fn absorb(&mut self, out: JobOutput) -> Option<Arc<Corpus>> {
+        match out {
+            JobOutput::Corpus(c) => return Some(c),
+            JobOutput::Numeric { name, values } => {
+                let m = self.numeric.entry(name).or_default();
+                m.extend(values);
+            }
+            JobOutput::Flags(f) => {
+                for (id, flags) in f {
+                    if flags.is_empty() {
+                        self.flags.remove(&id);
+                    } else {
+                        self.flags.insert(id, flags);
+                    }
+                }
+                self.flags_ready = true;
+            }
+        }
+        None
+    }
+}

@@ -1,0 +1,460 @@
+//! Drawing: `render(&App, &mut Frame)` reads the state and changes nothing. Only the rows on
+//! screen are decoded, so a frame costs the same at 1K or 1M records.
+
+use super::app::{App, BulkOp, Dialog, Mode, PromptKind, record_fields};
+use super::keymap::Command;
+use super::search::{Query, highlight};
+use super::text::{ellipsize, preview, sanitize_lines};
+use super::view::LEN;
+use crate::session::Status;
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::style::{Color, Modifier, Style};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Borders, Clear, Paragraph, Wrap};
+
+/// Where everything goes.
+pub struct Areas {
+    pub list: Rect,
+    pub detail: Rect,
+    pub status: Rect,
+    pub hints: Rect,
+}
+
+/// Splits the screen: list and detail side by side on wide screens, stacked otherwise; a status
+/// bar and a hint (or prompt) line at the bottom.
+pub fn layout(area: Rect, app: &App) -> Areas {
+    let [main, status, hints] =
+        Layout::vertical([Constraint::Min(0), Constraint::Length(1), Constraint::Length(1)]).areas(area);
+    let pct = app.config.options.list_percent.clamp(10, 90);
+    let [list, detail] = if main.height < 10 && main.width < 120 {
+        [main, Rect::new(main.x, main.bottom(), main.width, 0)]
+    } else if main.width >= 120 {
+        Layout::horizontal([Constraint::Percentage(pct), Constraint::Min(0)]).areas(main)
+    } else {
+        Layout::vertical([Constraint::Percentage(pct), Constraint::Min(0)]).areas(main)
+    };
+    Areas { list, detail, status, hints }
+}
+
+/// The status glyph of a decision.
+pub fn glyph(s: Status) -> (&'static str, Color) {
+    match s {
+        Status::Unreviewed => ("·", Color::DarkGray),
+        Status::Accepted => ("✓", Color::Green),
+        Status::Rejected => ("✗", Color::Red),
+        Status::NeedsEdit => ("✎", Color::Yellow),
+    }
+}
+
+/// Draws the whole screen.
+pub fn render(app: &App, f: &mut Frame) {
+    let area = f.area();
+    let l = layout(area, app);
+    render_list(app, f, l.list);
+    match &app.mode {
+        Mode::Edit(ed) => {
+            let mut area_w = ed.area.clone();
+            area_w.set_block(
+                Block::default()
+                    .borders(Borders::ALL)
+                    .title(format!(" editing {}  (Esc apply · Ctrl-c cancel) ", ed.label))
+                    .border_style(Style::default().fg(Color::Yellow)),
+            );
+            f.render_widget(&area_w, l.detail);
+        }
+        _ => render_detail(app, f, l.detail),
+    }
+    render_status(app, f, l.status);
+    render_hints(app, f, l.hints);
+    match &app.mode {
+        Mode::Help => render_help(app, f, area),
+        Mode::Dialog(d) => render_dialog(app, f, area, d),
+        _ => {}
+    }
+}
+
+fn list_title(app: &App) -> String {
+    let mut t = format!(" records · sort {}", app.sort.label());
+    if !app.filter.is_empty() {
+        t.push_str(&format!(" · filter {}", app.filter.text()));
+    }
+    if app.search.matched.is_some() {
+        t.push_str(&format!(" · search \"{}\"", app.search.query));
+    }
+    if !app.selection.is_empty() || app.visual.is_some() {
+        t.push_str(&format!(" · {} selected", app.targets().len()));
+    }
+    t.push(' ');
+    t
+}
+
+fn render_list(app: &App, f: &mut Frame, area: Rect) {
+    let block = Block::default().borders(Borders::ALL).title(ellipsize(&list_title(app), area.width as usize));
+    let inner = block.inner(area);
+    f.render_widget(block, area);
+    let ds = app.session.dataset();
+    let width = (ds.len().max(1).ilog10() + 1) as usize;
+    let score_name = app.sort.key.clone().unwrap_or_else(|| LEN.to_string());
+    let pattern = Query::parse(&app.search.query);
+    let mut lines = Vec::with_capacity(inner.height as usize);
+    for row in 0..inner.height as usize {
+        let i = app.offset + row;
+        let Some(pos) = app.pos_at(i) else { break };
+        let Some(e) = ds.entry(pos) else { break };
+        let review = app.session.review(pos);
+        let (g, color) = glyph(review.status);
+        let flags = app.signals.flags(e.id);
+        let flag_txt = match flags.first() {
+            None if app.signals.flags_ready => String::new(),
+            None => String::new(),
+            Some(fl) if flags.len() == 1 => ellipsize(fl.kind.name(), 9),
+            Some(fl) => format!("{}+{}", ellipsize(fl.kind.name(), 7), flags.len() - 1),
+        };
+        let score = app.signals.value(&score_name, e.id).map_or(String::from("-"), fmt_num);
+        let selected = app.is_selected(i, e.id);
+        let mark = if selected {
+            "▌"
+        } else if i == app.cursor {
+            "›"
+        } else {
+            " "
+        };
+        let changed = if ds.is_changed(pos) { "*" } else { " " };
+        let prefix = format!("{mark}{pos:>width$}{changed}");
+        let fixed = prefix.chars().count() + 2 + 10 + 7;
+        let room = (inner.width as usize).saturating_sub(fixed);
+        let (text, malformed) = match ds.record(pos) {
+            Some(r) => (preview(&r.instruction, room.max(1)), false),
+            None => (preview(&String::from_utf8_lossy(ds.raw(pos)), room.max(1)), true),
+        };
+        let mut spans = vec![
+            Span::styled(prefix, Style::default().fg(if selected { Color::Cyan } else { Color::DarkGray })),
+            Span::raw(" "),
+            Span::styled(g, Style::default().fg(color)),
+            Span::raw(" "),
+            Span::styled(format!("{flag_txt:<9} "), Style::default().fg(Color::Magenta)),
+            Span::styled(format!("{score:>6} "), Style::default().fg(Color::Blue)),
+        ];
+        if malformed {
+            spans.push(Span::styled(text, Style::default().fg(Color::Red)));
+        } else if pattern.covers(0) && !pattern.terms.is_empty() {
+            spans.extend(highlighted(&text, &pattern, Style::default()));
+        } else {
+            spans.push(Span::raw(text));
+        }
+        let mut line = Line::from(spans);
+        if i == app.cursor {
+            line = line.style(Style::default().add_modifier(Modifier::REVERSED));
+        }
+        lines.push(line);
+    }
+    if lines.is_empty() {
+        let msg = if app.search.matched.is_some() && !app.search.done { "searching…" } else { "no records" };
+        lines.push(Line::styled(msg, Style::default().fg(Color::DarkGray)));
+    }
+    f.render_widget(Paragraph::new(lines), inner);
+}
+
+fn fmt_num(v: f32) -> String {
+    if v.fract() == 0.0 && v.abs() < 1e6 { format!("{v:.0}") } else { format!("{v:.3}") }
+}
+
+fn highlighted(text: &str, pattern: &Query, base: Style) -> Vec<Span<'static>> {
+    let idx = if text.len() < 4000 { highlight(text, pattern) } else { Vec::new() };
+    if idx.is_empty() {
+        return vec![Span::styled(text.to_string(), base)];
+    }
+    let hl = base.fg(Color::Yellow).add_modifier(Modifier::BOLD | Modifier::UNDERLINED);
+    let mut out = Vec::new();
+    let mut cur = String::new();
+    let mut cur_hl = false;
+    let mut k = 0;
+    for (n, c) in text.chars().enumerate() {
+        let is = k < idx.len() && idx[k] == n;
+        if is {
+            k += 1;
+        }
+        if is != cur_hl && !cur.is_empty() {
+            out.push(Span::styled(std::mem::take(&mut cur), if cur_hl { hl } else { base }));
+        }
+        cur_hl = is;
+        cur.push(c);
+    }
+    out.push(Span::styled(cur, if cur_hl { hl } else { base }));
+    out
+}
+
+fn render_detail(app: &App, f: &mut Frame, area: Rect) {
+    let ds = app.session.dataset();
+    let Some(pos) = app.current() else {
+        f.render_widget(Block::default().borders(Borders::ALL).title(" record "), area);
+        return;
+    };
+    let e = ds.entry(pos).expect("current record");
+    let review = app.session.review(pos);
+    let mut title = format!(" #{pos} · {}", review.status.name());
+    if !review.tags.is_empty() {
+        title.push_str(&format!(" · tags {}", review.tags.join(",")));
+    }
+    if ds.is_changed(pos) {
+        title.push_str(" · changed");
+    }
+    title.push(' ');
+    let block = Block::default().borders(Borders::ALL).title(ellipsize(&title, area.width as usize));
+    let mut lines: Vec<Line> = Vec::new();
+    for fl in app.signals.flags(e.id) {
+        lines.push(Line::from(vec![
+            Span::styled(format!("⚑ {}: ", fl.kind.name()), Style::default().fg(Color::Magenta)),
+            Span::raw(sanitize_lines(&fl.reason).join(" ")),
+        ]));
+    }
+    let scores: Vec<String> = app
+        .signals
+        .numeric
+        .iter()
+        .filter_map(|(name, m)| m.get(&e.id).map(|v| format!("{name} {}", fmt_num(*v))))
+        .collect();
+    if !scores.is_empty() {
+        lines.push(Line::styled(scores.join(" · "), Style::default().fg(Color::Blue)));
+    }
+    if !review.note.is_empty() {
+        lines.push(Line::styled(
+            format!("note: {}", sanitize_lines(&review.note).join(" ")),
+            Style::default().fg(Color::Cyan),
+        ));
+    }
+    let query = Query::parse(&app.search.query);
+    match ds.record(pos) {
+        Some(r) => {
+            let fields = record_fields(ds.format(), &r);
+            let focus = app.focus.min(fields.len().saturating_sub(1));
+            for (k, fv) in fields.iter().enumerate() {
+                let head = Style::default().fg(Color::Cyan).add_modifier(Modifier::BOLD);
+                let head = if k == focus { head.add_modifier(Modifier::REVERSED) } else { head };
+                lines.push(Line::styled(format!("─ {} ", fv.label), head));
+                let search_k = match fv.field {
+                    crate::dataset::Field::Instruction => 0,
+                    crate::dataset::Field::Input => 1,
+                    crate::dataset::Field::Output => 2,
+                    _ => 3,
+                };
+                let hl = !query.terms.is_empty() && (query.covers(search_k) || search_k == 3);
+                if fv.text.is_empty() {
+                    lines.push(Line::styled("(empty)", Style::default().fg(Color::DarkGray)));
+                }
+                for l in sanitize_lines(&fv.text).into_iter().filter(|_| !fv.text.is_empty()) {
+                    if hl {
+                        lines.push(Line::from(highlighted(&l, &query, Style::default())));
+                    } else {
+                        lines.push(Line::raw(l));
+                    }
+                }
+            }
+        }
+        None => {
+            lines.push(Line::styled("not valid JSON (E edits the raw text):", Style::default().fg(Color::Red)));
+            lines.extend(sanitize_lines(&String::from_utf8_lossy(ds.raw(pos))).into_iter().map(Line::raw));
+        }
+    }
+    let p = Paragraph::new(lines).block(block).wrap(Wrap { trim: false }).scroll((app.detail_scroll, 0));
+    f.render_widget(p, area);
+}
+
+fn render_status(app: &App, f: &mut Frame, area: Rect) {
+    let ds = app.session.dataset();
+    let counts = app.counts;
+    let name = ds.path().file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let mut spans = vec![
+        Span::styled(format!(" {} ", super::text::sanitize_line(&name)), Style::default().add_modifier(Modifier::BOLD)),
+        Span::raw(format!("{} · {}/{} ", ds.format(), app.shown(), ds.len())),
+    ];
+    for st in Status::ALL {
+        let (g, c) = glyph(st);
+        spans.push(Span::styled(format!("{g}{} ", counts[st as usize]), Style::default().fg(c)));
+    }
+    if app.modified {
+        spans.push(Span::styled("[modified] ", Style::default().fg(Color::Yellow).add_modifier(Modifier::BOLD)));
+    }
+    for j in &app.jobs.running {
+        let pct = (j.done * 100).checked_div(j.total).unwrap_or(0);
+        let eta = j.eta().map_or(String::new(), |s| format!(" ETA {s:.0}s"));
+        spans.push(Span::styled(
+            format!("⟳ {} {pct}% {:.0}/s{eta} ", j.name, j.rate()),
+            Style::default().fg(Color::Blue),
+        ));
+    }
+    if let Some((msg, err)) = &app.message {
+        let style = if *err { Style::default().fg(Color::Red) } else { Style::default().fg(Color::Green) };
+        spans.push(Span::styled(format!("│ {}", super::text::sanitize_line(msg)), style));
+    }
+    f.render_widget(Paragraph::new(Line::from(spans)).style(Style::default().bg(Color::Black)), area);
+}
+
+fn hint(app: &App, pairs: &[(Command, &str)]) -> String {
+    pairs
+        .iter()
+        .filter_map(|(c, d)| {
+            let k = app.keymap.first(*c);
+            (!k.is_empty()).then(|| format!("{k} {d}"))
+        })
+        .collect::<Vec<_>>()
+        .join("  ")
+}
+
+fn render_hints(app: &App, f: &mut Frame, area: Rect) {
+    let dim = Style::default().fg(Color::DarkGray);
+    let line = match &app.mode {
+        Mode::Search => {
+            let q = super::text::sanitize_line(&app.search.query);
+            let mut status = match &app.search.matched {
+                Some(m) if !app.search.done && app.search.total > 0 => {
+                    format!("  {} matches, {}%", m.len(), app.search.scanned * 100 / app.search.total.max(1))
+                }
+                Some(m) => format!("  {} matches", m.len()),
+                None => String::new(),
+            };
+            status.push_str("  (Enter keep · Esc cancel · ↑↓ move · i: in: o: scope)");
+            Line::from(vec![
+                Span::styled("/", Style::default().fg(Color::Yellow)),
+                Span::raw(q),
+                Span::raw("█"),
+                Span::styled(status, dim),
+            ])
+        }
+        Mode::Prompt { kind, text } => {
+            let label = match kind {
+                PromptKind::Jump => "go to record: ",
+                PromptKind::Filter => "filter (status:X tag:X flag:X len>N changed !cond): ",
+                PromptKind::Tag => "add tag: ",
+                PromptKind::Untag => "remove tag: ",
+                PromptKind::Note => "note: ",
+                PromptKind::SaveAs => "save as: ",
+            };
+            Line::from(vec![
+                Span::styled(label, Style::default().fg(Color::Yellow)),
+                Span::raw(super::text::sanitize_line(text)),
+                Span::raw("█"),
+            ])
+        }
+        Mode::Edit(_) => Line::styled("editing: review keys are off · Esc apply · Ctrl-s apply · Ctrl-c cancel", dim),
+        Mode::Help => Line::styled("j/k scroll · any other key closes", dim),
+        Mode::Dialog(_) => Line::styled("answer the question", dim),
+        Mode::Normal => Line::styled(
+            hint(
+                app,
+                &[
+                    (Command::Down, "down"),
+                    (Command::Search, "search"),
+                    (Command::Filter, "filter"),
+                    (Command::Accept, "accept"),
+                    (Command::Reject, "reject"),
+                    (Command::NeedsEdit, "needs-edit"),
+                    (Command::Edit, "edit"),
+                    (Command::Undo, "undo"),
+                    (Command::Save, "save"),
+                    (Command::Help, "help"),
+                    (Command::Quit, "quit"),
+                ],
+            ),
+            dim,
+        ),
+    };
+    f.render_widget(Paragraph::new(line), area);
+}
+
+/// A rectangle of at most `w` x `h` centred in `area`.
+pub fn centered(area: Rect, w: u16, h: u16) -> Rect {
+    let w = w.min(area.width);
+    let h = h.min(area.height);
+    Rect::new(area.x + (area.width - w) / 2, area.y + (area.height - h) / 2, w, h)
+}
+
+fn render_help(app: &App, f: &mut Frame, area: Rect) {
+    let r = centered(area, 78, area.height.saturating_sub(2).max(3));
+    let mut lines =
+        vec![Line::styled("Keys (change them in config.toml [keys])", Style::default().add_modifier(Modifier::BOLD))];
+    for (name, keys, desc) in app.keymap.describe() {
+        lines.push(Line::from(vec![
+            Span::styled(format!("{:<14}", keys.join(" ")), Style::default().fg(Color::Yellow)),
+            Span::raw(format!("{desc:<44}")),
+            Span::styled(name, Style::default().fg(Color::DarkGray)),
+        ]));
+    }
+    lines.push(Line::raw(""));
+    lines.push(Line::raw("Search: / then type; i: in: o: limit it to instruction, input or response."));
+    lines.push(Line::raw("Edit: Esc applies, Ctrl-c cancels; every change can be undone with u."));
+    f.render_widget(Clear, r);
+    f.render_widget(
+        Paragraph::new(lines)
+            .block(Block::default().borders(Borders::ALL).title(" help "))
+            .scroll((app.help_scroll, 0)),
+        r,
+    );
+}
+
+fn render_dialog(_app: &App, f: &mut Frame, area: Rect, d: &Dialog) {
+    let (title, body): (&str, Vec<String>) = match d {
+        Dialog::Bulk { op, ids } => {
+            let n = ids.len();
+            let what = match op {
+                BulkOp::Status(s) => format!("Mark {n} records {}?", s.name()),
+                BulkOp::Tag(t) => format!("Tag {n} records `{t}`?"),
+                BulkOp::Untag(t) => format!("Remove tag `{t}` from {n} records?"),
+                BulkOp::Delete if n == 1 => "Delete this record?".to_string(),
+                BulkOp::Delete => format!("Delete {n} records?"),
+            };
+            (" confirm ", vec![what, String::new(), "[y] yes   [n] no   (u undoes it later)".into()])
+        }
+        Dialog::SaveConflict => (
+            " file changed on disk ",
+            vec![
+                "The file changed on disk since it was opened.".into(),
+                String::new(),
+                "[o] overwrite   [s] save as…   [Esc] cancel".into(),
+            ],
+        ),
+        Dialog::Quit => (
+            " unsaved changes ",
+            vec![
+                "Unsaved edits (and decisions since the last save).".into(),
+                String::new(),
+                "[s] save and quit   [d] discard them and quit   [Esc] cancel".into(),
+            ],
+        ),
+        Dialog::InvalidJson { error, .. } => (
+            " invalid JSON ",
+            vec![
+                "The edited record is not a valid JSON object:".into(),
+                super::text::sanitize_line(error),
+                String::new(),
+                "[e] edit again (your text is kept)   [d] discard the edit".into(),
+            ],
+        ),
+    };
+    let w = body.iter().map(|l| l.chars().count()).max().unwrap_or(10) as u16 + 4;
+    let r = centered(area, w.max(20), body.len() as u16 + 2);
+    f.render_widget(Clear, r);
+    let lines: Vec<Line> = body.into_iter().map(Line::raw).collect();
+    f.render_widget(
+        Paragraph::new(lines)
+            .block(Block::default().borders(Borders::ALL).title(title).border_style(Style::default().fg(Color::Yellow)))
+            .wrap(Wrap { trim: false }),
+        r,
+    );
+}
+
+/// The screen shown while a file is being opened.
+pub fn render_opening(f: &mut Frame, name: &str, bytes: u64, secs: f64) {
+    let area = f.area();
+    let text = vec![
+        Line::styled(
+            format!("opening {}", super::text::sanitize_line(name)),
+            Style::default().add_modifier(Modifier::BOLD),
+        ),
+        Line::raw(format!("{:.1} MB · {secs:.1} s", bytes as f64 / 1e6)),
+        Line::styled("q: give up", Style::default().fg(Color::DarkGray)),
+    ];
+    let r = centered(area, 40, 5);
+    f.render_widget(Paragraph::new(text).block(Block::default().borders(Borders::ALL).title(" sift ")), r);
+}

@@ -1,0 +1,599 @@
+//! Events to actions (through the key map) and `update`, the one function that changes the app.
+
+use super::app::{Action, App, BulkOp, Dialog, Editor, Effect, Mode, PromptKind, record_fields, validate};
+use super::keymap::Command;
+use crate::dataset::save::SaveError;
+use crate::session::{SessionError, Status};
+use crossterm::event::{Event, KeyCode, KeyEvent, KeyEventKind, KeyModifiers, MouseEventKind};
+use ratatui_textarea::{TextArea, WrapMode};
+
+/// Maps a terminal event to an action: normal-mode keys through the key map, everything else to
+/// the mode that has the keyboard.
+pub fn map_event(app: &App, ev: &Event) -> Option<Action> {
+    match ev {
+        Event::Key(k) if k.kind == KeyEventKind::Press || k.kind == KeyEventKind::Repeat => match app.mode {
+            Mode::Normal => app.keymap.lookup(k).map(Action::Command),
+            _ => Some(Action::Input(*k)),
+        },
+        Event::Resize(w, h) => Some(Action::Resize(*w, *h)),
+        Event::Mouse(m) if matches!(app.mode, Mode::Normal) => {
+            let l = super::render::layout(ratatui::layout::Rect::new(0, 0, app.size.0, app.size.1), app);
+            let in_list = l.list.contains(ratatui::layout::Position::new(m.column, m.row));
+            match m.kind {
+                MouseEventKind::ScrollDown => Some(Action::Wheel { list: in_list, lines: 3 }),
+                MouseEventKind::ScrollUp => Some(Action::Wheel { list: in_list, lines: -3 }),
+                MouseEventKind::Down(_) if in_list => Some(Action::Click { row: m.row }),
+                _ => None,
+            }
+        }
+        _ => None,
+    }
+}
+
+/// Feeds one event through `map_event` and `update` (what the event loop and the tests do).
+pub fn handle_event(app: &mut App, ev: &Event) {
+    if let Event::Paste(s) = ev
+        && let Mode::Edit(ed) = &mut app.mode
+    {
+        ed.area.insert_str(s);
+        return;
+    }
+    if let Some(a) = map_event(app, ev) {
+        update(app, a);
+    }
+}
+
+fn key(app: &mut App, c: KeyEvent) {
+    handle_event(app, &Event::Key(c));
+}
+
+/// Types a string of keys (tests and scripts): `<esc>`, `<enter>`, `<tab>`, `<c-r>` name special keys.
+pub fn type_keys(app: &mut App, keys: &str) {
+    let mut rest = keys;
+    while let Some(c) = rest.chars().next() {
+        if c == '<'
+            && let Some(end) = rest.find('>')
+            && end > 1
+        {
+            let name = &rest[1..end];
+            let k = match name {
+                "esc" => KeyEvent::new(KeyCode::Esc, KeyModifiers::NONE),
+                "enter" => KeyEvent::new(KeyCode::Enter, KeyModifiers::NONE),
+                "tab" => KeyEvent::new(KeyCode::Tab, KeyModifiers::NONE),
+                "bs" => KeyEvent::new(KeyCode::Backspace, KeyModifiers::NONE),
+                "down" => KeyEvent::new(KeyCode::Down, KeyModifiers::NONE),
+                "up" => KeyEvent::new(KeyCode::Up, KeyModifiers::NONE),
+                n if n.starts_with("c-") => {
+                    KeyEvent::new(KeyCode::Char(n.chars().nth(2).unwrap_or(' ')), KeyModifiers::CONTROL)
+                }
+                _ => KeyEvent::new(KeyCode::Char('<'), KeyModifiers::NONE),
+            };
+            key(app, k);
+            rest = if k.code == KeyCode::Char('<') { &rest[1..] } else { &rest[end + 1..] };
+            continue;
+        }
+        let mods = if c.is_ascii_uppercase() { KeyModifiers::SHIFT } else { KeyModifiers::NONE };
+        key(app, KeyEvent::new(KeyCode::Char(c), mods));
+        rest = &rest[c.len_utf8()..];
+    }
+}
+
+fn say(app: &mut App, msg: impl Into<String>) {
+    app.message = Some((msg.into(), false));
+}
+
+fn fail(app: &mut App, e: impl std::fmt::Display) {
+    app.message = Some((e.to_string(), true));
+}
+
+/// The one function that changes the app.
+pub fn update(app: &mut App, action: Action) {
+    use Command::*;
+    let changes_data = match &action {
+        Action::Command(c) => !matches!(
+            c,
+            Down | Up
+                | PageDown
+                | PageUp
+                | Top
+                | Bottom
+                | NextMatch
+                | PrevMatch
+                | DetailDown
+                | DetailUp
+                | NextField
+                | PrevField
+                | Help
+                | Visual
+        ),
+        Action::Wheel { .. } | Action::Click { .. } | Action::Resize(..) => false,
+        _ => true,
+    };
+    match action {
+        Action::Resize(w, h) => {
+            app.size = (w, h);
+            app.clamp();
+        }
+        Action::Terminate => {
+            app.jobs.cancel_all();
+            app.quit = true;
+        }
+        Action::Wheel { list: true, lines } => move_by(app, lines as isize),
+        Action::Wheel { list: false, lines } => {
+            app.detail_scroll = (app.detail_scroll as i32 + lines).clamp(0, u16::MAX as i32) as u16
+        }
+        Action::Click { row } => {
+            let l = super::render::layout(ratatui::layout::Rect::new(0, 0, app.size.0, app.size.1), app);
+            if row > l.list.y && row < l.list.bottom().saturating_sub(1) {
+                let i = app.offset + (row - l.list.y - 1) as usize;
+                if i < app.shown() {
+                    app.cursor = i;
+                    app.detail_scroll = 0;
+                    app.clamp();
+                }
+            }
+        }
+        Action::ExternalEdited { id, text, error } => external_done(app, id, text, error),
+        Action::Command(cmd) => {
+            app.message = None;
+            command(app, cmd);
+        }
+        Action::Input(k) => input(app, k),
+    }
+    if changes_data {
+        app.refresh_cached();
+    }
+}
+
+fn move_by(app: &mut App, d: isize) {
+    let n = app.shown();
+    if n == 0 {
+        return;
+    }
+    let c = (app.cursor as isize + d).clamp(0, n as isize - 1) as usize;
+    if c != app.cursor {
+        app.detail_scroll = 0;
+    }
+    app.cursor = c;
+    app.clamp();
+}
+
+fn prompt(app: &mut App, kind: PromptKind, text: String) {
+    app.mode = Mode::Prompt { kind, text };
+}
+
+fn command(app: &mut App, cmd: Command) {
+    let page = app.list_rows().max(1) as isize;
+    match cmd {
+        Command::Down | Command::NextMatch => move_by(app, 1),
+        Command::Up | Command::PrevMatch => move_by(app, -1),
+        Command::PageDown => move_by(app, page),
+        Command::PageUp => move_by(app, -page),
+        Command::Top => move_by(app, -(app.shown() as isize)),
+        Command::Bottom => move_by(app, app.shown() as isize),
+        Command::Jump => prompt(app, PromptKind::Jump, String::new()),
+        Command::Search => {
+            if !app.indexed {
+                say(app, "indexing: results appear when it is done");
+            }
+            app.mode = Mode::Search;
+        }
+        Command::Filter => prompt(app, PromptKind::Filter, app.filter.text()),
+        Command::Sort => {
+            let mut keys: Vec<Option<String>> = vec![None];
+            keys.extend(app.signals.names().into_iter().map(Some));
+            let i = keys.iter().position(|k| *k == app.sort.key).unwrap_or(0);
+            app.sort.key = keys[(i + 1) % keys.len()].clone();
+            app.sort.descending = app.sort.key.is_some();
+            app.refresh_view();
+            say(app, format!("sorted by {}", app.sort.label()));
+        }
+        Command::SortReverse => {
+            app.sort.descending = !app.sort.descending;
+            app.refresh_view();
+        }
+        Command::Clear => {
+            if app.visual.take().is_some() {
+            } else if !app.selection.is_empty() {
+                app.selection.clear();
+            } else {
+                app.filter = Default::default();
+                app.search.query.clear();
+                app.run_search();
+                app.refresh_view();
+            }
+        }
+        Command::Accept => bulk(app, BulkOp::Status(Status::Accepted)),
+        Command::Reject => bulk(app, BulkOp::Status(Status::Rejected)),
+        Command::NeedsEdit => bulk(app, BulkOp::Status(Status::NeedsEdit)),
+        Command::Unreview => bulk(app, BulkOp::Status(Status::Unreviewed)),
+        Command::Tag => prompt(app, PromptKind::Tag, String::new()),
+        Command::Untag => prompt(app, PromptKind::Untag, String::new()),
+        Command::Note => {
+            let note = app.current().map(|p| app.session.review(p).note).unwrap_or_default();
+            prompt(app, PromptKind::Note, note)
+        }
+        Command::Visual => match app.visual.take() {
+            Some(anchor) => {
+                let (a, b) = (anchor.min(app.cursor), anchor.max(app.cursor));
+                let ds = app.session.dataset();
+                let ids: Vec<u32> =
+                    (a..=b).filter_map(|i| app.pos_at(i)).filter_map(|p| ds.entry(p)).map(|e| e.id).collect();
+                app.selection.extend(ids);
+            }
+            None => app.visual = Some(app.cursor),
+        },
+        Command::SelectAll => {
+            let ds = app.session.dataset();
+            let ids: Vec<u32> =
+                (0..app.shown()).filter_map(|i| app.pos_at(i)).filter_map(|p| ds.entry(p)).map(|e| e.id).collect();
+            app.selection.extend(ids);
+            say(app, format!("{} selected", app.selection.len()));
+        }
+        Command::Edit => start_edit(app),
+        Command::EditExternal => {
+            if let Some(p) = app.current() {
+                let ds = app.session.dataset();
+                let text = String::from_utf8_lossy(ds.raw(p)).into_owned();
+                app.effect = Some(Effect::ExternalEdit { id: ds.entry(p).expect("current").id, text });
+            }
+        }
+        Command::NextField | Command::PrevField => {
+            let n = current_fields(app).len().max(1);
+            app.focus = if cmd == Command::NextField { (app.focus + 1) % n } else { (app.focus + n - 1) % n };
+        }
+        Command::DetailDown => app.detail_scroll = app.detail_scroll.saturating_add(3),
+        Command::DetailUp => app.detail_scroll = app.detail_scroll.saturating_sub(3),
+        Command::Add | Command::Duplicate => {
+            let at = app.current().unwrap_or(0);
+            let r = if cmd == Command::Add {
+                app.session.insert_blank(if app.session.dataset().is_empty() { 0 } else { at + 1 })
+            } else {
+                app.session.duplicate(at)
+            };
+            match r {
+                Ok(pos) => {
+                    let id = app.session.dataset().entry(pos).expect("inserted").id;
+                    record_touch(app, vec![id], true);
+                    if let Some(i) = (0..app.shown()).find(|&i| app.pos_at(i) == Some(pos)) {
+                        app.cursor = i;
+                        app.clamp();
+                    }
+                    say(
+                        app,
+                        if cmd == Command::Add { format!("added #{pos}") } else { format!("duplicated as #{pos}") },
+                    );
+                }
+                Err(e) => fail(app, e),
+            }
+        }
+        Command::Delete => {
+            let ids = target_ids(app);
+            if !ids.is_empty() {
+                app.mode = Mode::Dialog(Dialog::Bulk { op: BulkOp::Delete, ids });
+            }
+        }
+        Command::Undo | Command::Redo => {
+            let undo = cmd == Command::Undo;
+            let r = if undo { app.session.undo() } else { app.session.redo() };
+            match r {
+                Ok(Some(label)) => {
+                    let (from, to) = if undo {
+                        (&mut app.touched_undo, &mut app.touched_redo)
+                    } else {
+                        (&mut app.touched_redo, &mut app.touched_undo)
+                    };
+                    let t = from.pop().flatten();
+                    to.push(t.clone());
+                    app.changed(t, true);
+                    say(app, format!("{} {label}", if undo { "undid" } else { "redid" }));
+                }
+                Ok(None) => say(app, if undo { "nothing to undo" } else { "nothing to redo" }),
+                Err(e) => fail(app, e),
+            }
+        }
+        Command::Save => save(app, false),
+        Command::Quit => {
+            if app.modified {
+                app.mode = Mode::Dialog(Dialog::Quit);
+            } else {
+                app.quit = true;
+            }
+        }
+        Command::CancelJobs => {
+            let n = app.jobs.running.len();
+            app.jobs.cancel_all();
+            say(app, format!("stopping {n} background job{}", if n == 1 { "" } else { "s" }));
+        }
+        Command::Help => {
+            app.help_scroll = 0;
+            app.mode = Mode::Help;
+        }
+    }
+}
+
+/// Records that a change was made (for undo bookkeeping and re-indexing).
+fn record_touch(app: &mut App, ids: Vec<u32>, structural: bool) {
+    app.touched_undo.push(Some(ids.clone()));
+    app.touched_redo.clear();
+    app.changed(Some(ids), structural);
+}
+
+fn target_ids(app: &App) -> Vec<u32> {
+    let ds = app.session.dataset();
+    app.targets().into_iter().filter_map(|p| ds.entry(p)).map(|e| e.id).collect()
+}
+
+fn bulk(app: &mut App, op: BulkOp) {
+    let ids = target_ids(app);
+    if ids.is_empty() {
+        return;
+    }
+    if ids.len() > app.config.options.confirm_over {
+        app.mode = Mode::Dialog(Dialog::Bulk { op, ids });
+    } else {
+        apply_bulk(app, op, ids);
+    }
+}
+
+fn apply_bulk(app: &mut App, op: BulkOp, ids: Vec<u32>) {
+    let ds = app.session.dataset();
+    let positions: Vec<usize> = ids.iter().filter_map(|&id| ds.position(id)).collect();
+    let single = positions.len() == 1 && app.visual.is_none() && app.selection.is_empty();
+    let before = app.current_id();
+    let r = match &op {
+        BulkOp::Status(st) => app.session.set_status(&positions, *st),
+        BulkOp::Tag(t) => app.session.add_tag(&positions, t),
+        BulkOp::Untag(t) => app.session.remove_tag(&positions, t),
+        BulkOp::Delete => app.session.delete(&positions),
+    };
+    match r {
+        Ok(0) => say(app, "nothing changed"),
+        Ok(n) => {
+            app.visual = None;
+            app.selection.clear();
+            let structural = op == BulkOp::Delete;
+            record_touch(app, if structural { Vec::new() } else { ids }, structural);
+            let what = match &op {
+                BulkOp::Status(st) => st.name().to_string(),
+                BulkOp::Tag(t) => format!("tagged {t}:"),
+                BulkOp::Untag(t) => format!("untagged {t}:"),
+                BulkOp::Delete => "deleted".to_string(),
+            };
+            say(app, format!("{what} {n} record{}", if n == 1 { "" } else { "s" }));
+            // Advance after a single decision, unless the record already left the view.
+            if single
+                && matches!(op, BulkOp::Status(_))
+                && app.config.options.auto_advance
+                && app.current_id() == before
+            {
+                move_by(app, 1);
+            }
+        }
+        Err(e) => fail(app, e),
+    }
+}
+
+/// The fields of the record under the cursor.
+pub fn current_fields(app: &App) -> Vec<super::app::FieldView> {
+    let ds = app.session.dataset();
+    app.current().and_then(|p| ds.record(p)).map(|r| record_fields(ds.format(), &r)).unwrap_or_default()
+}
+
+fn start_edit(app: &mut App) {
+    let Some(id) = app.current_id() else { return };
+    let fields = current_fields(app);
+    if fields.is_empty() {
+        return fail(app, "this record is not valid JSON: fix it as raw text with E");
+    }
+    let f = &fields[app.focus.min(fields.len() - 1)];
+    let mut area = TextArea::new(f.text.split('\n').map(String::from).collect());
+    area.set_wrap_mode(WrapMode::WordOrGlyph);
+    app.mode =
+        Mode::Edit(Box::new(Editor { id, field: f.field, label: f.label.clone(), original: f.text.clone(), area }));
+}
+
+fn input(app: &mut App, k: KeyEvent) {
+    let ctrl = k.modifiers.contains(KeyModifiers::CONTROL);
+    match std::mem::replace(&mut app.mode, Mode::Normal) {
+        Mode::Normal => {}
+        Mode::Help => match k.code {
+            KeyCode::Char('j') | KeyCode::Down => {
+                app.help_scroll += 1;
+                app.mode = Mode::Help;
+            }
+            KeyCode::Char('k') | KeyCode::Up => {
+                app.help_scroll = app.help_scroll.saturating_sub(1);
+                app.mode = Mode::Help;
+            }
+            _ => {}
+        },
+        Mode::Search => match k.code {
+            KeyCode::Esc => {
+                app.search.query.clear();
+                app.run_search();
+            }
+            KeyCode::Enter => {}
+            KeyCode::Down => {
+                move_by(app, 1);
+                app.mode = Mode::Search;
+            }
+            KeyCode::Up => {
+                move_by(app, -1);
+                app.mode = Mode::Search;
+            }
+            KeyCode::Backspace => {
+                app.search.query.pop();
+                app.run_search();
+                app.mode = Mode::Search;
+            }
+            KeyCode::Char('u') if ctrl => {
+                app.search.query.clear();
+                app.run_search();
+                app.mode = Mode::Search;
+            }
+            KeyCode::Char(c) if !ctrl => {
+                app.search.query.push(c);
+                app.run_search();
+                app.mode = Mode::Search;
+            }
+            _ => app.mode = Mode::Search,
+        },
+        Mode::Prompt { kind, mut text } => match k.code {
+            KeyCode::Esc => {}
+            KeyCode::Enter => submit_prompt(app, kind, text),
+            KeyCode::Backspace => {
+                text.pop();
+                app.mode = Mode::Prompt { kind, text };
+            }
+            KeyCode::Char('u') if ctrl => app.mode = Mode::Prompt { kind, text: String::new() },
+            KeyCode::Char(c) if !ctrl => {
+                text.push(c);
+                app.mode = Mode::Prompt { kind, text };
+            }
+            _ => app.mode = Mode::Prompt { kind, text },
+        },
+        Mode::Edit(mut ed) => match k.code {
+            KeyCode::Esc => finish_edit(app, *ed),
+            KeyCode::Char('s') if ctrl => finish_edit(app, *ed),
+            KeyCode::Char('c') if ctrl => say(app, "edit cancelled"),
+            _ => {
+                ed.area.input(k);
+                app.mode = Mode::Edit(ed);
+            }
+        },
+        Mode::Dialog(d) => dialog_key(app, d, k),
+    }
+}
+
+fn finish_edit(app: &mut App, ed: Editor) {
+    let text = ed.area.lines().join("\n");
+    if text == ed.original {
+        return;
+    }
+    let Some(pos) = app.session.dataset().position(ed.id) else { return fail(app, "the record is gone") };
+    match app.session.set_field(pos, ed.field, &text) {
+        Ok(()) => {
+            record_touch(app, vec![ed.id], false);
+            say(app, format!("edited {} of #{pos}", ed.label));
+        }
+        Err(e) => {
+            fail(app, e);
+            app.mode = Mode::Edit(Box::new(ed));
+        }
+    }
+}
+
+fn submit_prompt(app: &mut App, kind: PromptKind, text: String) {
+    let text = text.trim().to_string();
+    match kind {
+        PromptKind::Jump => match text.parse::<usize>() {
+            Ok(n) => match (0..app.shown()).find(|&i| app.pos_at(i) == Some(n)) {
+                Some(i) => {
+                    app.cursor = i;
+                    app.detail_scroll = 0;
+                    app.clamp();
+                }
+                None => fail(app, format!("record {n} is not in the list")),
+            },
+            Err(_) => fail(app, format!("`{text}` is not a record number")),
+        },
+        PromptKind::Filter => match super::view::Filter::parse(&text) {
+            Ok(f) => {
+                let missing: Vec<String> = f
+                    .signals()
+                    .into_iter()
+                    .filter(|s| !app.signals.numeric.contains_key(*s))
+                    .map(String::from)
+                    .collect();
+                app.filter = f;
+                app.refresh_view();
+                if !missing.is_empty() {
+                    say(app, format!("no values yet for {}", missing.join(", ")));
+                }
+            }
+            Err(e) => {
+                fail(app, e);
+                app.mode = Mode::Prompt { kind: PromptKind::Filter, text };
+            }
+        },
+        PromptKind::Tag | PromptKind::Untag if !text.is_empty() => {
+            bulk(app, if kind == PromptKind::Tag { BulkOp::Tag(text) } else { BulkOp::Untag(text) })
+        }
+        PromptKind::Tag | PromptKind::Untag => {}
+        PromptKind::Note => {
+            if let Some(p) = app.current() {
+                let id = app.current_id().expect("current");
+                match app.session.set_note(p, &text) {
+                    Ok(_) => record_touch(app, vec![id], false),
+                    Err(e) => fail(app, e),
+                }
+            }
+        }
+        PromptKind::SaveAs if !text.is_empty() => match app.session.save_as(std::path::Path::new(&text)) {
+            Ok(()) => say(app, format!("saved as {text}")),
+            Err(e) => fail(app, e),
+        },
+        PromptKind::SaveAs => {}
+    }
+}
+
+fn save(app: &mut App, force: bool) {
+    match app.session.save(force) {
+        Ok(()) => {
+            let n = app.session.dataset().len();
+            say(app, format!("saved {n} records to {}", app.session.dataset().path().display()))
+        }
+        Err(SessionError::Save(SaveError::ChangedOnDisk { .. })) => app.mode = Mode::Dialog(Dialog::SaveConflict),
+        Err(e) => fail(app, e),
+    }
+}
+
+fn dialog_key(app: &mut App, d: Dialog, k: KeyEvent) {
+    let c = match k.code {
+        KeyCode::Char(c) => c.to_ascii_lowercase(),
+        KeyCode::Enter => '\n',
+        KeyCode::Esc => '\x1b',
+        _ => '\0',
+    };
+    match (d, c) {
+        (Dialog::Bulk { op, ids }, 'y' | '\n') => apply_bulk(app, op, ids),
+        (Dialog::SaveConflict, 'o') => save(app, true),
+        (Dialog::SaveConflict, 's') => prompt(app, PromptKind::SaveAs, String::new()),
+        (Dialog::Quit, 's') => {
+            save(app, false);
+            app.quit = !app.session.is_modified() && matches!(app.mode, Mode::Normal);
+        }
+        (Dialog::Quit, 'd') => match app.session.discard_unsaved() {
+            Ok(()) => app.quit = true,
+            Err(e) => fail(app, e),
+        },
+        (Dialog::InvalidJson { id, text, .. }, 'e' | '\n') => app.effect = Some(Effect::ExternalEdit { id, text }),
+        (Dialog::InvalidJson { .. }, 'd') => say(app, "raw edit discarded"),
+        (d @ Dialog::InvalidJson { .. }, _) => app.mode = Mode::Dialog(d),
+        (_, 'n' | 'c' | '\x1b') => say(app, "cancelled"),
+        (d, _) => app.mode = Mode::Dialog(d),
+    }
+}
+
+fn external_done(app: &mut App, id: u32, text: Option<String>, error: Option<String>) {
+    let Some(text) = text else {
+        return fail(app, format!("the editor failed: {}", error.unwrap_or_default()));
+    };
+    let Some(pos) = app.session.dataset().position(id) else { return fail(app, "the record is gone") };
+    let trimmed = text.trim_end_matches(['\n', '\r']).to_string();
+    if let Err(error) = validate(&trimmed) {
+        app.mode = Mode::Dialog(Dialog::InvalidJson { id, text, error });
+        return;
+    }
+    if trimmed.as_bytes() == app.session.dataset().raw(pos) {
+        return say(app, "no change");
+    }
+    match app.session.set_raw(pos, trimmed.into_bytes()) {
+        Ok(()) => {
+            record_touch(app, vec![id], false);
+            say(app, format!("replaced #{pos}"));
+        }
+        Err(e) => fail(app, e),
+    }
+}

@@ -1,0 +1,266 @@
+//! Whole-app tests: snapshots of every screen and mode on a TestBackend, and key scripts through the
+//! real event handling.
+
+use ratatui::Terminal;
+use ratatui::backend::TestBackend;
+use sift::session::{OpenOptions, Session, Status};
+use sift::tui::app::{App, Mode};
+use sift::tui::config::Config;
+use sift::tui::render::render;
+use sift::tui::update::{type_keys, update};
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+const RECORDS: &[(&str, &str, &str)] = &[
+    ("Name three primary colors.", "", "Red, yellow and blue."),
+    ("Translate to German.", "Good morning", "Guten Morgen"),
+    (
+        "Write a haiku about autumn.",
+        "",
+        "Leaves drift on cold wind\nthe maple lets go its red\nponds hold the grey sky",
+    ),
+    ("Summarize the text.", "The cat sat on the mat all day long.", "A cat spent the day on a mat."),
+    ("Describe the image.", "", "I'm sorry, but I cannot see images."),
+    ("Bell \u{7} and escape \u{1b}[31m inside", "", "control chars must show"),
+    ("What is 2 + 2?", "", "4"),
+    ("Give a synonym for happy.", "", "Joyful."),
+];
+
+fn alpaca(records: &[(&str, &str, &str)]) -> String {
+    let v: Vec<serde_json::Value> =
+        records.iter().map(|(i, n, o)| serde_json::json!({"instruction": i, "input": n, "output": o})).collect();
+    let mut buf = Vec::new();
+    let fmt = serde_json::ser::PrettyFormatter::with_indent(b"    ");
+    let mut ser = serde_json::Serializer::with_formatter(&mut buf, fmt);
+    serde::Serialize::serialize(&v, &mut ser).unwrap();
+    String::from_utf8(buf).unwrap()
+}
+
+fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
+    let p = dir.join(name);
+    std::fs::write(&p, text).unwrap();
+    p
+}
+
+fn open(path: &Path) -> App {
+    let state = path.parent().unwrap().join("state");
+    let s = Session::open(path, &OpenOptions { format: None, state_dir: Some(state) }).unwrap();
+    let mut app = App::new(s, Config::default()).unwrap();
+    update(&mut app, sift::tui::app::Action::Resize(100, 30));
+    app
+}
+
+fn settle(app: &mut App) {
+    let t = Instant::now();
+    while t.elapsed() < Duration::from_secs(20) {
+        app.poll();
+        let searching = app.search.matched.is_some() && !app.search.done;
+        if app.jobs.running.is_empty() && app.indexed && !searching {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(2));
+    }
+    panic!("background work did not finish");
+}
+
+fn indexed(path: &Path) -> App {
+    let mut app = open(path);
+    app.start_background();
+    settle(&mut app);
+    app
+}
+
+fn screen(app: &mut App, w: u16, h: u16) -> Terminal<TestBackend> {
+    update(app, sift::tui::app::Action::Resize(w, h));
+    let mut t = Terminal::new(TestBackend::new(w, h)).unwrap();
+    t.draw(|f| render(app, f)).unwrap();
+    t
+}
+
+fn keys(app: &mut App, k: &str) {
+    type_keys(app, k);
+    settle(app);
+}
+
+#[test]
+fn snapshot_list_and_detail() {
+    let d = tempfile::tempdir().unwrap();
+    let mut app = indexed(&write(d.path(), "data.json", &alpaca(RECORDS)));
+    keys(&mut app, "jj");
+    insta::assert_snapshot!("list_stacked", screen(&mut app, 100, 30).backend());
+    insta::assert_snapshot!("list_wide", screen(&mut app, 140, 24).backend());
+}
+
+#[test]
+fn snapshot_control_chars_are_visible() {
+    let d = tempfile::tempdir().unwrap();
+    let mut app = indexed(&write(d.path(), "data.json", &alpaca(RECORDS)));
+    keys(&mut app, ":5<enter>");
+    let t = screen(&mut app, 100, 20);
+    let text: String = t.backend().buffer().content().iter().map(|c| c.symbol()).collect();
+    assert!(text.contains("␇") && text.contains("␛[31m"), "{text}");
+    assert!(!text.contains('\u{1b}') && !text.contains('\u{7}'));
+    insta::assert_snapshot!("control_chars", t.backend());
+}
+
+#[test]
+fn snapshot_search() {
+    let d = tempfile::tempdir().unwrap();
+    let mut app = indexed(&write(d.path(), "data.json", &alpaca(RECORDS)));
+    keys(&mut app, "/haiku");
+    assert!(matches!(app.mode, Mode::Search));
+    assert_eq!(app.shown(), 1);
+    insta::assert_snapshot!("search", screen(&mut app, 100, 24).backend());
+    keys(&mut app, "<esc>/o:guten<enter>");
+    assert_eq!(app.current(), Some(1));
+    keys(&mut app, "<esc>/in:mat<enter>");
+    assert_eq!(app.current(), Some(3));
+}
+
+#[test]
+fn snapshot_filter() {
+    let d = tempfile::tempdir().unwrap();
+    let mut app = indexed(&write(d.path(), "data.json", &alpaca(RECORDS)));
+    keys(&mut app, "ajx");
+    keys(&mut app, "Fstatus:unrev");
+    insta::assert_snapshot!("filter_prompt", screen(&mut app, 100, 24).backend());
+    keys(&mut app, "iewed len>10<enter>");
+    assert!(app.filter.conds.len() == 2, "{:?}", app.message);
+    assert!((0..app.shown()).all(|i| app.session.status(app.pos_at(i).unwrap()) == Status::Unreviewed));
+    insta::assert_snapshot!("filter_active", screen(&mut app, 100, 24).backend());
+    keys(&mut app, "F<c-u>flag:refusal<enter>");
+    assert_eq!(app.current(), Some(4), "refusal flag from the heuristics");
+    keys(&mut app, "<esc>");
+    assert_eq!(app.shown(), RECORDS.len());
+    keys(&mut app, "s");
+    assert_eq!(app.sort.key.as_deref(), Some("len"));
+    assert_eq!(app.current(), Some(4), "cursor stays on its record");
+    assert_eq!(app.pos_at(0), Some(2), "longest first");
+}
+
+#[test]
+fn snapshot_edit_help_confirm_small() {
+    let d = tempfile::tempdir().unwrap();
+    let mut app = indexed(&write(d.path(), "data.json", &alpaca(RECORDS)));
+    keys(&mut app, "e");
+    assert!(matches!(app.mode, Mode::Edit(_)));
+    keys(&mut app, "Axj");
+    assert_eq!(app.session.status(0), Status::Unreviewed, "review keys are off while editing");
+    insta::assert_snapshot!("edit", screen(&mut app, 100, 24).backend());
+    keys(&mut app, "<c-c>?");
+    insta::assert_snapshot!("help", screen(&mut app, 100, 50).backend());
+    keys(&mut app, "q");
+    assert!(!app.quit && matches!(app.mode, Mode::Normal));
+    keys(&mut app, "vjjx");
+    insta::assert_snapshot!("confirm", screen(&mut app, 100, 24).backend());
+    keys(&mut app, "y");
+    assert_eq!(app.session.status_counts()[Status::Rejected as usize], 3);
+    keys(&mut app, "u");
+    assert_eq!(app.session.status_counts()[Status::Rejected as usize], 0, "bulk undo is one step");
+    insta::assert_snapshot!("small", screen(&mut app, 20, 6).backend());
+    for (w, h) in [(1, 1), (5, 3), (20, 6), (0, 0), (300, 2), (12, 40)] {
+        screen(&mut app, w, h);
+        keys(&mut app, "?");
+        screen(&mut app, w, h);
+        keys(&mut app, "<esc>jD");
+        screen(&mut app, w, h);
+        keys(&mut app, "n");
+    }
+}
+
+#[test]
+fn snapshot_conversation() {
+    let d = tempfile::tempdir().unwrap();
+    let text = r#"{"messages": [{"role": "system", "content": "Be brief."}, {"role": "user", "content": "Hi"}, {"role": "assistant", "content": "Hello!"}]}
+{"messages": [{"role": "user", "content": "2+2?"}, {"role": "assistant", "content": "5", "weight": 0}, {"role": "user", "content": "Sure?"}, {"role": "assistant", "content": "4"}]}
+"#;
+    let mut app = indexed(&write(d.path(), "chat.jsonl", text));
+    keys(&mut app, "j");
+    insta::assert_snapshot!("conversation", screen(&mut app, 90, 24).backend());
+    keys(&mut app, "<tab><tab><tab>eX<esc>");
+    assert!(String::from_utf8_lossy(app.session.dataset().raw(1)).contains("X4"));
+}
+
+#[test]
+fn script_search_accept_edit_undo_save_reopen() {
+    let d = tempfile::tempdir().unwrap();
+    let path = write(d.path(), "data.json", &alpaca(RECORDS));
+    let mut app = indexed(&path);
+    keys(&mut app, "/primary<enter>");
+    assert_eq!(app.current(), Some(0));
+    keys(&mut app, "a");
+    assert_eq!(app.session.status(0), Status::Accepted);
+    keys(&mut app, "<esc>:2<enter>");
+    assert_eq!(app.current(), Some(2));
+    keys(&mut app, "<tab><tab>eNEW <esc>");
+    assert!(app.session.dataset().record(2).unwrap().output.starts_with("NEW Leaves"));
+    keys(&mut app, "u");
+    assert!(app.session.dataset().record(2).unwrap().output.starts_with("Leaves"));
+    keys(&mut app, "<c-r>");
+    assert!(app.session.dataset().record(2).unwrap().output.starts_with("NEW Leaves"));
+    // The search text follows the edit.
+    keys(&mut app, "/NEW Lea<enter>");
+    assert_eq!(app.current(), Some(2));
+    keys(&mut app, "<esc>ttodo<enter>cchecked<enter>");
+    keys(&mut app, "o");
+    assert_eq!(app.session.dataset().len(), RECORDS.len() + 1);
+    keys(&mut app, "u");
+    assert_eq!(app.session.dataset().len(), RECORDS.len());
+    keys(&mut app, "q");
+    assert!(matches!(app.mode, Mode::Dialog(_)), "unsaved changes: asks first");
+    keys(&mut app, "<esc>w");
+    assert!(!app.session.is_modified());
+    keys(&mut app, "q");
+    assert!(app.quit);
+    app.session.checkpoint().unwrap();
+    drop(app);
+
+    let back = open(&path);
+    let ds = back.session.dataset();
+    assert_eq!(ds.len(), RECORDS.len());
+    assert!(ds.record(2).unwrap().output.starts_with("NEW Leaves"));
+    assert_eq!(back.session.status(0), Status::Accepted);
+    assert_eq!(back.session.review(2).tags, vec!["todo".to_string()]);
+    assert_eq!(back.session.review(2).note, "checked");
+    let on_disk = std::fs::read_to_string(&path).unwrap();
+    assert!(on_disk.starts_with("[\n    {\n        \""), "style kept: {on_disk}");
+}
+
+#[test]
+fn delete_confirm_and_external_edit_validation() {
+    let d = tempfile::tempdir().unwrap();
+    let path = write(d.path(), "data.json", &alpaca(RECORDS));
+    let mut app = indexed(&path);
+    keys(&mut app, "Dn");
+    assert_eq!(app.session.dataset().len(), RECORDS.len());
+    keys(&mut app, "Dy");
+    assert_eq!(app.session.dataset().len(), RECORDS.len() - 1);
+    keys(&mut app, "u");
+    assert_eq!(app.session.dataset().len(), RECORDS.len());
+    keys(&mut app, "E");
+    let Some(sift::tui::app::Effect::ExternalEdit { id, text }) = app.effect.take() else { panic!("no effect") };
+    let broken = text.replace("\"output\"", "\"output").to_string();
+    update(&mut app, sift::tui::app::Action::ExternalEdited { id, text: Some(broken.clone()), error: None });
+    assert!(matches!(app.mode, Mode::Dialog(sift::tui::app::Dialog::InvalidJson { .. })));
+    keys(&mut app, "e");
+    assert_eq!(app.effect, Some(sift::tui::app::Effect::ExternalEdit { id, text: broken }), "text kept for re-edit");
+    app.effect = None;
+    let fixed = text.replace("Red, yellow and blue.", "Red, green and blue.");
+    update(&mut app, sift::tui::app::Action::ExternalEdited { id, text: Some(fixed), error: None });
+    assert_eq!(app.session.dataset().record(0).unwrap().output, "Red, green and blue.");
+    // Select all matching + bulk tag.
+    keys(&mut app, "Fstatus:unreviewed<enter>Vtbulk<enter>y");
+    assert_eq!(app.session.review(7).tags, vec!["bulk".to_string()]);
+}
+
+#[test]
+fn remapped_keys_from_config() {
+    let d = tempfile::tempdir().unwrap();
+    let path = write(d.path(), "data.json", &alpaca(RECORDS));
+    let s = Session::open(&path, &OpenOptions { format: None, state_dir: Some(d.path().join("st")) }).unwrap();
+    let cfg = Config::parse("[keys]\naccept = \"A\"\n[options]\nauto_advance = false\n").unwrap();
+    let mut app = App::new(s, cfg).unwrap();
+    type_keys(&mut app, "aA");
+    assert_eq!(app.session.status(0), Status::Accepted);
+    assert_eq!(app.current(), Some(0), "no auto-advance");
+}
