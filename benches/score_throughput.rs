@@ -8,8 +8,7 @@ use candle_core::{DType, Device, Tensor};
 use candle_nn::VarBuilder;
 use candle_transformers::models::llama;
 use sift::model::{
-    Decoder, Mode, ModelConfig, init_threads, init_varmap, init_weights, masked_nll_sum,
-    token_logprobs,
+    Decoder, Mode, ModelConfig, init_threads, init_varmap, init_weights, masked_nll_sum, token_logprobs,
 };
 use std::time::Instant;
 
@@ -96,9 +95,7 @@ fn train_step(cfg: &ModelConfig, runs: usize) {
     let dev = Device::Cpu;
     let (_vm, dec) = init_varmap(cfg, 0, DType::F32, &dev).unwrap();
     let n = BATCH * SEQ;
-    let ids: Vec<u32> = (0..n)
-        .map(|i| ((i * 7919) % cfg.vocab_size) as u32)
-        .collect();
+    let ids: Vec<u32> = (0..n).map(|i| ((i * 7919) % cfg.vocab_size) as u32).collect();
     let ids = Tensor::from_vec(ids, (BATCH, SEQ), &dev).unwrap();
     let targets = ids.roll(-1, 1).unwrap();
     let mask = Tensor::ones((BATCH, SEQ), DType::F32, &dev).unwrap();
@@ -120,21 +117,14 @@ fn train_step(cfg: &ModelConfig, runs: usize) {
 fn main() {
     sift::model::tune_allocator();
     let threads = init_threads();
-    let filter: Vec<String> = std::env::args()
-        .skip(1)
-        .filter(|a| !a.starts_with("--"))
-        .collect();
+    let filter: Vec<String> = std::env::args().skip(1).filter(|a| !a.starts_with("--")).collect();
     let want = |n: &str| filter.is_empty() || filter.iter().any(|f| f == n);
     println!("scoring throughput, batch {BATCH} x {SEQ}, f32, {threads} threads");
     if want("tiny") {
         run("tiny", &ModelConfig::llama(32000, 288, 768, 6, 6, 6), 7);
     }
     if want("small") {
-        run(
-            "small",
-            &ModelConfig::llama(32000, 768, 2048, 12, 12, 12),
-            5,
-        );
+        run("small", &ModelConfig::llama(32000, 768, 2048, 12, 12, 12), 5);
     }
     if filter.iter().any(|f| f == "train") {
         train_step(&ModelConfig::llama(32000, 288, 768, 6, 6, 6), 3);

@@ -26,17 +26,12 @@ pub struct KvCache {
 impl KvCache {
     /// An empty cache for `num_layers` layers.
     pub fn new(num_layers: usize) -> Self {
-        KvCache {
-            layers: vec![None; num_layers],
-        }
+        KvCache { layers: vec![None; num_layers] }
     }
 
     /// Number of cached positions (0 when empty).
     pub fn len(&self) -> usize {
-        self.layers
-            .first()
-            .and_then(|l| l.as_ref())
-            .map_or(0, |(k, _)| k.dim(2).unwrap_or(0))
+        self.layers.first().and_then(|l| l.as_ref()).map_or(0, |(k, _)| k.dim(2).unwrap_or(0))
     }
 
     /// Whether nothing is cached yet.
@@ -84,29 +79,18 @@ pub struct Decoder {
 fn linear(vb: &VarBuilder, name: &str, out: usize, inp: usize, bias: bool) -> Result<Linear> {
     let vb = vb.pp(name);
     let w = vb.get((out, inp), "weight")?;
-    let b = if bias {
-        Some(vb.get(out, "bias")?)
-    } else {
-        None
-    };
+    let b = if bias { Some(vb.get(out, "bias")?) } else { None };
     Ok(Linear::new(w, b))
 }
 
 /// Inverse RoPE frequencies (f32, as transformers computes them), with optional scaling.
 fn inv_freq(cfg: &ModelConfig) -> Vec<f32> {
     let hd = cfg.head_dim;
-    let base: Vec<f32> = (0..hd / 2)
-        .map(|i| 1.0 / (cfg.rope_theta as f32).powf((2 * i) as f32 / hd as f32))
-        .collect();
+    let base: Vec<f32> = (0..hd / 2).map(|i| 1.0 / (cfg.rope_theta as f32).powf((2 * i) as f32 / hd as f32)).collect();
     match cfg.rope_scaling {
         RopeScaling::Default => base,
         RopeScaling::Linear { factor } => base.iter().map(|f| f / factor as f32).collect(),
-        RopeScaling::Llama3 {
-            factor,
-            low_freq_factor,
-            high_freq_factor,
-            original_max_position_embeddings: old,
-        } => {
+        RopeScaling::Llama3 { factor, low_freq_factor, high_freq_factor, original_max_position_embeddings: old } => {
             let low_wavelen = old / low_freq_factor;
             let high_wavelen = old / high_freq_factor;
             base.iter()
@@ -118,8 +102,7 @@ fn inv_freq(cfg: &ModelConfig) -> Vec<f32> {
                     } else if wavelen < high_wavelen {
                         f
                     } else {
-                        let smooth = (old / wavelen - low_freq_factor)
-                            / (high_freq_factor - low_freq_factor);
+                        let smooth = (old / wavelen - low_freq_factor) / (high_freq_factor - low_freq_factor);
                         (1.0 - smooth) * f / factor + smooth * f
                     };
                     out as f32
@@ -190,11 +173,8 @@ impl Decoder {
             })
             .collect::<Result<Vec<_>>>()?;
         let norm = m.get(h, "norm.weight")?;
-        let lm_head = if cfg.tie_word_embeddings {
-            embed.clone()
-        } else {
-            vb.get((cfg.vocab_size, h), "lm_head.weight")?
-        };
+        let lm_head =
+            if cfg.tie_word_embeddings { embed.clone() } else { vb.get((cfg.vocab_size, h), "lm_head.weight")? };
         Ok(Decoder {
             inv_freq: inv_freq(cfg),
             cfg: cfg.clone(),
@@ -218,17 +198,8 @@ impl Decoder {
                 .blocks
                 .iter()
                 .map(|b| Block {
-                    attn: Attention {
-                        q: lin(&b.attn.q),
-                        k: lin(&b.attn.k),
-                        v: lin(&b.attn.v),
-                        o: lin(&b.attn.o),
-                    },
-                    mlp: Mlp {
-                        gate: lin(&b.mlp.gate),
-                        up: lin(&b.mlp.up),
-                        down: lin(&b.mlp.down),
-                    },
+                    attn: Attention { q: lin(&b.attn.q), k: lin(&b.attn.k), v: lin(&b.attn.v), o: lin(&b.attn.o) },
+                    mlp: Mlp { gate: lin(&b.mlp.gate), up: lin(&b.mlp.up), down: lin(&b.mlp.down) },
                     input_norm: b.input_norm.detach(),
                     post_norm: b.post_norm.detach(),
                 })
@@ -280,17 +251,8 @@ impl Decoder {
     /// Additive causal mask `[t, start + t]`: `-inf` where key position > query position.
     fn causal_mask(&self, start: usize, t: usize) -> Result<Tensor> {
         let tk = start + t;
-        let mask: Vec<f32> = (0..t)
-            .flat_map(|i| {
-                (0..tk).map(move |j| {
-                    if j > i + start {
-                        f32::NEG_INFINITY
-                    } else {
-                        0.0
-                    }
-                })
-            })
-            .collect();
+        let mask: Vec<f32> =
+            (0..t).flat_map(|i| (0..tk).map(move |j| if j > i + start { f32::NEG_INFINITY } else { 0.0 })).collect();
         Tensor::from_vec(mask, (t, tk), &self.device)?.to_dtype(self.dtype)
     }
 
@@ -313,23 +275,13 @@ impl Decoder {
         mode: Mode,
     ) -> Result<Tensor> {
         let (b, t, _) = x.dims3()?;
-        let (nh, nkv, hd) = (
-            self.cfg.num_attention_heads,
-            self.cfg.num_key_value_heads,
-            self.cfg.head_dim,
-        );
+        let (nh, nkv, hd) = (self.cfg.num_attention_heads, self.cfg.num_key_value_heads, self.cfg.head_dim);
         let heads = |lin: &Linear, n: usize| -> Result<Tensor> {
-            lin.forward(x)?
-                .reshape((b, t, n, hd))?
-                .transpose(1, 2)?
-                .contiguous()
+            lin.forward(x)?.reshape((b, t, n, hd))?.transpose(1, 2)?.contiguous()
         };
         let (q, k, v) = (heads(&a.q, nh)?, heads(&a.k, nkv)?, heads(&a.v, nkv)?);
         let (q, k) = match mode {
-            Mode::Fast => (
-                candle_nn::rotary_emb::rope(&q, cos, sin)?,
-                candle_nn::rotary_emb::rope(&k, cos, sin)?,
-            ),
+            Mode::Fast => (candle_nn::rotary_emb::rope(&q, cos, sin)?, candle_nn::rotary_emb::rope(&k, cos, sin)?),
             Mode::Train => (rope_train(&q, cos, sin)?, rope_train(&k, cos, sin)?),
         };
         let (k, v) = match cache {
@@ -357,10 +309,7 @@ impl Decoder {
             Mode::Train => softmax_train(&scores)?,
         };
         let o = p.reshape((b, nkv, rep * t, tk))?.matmul(&v)?;
-        let o = o
-            .reshape((b, nh, t, hd))?
-            .transpose(1, 2)?
-            .reshape((b, t, nh * hd))?;
+        let o = o.reshape((b, nh, t, hd))?.transpose(1, 2)?.reshape((b, t, nh * hd))?;
         a.o.forward(&o)
     }
 
@@ -370,29 +319,15 @@ impl Decoder {
     }
 
     /// Runs the blocks and the final norm: `[B, T]` ids -> `[B, T, hidden]`.
-    fn trunk(
-        &self,
-        ids: &Tensor,
-        mode: Mode,
-        start: usize,
-        mut cache: Option<&mut KvCache>,
-    ) -> Result<Tensor> {
+    fn trunk(&self, ids: &Tensor, mode: Mode, start: usize, mut cache: Option<&mut KvCache>) -> Result<Tensor> {
         let (b, t) = ids.dims2()?;
-        let mut x = self.embed.index_select(&ids.flatten_all()?, 0)?.reshape((
-            b,
-            t,
-            self.cfg.hidden_size,
-        ))?;
+        let mut x = self.embed.index_select(&ids.flatten_all()?, 0)?.reshape((b, t, self.cfg.hidden_size))?;
         let (cos, sin) = self.rope_tables(start, t)?;
         let (cos, sin) = match mode {
             Mode::Fast => (cos, sin),
             Mode::Train => (full_width(&cos)?, full_width(&sin)?),
         };
-        let mask = if t > 1 {
-            Some(self.causal_mask(start, t)?)
-        } else {
-            None
-        };
+        let mask = if t > 1 { Some(self.causal_mask(start, t)?) } else { None };
         for (i, blk) in self.blocks.iter().enumerate() {
             let slot = cache.as_deref_mut().map(|c| &mut c.layers[i]);
             let hn = self.rms_norm(&x, &blk.input_norm, mode)?;
@@ -427,20 +362,12 @@ impl Decoder {
 
     /// Incremental forward with a KV cache (fast kernels): `ids` `[B, T]` are the tokens at
     /// positions `start_pos..start_pos+T`; returns the last position's logits `[B, vocab]`.
-    pub fn forward_step(
-        &self,
-        ids: &Tensor,
-        cache: &mut KvCache,
-        start_pos: usize,
-    ) -> Result<Tensor> {
+    pub fn forward_step(&self, ids: &Tensor, cache: &mut KvCache, start_pos: usize) -> Result<Tensor> {
         if cache.layers.len() != self.blocks.len() {
             *cache = KvCache::new(self.blocks.len());
         }
         if cache.len() != start_pos {
-            candle_core::bail!(
-                "forward_step: start_pos {start_pos} does not match {} cached positions",
-                cache.len()
-            );
+            candle_core::bail!("forward_step: start_pos {start_pos} does not match {} cached positions", cache.len());
         }
         let h = self.trunk(ids, Mode::Fast, start_pos, Some(cache))?;
         let t = h.dim(1)?;

@@ -23,11 +23,7 @@ pub fn param_specs(cfg: &ModelConfig) -> Vec<(String, Vec<usize>, Init)> {
     let (h, hd, i) = (cfg.hidden_size, cfg.head_dim, cfg.intermediate_size);
     let (q, kv) = (cfg.num_attention_heads * hd, cfg.num_key_value_heads * hd);
     let n = Init::Normal(0.02);
-    let mut out = vec![(
-        "model.embed_tokens.weight".to_string(),
-        vec![cfg.vocab_size, h],
-        n,
-    )];
+    let mut out = vec![("model.embed_tokens.weight".to_string(), vec![cfg.vocab_size, h], n)];
     for l in 0..cfg.num_hidden_layers {
         let p = format!("model.layers.{l}");
         let mut lin = |name: &str, o: usize, inp: usize, bias: bool| {
@@ -44,11 +40,7 @@ pub fn param_specs(cfg: &ModelConfig) -> Vec<(String, Vec<usize>, Init)> {
         lin("mlp.up_proj", i, h, cfg.mlp_bias);
         lin("mlp.down_proj", h, i, cfg.mlp_bias);
         out.push((format!("{p}.input_layernorm.weight"), vec![h], Init::Ones));
-        out.push((
-            format!("{p}.post_attention_layernorm.weight"),
-            vec![h],
-            Init::Ones,
-        ));
+        out.push((format!("{p}.post_attention_layernorm.weight"), vec![h], Init::Ones));
     }
     out.push(("model.norm.weight".to_string(), vec![h], Init::Ones));
     if !cfg.tie_word_embeddings {
@@ -76,9 +68,7 @@ impl SplitMix64 {
 }
 
 fn fnv1a(s: &str) -> u64 {
-    s.bytes().fold(0xcbf2_9ce4_8422_2325, |h, b| {
-        (h ^ b as u64).wrapping_mul(0x0100_0000_01b3)
-    })
+    s.bytes().fold(0xcbf2_9ce4_8422_2325, |h, b| (h ^ b as u64).wrapping_mul(0x0100_0000_01b3))
 }
 
 /// Normal(0, std) values via Box-Muller from a stream keyed by (seed, name).
@@ -98,12 +88,7 @@ fn normal_values(seed: u64, name: &str, n: usize, std: f64) -> Vec<f64> {
 
 /// Deterministic fresh weights for `cfg` (normal(0, 0.02) matrices, ones for norms, zeros for
 /// biases). The same seed always gives the same weights, whatever the thread count.
-pub fn init_weights(
-    cfg: &ModelConfig,
-    seed: u64,
-    dtype: DType,
-    device: &Device,
-) -> Result<Vec<(String, Tensor)>> {
+pub fn init_weights(cfg: &ModelConfig, seed: u64, dtype: DType, device: &Device) -> Result<Vec<(String, Tensor)>> {
     param_specs(cfg)
         .into_par_iter()
         .map(|(name, shape, init)| {
@@ -112,8 +97,7 @@ pub fn init_weights(
                 Init::Zeros => Tensor::zeros(shape, dtype, device)?,
                 Init::Normal(std) => {
                     let n = shape.iter().product();
-                    Tensor::from_vec(normal_values(seed, &name, n, std), shape, device)?
-                        .to_dtype(dtype)?
+                    Tensor::from_vec(normal_values(seed, &name, n, std), shape, device)?.to_dtype(dtype)?
                 }
             };
             Ok((name, t))
@@ -123,12 +107,7 @@ pub fn init_weights(
 
 /// Fresh trainable weights in a `VarMap` plus the decoder reading them (for training from
 /// scratch). The decoder's tensors are the VarMap's variables.
-pub fn init_varmap(
-    cfg: &ModelConfig,
-    seed: u64,
-    dtype: DType,
-    device: &Device,
-) -> Result<(VarMap, Decoder)> {
+pub fn init_varmap(cfg: &ModelConfig, seed: u64, dtype: DType, device: &Device) -> Result<(VarMap, Decoder)> {
     let varmap = VarMap::new();
     {
         let mut data = varmap.data().lock().expect("VarMap lock poisoned");
@@ -143,10 +122,7 @@ pub fn init_varmap(
 /// The VarMap's variables as (name, tensor) pairs sorted by name, e.g. for saving.
 pub fn varmap_tensors(varmap: &VarMap) -> Vec<(String, Tensor)> {
     let data = varmap.data().lock().expect("VarMap lock poisoned");
-    let mut out: Vec<(String, Tensor)> = data
-        .iter()
-        .map(|(k, v)| (k.clone(), v.as_tensor().clone()))
-        .collect();
+    let mut out: Vec<(String, Tensor)> = data.iter().map(|(k, v)| (k.clone(), v.as_tensor().clone())).collect();
     out.sort_by(|a, b| a.0.cmp(&b.0));
     out
 }
