@@ -3,5 +3,7 @@
 
 pub mod cli;
 pub mod dataset;
+/// Local Llama-family language model: loading, scoring, generation, checkpoints.
+pub mod model;
 pub mod session;
 pub mod stats;
