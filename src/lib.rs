@@ -7,3 +7,5 @@ pub mod dataset;
 pub mod model;
 pub mod session;
 pub mod stats;
+/// Training on the selection: SFT data, trainer, checkpoints, runs.
+pub mod train;

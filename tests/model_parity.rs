@@ -4,17 +4,12 @@
 
 use candle_core::{DType, Device, Tensor};
 use serde_json::Value;
-use sift::model::{
-    CheckpointFiles, LocalModel, Mode, generate, save_hf_checkpoint, sequence_logprobs,
-    token_logprobs,
-};
+use sift::model::{CheckpointFiles, LocalModel, Mode, generate, save_hf_checkpoint, sequence_logprobs, token_logprobs};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::AtomicBool;
 
 fn fixture(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/fixtures")
-        .join(name)
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures").join(name)
 }
 
 struct Reference {
@@ -26,34 +21,18 @@ struct Reference {
 }
 
 fn ids_of(v: &Value) -> Vec<u32> {
-    v.as_array()
-        .unwrap()
-        .iter()
-        .map(|x| x.as_u64().unwrap() as u32)
-        .collect()
+    v.as_array().unwrap().iter().map(|x| x.as_u64().unwrap() as u32).collect()
 }
 
 fn reference(dir: &Path) -> Reference {
-    let v: Value =
-        serde_json::from_str(&std::fs::read_to_string(dir.join("reference.json")).unwrap())
-            .unwrap();
+    let v: Value = serde_json::from_str(&std::fs::read_to_string(dir.join("reference.json")).unwrap()).unwrap();
     let seqs = v["sequences"].as_array().unwrap();
     Reference {
         ids: seqs.iter().map(|s| ids_of(&s["ids"])).collect(),
-        texts: seqs
-            .iter()
-            .map(|s| s["text"].as_str().unwrap().to_string())
-            .collect(),
+        texts: seqs.iter().map(|s| s["text"].as_str().unwrap().to_string()).collect(),
         logprobs: seqs
             .iter()
-            .map(|s| {
-                s["logprobs"]
-                    .as_array()
-                    .unwrap()
-                    .iter()
-                    .map(|x| x.as_f64().unwrap() as f32)
-                    .collect()
-            })
+            .map(|s| s["logprobs"].as_array().unwrap().iter().map(|x| x.as_f64().unwrap() as f32).collect())
             .collect(),
         greedy_prompt: ids_of(&v["greedy"]["prompt"]),
         greedy: ids_of(&v["greedy"]["continuation"]),
@@ -77,11 +56,7 @@ fn check_logprobs(name: &str) {
     let model = LocalModel::load(&dir).unwrap();
     let r = reference(&dir);
     for (text, ids) in r.texts.iter().zip(&r.ids) {
-        assert_eq!(
-            &model.encode(text).unwrap(),
-            ids,
-            "tokenizer mismatch on {text:?}"
-        );
+        assert_eq!(&model.encode(text).unwrap(), ids, "tokenizer mismatch on {text:?}");
     }
     let batch: Vec<&[u32]> = r.ids.iter().map(|v| v.as_slice()).collect();
     for mode in [Mode::Fast, Mode::Train] {
@@ -100,10 +75,7 @@ fn check_logprobs(name: &str) {
     let got = sequence_logprobs(&model, &r.ids).unwrap();
     assert!(max_abs_diff(&got, &r.logprobs) < 1e-4);
     // Full-position logits agree with the log-prob path.
-    let ids = Tensor::new(r.ids[1].as_slice(), &Device::Cpu)
-        .unwrap()
-        .unsqueeze(0)
-        .unwrap();
+    let ids = Tensor::new(r.ids[1].as_slice(), &Device::Cpu).unwrap().unsqueeze(0).unwrap();
     let logits = model.decoder.forward(&ids, Mode::Fast).unwrap();
     assert_eq!(logits.dims(), &[1, r.ids[1].len(), model.config.vocab_size]);
 }
@@ -119,78 +91,28 @@ fn check_greedy(name: &str) {
     let mut pos = 0;
     let mut out = vec![];
     for _ in 0..r.greedy.len() {
-        let ids = Tensor::new(input.as_slice(), &Device::Cpu)
-            .unwrap()
-            .unsqueeze(0)
-            .unwrap();
+        let ids = Tensor::new(input.as_slice(), &Device::Cpu).unwrap().unsqueeze(0).unwrap();
         let logits = dec.forward_step(&ids, &mut cache, pos).unwrap();
         pos += input.len();
-        let next = logits
-            .squeeze(0)
-            .unwrap()
-            .argmax(0)
-            .unwrap()
-            .to_scalar::<u32>()
-            .unwrap();
+        let next = logits.squeeze(0).unwrap().argmax(0).unwrap().to_scalar::<u32>().unwrap();
         out.push(next);
         input = vec![next];
     }
     assert_eq!(out, r.greedy, "{name}: greedy continuation differs");
     // generate() stops at the first EOS and streams text that adds up to the final text.
-    let want: Vec<u32> = r
-        .greedy
-        .iter()
-        .copied()
-        .take_while(|t| !model.eos_token_ids.contains(t))
-        .collect();
-    let params = sift::model::GenerateParams {
-        max_new_tokens: r.greedy.len(),
-        ..Default::default()
-    };
+    let want: Vec<u32> = r.greedy.iter().copied().take_while(|t| !model.eos_token_ids.contains(t)).collect();
+    let params = sift::model::GenerateParams { max_new_tokens: r.greedy.len(), ..Default::default() };
     let mut streamed = String::new();
-    let g = generate(
-        &model,
-        &r.greedy_prompt,
-        &params,
-        &AtomicBool::new(false),
-        |s| streamed.push_str(s),
-    )
-    .unwrap();
+    let g = generate(&model, &r.greedy_prompt, &params, &AtomicBool::new(false), |s| streamed.push_str(s)).unwrap();
     assert_eq!(g.tokens, want);
     assert_eq!(streamed, g.text);
-    let cancelled = generate(
-        &model,
-        &r.greedy_prompt,
-        &params,
-        &AtomicBool::new(true),
-        |_| {},
-    )
-    .unwrap();
+    let cancelled = generate(&model, &r.greedy_prompt, &params, &AtomicBool::new(true), |_| {}).unwrap();
     assert!(cancelled.tokens.is_empty());
     assert_eq!(cancelled.stop, sift::model::StopReason::Cancelled);
     // Sampling with a fixed seed is reproducible.
-    let sampled = sift::model::GenerateParams {
-        temperature: 0.8,
-        top_p: Some(0.9),
-        seed: 7,
-        ..params
-    };
-    let a = generate(
-        &model,
-        &r.greedy_prompt,
-        &sampled,
-        &AtomicBool::new(false),
-        |_| {},
-    )
-    .unwrap();
-    let b = generate(
-        &model,
-        &r.greedy_prompt,
-        &sampled,
-        &AtomicBool::new(false),
-        |_| {},
-    )
-    .unwrap();
+    let sampled = sift::model::GenerateParams { temperature: 0.8, top_p: Some(0.9), seed: 7, ..params };
+    let a = generate(&model, &r.greedy_prompt, &sampled, &AtomicBool::new(false), |_| {}).unwrap();
+    let b = generate(&model, &r.greedy_prompt, &sampled, &AtomicBool::new(false), |_| {}).unwrap();
     assert_eq!(a.tokens, b.tokens);
 }
 
@@ -218,39 +140,20 @@ fn roundtrip(name: &str) {
     let src = fixture(name);
     let model = LocalModel::load(&src).unwrap();
     let tensors: Vec<(String, Tensor)> =
-        candle_core::safetensors::load(src.join("model.safetensors"), &Device::Cpu)
-            .unwrap()
-            .into_iter()
-            .collect();
+        candle_core::safetensors::load(src.join("model.safetensors"), &Device::Cpu).unwrap().into_iter().collect();
     let tmp = tempfile::tempdir().unwrap();
     let out = tmp.path().join("ckpt");
-    let files = CheckpointFiles {
-        tokenizer_json: model.tokenizer_json_bytes().unwrap(),
-        ..Default::default()
-    };
+    let files = CheckpointFiles { tokenizer_json: model.tokenizer_json_bytes().unwrap(), ..Default::default() };
     // Writing twice replaces the first checkpoint in place.
     save_hf_checkpoint(&out, &model.config, &tensors, &files).unwrap();
     save_hf_checkpoint(&out, &model.config, &tensors, &files).unwrap();
-    let leftovers: Vec<_> = std::fs::read_dir(tmp.path())
-        .unwrap()
-        .map(|e| e.unwrap().file_name())
-        .collect();
+    let leftovers: Vec<_> = std::fs::read_dir(tmp.path()).unwrap().map(|e| e.unwrap().file_name()).collect();
     assert_eq!(leftovers, vec![std::ffi::OsString::from("ckpt")]);
     let bytes = std::fs::read(out.join("model.safetensors")).unwrap();
     let (_, meta) = safetensors::SafeTensors::read_metadata(&bytes).unwrap();
-    assert_eq!(
-        meta.metadata()
-            .as_ref()
-            .unwrap()
-            .get("format")
-            .map(String::as_str),
-        Some("pt")
-    );
+    assert_eq!(meta.metadata().as_ref().unwrap().get("format").map(String::as_str), Some("pt"));
     let names: Vec<String> = meta.tensors().keys().cloned().collect();
-    assert_eq!(
-        names.contains(&"lm_head.weight".to_string()),
-        !model.config.tie_word_embeddings
-    );
+    assert_eq!(names.contains(&"lm_head.weight".to_string()), !model.config.tie_word_embeddings);
     let back = LocalModel::load(&out).unwrap();
     let r = reference(&src);
     let a = sequence_logprobs(&model, &r.ids).unwrap();
@@ -260,21 +163,12 @@ fn roundtrip(name: &str) {
     assert_eq!(back.config.rope_scaling, model.config.rope_scaling);
     assert!(out.join("generation_config.json").is_file());
     // Fingerprint: stable for the same content, different when a weight changes.
-    assert_eq!(
-        LocalModel::load(&out).unwrap().fingerprint(),
-        back.fingerprint()
-    );
+    assert_eq!(LocalModel::load(&out).unwrap().fingerprint(), back.fingerprint());
     let mut changed = tensors.clone();
-    let i = changed
-        .iter()
-        .position(|(n, _)| n == "model.norm.weight")
-        .unwrap();
+    let i = changed.iter().position(|(n, _)| n == "model.norm.weight").unwrap();
     changed[i].1 = (&changed[i].1 * 1.5).unwrap();
     save_hf_checkpoint(&out, &model.config, &changed, &files).unwrap();
-    assert_ne!(
-        LocalModel::load(&out).unwrap().fingerprint(),
-        back.fingerprint()
-    );
+    assert_ne!(LocalModel::load(&out).unwrap().fingerprint(), back.fingerprint());
 }
 
 #[test]
@@ -291,21 +185,16 @@ fn checkpoint_round_trip_qwen2_tied() {
 fn half_precision_weights_load_as_f32() {
     let src = fixture("tiny-llama");
     let model = LocalModel::load(&src).unwrap();
-    let tensors: Vec<(String, Tensor)> =
-        candle_core::safetensors::load(src.join("model.safetensors"), &Device::Cpu)
-            .unwrap()
-            .into_iter()
-            .map(|(n, t)| (n, t.to_dtype(DType::BF16).unwrap()))
-            .collect();
+    let tensors: Vec<(String, Tensor)> = candle_core::safetensors::load(src.join("model.safetensors"), &Device::Cpu)
+        .unwrap()
+        .into_iter()
+        .map(|(n, t)| (n, t.to_dtype(DType::BF16).unwrap()))
+        .collect();
     let tmp = tempfile::tempdir().unwrap();
     let out = tmp.path().join("bf16");
-    let files = CheckpointFiles {
-        tokenizer_json: model.tokenizer_json_bytes().unwrap(),
-        ..Default::default()
-    };
+    let files = CheckpointFiles { tokenizer_json: model.tokenizer_json_bytes().unwrap(), ..Default::default() };
     save_hf_checkpoint(&out, &model.config, &tensors, &files).unwrap();
-    let cfg: Value =
-        serde_json::from_slice(&std::fs::read(out.join("config.json")).unwrap()).unwrap();
+    let cfg: Value = serde_json::from_slice(&std::fs::read(out.join("config.json")).unwrap()).unwrap();
     assert_eq!(cfg["dtype"], "bfloat16");
     let half = LocalModel::load(&out).unwrap();
     assert_eq!(half.decoder.dtype(), DType::F32);
@@ -323,17 +212,11 @@ fn sharded_checkpoint_loads() {
         std::fs::copy(src.join(f), dir.join(f)).unwrap();
     }
     let all = candle_core::safetensors::load(src.join("model.safetensors"), &Device::Cpu).unwrap();
-    let (mut a, mut b) = (
-        std::collections::HashMap::new(),
-        std::collections::HashMap::new(),
-    );
+    let (mut a, mut b) = (std::collections::HashMap::new(), std::collections::HashMap::new());
     let mut map = serde_json::Map::new();
     for (n, t) in all {
-        let (file, part) = if n.contains("layers.0") {
-            ("s-1.safetensors", &mut a)
-        } else {
-            ("s-2.safetensors", &mut b)
-        };
+        let (file, part) =
+            if n.contains("layers.0") { ("s-1.safetensors", &mut a) } else { ("s-2.safetensors", &mut b) };
         map.insert(n.clone(), Value::from(file));
         part.insert(n, t);
     }
@@ -352,10 +235,7 @@ fn non_model_directory_error_names_path_and_expectation() {
     std::fs::write(tmp.path().join("config.json"), "{}").unwrap();
     let err = format!("{:#}", LocalModel::load(tmp.path()).err().unwrap());
     assert!(err.contains(&tmp.path().display().to_string()), "{err}");
-    assert!(
-        err.contains("tokenizer.json") && err.contains("model.safetensors"),
-        "{err}"
-    );
+    assert!(err.contains("tokenizer.json") && err.contains("model.safetensors"), "{err}");
     let missing = tmp.path().join("nope");
     let err = format!("{:#}", LocalModel::load(&missing).err().unwrap());
     assert!(err.contains("nope") && err.contains("config.json"), "{err}");
