@@ -375,6 +375,16 @@ impl Trainer {
         &self.varmap
     }
 
+    /// The differentiable decoder over the variables.
+    pub fn decoder(&self) -> &Decoder {
+        &self.decoder
+    }
+
+    /// The trainable variables in optimizer order, with their HF names.
+    pub fn vars(&self) -> &[(String, Var)] {
+        self.opt.vars()
+    }
+
     /// The decoder reading the current weights without building a graph.
     pub fn eval_decoder(&self) -> &Decoder {
         &self.eval_decoder
