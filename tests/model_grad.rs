@@ -10,7 +10,10 @@ use sift::model::{Arch, Decoder, Mode, ModelConfig, init_varmap, init_weights, m
 struct Lcg(u64);
 impl Lcg {
     fn next(&mut self) -> f64 {
-        self.0 = self.0.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        self.0 = self
+            .0
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
         ((self.0 >> 11) as f64 / (1u64 << 53) as f64) * 2.0 - 1.0
     }
 }
@@ -30,7 +33,13 @@ fn model(cfg: &ModelConfig, dtype: DType) -> (VarMap, Decoder) {
     for var in sift::model::varmap_tensors(&vm).into_iter().map(|(n, _)| n) {
         let v = vm.data().lock().unwrap()[&var].clone();
         let t = v.as_tensor();
-        let vals: Vec<f64> = t.flatten_all().unwrap().to_dtype(DType::F64).unwrap().to_vec1().unwrap();
+        let vals: Vec<f64> = t
+            .flatten_all()
+            .unwrap()
+            .to_dtype(DType::F64)
+            .unwrap()
+            .to_vec1()
+            .unwrap();
         let new: Vec<f64> = if var.ends_with("norm.weight") {
             vals.iter().map(|_| 1.0 + 0.3 * rng.next()).collect()
         } else if var.ends_with("bias") {
@@ -38,7 +47,10 @@ fn model(cfg: &ModelConfig, dtype: DType) -> (VarMap, Decoder) {
         } else {
             vals.iter().map(|_| 0.6 * rng.next()).collect()
         };
-        let nt = Tensor::from_vec(new, t.shape(), &Device::Cpu).unwrap().to_dtype(dtype).unwrap();
+        let nt = Tensor::from_vec(new, t.shape(), &Device::Cpu)
+            .unwrap()
+            .to_dtype(dtype)
+            .unwrap();
         v.set(&nt).unwrap();
     }
     (vm, dec)
@@ -60,7 +72,11 @@ fn batch(vocab: u32) -> Batch {
         for i in 0..t {
             ids.push(*s.get(i).unwrap_or(&0) % vocab);
             tg.push(*s.get(i + 1).unwrap_or(&0) % vocab);
-            mask.push(if i + 1 >= p && i + 1 < s.len() { 1f64 } else { 0.0 });
+            mask.push(if i + 1 >= p && i + 1 < s.len() {
+                1f64
+            } else {
+                0.0
+            });
         }
     }
     let dev = Device::Cpu;
@@ -85,7 +101,8 @@ fn set_coord(var: &Var, idx: usize, value: f64) {
     let t = var.as_tensor();
     let mut vals: Vec<f64> = t.flatten_all().unwrap().to_vec1().unwrap();
     vals[idx] = value;
-    var.set(&Tensor::from_vec(vals, t.shape(), &Device::Cpu).unwrap()).unwrap();
+    var.set(&Tensor::from_vec(vals, t.shape(), &Device::Cpu).unwrap())
+        .unwrap();
 }
 
 /// Returns the worst relative error over all checked coordinates.
@@ -110,7 +127,9 @@ fn fd_check(cfg: &ModelConfig, expect_kinds: &[&str]) -> f64 {
             .unwrap();
         let vals: Vec<f64> = var.as_tensor().flatten_all().unwrap().to_vec1().unwrap();
         // The largest-gradient coordinate plus two fixed spread-out ones.
-        let argmax = (0..g.len()).max_by(|&i, &j| g[i].abs().total_cmp(&g[j].abs())).unwrap();
+        let argmax = (0..g.len())
+            .max_by(|&i, &j| g[i].abs().total_cmp(&g[j].abs()))
+            .unwrap();
         for idx in [argmax, g.len() / 3, (g.len() * 7) / 9] {
             set_coord(var, idx, vals[idx] + eps);
             let up = scalar(&loss(&dec, &b, Mode::Train));
@@ -119,7 +138,11 @@ fn fd_check(cfg: &ModelConfig, expect_kinds: &[&str]) -> f64 {
             set_coord(var, idx, vals[idx]);
             let fd = (up - down) / (2.0 * eps);
             let err = (g[idx] - fd).abs() / g[idx].abs().max(fd.abs()).max(1e-6);
-            assert!(err < 1e-5, "{name}[{idx}]: backward {} vs finite difference {fd}", g[idx]);
+            assert!(
+                err < 1e-5,
+                "{name}[{idx}]: backward {} vs finite difference {fd}",
+                g[idx]
+            );
             worst = worst.max(err);
         }
         assert!(g[argmax].abs() > 1e-6, "{name}: gradient is (near) zero");
@@ -131,7 +154,10 @@ fn fd_check(cfg: &ModelConfig, expect_kinds: &[&str]) -> f64 {
         seen.push(kind.to_string());
     }
     for k in expect_kinds {
-        assert!(seen.iter().any(|s| s == k), "parameter kind {k} not checked: {seen:?}");
+        assert!(
+            seen.iter().any(|s| s == k),
+            "parameter kind {k} not checked: {seen:?}"
+        );
     }
     worst
 }
@@ -161,7 +187,10 @@ fn train_mode_gradients_match_finite_differences_qwen2_untied() {
 
 #[test]
 fn train_mode_gradients_match_finite_differences_llama_tied() {
-    let worst = fd_check(&tiny(Arch::Llama, true), &["model.embed_tokens.weight", "model.norm.weight"]);
+    let worst = fd_check(
+        &tiny(Arch::Llama, true),
+        &["model.embed_tokens.weight", "model.norm.weight"],
+    );
     eprintln!("llama tied: worst relative error {worst:.2e}");
 }
 
@@ -175,7 +204,13 @@ fn masked_positions_get_exactly_zero_gradient() {
     let mask: Vec<f64> = b.mask.flatten_all().unwrap().to_vec1().unwrap();
     assert_eq!(count, mask.iter().sum::<f64>());
     let g = (sum / count).unwrap().backward().unwrap();
-    let g: Vec<Vec<f64>> = g.get(logits.as_tensor()).unwrap().reshape((16, cfg.vocab_size)).unwrap().to_vec2().unwrap();
+    let g: Vec<Vec<f64>> = g
+        .get(logits.as_tensor())
+        .unwrap()
+        .reshape((16, cfg.vocab_size))
+        .unwrap()
+        .to_vec2()
+        .unwrap();
     let probs: Vec<Vec<f64>> = candle_nn::ops::softmax(logits.as_tensor(), 2)
         .unwrap()
         .reshape((16, cfg.vocab_size))
@@ -185,7 +220,10 @@ fn masked_positions_get_exactly_zero_gradient() {
     let tg: Vec<u32> = b.targets.flatten_all().unwrap().to_vec1().unwrap();
     for (r, row) in g.iter().enumerate() {
         if mask[r] == 0.0 {
-            assert!(row.iter().all(|&x| x == 0.0), "masked row {r} has gradient {row:?}");
+            assert!(
+                row.iter().all(|&x| x == 0.0),
+                "masked row {r} has gradient {row:?}"
+            );
         } else {
             // d(mean NLL)/d logits = (softmax - onehot) / count.
             for (v, &x) in row.iter().enumerate() {
@@ -235,7 +273,10 @@ fn fresh_init_is_deterministic_and_follows_the_spec() {
             let n = va.len() as f64;
             let mean = va.iter().map(|&x| x as f64).sum::<f64>() / n;
             let std = (va.iter().map(|&x| (x as f64 - mean).powi(2)).sum::<f64>() / n).sqrt();
-            assert!(mean.abs() < 0.003 && (std - 0.02).abs() < 0.003, "{na}: mean {mean} std {std}");
+            assert!(
+                mean.abs() < 0.003 && (std - 0.02).abs() < 0.003,
+                "{na}: mean {mean} std {std}"
+            );
         }
     }
     let names: Vec<&str> = a.iter().map(|(n, _)| n.as_str()).collect();

@@ -39,7 +39,12 @@ pub enum RopeScaling {
     /// Position interpolation: all frequencies divided by `factor`.
     Linear { factor: f64 },
     /// Llama 3.x frequency-dependent scaling.
-    Llama3 { factor: f64, low_freq_factor: f64, high_freq_factor: f64, original_max_position_embeddings: f64 },
+    Llama3 {
+        factor: f64,
+        low_freq_factor: f64,
+        high_freq_factor: f64,
+        original_max_position_embeddings: f64,
+    },
 }
 
 /// Decoder hyper-parameters. `raw` keeps the original JSON so unknown keys survive a rewrite.
@@ -73,10 +78,9 @@ pub struct ModelConfig {
 fn get_usize(obj: &Map<String, Value>, key: &str) -> Result<Option<usize>> {
     match obj.get(key) {
         None | Some(Value::Null) => Ok(None),
-        Some(v) => v
-            .as_u64()
-            .map(|x| Some(x as usize))
-            .with_context(|| format!("config.json: `{key}` must be a non-negative integer, got {v}")),
+        Some(v) => v.as_u64().map(|x| Some(x as usize)).with_context(|| {
+            format!("config.json: `{key}` must be a non-negative integer, got {v}")
+        }),
     }
 }
 
@@ -87,26 +91,38 @@ fn req_usize(obj: &Map<String, Value>, key: &str) -> Result<usize> {
 fn get_f64(obj: &Map<String, Value>, key: &str) -> Result<Option<f64>> {
     match obj.get(key) {
         None | Some(Value::Null) => Ok(None),
-        Some(v) => v.as_f64().map(Some).with_context(|| format!("config.json: `{key}` must be a number, got {v}")),
+        Some(v) => v
+            .as_f64()
+            .map(Some)
+            .with_context(|| format!("config.json: `{key}` must be a number, got {v}")),
     }
 }
 
 fn get_bool(obj: &Map<String, Value>, key: &str) -> Result<Option<bool>> {
     match obj.get(key) {
         None | Some(Value::Null) => Ok(None),
-        Some(v) => v.as_bool().map(Some).with_context(|| format!("config.json: `{key}` must be a boolean, got {v}")),
+        Some(v) => v
+            .as_bool()
+            .map(Some)
+            .with_context(|| format!("config.json: `{key}` must be a boolean, got {v}")),
     }
 }
 
 fn token_ids(v: Option<&Value>) -> Result<Vec<u32>> {
     match v {
         None | Some(Value::Null) => Ok(vec![]),
-        Some(Value::Number(n)) => {
-            Ok(vec![n.as_u64().context("config.json: token id must be a non-negative integer")? as u32])
-        }
+        Some(Value::Number(n)) => Ok(vec![
+            n.as_u64()
+                .context("config.json: token id must be a non-negative integer")?
+                as u32,
+        ]),
         Some(Value::Array(xs)) => xs
             .iter()
-            .map(|x| x.as_u64().map(|x| x as u32).context("config.json: token id list must hold integers"))
+            .map(|x| {
+                x.as_u64()
+                    .map(|x| x as u32)
+                    .context("config.json: token id list must hold integers")
+            })
             .collect(),
         Some(other) => bail!("config.json: unexpected token id value {other}"),
     }
@@ -116,13 +132,19 @@ fn parse_rope_scaling(obj: Option<&Value>) -> Result<RopeScaling> {
     let Some(Value::Object(o)) = obj else {
         return Ok(RopeScaling::Default);
     };
-    let kind = o.get("rope_type").or_else(|| o.get("type")).and_then(Value::as_str).unwrap_or("default");
+    let kind = o
+        .get("rope_type")
+        .or_else(|| o.get("type"))
+        .and_then(Value::as_str)
+        .unwrap_or("default");
     let f = |k: &str| -> Result<f64> {
         get_f64(o, k)?.with_context(|| format!("config.json: rope scaling `{kind}` needs `{k}`"))
     };
     Ok(match kind {
         "default" => RopeScaling::Default,
-        "linear" => RopeScaling::Linear { factor: f("factor")? },
+        "linear" => RopeScaling::Linear {
+            factor: f("factor")?,
+        },
         "llama3" => RopeScaling::Llama3 {
             factor: f("factor")?,
             low_freq_factor: f("low_freq_factor")?,
@@ -136,7 +158,8 @@ fn parse_rope_scaling(obj: Option<&Value>) -> Result<RopeScaling> {
 impl ModelConfig {
     /// Reads and parses a `config.json` file.
     pub fn from_file(path: &Path) -> Result<Self> {
-        let text = std::fs::read_to_string(path).with_context(|| format!("reading model config {}", path.display()))?;
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("reading model config {}", path.display()))?;
         Self::from_json_str(&text).with_context(|| format!("parsing {}", path.display()))
     }
 
@@ -148,7 +171,9 @@ impl ModelConfig {
 
     /// Parses an already-decoded `config.json` value.
     pub fn from_value(value: Value) -> Result<Self> {
-        let obj = value.as_object().context("config.json: top level must be an object")?;
+        let obj = value
+            .as_object()
+            .context("config.json: top level must be an object")?;
         let model_type = obj.get("model_type").and_then(Value::as_str).unwrap_or("");
         let archs: Vec<&str> = obj
             .get("architectures")
@@ -167,9 +192,14 @@ impl ModelConfig {
         };
         let hidden_size = req_usize(obj, "hidden_size")?;
         let num_attention_heads = req_usize(obj, "num_attention_heads")?;
-        let num_key_value_heads = get_usize(obj, "num_key_value_heads")?.unwrap_or(num_attention_heads);
-        let head_dim = get_usize(obj, "head_dim")?.unwrap_or(hidden_size / num_attention_heads.max(1));
-        if num_attention_heads == 0 || num_key_value_heads == 0 || num_attention_heads % num_key_value_heads != 0 {
+        let num_key_value_heads =
+            get_usize(obj, "num_key_value_heads")?.unwrap_or(num_attention_heads);
+        let head_dim =
+            get_usize(obj, "head_dim")?.unwrap_or(hidden_size / num_attention_heads.max(1));
+        if num_attention_heads == 0
+            || num_key_value_heads == 0
+            || num_attention_heads % num_key_value_heads != 0
+        {
             bail!(
                 "config.json: num_attention_heads ({num_attention_heads}) must be a positive \
                  multiple of num_key_value_heads ({num_key_value_heads})"
@@ -268,7 +298,11 @@ impl ModelConfig {
         let o_b = if self.o_bias() { h } else { 0 };
         let mlp_b = if self.mlp_bias { 2 * i + h } else { 0 };
         let layer = h * (q + 2 * kv) + q * h + 3 * h * i + 2 * h + qkv_b + o_b + mlp_b;
-        let head = if self.tie_word_embeddings { 0 } else { self.vocab_size * h };
+        let head = if self.tie_word_embeddings {
+            0
+        } else {
+            self.vocab_size * h
+        };
         self.vocab_size * h + self.num_hidden_layers * layer + h + head
     }
 
@@ -286,12 +320,24 @@ impl ModelConfig {
         obj.insert("hidden_size".into(), json!(self.hidden_size));
         obj.insert("intermediate_size".into(), json!(self.intermediate_size));
         obj.insert("num_hidden_layers".into(), json!(self.num_hidden_layers));
-        obj.insert("num_attention_heads".into(), json!(self.num_attention_heads));
-        obj.insert("num_key_value_heads".into(), json!(self.num_key_value_heads));
+        obj.insert(
+            "num_attention_heads".into(),
+            json!(self.num_attention_heads),
+        );
+        obj.insert(
+            "num_key_value_heads".into(),
+            json!(self.num_key_value_heads),
+        );
         obj.insert("head_dim".into(), json!(self.head_dim));
-        obj.insert("max_position_embeddings".into(), json!(self.max_position_embeddings));
+        obj.insert(
+            "max_position_embeddings".into(),
+            json!(self.max_position_embeddings),
+        );
         obj.insert("rms_norm_eps".into(), json!(self.rms_norm_eps));
-        obj.insert("tie_word_embeddings".into(), json!(self.tie_word_embeddings));
+        obj.insert(
+            "tie_word_embeddings".into(),
+            json!(self.tie_word_embeddings),
+        );
         if self.arch == Arch::Llama {
             obj.insert("attention_bias".into(), json!(self.attention_bias));
             obj.insert("mlp_bias".into(), json!(self.mlp_bias));
@@ -300,7 +346,10 @@ impl ModelConfig {
             obj.insert("hidden_act".into(), json!("silu"));
             obj.insert("use_cache".into(), json!(true));
         }
-        obj.insert("bos_token_id".into(), self.bos_token_id.map_or(Value::Null, |b| json!(b)));
+        obj.insert(
+            "bos_token_id".into(),
+            self.bos_token_id.map_or(Value::Null, |b| json!(b)),
+        );
         obj.insert(
             "eos_token_id".into(),
             match self.eos_token_ids.as_slice() {

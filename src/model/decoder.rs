@@ -27,12 +27,17 @@ pub struct KvCache {
 impl KvCache {
     /// An empty cache for `num_layers` layers.
     pub fn new(num_layers: usize) -> Self {
-        KvCache { layers: vec![None; num_layers] }
+        KvCache {
+            layers: vec![None; num_layers],
+        }
     }
 
     /// Number of cached positions (0 when empty).
     pub fn len(&self) -> usize {
-        self.layers.first().and_then(|l| l.as_ref()).map_or(0, |(k, _)| k.dim(2).unwrap_or(0))
+        self.layers
+            .first()
+            .and_then(|l| l.as_ref())
+            .map_or(0, |(k, _)| k.dim(2).unwrap_or(0))
     }
 
     /// Whether nothing is cached yet.
@@ -80,18 +85,29 @@ pub struct Decoder {
 fn linear(vb: &VarBuilder, name: &str, out: usize, inp: usize, bias: bool) -> Result<Linear> {
     let vb = vb.pp(name);
     let w = vb.get((out, inp), "weight")?;
-    let b = if bias { Some(vb.get(out, "bias")?) } else { None };
+    let b = if bias {
+        Some(vb.get(out, "bias")?)
+    } else {
+        None
+    };
     Ok(Linear::new(w, b))
 }
 
 /// Inverse RoPE frequencies (f32, as transformers computes them), with optional scaling.
 fn inv_freq(cfg: &ModelConfig) -> Vec<f32> {
     let hd = cfg.head_dim;
-    let base: Vec<f32> = (0..hd / 2).map(|i| 1.0 / (cfg.rope_theta as f32).powf((2 * i) as f32 / hd as f32)).collect();
+    let base: Vec<f32> = (0..hd / 2)
+        .map(|i| 1.0 / (cfg.rope_theta as f32).powf((2 * i) as f32 / hd as f32))
+        .collect();
     match cfg.rope_scaling {
         RopeScaling::Default => base,
         RopeScaling::Linear { factor } => base.iter().map(|f| f / factor as f32).collect(),
-        RopeScaling::Llama3 { factor, low_freq_factor, high_freq_factor, original_max_position_embeddings: old } => {
+        RopeScaling::Llama3 {
+            factor,
+            low_freq_factor,
+            high_freq_factor,
+            original_max_position_embeddings: old,
+        } => {
             let low_wavelen = old / low_freq_factor;
             let high_wavelen = old / high_freq_factor;
             base.iter()
@@ -103,7 +119,8 @@ fn inv_freq(cfg: &ModelConfig) -> Vec<f32> {
                     } else if wavelen < high_wavelen {
                         f
                     } else {
-                        let smooth = (old / wavelen - low_freq_factor) / (high_freq_factor - low_freq_factor);
+                        let smooth = (old / wavelen - low_freq_factor)
+                            / (high_freq_factor - low_freq_factor);
                         (1.0 - smooth) * f / factor + smooth * f
                     };
                     out as f32
@@ -170,8 +187,11 @@ impl Decoder {
             })
             .collect::<Result<Vec<_>>>()?;
         let norm = m.get(h, "norm.weight")?;
-        let lm_head =
-            if cfg.tie_word_embeddings { embed.clone() } else { vb.get((cfg.vocab_size, h), "lm_head.weight")? };
+        let lm_head = if cfg.tie_word_embeddings {
+            embed.clone()
+        } else {
+            vb.get((cfg.vocab_size, h), "lm_head.weight")?
+        };
         Ok(Decoder {
             inv_freq: inv_freq(cfg),
             cfg: cfg.clone(),
@@ -223,8 +243,17 @@ impl Decoder {
     /// Additive causal mask `[t, start + t]`: `-inf` where key position > query position.
     fn causal_mask(&self, start: usize, t: usize) -> Result<Tensor> {
         let tk = start + t;
-        let mask: Vec<f32> =
-            (0..t).flat_map(|i| (0..tk).map(move |j| if j > i + start { f32::NEG_INFINITY } else { 0.0 })).collect();
+        let mask: Vec<f32> = (0..t)
+            .flat_map(|i| {
+                (0..tk).map(move |j| {
+                    if j > i + start {
+                        f32::NEG_INFINITY
+                    } else {
+                        0.0
+                    }
+                })
+            })
+            .collect();
         Tensor::from_vec(mask, (t, tk), &self.device)?.to_dtype(self.dtype)
     }
 
@@ -247,13 +276,23 @@ impl Decoder {
         mode: Mode,
     ) -> Result<Tensor> {
         let (b, t, _) = x.dims3()?;
-        let (nh, nkv, hd) = (self.cfg.num_attention_heads, self.cfg.num_key_value_heads, self.cfg.head_dim);
+        let (nh, nkv, hd) = (
+            self.cfg.num_attention_heads,
+            self.cfg.num_key_value_heads,
+            self.cfg.head_dim,
+        );
         let heads = |lin: &Linear, n: usize| -> Result<Tensor> {
-            lin.forward(x)?.reshape((b, t, n, hd))?.transpose(1, 2)?.contiguous()
+            lin.forward(x)?
+                .reshape((b, t, n, hd))?
+                .transpose(1, 2)?
+                .contiguous()
         };
         let (q, k, v) = (heads(&a.q, nh)?, heads(&a.k, nkv)?, heads(&a.v, nkv)?);
         let (q, k) = match mode {
-            Mode::Fast => (candle_nn::rotary_emb::rope(&q, cos, sin)?, candle_nn::rotary_emb::rope(&k, cos, sin)?),
+            Mode::Fast => (
+                candle_nn::rotary_emb::rope(&q, cos, sin)?,
+                candle_nn::rotary_emb::rope(&k, cos, sin)?,
+            ),
             Mode::Train => (rope_train(&q, cos, sin)?, rope_train(&k, cos, sin)?),
         };
         let (k, v) = match cache {
@@ -281,7 +320,10 @@ impl Decoder {
             Mode::Train => softmax_train(&scores)?,
         };
         let o = p.reshape((b, nkv, rep * t, tk))?.matmul(&v)?;
-        let o = o.reshape((b, nh, t, hd))?.transpose(1, 2)?.reshape((b, t, nh * hd))?;
+        let o = o
+            .reshape((b, nh, t, hd))?
+            .transpose(1, 2)?
+            .reshape((b, t, nh * hd))?;
         a.o.forward(&o)
     }
 
@@ -291,11 +333,25 @@ impl Decoder {
     }
 
     /// Runs the blocks and the final norm: `[B, T]` ids -> `[B, T, hidden]`.
-    fn trunk(&self, ids: &Tensor, mode: Mode, start: usize, mut cache: Option<&mut KvCache>) -> Result<Tensor> {
+    fn trunk(
+        &self,
+        ids: &Tensor,
+        mode: Mode,
+        start: usize,
+        mut cache: Option<&mut KvCache>,
+    ) -> Result<Tensor> {
         let (b, t) = ids.dims2()?;
-        let mut x = self.embed.index_select(&ids.flatten_all()?, 0)?.reshape((b, t, self.cfg.hidden_size))?;
+        let mut x = self.embed.index_select(&ids.flatten_all()?, 0)?.reshape((
+            b,
+            t,
+            self.cfg.hidden_size,
+        ))?;
         let (cos, sin) = self.rope_tables(start, t)?;
-        let mask = if t > 1 { Some(self.causal_mask(start, t)?) } else { None };
+        let mask = if t > 1 {
+            Some(self.causal_mask(start, t)?)
+        } else {
+            None
+        };
         for (i, blk) in self.blocks.iter().enumerate() {
             let slot = cache.as_deref_mut().map(|c| &mut c.layers[i]);
             let hn = self.rms_norm(&x, &blk.input_norm, mode)?;
@@ -330,12 +386,20 @@ impl Decoder {
 
     /// Incremental forward with a KV cache (fast kernels): `ids` `[B, T]` are the tokens at
     /// positions `start_pos..start_pos+T`; returns the last position's logits `[B, vocab]`.
-    pub fn forward_step(&self, ids: &Tensor, cache: &mut KvCache, start_pos: usize) -> Result<Tensor> {
+    pub fn forward_step(
+        &self,
+        ids: &Tensor,
+        cache: &mut KvCache,
+        start_pos: usize,
+    ) -> Result<Tensor> {
         if cache.layers.len() != self.blocks.len() {
             *cache = KvCache::new(self.blocks.len());
         }
         if cache.len() != start_pos {
-            candle_core::bail!("forward_step: start_pos {start_pos} does not match {} cached positions", cache.len());
+            candle_core::bail!(
+                "forward_step: start_pos {start_pos} does not match {} cached positions",
+                cache.len()
+            );
         }
         let h = self.trunk(ids, Mode::Fast, start_pos, Some(cache))?;
         let t = h.dim(1)?;
@@ -365,7 +429,11 @@ pub fn param_specs(cfg: &ModelConfig) -> Vec<(String, Vec<usize>, Init)> {
     let (h, hd, i) = (cfg.hidden_size, cfg.head_dim, cfg.intermediate_size);
     let (q, kv) = (cfg.num_attention_heads * hd, cfg.num_key_value_heads * hd);
     let n = Init::Normal(0.02);
-    let mut out = vec![("model.embed_tokens.weight".to_string(), vec![cfg.vocab_size, h], n)];
+    let mut out = vec![(
+        "model.embed_tokens.weight".to_string(),
+        vec![cfg.vocab_size, h],
+        n,
+    )];
     for l in 0..cfg.num_hidden_layers {
         let p = format!("model.layers.{l}");
         let mut lin = |name: &str, o: usize, inp: usize, bias: bool| {
@@ -382,7 +450,11 @@ pub fn param_specs(cfg: &ModelConfig) -> Vec<(String, Vec<usize>, Init)> {
         lin("mlp.up_proj", i, h, cfg.mlp_bias);
         lin("mlp.down_proj", h, i, cfg.mlp_bias);
         out.push((format!("{p}.input_layernorm.weight"), vec![h], Init::Ones));
-        out.push((format!("{p}.post_attention_layernorm.weight"), vec![h], Init::Ones));
+        out.push((
+            format!("{p}.post_attention_layernorm.weight"),
+            vec![h],
+            Init::Ones,
+        ));
     }
     out.push(("model.norm.weight".to_string(), vec![h], Init::Ones));
     if !cfg.tie_word_embeddings {
@@ -410,7 +482,9 @@ impl SplitMix64 {
 }
 
 fn fnv1a(s: &str) -> u64 {
-    s.bytes().fold(0xcbf2_9ce4_8422_2325, |h, b| (h ^ b as u64).wrapping_mul(0x0100_0000_01b3))
+    s.bytes().fold(0xcbf2_9ce4_8422_2325, |h, b| {
+        (h ^ b as u64).wrapping_mul(0x0100_0000_01b3)
+    })
 }
 
 /// Normal(0, std) values via Box-Muller from a stream keyed by (seed, name).
@@ -430,7 +504,12 @@ fn normal_values(seed: u64, name: &str, n: usize, std: f64) -> Vec<f64> {
 
 /// Deterministic fresh weights for `cfg` (normal(0, 0.02) matrices, ones for norms, zeros for
 /// biases). The same seed always gives the same weights, whatever the thread count.
-pub fn init_weights(cfg: &ModelConfig, seed: u64, dtype: DType, device: &Device) -> Result<Vec<(String, Tensor)>> {
+pub fn init_weights(
+    cfg: &ModelConfig,
+    seed: u64,
+    dtype: DType,
+    device: &Device,
+) -> Result<Vec<(String, Tensor)>> {
     param_specs(cfg)
         .into_par_iter()
         .map(|(name, shape, init)| {
@@ -439,7 +518,8 @@ pub fn init_weights(cfg: &ModelConfig, seed: u64, dtype: DType, device: &Device)
                 Init::Zeros => Tensor::zeros(shape, dtype, device)?,
                 Init::Normal(std) => {
                     let n = shape.iter().product();
-                    Tensor::from_vec(normal_values(seed, &name, n, std), shape, device)?.to_dtype(dtype)?
+                    Tensor::from_vec(normal_values(seed, &name, n, std), shape, device)?
+                        .to_dtype(dtype)?
                 }
             };
             Ok((name, t))
@@ -449,7 +529,12 @@ pub fn init_weights(cfg: &ModelConfig, seed: u64, dtype: DType, device: &Device)
 
 /// Fresh trainable weights in a `VarMap` plus the decoder reading them (for training from
 /// scratch). The decoder's tensors are the VarMap's variables.
-pub fn init_varmap(cfg: &ModelConfig, seed: u64, dtype: DType, device: &Device) -> Result<(VarMap, Decoder)> {
+pub fn init_varmap(
+    cfg: &ModelConfig,
+    seed: u64,
+    dtype: DType,
+    device: &Device,
+) -> Result<(VarMap, Decoder)> {
     let varmap = VarMap::new();
     {
         let mut data = varmap.data().lock().expect("VarMap lock poisoned");
@@ -464,7 +549,10 @@ pub fn init_varmap(cfg: &ModelConfig, seed: u64, dtype: DType, device: &Device) 
 /// The VarMap's variables as (name, tensor) pairs sorted by name, e.g. for saving.
 pub fn varmap_tensors(varmap: &VarMap) -> Vec<(String, Tensor)> {
     let data = varmap.data().lock().expect("VarMap lock poisoned");
-    let mut out: Vec<(String, Tensor)> = data.iter().map(|(k, v)| (k.clone(), v.as_tensor().clone())).collect();
+    let mut out: Vec<(String, Tensor)> = data
+        .iter()
+        .map(|(k, v)| (k.clone(), v.as_tensor().clone()))
+        .collect();
     out.sort_by(|a, b| a.0.cmp(&b.0));
     out
 }

@@ -21,7 +21,12 @@ pub struct GenerateParams {
 
 impl Default for GenerateParams {
     fn default() -> Self {
-        GenerateParams { max_new_tokens: 256, temperature: 0.0, top_p: None, seed: 0 }
+        GenerateParams {
+            max_new_tokens: 256,
+            temperature: 0.0,
+            top_p: None,
+            seed: 0,
+        }
     }
 }
 
@@ -80,7 +85,10 @@ impl TextStream {
     fn flush(&self, tok: &tokenizers::Tokenizer) -> Result<Option<String>> {
         let prev_text = Self::decode(tok, &self.tokens[self.prev..self.cur])?;
         let text = Self::decode(tok, &self.tokens[self.prev..])?;
-        Ok(text.get(prev_text.len()..).filter(|s| !s.is_empty()).map(str::to_string))
+        Ok(text
+            .get(prev_text.len()..)
+            .filter(|s| !s.is_empty())
+            .map(str::to_string))
     }
 }
 
@@ -100,19 +108,31 @@ pub fn generate(
         return Err(anyhow!("generate: empty prompt"));
     }
     if prompt.len() >= ctx {
-        return Err(anyhow!("generate: prompt of {} tokens fills the model context ({ctx})", prompt.len()));
+        return Err(anyhow!(
+            "generate: prompt of {} tokens fills the model context ({ctx})",
+            prompt.len()
+        ));
     }
     let sampling = if params.temperature < 1e-7 {
         Sampling::ArgMax
     } else {
         match params.top_p {
-            Some(p) if p > 0.0 && p < 1.0 => Sampling::TopP { p, temperature: params.temperature },
-            _ => Sampling::All { temperature: params.temperature },
+            Some(p) if p > 0.0 && p < 1.0 => Sampling::TopP {
+                p,
+                temperature: params.temperature,
+            },
+            _ => Sampling::All {
+                temperature: params.temperature,
+            },
         }
     };
     let mut sampler = LogitsProcessor::from_sampling(params.seed, sampling);
     let mut cache = dec.new_cache();
-    let mut stream = TextStream { tokens: vec![], prev: 0, cur: 0 };
+    let mut stream = TextStream {
+        tokens: vec![],
+        prev: 0,
+        cur: 0,
+    };
     let mut input = prompt.to_vec();
     let mut pos = 0;
     let stop = loop {
@@ -141,5 +161,9 @@ pub fn generate(
         on_text(&rest);
     }
     let text = TextStream::decode(&model.tokenizer, &stream.tokens)?;
-    Ok(Generation { tokens: stream.tokens, text, stop })
+    Ok(Generation {
+        tokens: stream.tokens,
+        text,
+        stop,
+    })
 }

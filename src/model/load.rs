@@ -34,9 +34,13 @@ pub fn safetensors_files(dir: &Path) -> Result<Vec<PathBuf>> {
         return Ok(vec![single]);
     }
     let index = dir.join("model.safetensors.index.json");
-    let text = std::fs::read_to_string(&index).with_context(|| format!("reading {}", index.display()))?;
-    let v: Value = serde_json::from_str(&text).with_context(|| format!("parsing {}", index.display()))?;
-    let map = v["weight_map"].as_object().with_context(|| format!("{}: no `weight_map` object", index.display()))?;
+    let text =
+        std::fs::read_to_string(&index).with_context(|| format!("reading {}", index.display()))?;
+    let v: Value =
+        serde_json::from_str(&text).with_context(|| format!("parsing {}", index.display()))?;
+    let map = v["weight_map"]
+        .as_object()
+        .with_context(|| format!("{}: no `weight_map` object", index.display()))?;
     let mut files: Vec<String> = map
         .values()
         .map(|f| f.as_str().map(str::to_string))
@@ -52,7 +56,10 @@ fn check_model_dir(dir: &Path) -> Result<()> {
     const EXPECTED: &str = "config.json, model.safetensors (or model.safetensors.index.json \
                             with its shards) and tokenizer.json";
     if !dir.is_dir() {
-        bail!("{} is not a model directory: expected a directory with {EXPECTED}", dir.display());
+        bail!(
+            "{} is not a model directory: expected a directory with {EXPECTED}",
+            dir.display()
+        );
     }
     let mut missing = vec![];
     for f in ["config.json", "tokenizer.json"] {
@@ -60,11 +67,17 @@ fn check_model_dir(dir: &Path) -> Result<()> {
             missing.push(f);
         }
     }
-    if !dir.join("model.safetensors").is_file() && !dir.join("model.safetensors.index.json").is_file() {
+    if !dir.join("model.safetensors").is_file()
+        && !dir.join("model.safetensors.index.json").is_file()
+    {
         missing.push("model.safetensors");
     }
     if !missing.is_empty() {
-        bail!("{} is not a model directory: expected {EXPECTED}; missing {}", dir.display(), missing.join(", "));
+        bail!(
+            "{} is not a model directory: expected {EXPECTED}; missing {}",
+            dir.display(),
+            missing.join(", ")
+        );
     }
     Ok(())
 }
@@ -105,7 +118,10 @@ fn generation_eos(dir: &Path) -> Vec<u32> {
     };
     match &v["eos_token_id"] {
         Value::Number(n) => n.as_u64().map(|x| vec![x as u32]).unwrap_or_default(),
-        Value::Array(a) => a.iter().filter_map(|x| x.as_u64().map(|x| x as u32)).collect(),
+        Value::Array(a) => a
+            .iter()
+            .filter_map(|x| x.as_u64().map(|x| x as u32))
+            .collect(),
         _ => vec![],
     }
 }
@@ -125,9 +141,11 @@ impl LocalModel {
         // SAFETY: the files are only read; candle copies tensors out of the map while loading.
         let vb = unsafe { VarBuilder::from_mmaped_safetensors(&files, DType::F32, &Device::Cpu) }
             .with_context(|| format!("reading safetensors in {}", dir.display()))?;
-        let decoder = Decoder::new(&config, vb).with_context(|| format!("loading weights from {}", dir.display()))?;
+        let decoder = Decoder::new(&config, vb)
+            .with_context(|| format!("loading weights from {}", dir.display()))?;
         let tok_path = dir.join("tokenizer.json");
-        let tokenizer = Tokenizer::from_file(&tok_path).map_err(|e| anyhow!("loading {}: {e}", tok_path.display()))?;
+        let tokenizer = Tokenizer::from_file(&tok_path)
+            .map_err(|e| anyhow!("loading {}: {e}", tok_path.display()))?;
         let mut eos_token_ids = config.eos_token_ids.clone();
         for id in generation_eos(dir) {
             if !eos_token_ids.contains(&id) {
@@ -135,7 +153,14 @@ impl LocalModel {
             }
         }
         let fingerprint = fingerprint_dir(dir)?;
-        Ok(LocalModel { dir: dir.to_path_buf(), config, decoder, tokenizer, eos_token_ids, fingerprint })
+        Ok(LocalModel {
+            dir: dir.to_path_buf(),
+            config,
+            decoder,
+            tokenizer,
+            eos_token_ids,
+            fingerprint,
+        })
     }
 
     /// Content hash of the model directory, usable as a cache key for scores.
@@ -145,7 +170,12 @@ impl LocalModel {
 
     /// Tokenizes `text` (without adding special tokens).
     pub fn encode(&self, text: &str) -> Result<Vec<u32>> {
-        Ok(self.tokenizer.encode(text, false).map_err(|e| anyhow!("tokenizing: {e}"))?.get_ids().to_vec())
+        Ok(self
+            .tokenizer
+            .encode(text, false)
+            .map_err(|e| anyhow!("tokenizing: {e}"))?
+            .get_ids()
+            .to_vec())
     }
 
     /// Raw bytes of tokenizer.json (to copy into a checkpoint).
@@ -192,7 +222,10 @@ pub fn save_hf_checkpoint(
     tensors: &[(String, Tensor)],
     files: &CheckpointFiles,
 ) -> Result<()> {
-    let parent = dir.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    let parent = dir
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
     std::fs::create_dir_all(parent).with_context(|| format!("creating {}", parent.display()))?;
     let name = dir
         .file_name()
@@ -202,17 +235,22 @@ pub fn save_hf_checkpoint(
     let nonce = format!(
         "{}-{}",
         std::process::id(),
-        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos())
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos())
     );
     let tmp = parent.join(format!(".{name}.{nonce}.new.sift-tmp"));
     let result = write_checkpoint_files(&tmp, cfg, tensors, files).and_then(|()| {
         if dir.exists() {
             let old = parent.join(format!(".{name}.{nonce}.old.sift-tmp"));
-            std::fs::rename(dir, &old).with_context(|| format!("moving old checkpoint {} aside", dir.display()))?;
-            std::fs::rename(&tmp, dir).with_context(|| format!("renaming checkpoint into {}", dir.display()))?;
+            std::fs::rename(dir, &old)
+                .with_context(|| format!("moving old checkpoint {} aside", dir.display()))?;
+            std::fs::rename(&tmp, dir)
+                .with_context(|| format!("renaming checkpoint into {}", dir.display()))?;
             std::fs::remove_dir_all(&old).ok();
         } else {
-            std::fs::rename(&tmp, dir).with_context(|| format!("renaming checkpoint into {}", dir.display()))?;
+            std::fs::rename(&tmp, dir)
+                .with_context(|| format!("renaming checkpoint into {}", dir.display()))?;
         }
         File::open(parent)?.sync_all()?;
         Ok(())

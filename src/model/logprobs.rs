@@ -28,7 +28,10 @@ pub fn token_logprobs(model: &Decoder, seqs: &[&[u32]], mode: Mode) -> Result<Ve
         return Ok(seqs.iter().map(|_| Vec::new()).collect());
     }
     if t > cfg.max_position_embeddings {
-        bail!("sequence of {t} tokens exceeds the model context ({} positions)", cfg.max_position_embeddings);
+        bail!(
+            "sequence of {t} tokens exceeds the model context ({} positions)",
+            cfg.max_position_embeddings
+        );
     }
     let b = seqs.len();
     let mut ids = vec![0u32; b * t];
@@ -36,7 +39,10 @@ pub fn token_logprobs(model: &Decoder, seqs: &[&[u32]], mode: Mode) -> Result<Ve
     let mut targets = Vec::new();
     for (i, s) in seqs.iter().enumerate() {
         if let Some(&bad) = s.iter().find(|&&x| x as usize >= cfg.vocab_size) {
-            bail!("token id {bad} is outside the vocabulary ({})", cfg.vocab_size);
+            bail!(
+                "token id {bad} is outside the vocabulary ({})",
+                cfg.vocab_size
+            );
         }
         ids[i * t..i * t + s.len()].copy_from_slice(s);
         for p in 0..s.len().saturating_sub(1) {
@@ -49,8 +55,11 @@ pub fn token_logprobs(model: &Decoder, seqs: &[&[u32]], mode: Mode) -> Result<Ve
     let hidden = model.hidden_states(&ids, mode)?;
     let h = cfg.hidden_size;
     let hidden = hidden.reshape((b * t, h))?;
-    let hidden =
-        if rows.len() == b * t { hidden } else { hidden.index_select(&Tensor::new(rows.as_slice(), dev)?, 0)? };
+    let hidden = if rows.len() == b * t {
+        hidden
+    } else {
+        hidden.index_select(&Tensor::new(rows.as_slice(), dev)?, 0)?
+    };
     let chunk = (LOGIT_CHUNK_ELEMS / cfg.vocab_size).max(1);
     let mut flat = Vec::with_capacity(targets.len());
     let mut start = 0;
@@ -74,14 +83,23 @@ pub fn gather_logprobs(logits: &Tensor, targets: &[u32]) -> Result<Vec<f32>> {
     if n != targets.len() {
         bail!("gather_logprobs: {n} rows but {} targets", targets.len());
     }
-    let logits = logits.to_device(&Device::Cpu)?.to_dtype(DType::F32)?.contiguous()?;
+    let logits = logits
+        .to_device(&Device::Cpu)?
+        .to_dtype(DType::F32)?
+        .contiguous()?;
     let (storage, layout) = logits.storage_and_layout();
-    let (lo, hi) = layout.contiguous_offsets().context("logits are not contiguous")?;
+    let (lo, hi) = layout
+        .contiguous_offsets()
+        .context("logits are not contiguous")?;
     let data = match &*storage {
         candle_core::Storage::Cpu(cpu) => &cpu.as_slice::<f32>()?[lo..hi],
         _ => bail!("logits are not on the CPU"),
     };
-    Ok(data.par_chunks(v).zip(targets.par_iter()).map(|(row, &tgt)| row[tgt as usize] - log_sum_exp(row)).collect())
+    Ok(data
+        .par_chunks(v)
+        .zip(targets.par_iter())
+        .map(|(row, &tgt)| row[tgt as usize] - log_sum_exp(row))
+        .collect())
 }
 
 /// Numerically stable log-sum-exp of one row.
@@ -114,7 +132,10 @@ fn lse_generic(row: &[f32]) -> f32 {
             mx[i] = mx[i].max(c[i]);
         }
     }
-    let m = tail.iter().chain(mx.iter()).fold(f32::NEG_INFINITY, |a, &b| a.max(b));
+    let m = tail
+        .iter()
+        .chain(mx.iter())
+        .fold(f32::NEG_INFINITY, |a, &b| a.max(b));
     if !m.is_finite() {
         return m;
     }
@@ -157,7 +178,12 @@ pub fn sequence_logprobs(model: &LocalModel, seqs: &[Vec<u32>]) -> Result<Vec<Ve
 }
 
 /// [`sequence_logprobs`] on a bare decoder with an explicit padded-token budget per batch.
-pub fn batched_logprobs(model: &Decoder, seqs: &[Vec<u32>], batch_tokens: usize, mode: Mode) -> Result<Vec<Vec<f32>>> {
+pub fn batched_logprobs(
+    model: &Decoder,
+    seqs: &[Vec<u32>],
+    batch_tokens: usize,
+    mode: Mode,
+) -> Result<Vec<Vec<f32>>> {
     let mut order: Vec<usize> = (0..seqs.len()).collect();
     order.sort_by_key(|&i| std::cmp::Reverse(seqs[i].len()));
     let mut out = vec![Vec::new(); seqs.len()];
@@ -166,7 +192,10 @@ pub fn batched_logprobs(model: &Decoder, seqs: &[Vec<u32>], batch_tokens: usize,
         // Longest first: the first sequence fixes the padded length of the batch.
         let len = seqs[order[i]].len().max(1);
         let n = (batch_tokens / len).max(1).min(order.len() - i);
-        let batch: Vec<&[u32]> = order[i..i + n].iter().map(|&j| seqs[j].as_slice()).collect();
+        let batch: Vec<&[u32]> = order[i..i + n]
+            .iter()
+            .map(|&j| seqs[j].as_slice())
+            .collect();
         for (k, lp) in token_logprobs(model, &batch, mode)?.into_iter().enumerate() {
             out[order[i + k]] = lp;
         }
@@ -193,7 +222,9 @@ mod tests {
 
     #[test]
     fn lse_matches_naive() {
-        let row: Vec<f32> = (0..1003).map(|i| ((i * 37 % 101) as f32 - 50.0) * 0.3).collect();
+        let row: Vec<f32> = (0..1003)
+            .map(|i| ((i * 37 % 101) as f32 - 50.0) * 0.3)
+            .collect();
         let m = row.iter().cloned().fold(f32::NEG_INFINITY, f32::max);
         let naive = m + row.iter().map(|x| ((x - m) as f64).exp()).sum::<f64>().ln() as f32;
         assert!((log_sum_exp(&row) - naive).abs() < 1e-5);

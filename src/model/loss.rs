@@ -12,9 +12,20 @@ pub fn masked_nll_sum(logits: &Tensor, targets: &Tensor, mask: &Tensor) -> Resul
     let dtype = logits.dtype();
     let mask = mask.to_dtype(dtype)?;
     let max = logits.max_keepdim(D::Minus1)?.detach();
-    let lse = (logits.broadcast_sub(&max)?.exp()?.sum_keepdim(D::Minus1)?.log()? + &max)?.squeeze(D::Minus1)?;
-    let picked = logits.gather(&targets.unsqueeze(D::Minus1)?.contiguous()?, D::Minus1)?.squeeze(D::Minus1)?;
+    let lse = (logits
+        .broadcast_sub(&max)?
+        .exp()?
+        .sum_keepdim(D::Minus1)?
+        .log()?
+        + &max)?
+        .squeeze(D::Minus1)?;
+    let picked = logits
+        .gather(&targets.unsqueeze(D::Minus1)?.contiguous()?, D::Minus1)?
+        .squeeze(D::Minus1)?;
     let sum = ((lse - picked)? * &mask)?.sum_all()?;
-    let count = mask.to_dtype(candle_core::DType::F64)?.sum_all()?.to_scalar::<f64>()?;
+    let count = mask
+        .to_dtype(candle_core::DType::F64)?
+        .sum_all()?
+        .to_scalar::<f64>()?;
     Ok((sum, count))
 }

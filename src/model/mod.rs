@@ -20,7 +20,11 @@ pub use loss::masked_nll_sum;
 /// (candle otherwise counts physical cores, which undercounts on some VMs). Call it first thing
 /// in `main`, before any other thread starts. Returns the thread count in use.
 pub fn init_threads() -> usize {
-    let n = match std::env::var("RAYON_NUM_THREADS").ok().and_then(|s| s.parse::<usize>().ok()).filter(|&n| n > 0) {
+    let n = match std::env::var("RAYON_NUM_THREADS")
+        .ok()
+        .and_then(|s| s.parse::<usize>().ok())
+        .filter(|&n| n > 0)
+    {
         Some(n) => n,
         None => {
             let n = std::thread::available_parallelism().map_or(1, |n| n.get());
@@ -30,6 +34,8 @@ pub fn init_threads() -> usize {
             n
         }
     };
-    let _ = rayon::ThreadPoolBuilder::new().num_threads(n).build_global();
+    let _ = rayon::ThreadPoolBuilder::new()
+        .num_threads(n)
+        .build_global();
     n
 }
