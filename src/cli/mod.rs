@@ -1,6 +1,7 @@
 //! The command line: `sift FILE` opens the TUI; subcommands script the same engine.
 
 mod data;
+pub mod train;
 
 use anyhow::Result;
 use clap::{Parser, Subcommand};
@@ -75,6 +76,59 @@ pub enum Command {
     /// edit N FIELD TEXT, insert N, duplicate N, delete N, undo, redo, save, save!); prints `ok`
     /// once each change is journaled. TEXT may be a JSON string literal.
     Batch { file: PathBuf },
+    /// Fine-tune a model on the selected records (progress on stderr; Ctrl-C checkpoints and stops).
+    Train(Box<TrainArgs>),
+}
+
+/// Arguments of `sift train`.
+#[derive(clap::Args, Debug)]
+pub struct TrainArgs {
+    /// The dataset.
+    pub file: PathBuf,
+    /// accepted | all | rejected | unreviewed | needs-edit
+    #[arg(long, default_value = "accepted", value_parser = parse_selection)]
+    pub select: crate::train::Selection,
+    /// Base model directory (HF format); the bundled default model when omitted.
+    #[arg(long)]
+    pub base: Option<PathBuf>,
+    /// Run directory (data, settings, metrics, checkpoints, final model in model/).
+    #[arg(long)]
+    pub out: PathBuf,
+    /// Passes over the training records.
+    #[arg(long, default_value_t = 3)]
+    pub epochs: usize,
+    /// Optimizer steps (overrides --epochs).
+    #[arg(long)]
+    pub max_steps: Option<usize>,
+    /// Peak learning rate (warmup then cosine decay).
+    #[arg(long, default_value_t = 1e-4)]
+    pub lr: f64,
+    /// Records per micro-batch.
+    #[arg(long, default_value_t = 8)]
+    pub batch: usize,
+    /// Micro-batches per optimizer step.
+    #[arg(long, default_value_t = 1)]
+    pub accum: usize,
+    /// Token limit per example (prompt truncated first).
+    #[arg(long, default_value_t = 512)]
+    pub max_len: usize,
+    /// Evaluate on held-out records every N steps.
+    #[arg(long, default_value_t = 50)]
+    pub eval_every: usize,
+    /// Fraction of records held out per evaluation set (seen tasks, unseen tasks).
+    #[arg(long, default_value_t = 0.05)]
+    pub eval_frac: f64,
+    /// Seed for the split, data order and initialisation.
+    #[arg(long, default_value_t = 42)]
+    pub seed: u64,
+    /// Continue the run in --out from its last checkpoint.
+    #[arg(long)]
+    pub resume: bool,
+}
+
+fn parse_selection(s: &str) -> Result<crate::train::Selection, String> {
+    crate::train::Selection::from_name(s)
+        .ok_or_else(|| format!("unknown selection `{s}` (accepted, all, rejected, unreviewed, needs-edit)"))
 }
 
 fn parse_format(s: &str) -> Result<crate::dataset::Format, String> {
@@ -105,6 +159,21 @@ pub fn run(cli: Cli) -> Result<i32> {
             data::edit(&file, format, index, field, &value, force)
         }
         Some(Command::Batch { file }) => data::batch(&file, format, std::io::stdin().lock(), std::io::stdout().lock()),
+        Some(Command::Train(a)) => {
+            let mut s = crate::train::runs::RunSettings::new(a.select, a.out.clone());
+            s.base = a.base.clone();
+            s.epochs = a.epochs;
+            s.max_steps = a.max_steps;
+            s.lr = a.lr;
+            s.batch = a.batch;
+            s.accum = a.accum;
+            s.max_len = a.max_len;
+            s.eval_every = a.eval_every;
+            s.eval_frac = a.eval_frac;
+            s.seed = a.seed;
+            s.resume = a.resume;
+            train::train(&a.file, format, &s)
+        }
         None => anyhow::bail!("the TUI is not part of this build yet; use a subcommand (see --help)"),
     }
 }

@@ -3,9 +3,13 @@
 //! HF-format checkpoints with exact resume, run folders, and a "try it" generator.
 
 pub mod checkpoint;
+pub mod config;
 pub mod data;
 pub mod optim;
+pub mod runs;
+pub mod split;
 pub mod trainer;
+pub mod try_it;
 
 pub use data::{Example, MicroBatch, Selection, SftTokenizer, alpaca_prompt, build_examples};
 pub use optim::{AdamW, AdamWParams, clip_grad_norm, lr_at};
