@@ -78,6 +78,58 @@ pub enum Command {
     Batch { file: PathBuf },
     /// Fine-tune a model on the selected records (progress on stderr; Ctrl-C checkpoints and stops).
     Train(Box<TrainArgs>),
+    /// Build a small Llama from scratch on an Alpaca corpus (tokenizer, training, f16 HF model dir).
+    Pretrain(Box<PretrainArgs>),
+}
+
+/// Arguments of `sift pretrain`.
+#[derive(clap::Args, Debug)]
+pub struct PretrainArgs {
+    /// Alpaca JSON array (records with index % 20 == 0 are held out for validation).
+    #[arg(long)]
+    pub corpus: PathBuf,
+    /// Output model directory.
+    #[arg(long)]
+    pub out: PathBuf,
+    /// Work directory for checkpoints and metrics (default: OUT-run).
+    #[arg(long)]
+    pub run_dir: Option<PathBuf>,
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// Training time budget in minutes (the step count is fixed after the first steps to fit it).
+    #[arg(long)]
+    pub minutes: Option<f64>,
+    /// Optimizer steps (deterministic for a seed; one epoch when neither this nor --minutes is given).
+    #[arg(long)]
+    pub max_steps: Option<usize>,
+    /// Use only the first N corpus records.
+    #[arg(long)]
+    pub limit: Option<usize>,
+    #[arg(long, default_value_t = 8000)]
+    pub vocab: usize,
+    #[arg(long, default_value_t = 320)]
+    pub hidden: usize,
+    #[arg(long, default_value_t = 6)]
+    pub layers: usize,
+    #[arg(long, default_value_t = 5)]
+    pub heads: usize,
+    #[arg(long, default_value_t = 5)]
+    pub kv_heads: usize,
+    #[arg(long, default_value_t = 864)]
+    pub intermediate: usize,
+    /// Context length in tokens.
+    #[arg(long, default_value_t = 512)]
+    pub context: usize,
+    /// Documents per step.
+    #[arg(long, default_value_t = 16)]
+    pub batch: usize,
+    #[arg(long, default_value_t = 1e-3)]
+    pub lr: f64,
+    #[arg(long, default_value_t = 500)]
+    pub eval_every: usize,
+    /// Continue from the work directory's checkpoint.
+    #[arg(long)]
+    pub resume: bool,
 }
 
 /// Arguments of `sift train`.
@@ -173,6 +225,34 @@ pub fn run(cli: Cli) -> Result<i32> {
             s.seed = a.seed;
             s.resume = a.resume;
             train::train(&a.file, format, &s)
+        }
+        Some(Command::Pretrain(a)) => {
+            let run_dir = a.run_dir.clone().unwrap_or_else(|| {
+                let mut p = a.out.clone().into_os_string();
+                p.push("-run");
+                PathBuf::from(p)
+            });
+            let c = crate::train::pretrain::PretrainConfig {
+                corpus: a.corpus.clone(),
+                out: a.out.clone(),
+                run_dir,
+                seed: a.seed,
+                minutes: a.minutes,
+                max_steps: a.max_steps,
+                limit: a.limit,
+                vocab: a.vocab,
+                hidden: a.hidden,
+                layers: a.layers,
+                heads: a.heads,
+                kv_heads: a.kv_heads,
+                intermediate: a.intermediate,
+                context: a.context,
+                batch: a.batch,
+                lr: a.lr,
+                eval_every: a.eval_every,
+                resume: a.resume,
+            };
+            train::pretrain(&c)
         }
         None => anyhow::bail!("the TUI is not part of this build yet; use a subcommand (see --help)"),
     }

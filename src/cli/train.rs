@@ -95,3 +95,16 @@ pub fn train(file: &Path, format: Option<Format>, settings: &RunSettings) -> Res
     println!("model: {}", s.model_dir.display());
     Ok(0)
 }
+
+/// Runs `sift pretrain` and prints `pretrain_log.json`.
+pub fn pretrain(cfg: &crate::train::pretrain::PretrainConfig) -> Result<i32> {
+    let cancel = Arc::new(AtomicBool::new(false));
+    signal_hook::flag::register(signal_hook::consts::SIGINT, cancel.clone())?;
+    let (tx, rx) = std::sync::mpsc::channel();
+    let c = cfg.clone();
+    let worker = std::thread::spawn(move || crate::train::pretrain::run_pretrain(&c, tx, cancel));
+    progress(rx);
+    let log = worker.join().map_err(|_| anyhow::anyhow!("pretraining thread panicked"))??;
+    println!("{}", serde_json::to_string_pretty(&log)?);
+    Ok(0)
+}

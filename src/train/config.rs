@@ -63,6 +63,8 @@ pub struct TrainConfig {
     pub save_dtype: DType,
     /// Write a checkpoint of the last completed step when cancelled.
     pub checkpoint_on_cancel: bool,
+    /// Where the final model goes (default `out_dir/model`).
+    pub final_dir: Option<PathBuf>,
 }
 
 impl TrainConfig {
@@ -88,6 +90,7 @@ impl TrainConfig {
             resume: false,
             save_dtype: DType::F32,
             checkpoint_on_cancel: true,
+            final_dir: None,
         }
     }
 }

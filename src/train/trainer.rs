@@ -135,6 +135,8 @@ pub struct Trainer {
     session_start: Instant,
     session_elapsed_base: f64,
     session_steps: usize,
+    session_step_secs: f64,
+    step_cap: usize,
 }
 
 impl Trainer {
@@ -188,6 +190,7 @@ impl Trainer {
             ResumeState { max_steps, warmup_steps, seed: cfg.seed, data_hash: hash, ..Default::default() }
         };
         let session_elapsed_base = state.elapsed_s;
+        let step_cap = state.max_steps;
         Ok(Trainer {
             cfg,
             model_cfg,
@@ -205,6 +208,8 @@ impl Trainer {
             session_start: Instant::now(),
             session_elapsed_base,
             session_steps: 0,
+            session_step_secs: 0.0,
+            step_cap,
         })
     }
 
@@ -298,6 +303,7 @@ impl Trainer {
         self.opt.update(&grads, lr)?;
         let real: usize = batches.iter().map(|b| b.real_tokens).sum();
         self.session_steps += 1;
+        self.session_step_secs += t0.elapsed().as_secs_f64();
         let st = &mut self.state;
         st.global_step += 1;
         st.tokens_seen += real as u64;
@@ -359,9 +365,9 @@ impl Trainer {
         if self.session_steps == 0 {
             return;
         }
-        let per_step = (self.elapsed() - self.session_elapsed_base) / self.session_steps as f64;
+        let per_step = self.session_step_secs / self.session_steps as f64;
         let left = ((budget_s - self.elapsed()) / per_step).floor().max(0.0) as usize;
-        self.state.max_steps = (self.state.global_step + left).min(self.state.max_steps).max(self.state.global_step);
+        self.state.max_steps = (self.state.global_step + left).min(self.step_cap).max(self.state.global_step);
         self.state.warmup_steps = self.state.warmup_steps.min(self.state.max_steps);
     }
 
@@ -391,7 +397,7 @@ impl Trainer {
 
     /// Writes the final HF-format model into `out_dir/model` in the configured dtype.
     pub fn save_model(&self) -> Result<PathBuf> {
-        let dir = self.cfg.out_dir.join(ckpt::MODEL_DIR);
+        let dir = self.cfg.final_dir.clone().unwrap_or_else(|| self.cfg.out_dir.join(ckpt::MODEL_DIR));
         let tensors = varmap_tensors(&self.varmap)
             .into_iter()
             .map(|(n, t)| Ok((n, t.to_dtype(self.cfg.save_dtype)?)))
@@ -485,7 +491,7 @@ fn train_loop(
         last_loss = m.loss;
         let step = m.step;
         events.send(TrainEvent::Step(m)).ok();
-        if let Some(b) = budget.filter(|_| tr.session_steps == 3 && start_step == 0) {
+        if let Some(b) = budget.filter(|_| matches!(tr.session_steps, 3 | 20) && start_step == 0) {
             tr.fit_time_budget(b);
         }
         if eval_every > 0 && step % eval_every == 0 && !tr.finished() {
