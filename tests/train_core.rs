@@ -210,10 +210,10 @@ fn cancel_abandons_the_step_and_checkpoints() {
     let data = TrainData { train: examples(128), eval: vec![] };
     let h = std::thread::spawn(move || sift::train::run_training(cfg, data, tx, c2).unwrap());
     for ev in rx.iter() {
-        if let TrainEvent::Step(m) = &ev {
-            if m.step == 2 {
-                cancel.store(true, std::sync::atomic::Ordering::Relaxed);
-            }
+        if let TrainEvent::Step(m) = &ev
+            && m.step == 2
+        {
+            cancel.store(true, std::sync::atomic::Ordering::Relaxed);
         }
         if let TrainEvent::Cancelled { step, checkpoint_written } = ev {
             assert!(step >= 2 && checkpoint_written);

@@ -120,7 +120,7 @@ pub fn load_alpaca(path: &Path) -> Result<Vec<AlpacaRecord>> {
 
 /// Whether record `index` belongs to the validation slice.
 pub fn is_validation(index: usize) -> bool {
-    index % 20 == 0
+    index.is_multiple_of(20)
 }
 
 /// Trains a byte-level BPE tokenizer (specials `<s>`, `</s>`, `<pad>` = ids 0, 1, 2).
@@ -204,7 +204,7 @@ pub fn model_config(c: &PretrainConfig, vocab: usize) -> ModelConfig {
 /// Builds the tokenizer and corpus, trains, and writes the HF-format model (f16) with
 /// `pretrain_log.json` into `cfg.out`. Progress goes to `events`.
 pub fn run_pretrain(cfg: &PretrainConfig, events: Sender<TrainEvent>, cancel: Arc<AtomicBool>) -> Result<PretrainLog> {
-    if cfg.hidden % cfg.heads != 0 || cfg.heads % cfg.kv_heads != 0 {
+    if !cfg.hidden.is_multiple_of(cfg.heads) || !cfg.heads.is_multiple_of(cfg.kv_heads) {
         bail!("hidden ({}) must divide by heads ({}) and heads by kv-heads ({})", cfg.hidden, cfg.heads, cfg.kv_heads);
     }
     let mut records = load_alpaca(&cfg.corpus)?;

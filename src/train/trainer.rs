@@ -473,10 +473,11 @@ fn train_loop(
             eval_examples: n_eval,
         })
         .ok();
-    if start_step == 0 && eval_every > 0 {
-        if let Some(l) = tr.run_eval()? {
-            events.send(TrainEvent::Eval { step: 0, eval_loss: l }).ok();
-        }
+    if start_step == 0
+        && eval_every > 0
+        && let Some(l) = tr.run_eval()?
+    {
+        events.send(TrainEvent::Eval { step: 0, eval_loss: l }).ok();
     }
     let (mut last_loss, mut last_eval, mut saved_at) = (f64::NAN, None, start_step);
     while !tr.finished() {
