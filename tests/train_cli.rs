@@ -177,3 +177,11 @@ fn train_without_base_asks_for_one() {
     assert!(String::from_utf8_lossy(&o.stderr).contains("--base"));
     let _ = Selection::All;
 }
+
+#[test]
+fn run_dates_are_utc_calendar_dates() {
+    use sift::train::runs::format_unix;
+    assert_eq!(format_unix(0), "1970-01-01 00:00");
+    assert_eq!(format_unix(951_782_400), "2000-02-29 00:00");
+    assert_eq!(format_unix(1_795_300_000), "2026-11-21 22:26");
+}

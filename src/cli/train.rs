@@ -77,6 +77,8 @@ pub fn train(file: &Path, format: Option<Format>, settings: &RunSettings) -> Res
         );
     }
     let cancel = Arc::new(AtomicBool::new(false));
+    // A second Ctrl-C (flag already set) exits at once.
+    signal_hook::flag::register_conditional_shutdown(signal_hook::consts::SIGINT, 130, cancel.clone())?;
     signal_hook::flag::register(signal_hook::consts::SIGINT, cancel.clone())?;
     let (tx, rx) = std::sync::mpsc::channel();
     let worker = std::thread::spawn(move || execute_run(run, tx, cancel));
@@ -99,6 +101,8 @@ pub fn train(file: &Path, format: Option<Format>, settings: &RunSettings) -> Res
 /// Runs `sift pretrain` and prints `pretrain_log.json`.
 pub fn pretrain(cfg: &crate::train::pretrain::PretrainConfig) -> Result<i32> {
     let cancel = Arc::new(AtomicBool::new(false));
+    // A second Ctrl-C (flag already set) exits at once.
+    signal_hook::flag::register_conditional_shutdown(signal_hook::consts::SIGINT, 130, cancel.clone())?;
     signal_hook::flag::register(signal_hook::consts::SIGINT, cancel.clone())?;
     let (tx, rx) = std::sync::mpsc::channel();
     let c = cfg.clone();
