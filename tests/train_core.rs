@@ -223,3 +223,28 @@ fn cancel_abandons_the_step_and_checkpoints() {
     assert!(dir.path().join("checkpoint-last/sift_resume.json").is_file());
     assert!(!dir.path().join("model").exists());
 }
+
+#[test]
+fn adamw_decays_matrices_only_and_schedule_warms_up_then_decays() {
+    use candle_core::{Device, Tensor, Var};
+    use sift::train::{AdamW, AdamWParams, clip_grad_norm, lr_at};
+    let dev = Device::Cpu;
+    let w = Var::from_tensor(&Tensor::ones((2, 2), candle_core::DType::F32, &dev).unwrap()).unwrap();
+    let n = Var::from_tensor(&Tensor::ones(2, candle_core::DType::F32, &dev).unwrap()).unwrap();
+    let params = AdamWParams { weight_decay: 0.1, ..Default::default() };
+    let mut opt = AdamW::new(vec![("w".into(), w.clone()), ("norm.weight".into(), n.clone())], params).unwrap();
+    let zeros = [w.zeros_like().unwrap(), n.zeros_like().unwrap()];
+    opt.update(&zeros, 0.5).unwrap();
+    assert_eq!(w.as_tensor().flatten_all().unwrap().to_vec1::<f32>().unwrap(), vec![0.95; 4]);
+    assert_eq!(n.as_tensor().to_vec1::<f32>().unwrap(), vec![1.0; 2]);
+    // Clipping scales to the max norm and reports the norm before clipping.
+    let mut g = vec![Tensor::new(&[3f32, 4.0], &dev).unwrap()];
+    assert_eq!(clip_grad_norm(&mut g, 1.0).unwrap(), 5.0);
+    let v = g[0].to_vec1::<f32>().unwrap();
+    assert!((v[0] - 0.6).abs() < 1e-5 && (v[1] - 0.8).abs() < 1e-5);
+    assert!((lr_at(0, 1.0, 4, 100, 0.1) - 0.25).abs() < 1e-12);
+    assert!((lr_at(3, 1.0, 4, 100, 0.1) - 1.0).abs() < 1e-12);
+    assert!((lr_at(4, 1.0, 4, 100, 0.1) - 1.0).abs() < 1e-12);
+    assert!((lr_at(100, 1.0, 4, 100, 0.1) - 0.1).abs() < 1e-12);
+    assert!(lr_at(50, 1.0, 4, 100, 0.1) < 0.6 && lr_at(50, 1.0, 4, 100, 0.1) > 0.5);
+}

@@ -43,5 +43,8 @@ for _ in range(args.steps):
     t = time.perf_counter()
     step()
     rates.append(args.batch * args.seq / (time.perf_counter() - t))
-peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+# VmHWM belongs to this process image (ru_maxrss keeps the parent's high-water mark across exec).
+with open("/proc/self/status") as f:
+    peak = next((int(l.split()[1]) / 1024.0 for l in f if l.startswith("VmHWM:")),
+                resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0)
 print(json.dumps({"tokens_per_s": rates, "peak_rss_mb": peak}))
