@@ -40,6 +40,7 @@ fn env_usize(k: &str, d: usize) -> usize {
 fn main() {
     // SAFETY: set before any other thread starts.
     unsafe { std::env::set_var("RAYON_NUM_THREADS", "2") };
+    sift::model::tune_allocator();
     sift::model::init_threads();
     let (rounds, steps) = (env_usize("SIFT_BENCH_ROUNDS", 3), env_usize("SIFT_BENCH_STEPS", 3));
     let mut cfg = ModelConfig::llama(32000, 288, 768, 6, 6, 6);
