@@ -11,5 +11,7 @@ pub mod model;
 pub mod quality;
 pub mod session;
 pub mod stats;
+/// Training on the selection: SFT data, trainer, checkpoints, runs.
+pub mod train;
 /// The terminal UI (ratatui): browse, fix and judge records with the keyboard.
 pub mod tui;

@@ -1,0 +1,104 @@
+//! Training-step throughput (forward + backward + AdamW) of the "tiny" config of notes/perf.md
+//! (hidden 288, 6 layers, 6 heads, intermediate 768, vocab 32000; 24.4M parameters) at batch
+//! 8 x 256 tokens on 2 threads, f32: median tokens/s and peak RSS. When a PyTorch venv is found
+//! (`SIFT_BENCH_PYTHON`, default /work/venv-torch/bin/python), the same config and batch run in
+//! PyTorch through tools/bench_torch_train.py, interleaved with ours (A B A B ...), and the ratio
+//! of medians is printed.
+//!
+//! `cargo bench --bench train_throughput` (SIFT_BENCH_ROUNDS, SIFT_BENCH_STEPS change the counts).
+
+use sift::model::ModelConfig;
+use sift::train::{Example, ModelSource, TrainConfig, TrainData, Trainer};
+use std::process::Command;
+use std::sync::atomic::AtomicBool;
+use std::time::Instant;
+
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
+const BATCH: usize = 8;
+const SEQ: usize = 256;
+
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(|a, b| a.partial_cmp(b).unwrap());
+    v[v.len() / 2]
+}
+
+fn peak_rss_mb() -> f64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    status
+        .lines()
+        .find(|l| l.starts_with("VmHWM:"))
+        .and_then(|l| l.split_whitespace().nth(1)?.parse::<f64>().ok())
+        .map_or(0.0, |kb| kb / 1024.0)
+}
+
+fn env_usize(k: &str, d: usize) -> usize {
+    std::env::var(k).ok().and_then(|v| v.parse().ok()).unwrap_or(d)
+}
+
+fn main() {
+    // SAFETY: set before any other thread starts.
+    unsafe { std::env::set_var("RAYON_NUM_THREADS", "2") };
+    sift::model::tune_allocator();
+    sift::model::init_threads();
+    let (rounds, steps) = (env_usize("SIFT_BENCH_ROUNDS", 3), env_usize("SIFT_BENCH_STEPS", 3));
+    let mut cfg = ModelConfig::llama(32000, 288, 768, 6, 6, 6);
+    cfg.max_position_embeddings = 512;
+    let mut rng = sift::train::data::SplitMix64(7);
+    let train: Vec<Example> = (0..BATCH * 4)
+        .map(|i| {
+            let tokens: Vec<u32> = (0..=SEQ).map(|_| rng.below(32000) as u32).collect();
+            Example { trained: vec![true; tokens.len()], tokens, source: i }
+        })
+        .collect();
+    let dir = tempfile::tempdir().unwrap();
+    let mut tc = TrainConfig::new(
+        ModelSource::Scratch { config: cfg.clone(), seed: 1, tokenizer_json: b"{}".to_vec() },
+        dir.path().to_path_buf(),
+    );
+    tc.batch_size = BATCH;
+    tc.max_steps = Some(1_000_000);
+    tc.eval_every = 0;
+    tc.save_every = 0;
+    let mut tr = Trainer::new(tc, TrainData { train, eval: vec![] }).unwrap();
+    let no = AtomicBool::new(false);
+    tr.step(&no).unwrap(); // warm-up
+    let python = std::env::var("SIFT_BENCH_PYTHON").unwrap_or_else(|_| "/work/venv-torch/bin/python".into());
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tools/bench_torch_train.py");
+    let have_torch = std::path::Path::new(&python).exists();
+    println!("tiny config: {} params, batch {BATCH} x {SEQ}, 2 threads, f32", cfg.num_params());
+    let (mut ours, mut theirs, mut torch_peak) = (vec![], vec![], 0f64);
+    for round in 0..rounds {
+        for _ in 0..steps {
+            let t = Instant::now();
+            tr.step(&no).unwrap();
+            ours.push((BATCH * SEQ) as f64 / t.elapsed().as_secs_f64());
+        }
+        if have_torch {
+            let out = Command::new(&python)
+                .args([script, "--steps", &steps.to_string(), "--batch", &BATCH.to_string(), "--seq", &SEQ.to_string()])
+                .output()
+                .expect("running the PyTorch benchmark");
+            let text = String::from_utf8_lossy(&out.stdout);
+            let v: serde_json::Value = serde_json::from_str(text.lines().last().unwrap_or("{}")).unwrap_or_default();
+            for x in v["tokens_per_s"].as_array().into_iter().flatten() {
+                theirs.push(x.as_f64().unwrap_or(0.0));
+            }
+            torch_peak = torch_peak.max(v["peak_rss_mb"].as_f64().unwrap_or(0.0));
+            if !out.status.success() {
+                eprintln!("torch bench failed: {}", String::from_utf8_lossy(&out.stderr));
+            }
+        }
+        eprintln!("round {} done", round + 1);
+    }
+    let m = median(ours.clone());
+    println!("candle: median {m:.0} tok/s over {} steps, peak RSS {:.0} MB", ours.len(), peak_rss_mb());
+    if !theirs.is_empty() {
+        let t = median(theirs.clone());
+        println!("torch:  median {t:.0} tok/s over {} steps, peak RSS {torch_peak:.0} MB", theirs.len());
+        println!("ratio candle/torch: {:.2}", m / t);
+    } else {
+        println!("torch: not run (no python at {python})");
+    }
+}

@@ -1,0 +1,334 @@
+//! Supervised fine-tuning examples: prompt templates, tokenisation with a label mask (1 on
+//! response tokens and EOS only), truncation, and length-bucketed micro-batches.
+
+use crate::dataset::{Format, Record, Role};
+use crate::session::{Session, Status};
+use anyhow::{Context, Result, anyhow, bail};
+use serde::{Deserialize, Serialize};
+use std::path::Path;
+use tokenizers::Tokenizer;
+
+/// Stanford Alpaca prompt for records with an input (exact text of tatsu-lab/stanford_alpaca).
+pub const PROMPT_INPUT: &str = "Below is an instruction that describes a task, paired with an input that provides \
+further context. Write a response that appropriately completes the request.\n\n### Instruction:\n{instruction}\n\n\
+### Input:\n{input}\n\n### Response:";
+
+/// Stanford Alpaca prompt for records without an input.
+pub const PROMPT_NO_INPUT: &str = "Below is an instruction that describes a task. Write a response that \
+appropriately completes the request.\n\n### Instruction:\n{instruction}\n\n### Response:";
+
+/// The Stanford Alpaca prompt for (instruction, input); the no-input variant when `input` is empty.
+pub fn alpaca_prompt(instruction: &str, input: &str) -> String {
+    if input.is_empty() {
+        PROMPT_NO_INPUT.replace("{instruction}", instruction)
+    } else {
+        PROMPT_INPUT.replacen("{instruction}", instruction, 1).replacen("{input}", input, 1)
+    }
+}
+
+/// Which records to train on, by review status.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Selection {
+    /// Every record.
+    All,
+    /// Records with this review status.
+    Status(Status),
+}
+
+impl Selection {
+    /// Parses `all`, `accepted`, `rejected`, `unreviewed` or `needs-edit`.
+    pub fn from_name(s: &str) -> Option<Selection> {
+        if s == "all" { Some(Selection::All) } else { Status::from_name(s).map(Selection::Status) }
+    }
+
+    /// The name accepted by [`Selection::from_name`].
+    pub fn name(&self) -> &'static str {
+        match self {
+            Selection::All => "all",
+            Selection::Status(s) => s.name(),
+        }
+    }
+
+    /// Positions of the selected records in the session, in file order.
+    pub fn positions(&self, session: &Session) -> Vec<usize> {
+        match self {
+            Selection::All => (0..session.dataset().len()).collect(),
+            Selection::Status(s) => session.positions_with(*s),
+        }
+    }
+}
+
+/// A tokenizer with the special ids training needs.
+#[derive(Clone)]
+pub struct SftTokenizer {
+    /// The tokenizer.
+    pub tokenizer: Tokenizer,
+    /// Prepended to every sequence when set.
+    pub bos: Option<u32>,
+    /// Appended after every trained response.
+    pub eos: u32,
+}
+
+impl SftTokenizer {
+    /// Reads tokenizer.json and the bos/eos ids of config.json (and generation_config.json) in `dir`.
+    pub fn from_model_dir(dir: &Path) -> Result<SftTokenizer> {
+        let cfg = crate::model::ModelConfig::from_file(&dir.join("config.json"))?;
+        let tok_path = dir.join("tokenizer.json");
+        let tokenizer = Tokenizer::from_file(&tok_path).map_err(|e| anyhow!("loading {}: {e}", tok_path.display()))?;
+        let mut eos = cfg.eos_token_ids.first().copied();
+        if eos.is_none() {
+            let gen_cfg = std::fs::read_to_string(dir.join("generation_config.json")).unwrap_or_default();
+            let v: serde_json::Value = serde_json::from_str(&gen_cfg).unwrap_or_default();
+            eos = v["eos_token_id"].as_u64().or_else(|| v["eos_token_id"][0].as_u64()).map(|x| x as u32);
+        }
+        let eos = eos
+            .or_else(|| tokenizer.token_to_id("</s>"))
+            .with_context(|| format!("{}: no eos_token_id in config.json or generation_config.json", dir.display()))?;
+        Ok(SftTokenizer { tokenizer, bos: cfg.bos_token_id, eos })
+    }
+
+    /// Token ids of `text` without special tokens.
+    pub fn encode(&self, text: &str) -> Result<Vec<u32>> {
+        Ok(self.tokenizer.encode(text, false).map_err(|e| anyhow!("tokenizing: {e}"))?.get_ids().to_vec())
+    }
+
+    /// Token ids of a prompt: BOS (when the model has one) then the text.
+    pub fn encode_prompt(&self, text: &str) -> Result<Vec<u32>> {
+        let mut ids: Vec<u32> = self.bos.into_iter().collect();
+        ids.extend(self.encode(text)?);
+        Ok(ids)
+    }
+}
+
+/// One training sequence. `trained[i]` says whether token `i` is a target of the loss (it is
+/// predicted from tokens `..i`); the first token is never trained.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Example {
+    /// Token ids.
+    pub tokens: Vec<u32>,
+    /// Per-token label mask.
+    pub trained: Vec<bool>,
+    /// Position of the source record in the dataset (or document index in pretraining).
+    pub source: usize,
+}
+
+impl Example {
+    /// Number of tokens that count in the loss.
+    pub fn n_trained(&self) -> usize {
+        self.trained.iter().skip(1).filter(|&&t| t).count()
+    }
+}
+
+/// Why a record gave no example.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Skip {
+    /// The prompt alone fills the context.
+    PromptTooLong,
+    /// No response (or no trained turn) to learn.
+    NoResponse,
+}
+
+/// Whether a record is a single instruction-response pair (formatted with the Alpaca template).
+fn is_single_turn(rec: &Record) -> bool {
+    let roles: Vec<&Role> = rec.turns.iter().map(|t| &t.role).filter(|r| **r != Role::System).collect();
+    roles.len() == 2 && *roles[0] == Role::User && *roles[1] == Role::Assistant
+}
+
+/// Text segments of a record with their label flag. Single-turn records use the Alpaca template
+/// (a system prompt, when present, goes before it on its own paragraph); conversations use a plain
+/// layout (`### User:` / `### Assistant:` headers) where every assistant turn is trained (for the
+/// OpenAI format only turns without `weight: 0`) and each trained turn ends with EOS.
+pub fn record_segments(rec: &Record, format: Format) -> Vec<(String, bool)> {
+    if is_single_turn(rec) {
+        let mut prompt = String::new();
+        if let Some(sys) = rec.system.as_deref().filter(|s| !s.is_empty()) {
+            prompt.push_str(sys);
+            prompt.push_str("\n\n");
+        }
+        prompt.push_str(&alpaca_prompt(&rec.instruction, &rec.input));
+        return vec![(prompt, false), (rec.output.clone(), true)];
+    }
+    let mut segs = Vec::new();
+    for t in &rec.turns {
+        match &t.role {
+            Role::System => segs.push((format!("{}\n\n", t.text), false)),
+            Role::User => segs.push((format!("### User:\n{}\n\n", t.text), false)),
+            Role::Assistant => {
+                segs.push(("### Assistant:\n".to_string(), false));
+                let trained = format != Format::OpenAi || t.trained;
+                segs.push((t.text.clone(), trained));
+                segs.push(("\n\n".to_string(), false));
+            }
+            Role::Other(name) => segs.push((format!("### {name}:\n{}\n\n", t.text), false)),
+        }
+    }
+    segs
+}
+
+/// Tokenises segments into an example: BOS, then each segment; a trained segment is followed by a
+/// trained EOS. Truncates to `max_len` tokens: the prompt (tokens before the first trained one)
+/// loses tokens from its start first, keeping at least a quarter of the context, then the tail
+/// of the sequence is cut.
+pub fn tokenize_segments(
+    tok: &SftTokenizer,
+    segs: &[(String, bool)],
+    max_len: usize,
+    source: usize,
+) -> Result<std::result::Result<Example, Skip>> {
+    let (mut tokens, mut trained): (Vec<u32>, Vec<bool>) =
+        (tok.bos.into_iter().collect(), tok.bos.map(|_| false).into_iter().collect());
+    for (text, train) in segs {
+        let ids = if text.is_empty() { vec![] } else { tok.encode(text)? };
+        trained.extend(std::iter::repeat_n(*train, ids.len()));
+        tokens.extend(ids);
+        if *train {
+            tokens.push(tok.eos);
+            trained.push(true);
+        }
+    }
+    let Some(first) = trained.iter().position(|&t| t) else { return Ok(Err(Skip::NoResponse)) };
+    if first == 0 || tokens.len() < 2 {
+        return Ok(Err(Skip::NoResponse));
+    }
+    if first >= max_len {
+        return Ok(Err(Skip::PromptTooLong));
+    }
+    if tokens.len() > max_len {
+        let keep_prompt = first.min((max_len / 4).max(1));
+        let bos = usize::from(tok.bos.is_some()).min(keep_prompt.saturating_sub(1));
+        let drop = (tokens.len() - max_len).min(first - keep_prompt);
+        tokens.drain(bos..bos + drop);
+        trained.drain(bos..bos + drop);
+        tokens.truncate(max_len);
+        trained.truncate(max_len);
+    }
+    Ok(Ok(Example { tokens, trained, source }))
+}
+
+/// Examples built from a selection, with what was skipped.
+#[derive(Debug, Clone, Default)]
+pub struct BuiltExamples {
+    /// One example per usable record, in selection order.
+    pub examples: Vec<Example>,
+    /// Records whose prompt fills the context.
+    pub skipped_too_long: usize,
+    /// Records with no response to learn (or undecodable).
+    pub skipped_empty: usize,
+}
+
+/// Builds SFT examples from the records at `positions`.
+pub fn build_examples(
+    session: &Session,
+    positions: &[usize],
+    tok: &SftTokenizer,
+    max_len: usize,
+) -> Result<BuiltExamples> {
+    if max_len < 2 {
+        bail!("max length must be at least 2 tokens");
+    }
+    let ds = session.dataset();
+    let mut out = BuiltExamples::default();
+    for &pos in positions {
+        let Some(rec) = ds.record(pos) else {
+            out.skipped_empty += 1;
+            continue;
+        };
+        match tokenize_segments(tok, &record_segments(&rec, ds.format()), max_len, pos)? {
+            Ok(ex) => out.examples.push(ex),
+            Err(Skip::PromptTooLong) => out.skipped_too_long += 1,
+            Err(Skip::NoResponse) => out.skipped_empty += 1,
+        }
+    }
+    Ok(out)
+}
+
+/// A right-padded micro-batch as plain vectors: inputs `ids[b*t]`, `targets[b*t]` and the flat
+/// indices of the rows that count in the loss.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MicroBatch {
+    /// Sequences in the batch.
+    pub b: usize,
+    /// Padded length (inputs are the sequences without their last token).
+    pub t: usize,
+    /// Input ids, pad id 0.
+    pub ids: Vec<u32>,
+    /// Next-token targets (0 where not trained).
+    pub targets: Vec<u32>,
+    /// Flat indices `i * t + p` of trained rows (the label mask).
+    pub rows: Vec<u32>,
+    /// Real (non-padding) input tokens.
+    pub real_tokens: usize,
+}
+
+impl MicroBatch {
+    /// Collates examples (each at least 2 tokens) into one batch.
+    pub fn collate(examples: &[&Example]) -> MicroBatch {
+        let b = examples.len();
+        let t = examples.iter().map(|e| e.tokens.len() - 1).max().unwrap_or(0).max(1);
+        let (mut ids, mut targets, mut rows) = (vec![0u32; b * t], vec![0u32; b * t], Vec::new());
+        let mut real_tokens = 0;
+        for (i, e) in examples.iter().enumerate() {
+            let n = e.tokens.len() - 1;
+            real_tokens += n;
+            ids[i * t..i * t + n].copy_from_slice(&e.tokens[..n]);
+            for p in 0..n {
+                if e.trained[p + 1] {
+                    targets[i * t + p] = e.tokens[p + 1];
+                    rows.push((i * t + p) as u32);
+                }
+            }
+        }
+        MicroBatch { b, t, ids, targets, rows, real_tokens }
+    }
+
+    /// Number of tokens in the loss.
+    pub fn n_trained(&self) -> usize {
+        self.rows.len()
+    }
+}
+
+/// SplitMix64: a tiny seeded generator, stable across crate versions (data order must not change).
+#[derive(Debug, Clone)]
+pub struct SplitMix64(pub u64);
+
+impl SplitMix64 {
+    /// Next 64 random bits.
+    pub fn next_u64(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+
+    /// Uniform integer in `0..n` (n > 0).
+    pub fn below(&mut self, n: usize) -> usize {
+        (self.next_u64() % n as u64) as usize
+    }
+
+    /// Fisher-Yates shuffle.
+    pub fn shuffle<T>(&mut self, xs: &mut [T]) {
+        for i in (1..xs.len()).rev() {
+            xs.swap(i, self.below(i + 1));
+        }
+    }
+}
+
+/// The micro-batches of one epoch as lists of example indices, deterministic for (seed, epoch):
+/// shuffle, sort windows of 32 batches by length (so batches hold similar lengths and little
+/// padding), then shuffle the batches.
+pub fn epoch_batches(lengths: &[usize], batch: usize, seed: u64, epoch: usize) -> Vec<Vec<usize>> {
+    let batch = batch.max(1);
+    let mut rng = SplitMix64(seed ^ (epoch as u64 + 1).wrapping_mul(0xA24B_AED4_963E_E407));
+    let mut order: Vec<usize> = (0..lengths.len()).collect();
+    rng.shuffle(&mut order);
+    let mut batches = Vec::new();
+    for window in order.chunks(batch * 32) {
+        let mut w = window.to_vec();
+        w.sort_by_key(|&i| (lengths[i], i));
+        batches.extend(w.chunks(batch).map(<[usize]>::to_vec));
+    }
+    rng.shuffle(&mut batches);
+    batches
+}

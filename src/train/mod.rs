@@ -1,0 +1,20 @@
+//! Training on the curated selection: SFT examples (Alpaca template, prompt-masked labels), the
+//! trainer (AdamW, warmup + cosine, clipping, accumulation with per-step token normalisation),
+//! HF-format checkpoints with exact resume, run folders, and a "try it" generator.
+
+pub mod checkpoint;
+pub mod config;
+pub mod data;
+pub mod optim;
+pub mod pretrain;
+pub mod runs;
+pub mod split;
+pub mod trainer;
+pub mod try_it;
+
+pub use data::{Example, MicroBatch, Selection, SftTokenizer, alpaca_prompt, build_examples};
+pub use optim::{AdamW, AdamWParams, clip_grad_norm, lr_at};
+pub use trainer::{
+    ModelSource, StepMetrics, TrainConfig, TrainData, TrainEvent, TrainSummary, Trainer, evaluate, run_training,
+    step_gradients,
+};

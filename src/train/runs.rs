@@ -1,0 +1,340 @@
+//! Run folders: prepare a run from a session and a selection (split, examples, the exact data and
+//! settings on disk), execute it (base-model eval, training, final eval, generalisation report),
+//! and list past runs.
+
+use super::checkpoint::{self as ckpt, write_atomic};
+use super::data::{BuiltExamples, Example, Selection, SftTokenizer, build_examples};
+use super::split::{GeneralisationReport, HeldOut, TaskSplit, split_by_task};
+use super::trainer::{ModelSource, TrainConfig, TrainData, TrainEvent, TrainSummary, evaluate, run_training};
+use crate::model::LocalModel;
+use crate::model::load::fingerprint_dir;
+use crate::session::Session;
+use anyhow::{Context, Result, bail};
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
+use std::sync::mpsc::Sender;
+
+/// The model used when no base is given: `assets/model` of the source tree (or `$SIFT_DEFAULT_MODEL`).
+pub fn default_model_dir() -> Result<PathBuf> {
+    let dir = std::env::var_os("SIFT_DEFAULT_MODEL")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("assets/model"));
+    if !dir.join("config.json").is_file() {
+        bail!(
+            "no default model is available yet ({} has none); pass --base MODEL_DIR (an HF-format Llama/Qwen2 directory)",
+            dir.display()
+        );
+    }
+    Ok(dir)
+}
+
+/// Settings of a fine-tuning run (the CLI flags; the TUI fills the same).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RunSettings {
+    /// Records to train on.
+    pub selection: Selection,
+    /// Base model directory (None: the default model).
+    pub base: Option<PathBuf>,
+    /// Run directory.
+    pub out_dir: PathBuf,
+    /// Passes over the data.
+    pub epochs: usize,
+    /// Optimizer steps (overrides epochs).
+    pub max_steps: Option<usize>,
+    /// Peak learning rate.
+    pub lr: f64,
+    /// Examples per micro-batch.
+    pub batch: usize,
+    /// Micro-batches per optimizer step.
+    pub accum: usize,
+    /// Token limit per example (capped by the model context).
+    pub max_len: usize,
+    /// Evaluate every N steps (0: at the end only).
+    pub eval_every: usize,
+    /// Fraction of records in each held-out set (intra- and inter-task).
+    pub eval_frac: f64,
+    /// Seed of the split and data order.
+    pub seed: u64,
+    /// Continue the run in `out_dir`.
+    pub resume: bool,
+}
+
+impl RunSettings {
+    /// Defaults for a run of `selection` into `out_dir`.
+    pub fn new(selection: Selection, out_dir: PathBuf) -> RunSettings {
+        RunSettings {
+            selection,
+            base: None,
+            out_dir,
+            epochs: 3,
+            max_steps: None,
+            lr: 1e-4,
+            batch: 8,
+            accum: 1,
+            max_len: 512,
+            eval_every: 50,
+            eval_frac: 0.05,
+            seed: 42,
+            resume: false,
+        }
+    }
+}
+
+/// A run ready to execute: no reference to the session, so it can move to a worker thread.
+#[derive(Debug, Clone)]
+pub struct PreparedRun {
+    /// Trainer configuration.
+    pub config: TrainConfig,
+    /// Training and periodic-eval examples.
+    pub data: TrainData,
+    /// Held-out examples of seen tasks.
+    pub intra: Vec<Example>,
+    /// Examples of unseen tasks.
+    pub inter: Vec<Example>,
+    /// Base model directory.
+    pub base_dir: PathBuf,
+    /// Split and skip counts (also in run_config.json).
+    pub split: TaskSplit,
+    /// Records skipped because their prompt fills the context.
+    pub skipped_too_long: usize,
+    /// Records skipped for having no response.
+    pub skipped_empty: usize,
+}
+
+/// Outcome of [`execute_run`].
+#[derive(Debug, Clone)]
+pub struct RunOutcome {
+    /// None when cancelled.
+    pub summary: Option<TrainSummary>,
+    /// Held-out losses before and after.
+    pub report: GeneralisationReport,
+}
+
+/// A record's bytes as one JSON line (whitespace outside strings removed; content and key order kept).
+pub fn compact_json(raw: &[u8]) -> Vec<u8> {
+    let (mut out, mut in_str, mut esc) = (Vec::with_capacity(raw.len()), false, false);
+    for &b in raw {
+        if in_str {
+            out.push(b);
+            if esc {
+                esc = false;
+            } else if b == b'\\' {
+                esc = true;
+            } else if b == b'"' {
+                in_str = false;
+            }
+        } else if !b.is_ascii_whitespace() {
+            in_str = b == b'"';
+            out.push(b);
+        }
+    }
+    out
+}
+
+fn jsonl(session: &Session, positions: &[usize]) -> Vec<u8> {
+    let mut out = Vec::new();
+    for &p in positions {
+        out.extend(compact_json(session.dataset().raw(p)));
+        out.push(b'\n');
+    }
+    out
+}
+
+fn merge(a: BuiltExamples, b: &mut (usize, usize)) -> Vec<Example> {
+    b.0 += a.skipped_too_long;
+    b.1 += a.skipped_empty;
+    a.examples
+}
+
+/// Splits the selection, builds examples, and writes `train.jsonl`, `eval.jsonl` and
+/// `run_config.json` into the run directory.
+pub fn prepare_run(session: &Session, s: &RunSettings) -> Result<PreparedRun> {
+    let base_dir = match &s.base {
+        Some(d) => d.clone(),
+        None => default_model_dir()?,
+    };
+    let model_cfg = crate::model::ModelConfig::from_file(&base_dir.join("config.json"))?;
+    let tok = SftTokenizer::from_model_dir(&base_dir)?;
+    let max_len = s.max_len.min(model_cfg.max_position_embeddings);
+    let positions = s.selection.positions(session);
+    if positions.is_empty() {
+        bail!("the selection `{}` holds no records", s.selection.name());
+    }
+    let split = split_by_task(session, &positions, s.eval_frac, s.seed);
+    let mut skips = (0, 0);
+    let train = merge(build_examples(session, &split.train, &tok, max_len)?, &mut skips);
+    let intra = merge(build_examples(session, &split.intra, &tok, max_len)?, &mut skips);
+    let inter = merge(build_examples(session, &split.inter, &tok, max_len)?, &mut skips);
+    if train.is_empty() {
+        bail!(
+            "no usable training examples ({} too long for {max_len} tokens, {} without a response)",
+            skips.0,
+            skips.1
+        );
+    }
+    std::fs::create_dir_all(&s.out_dir).with_context(|| format!("creating {}", s.out_dir.display()))?;
+    if !s.resume && s.out_dir.join(ckpt::CHECKPOINT_DIR).exists() {
+        bail!("{} already holds a run; pass --resume to continue it or choose another --out", s.out_dir.display());
+    }
+    write_atomic(&s.out_dir.join("train.jsonl"), &jsonl(session, &split.train))?;
+    let held: Vec<usize> = split.intra.iter().chain(&split.inter).copied().collect();
+    write_atomic(&s.out_dir.join("eval.jsonl"), &jsonl(session, &held))?;
+    let mut config = TrainConfig::new(ModelSource::Pretrained(base_dir.clone()), s.out_dir.clone());
+    config.epochs = s.epochs;
+    config.max_steps = s.max_steps;
+    config.lr = s.lr;
+    config.batch_size = s.batch.max(1);
+    config.grad_accum = s.accum.max(1);
+    config.eval_every = s.eval_every;
+    config.save_every = s.eval_every.max(50);
+    config.seed = s.seed;
+    config.resume = s.resume;
+    let created = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs());
+    let run_config = json!({
+        "sift_version": env!("CARGO_PKG_VERSION"),
+        "created_unix": created,
+        "dataset": {"path": session.dataset().path(), "format": session.dataset().format().name(), "records": session.dataset().len()},
+        "selection": s.selection.name(),
+        "selected_records": positions.len(),
+        "base_model": {"dir": base_dir, "fingerprint": fingerprint_dir(&base_dir)?},
+        "template": "stanford-alpaca (single turn); ### User/### Assistant plain layout (conversations)",
+        "hyper_parameters": {
+            "epochs": s.epochs, "max_steps": s.max_steps, "learning_rate": s.lr, "lr_schedule": "linear warmup + cosine",
+            "warmup_ratio": config.warmup_ratio, "min_lr_ratio": config.min_lr_ratio, "batch_size": config.batch_size,
+            "gradient_accumulation_steps": config.grad_accum, "max_length": max_len, "max_grad_norm": config.max_grad_norm,
+            "adam_beta1": config.adamw.beta1, "adam_beta2": config.adamw.beta2, "adam_epsilon": config.adamw.eps,
+            "weight_decay": config.adamw.weight_decay, "weight_decay_on": "matrices only", "eval_every": s.eval_every,
+            "save_every": config.save_every, "eval_frac": s.eval_frac, "loss": "response-token NLL summed over the step / response tokens in the step",
+        },
+        "seed": s.seed,
+        "split": {"train": split.train.len(), "intra_task": split.intra.len(), "inter_task": split.inter.len(),
+                  "tasks": split.tasks, "unseen_tasks": split.unseen_tasks},
+        "examples": {"train": train.len(), "intra_task": intra.len(), "inter_task": inter.len(),
+                     "skipped_prompt_too_long": skips.0, "skipped_no_response": skips.1},
+    });
+    if !(s.resume && s.out_dir.join("run_config.json").is_file()) {
+        write_atomic(&s.out_dir.join("run_config.json"), &serde_json::to_vec_pretty(&run_config)?)?;
+    }
+    let eval: Vec<Example> = intra.iter().chain(&inter).cloned().collect();
+    Ok(PreparedRun {
+        config,
+        data: TrainData { train, eval },
+        intra,
+        inter,
+        base_dir,
+        split,
+        skipped_too_long: skips.0,
+        skipped_empty: skips.1,
+    })
+}
+
+fn held_out(examples: &[Example], before: Option<f64>) -> HeldOut {
+    HeldOut { examples: examples.len(), tokens: examples.iter().map(Example::n_trained).sum(), before, after: None }
+}
+
+fn eval_dir(dir: &Path, examples: &[Example], batch: usize) -> Result<Option<f64>> {
+    if examples.is_empty() {
+        return Ok(None);
+    }
+    let m = LocalModel::load(dir)?;
+    Ok(Some(evaluate(&m.decoder, examples, batch)?))
+}
+
+/// Evaluates the base model on the held-out sets, trains, evaluates the result and writes
+/// `generalisation.json`. Progress goes to `events`.
+pub fn execute_run(run: PreparedRun, events: Sender<TrainEvent>, cancel: Arc<AtomicBool>) -> Result<RunOutcome> {
+    let out = run.config.out_dir.clone();
+    let path = out.join("generalisation.json");
+    let batch = run.config.batch_size;
+    let previous: Option<GeneralisationReport> =
+        std::fs::read(&path).ok().and_then(|b| serde_json::from_slice(&b).ok()).filter(|_| run.config.resume);
+    let mut report = match previous {
+        Some(r) => r,
+        None => GeneralisationReport {
+            tasks: run.split.tasks,
+            unseen_tasks: run.split.unseen_tasks.clone(),
+            train_examples: run.data.train.len(),
+            intra_task: held_out(&run.intra, eval_dir(&run.base_dir, &run.intra, batch)?),
+            inter_task: held_out(&run.inter, eval_dir(&run.base_dir, &run.inter, batch)?),
+        },
+    };
+    write_atomic(&path, &serde_json::to_vec_pretty(&report)?)?;
+    let summary = run_training(run.config, run.data, events, cancel)?;
+    if let Some(s) = &summary {
+        report.intra_task.after = eval_dir(&s.model_dir, &run.intra, batch)?;
+        report.inter_task.after = eval_dir(&s.model_dir, &run.inter, batch)?;
+        write_atomic(&path, &serde_json::to_vec_pretty(&report)?)?;
+    }
+    Ok(RunOutcome { summary, report })
+}
+
+/// One past run, for the TUI's run list.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct RunInfo {
+    /// Folder name.
+    pub name: String,
+    /// Folder path.
+    pub path: PathBuf,
+    /// Creation time, `YYYY-MM-DD HH:MM` UTC.
+    pub date: String,
+    /// Training records.
+    pub records: usize,
+    /// Steps done.
+    pub steps: usize,
+    /// Steps planned.
+    pub max_steps: usize,
+    /// Last logged training loss.
+    pub final_loss: Option<f64>,
+    /// Last logged eval loss.
+    pub eval_loss: Option<f64>,
+    /// Whether the final model was written.
+    pub finished: bool,
+}
+
+/// `YYYY-MM-DD HH:MM` (UTC) of a Unix time.
+pub fn format_unix(secs: u64) -> String {
+    let (days, rem) = ((secs / 86400) as i64, secs % 86400);
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    format!("{y:04}-{m:02}-{d:02} {:02}:{:02}", rem / 3600, rem % 3600 / 60)
+}
+
+/// Past runs in `dir` (sub-folders with a `run_config.json`), newest first.
+pub fn list(dir: &Path) -> Result<Vec<RunInfo>> {
+    let mut out = Vec::new();
+    let rd = std::fs::read_dir(dir).with_context(|| format!("reading {}", dir.display()))?;
+    for entry in rd.flatten() {
+        let path = entry.path();
+        let Ok(cfg) = std::fs::read(path.join("run_config.json")) else { continue };
+        let cfg: Value = serde_json::from_slice(&cfg).unwrap_or_default();
+        let ts: Value = std::fs::read(path.join("trainer_state.json"))
+            .ok()
+            .and_then(|b| serde_json::from_slice(&b).ok())
+            .unwrap_or_default();
+        let hist = ts["log_history"].as_array().cloned().unwrap_or_default();
+        let last = |k: &str| hist.iter().rev().find_map(|e| e[k].as_f64());
+        out.push(RunInfo {
+            name: entry.file_name().to_string_lossy().into_owned(),
+            date: format_unix(cfg["created_unix"].as_u64().unwrap_or(0)),
+            records: cfg["examples"]["train"].as_u64().unwrap_or(0) as usize,
+            steps: ts["global_step"].as_u64().unwrap_or(0) as usize,
+            max_steps: ts["max_steps"].as_u64().unwrap_or(0) as usize,
+            final_loss: last("loss"),
+            eval_loss: last("eval_loss"),
+            finished: path.join(ckpt::MODEL_DIR).join("model.safetensors").is_file(),
+            path,
+        });
+    }
+    out.sort_by(|a, b| b.date.cmp(&a.date).then(a.name.cmp(&b.name)));
+    Ok(out)
+}

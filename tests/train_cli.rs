@@ -1,0 +1,187 @@
+//! SFT data building (exact Alpaca template, label mask, truncation, conversations), the task
+//! split, `sift train` end to end on a tiny model, run listing, and "try it".
+
+mod common;
+
+use candle_core::{DType, Device};
+use sift::model::load::{CheckpointFiles, save_hf_checkpoint};
+use sift::model::{GenerateParams, ModelConfig, init_weights};
+use sift::session::{OpenOptions, Session};
+use sift::train::data::{SftTokenizer, Skip, record_segments, tokenize_segments};
+use sift::train::{Selection, alpaca_prompt, build_examples};
+use std::path::{Path, PathBuf};
+
+fn fixture() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/tiny-llama")
+}
+
+/// The tiny fixture architecture with a 1024-token context and fresh weights, as a model dir.
+fn base_model(dir: &Path) -> PathBuf {
+    let mut cfg = ModelConfig::from_file(&fixture().join("config.json")).unwrap();
+    cfg.max_position_embeddings = 1024;
+    let tensors = init_weights(&cfg, 3, DType::F32, &Device::Cpu).unwrap();
+    let files = CheckpointFiles {
+        tokenizer_json: std::fs::read(fixture().join("tokenizer.json")).unwrap(),
+        ..Default::default()
+    };
+    let out = dir.join("base");
+    save_hf_checkpoint(&out, &cfg, &tensors, &files).unwrap();
+    out
+}
+
+fn alpaca_file(n: usize) -> (tempfile::TempDir, PathBuf) {
+    let verbs = ["Write", "Name", "Explain", "List", "Give", "Describe"];
+    let recs: Vec<serde_json::Value> = (0..n)
+        .map(|i| {
+            let input = if i % 3 == 0 { format!("item {i}") } else { String::new() };
+            serde_json::json!({"instruction": format!("{} thing {}.", verbs[i % verbs.len()], i % 4),
+                "input": input, "output": format!("Answer {i}.")})
+        })
+        .collect();
+    common::temp_file("data.json", serde_json::to_string_pretty(&recs).unwrap().as_bytes())
+}
+
+#[test]
+fn alpaca_template_is_exact_stanford_text() {
+    assert_eq!(
+        alpaca_prompt("Add.", ""),
+        "Below is an instruction that describes a task. Write a response that appropriately completes the \
+         request.\n\n### Instruction:\nAdd.\n\n### Response:"
+    );
+    assert_eq!(
+        alpaca_prompt("Add.", "1 2"),
+        "Below is an instruction that describes a task, paired with an input that provides further context. \
+         Write a response that appropriately completes the request.\n\n### Instruction:\nAdd.\n\n### Input:\n1 \
+         2\n\n### Response:"
+    );
+}
+
+#[test]
+fn labels_cover_response_and_eos_only_and_truncation_keeps_the_response() {
+    let tok = SftTokenizer::from_model_dir(&fixture()).unwrap();
+    let (_d, path) = alpaca_file(4);
+    let session = Session::open(&path, &OpenOptions::default()).unwrap();
+    let rec = session.dataset().record(1).unwrap();
+    let segs = record_segments(&rec, session.dataset().format());
+    assert_eq!(segs, vec![(alpaca_prompt(&rec.instruction, ""), false), ("Answer 1.".to_string(), true)]);
+    let ex = tokenize_segments(&tok, &segs, 1000, 1).unwrap().unwrap();
+    let prompt_len = 1 + tok.encode(&segs[0].0).unwrap().len();
+    let resp = tok.encode("Answer 1.").unwrap();
+    assert_eq!(ex.tokens.len(), prompt_len + resp.len() + 1);
+    assert_eq!(*ex.tokens.last().unwrap(), tok.eos);
+    assert_eq!(ex.tokens[0], tok.bos.unwrap());
+    assert!(ex.trained[..prompt_len].iter().all(|t| !t) && ex.trained[prompt_len..].iter().all(|&t| t));
+    // Truncation drops prompt tokens first and keeps the whole response.
+    let cut = tokenize_segments(&tok, &segs, prompt_len - 3 + resp.len() + 1, 1).unwrap().unwrap();
+    assert_eq!(cut.tokens.len(), prompt_len - 3 + resp.len() + 1);
+    assert_eq!(cut.tokens[cut.tokens.len() - resp.len() - 1..], ex.tokens[prompt_len..]);
+    assert_eq!(cut.n_trained(), resp.len() + 1);
+    assert_eq!(tokenize_segments(&tok, &segs, prompt_len, 1).unwrap(), Err(Skip::PromptTooLong));
+    let built = build_examples(&session, &[0, 1, 2, 3], &tok, 20).unwrap();
+    assert_eq!((built.examples.len(), built.skipped_too_long), (0, 4));
+}
+
+#[test]
+fn conversations_train_every_assistant_turn() {
+    let conv = r#"[{"conversations": [{"from": "human", "value": "Hi"}, {"from": "gpt", "value": "Hello!"},
+        {"from": "human", "value": "Bye"}, {"from": "gpt", "value": "Goodbye!"}]}]"#;
+    let (_d, path) = common::temp_file("chat.json", conv.as_bytes());
+    let session = Session::open(&path, &OpenOptions::default()).unwrap();
+    let rec = session.dataset().record(0).unwrap();
+    let segs = record_segments(&rec, session.dataset().format());
+    let trained: Vec<&str> = segs.iter().filter(|s| s.1).map(|s| s.0.as_str()).collect();
+    assert_eq!(trained, ["Hello!", "Goodbye!"]);
+    assert!(segs.iter().any(|s| !s.1 && s.0.contains("Bye")));
+    let tok = SftTokenizer::from_model_dir(&fixture()).unwrap();
+    let ex = tokenize_segments(&tok, &segs, 1000, 0).unwrap().unwrap();
+    assert_eq!(ex.tokens.iter().filter(|&&t| t == tok.eos).count(), 2);
+}
+
+#[test]
+fn task_split_holds_out_whole_tasks_and_records_deterministically() {
+    let (_d, path) = alpaca_file(60);
+    let session = Session::open(&path, &OpenOptions::default()).unwrap();
+    let all: Vec<usize> = (0..60).collect();
+    let s = sift::train::split::split_by_task(&session, &all, 0.1, 7);
+    assert_eq!(s, sift::train::split::split_by_task(&session, &all, 0.1, 7));
+    assert!(!s.inter.is_empty() && !s.intra.is_empty());
+    assert_eq!(s.train.len() + s.intra.len() + s.inter.len(), 60);
+    let task = |p: &usize| sift::train::split::task_of(&session, *p);
+    assert!(s.inter.iter().all(|p| s.unseen_tasks.contains(&task(p))));
+    assert!(s.train.iter().chain(&s.intra).all(|p| !s.unseen_tasks.contains(&task(p))));
+    assert!(s.intra.iter().all(|p| s.train.iter().any(|q| task(q) == task(p))));
+}
+
+#[test]
+fn sift_train_end_to_end_lists_resumes_and_answers() {
+    let (d, path) = alpaca_file(40);
+    let base = base_model(d.path());
+    let out = d.path().join("runs/first");
+    let run = |extra: &[&str]| {
+        common::sift()
+            .args(["train", path.to_str().unwrap(), "--select", "all", "--base", base.to_str().unwrap()])
+            .args(["--out", out.to_str().unwrap(), "--max-steps", "4", "--batch", "4", "--eval-every", "2"])
+            .args(["--lr", "1e-3", "--eval-frac", "0.1"])
+            .args(extra)
+            .output()
+            .unwrap()
+    };
+    let o = run(&[]);
+    let stdout = String::from_utf8_lossy(&o.stdout);
+    assert!(o.status.success(), "{}\n{}", stdout, String::from_utf8_lossy(&o.stderr));
+    assert!(stdout.contains("unseen tasks (inter)"), "{stdout}");
+    assert!(String::from_utf8_lossy(&o.stderr).contains("step 4/4"));
+    for f in
+        ["train.jsonl", "eval.jsonl", "run_config.json", "metrics.jsonl", "trainer_state.json", "generalisation.json"]
+    {
+        assert!(out.join(f).is_file(), "{f}");
+    }
+    let lines = std::fs::read_to_string(out.join("train.jsonl")).unwrap();
+    let first: serde_json::Value = serde_json::from_str(lines.lines().next().unwrap()).unwrap();
+    assert!(first["instruction"].is_string());
+    let g: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(out.join("generalisation.json")).unwrap()).unwrap();
+    assert!(g["intra_task"]["before"].as_f64().unwrap() > g["intra_task"]["after"].as_f64().unwrap());
+    let cfg: serde_json::Value = serde_json::from_slice(&std::fs::read(out.join("run_config.json")).unwrap()).unwrap();
+    assert_eq!(cfg["selection"], "all");
+    assert!(cfg["base_model"]["fingerprint"].as_str().unwrap().starts_with("xxh3-"));
+
+    // The same folder is refused without --resume; with it the finished run stays finished.
+    assert!(!run(&[]).status.success());
+    assert!(run(&["--resume"]).status.success());
+
+    let runs = sift::train::runs::list(&d.path().join("runs")).unwrap();
+    assert_eq!(runs.len(), 1);
+    assert_eq!((runs[0].steps, runs[0].finished), (4, true));
+    assert!(runs[0].final_loss.is_some() && runs[0].eval_loss.is_some());
+
+    let mut pieces = String::new();
+    let params = GenerateParams { max_new_tokens: 8, ..Default::default() };
+    let cancel = std::sync::atomic::AtomicBool::new(false);
+    let g =
+        sift::train::try_it::answer(&out.join("model"), "Name thing 1.", "", &params, |p| pieces.push_str(p), &cancel)
+            .unwrap();
+    assert_eq!(pieces, g.text);
+    assert!(!g.tokens.is_empty());
+}
+
+#[test]
+fn train_without_base_asks_for_one() {
+    let (_d, path) = alpaca_file(12);
+    let o = common::sift()
+        .env("SIFT_DEFAULT_MODEL", "/nonexistent/model")
+        .args(["train", path.to_str().unwrap(), "--select", "all", "--out", "/tmp/unused-sift-run"])
+        .output()
+        .unwrap();
+    assert!(!o.status.success());
+    assert!(String::from_utf8_lossy(&o.stderr).contains("--base"));
+    let _ = Selection::All;
+}
+
+#[test]
+fn run_dates_are_utc_calendar_dates() {
+    use sift::train::runs::format_unix;
+    assert_eq!(format_unix(0), "1970-01-01 00:00");
+    assert_eq!(format_unix(951_782_400), "2000-02-29 00:00");
+    assert_eq!(format_unix(1_795_300_000), "2026-11-21 22:26");
+}
