@@ -5,5 +5,6 @@ pub mod cli;
 pub mod dataset;
 /// Local Llama-family language model: loading, scoring, generation, checkpoints.
 pub mod model;
+pub mod quality;
 pub mod session;
 pub mod stats;

@@ -1,0 +1,21 @@
+//! Model-free quality signals: per-record heuristic flags and dataset-wide duplicate detection.
+
+pub mod dedup;
+pub mod heuristics;
+mod text;
+
+use heuristics::{Flag, FlagConfig, RecordText};
+use rayon::prelude::*;
+
+/// Every flag for every record: [`heuristics::flag_record`] on each record (in parallel) plus
+/// [`dedup::duplicate_flags`] across the dataset. One `Vec` per record, in input order.
+pub fn flag_dataset(texts: &[RecordText], cfg: &FlagConfig) -> Vec<Vec<Flag>> {
+    let mut flags: Vec<Vec<Flag>> = texts
+        .par_iter()
+        .map(|rec| heuristics::flag_record(rec, cfg))
+        .collect();
+    for (mine, dups) in flags.iter_mut().zip(dedup::duplicate_flags(texts, cfg)) {
+        mine.extend(dups);
+    }
+    flags
+}

@@ -1,0 +1,161 @@
+//! Small text helpers shared by the heuristics and the deduplicator.
+
+use std::borrow::Cow;
+
+/// Lowercase words: maximal runs of alphanumeric characters (apostrophes inside a word are dropped,
+/// so "don't" and "dont" agree).
+pub(crate) fn words(s: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut cur = String::new();
+    for c in s.chars() {
+        if c.is_alphanumeric() {
+            cur.extend(c.to_lowercase());
+        } else if (c == '\'' || c == '’') && !cur.is_empty() {
+            continue;
+        } else if !cur.is_empty() {
+            out.push(std::mem::take(&mut cur));
+        }
+    }
+    if !cur.is_empty() {
+        out.push(cur);
+    }
+    out
+}
+
+/// Lowercased text with typographic apostrophes and quotes folded to ASCII, for phrase matching.
+pub(crate) fn fold(s: &str) -> String {
+    s.chars()
+        .flat_map(char::to_lowercase)
+        .map(|c| match c {
+            '’' | '‘' => '\'',
+            '“' | '”' => '"',
+            c => c,
+        })
+        .collect()
+}
+
+/// Whether `phrase` occurs in `hay` (both already folded) starting and ending at word boundaries.
+pub(crate) fn has_phrase(hay: &str, phrase: &str) -> bool {
+    if phrase.is_empty() {
+        return false;
+    }
+    let first_alnum = phrase.chars().next().is_some_and(char::is_alphanumeric);
+    let last_alnum = phrase
+        .chars()
+        .next_back()
+        .is_some_and(char::is_alphanumeric);
+    memchr::memmem::find_iter(hay.as_bytes(), phrase.as_bytes()).any(|i| {
+        let before_ok = !first_alnum
+            || !hay[..i]
+                .chars()
+                .next_back()
+                .is_some_and(char::is_alphanumeric);
+        let after_ok = !last_alnum
+            || !hay[i + phrase.len()..]
+                .chars()
+                .next()
+                .is_some_and(char::is_alphanumeric);
+        before_ok && after_ok
+    })
+}
+
+/// `s` folded like [`fold`], borrowing when it already is (the default phrase lists are).
+pub(crate) fn folded(s: &str) -> Cow<'_, str> {
+    if s.chars()
+        .any(|c| c.is_uppercase() || matches!(c, '’' | '‘' | '“' | '”'))
+    {
+        Cow::Owned(fold(s))
+    } else {
+        Cow::Borrowed(s)
+    }
+}
+
+/// The first phrase of `phrases` found in `hay` (folded) at word boundaries, if any.
+pub(crate) fn find_any<'p>(hay: &str, phrases: &'p [String]) -> Option<&'p str> {
+    phrases
+        .iter()
+        .map(String::as_str)
+        .find(|p| has_phrase(hay, &folded(p)))
+}
+
+/// The first phrase of `phrases` contained anywhere in `hay` (folded), if any.
+pub(crate) fn contains_any<'p>(hay: &str, phrases: &'p [String]) -> Option<&'p str> {
+    phrases
+        .iter()
+        .map(String::as_str)
+        .find(|p| memchr::memmem::find(hay.as_bytes(), folded(p).as_bytes()).is_some())
+}
+
+/// Quote for a reason line: whitespace collapsed, at most `max` characters, with "..." marking a cut
+/// at the front (`tail == true`) or at the back.
+pub(crate) fn snippet(s: &str, max: usize, tail: bool) -> String {
+    let flat = s.split_whitespace().collect::<Vec<_>>().join(" ");
+    let n = flat.chars().count();
+    if n <= max {
+        return flat;
+    }
+    if tail {
+        let t: String = flat.chars().skip(n - max).collect();
+        format!("...{}", t.trim_start())
+    } else {
+        let h: String = flat.chars().take(max).collect();
+        format!("{}...", h.trim_end())
+    }
+}
+
+/// Cheap test for source code (a response or input that is a program rather than prose).
+pub(crate) fn looks_like_code(s: &str) -> bool {
+    if s.contains("```") || s.contains("</") || s.contains("\\d") || s.contains("[0-9]") {
+        return true;
+    }
+    const STARTS: [&str; 20] = [
+        "def ",
+        "import ",
+        "from ",
+        "class ",
+        "function ",
+        "#include",
+        "public ",
+        "private ",
+        "const ",
+        "let ",
+        "var ",
+        "select ",
+        "<html",
+        "<?",
+        "<!doctype",
+        "for (",
+        "int ",
+        "if (",
+        "print(",
+        "console.",
+    ];
+    let mut code_lines = 0;
+    for line in s.lines() {
+        let t = line.trim();
+        let lower = t.to_ascii_lowercase();
+        if STARTS.iter().any(|p| lower.starts_with(p))
+            || t.ends_with(';')
+            || t.ends_with('{')
+            || t == "}"
+            || t.ends_with("):")
+        {
+            code_lines += 1;
+        }
+    }
+    code_lines >= 2 || (code_lines == 1 && s.lines().count() == 1 && s.contains('('))
+}
+
+/// Whether a line starts like a list item: "- ", "* ", "• ", "1. ", "2) ", "a) ".
+pub(crate) fn is_list_item(line: &str) -> bool {
+    let t = line.trim_start();
+    if t.starts_with("- ") || t.starts_with("* ") || t.starts_with('•') || t.starts_with('–') {
+        return true;
+    }
+    let lead: String = t.chars().take_while(char::is_ascii_alphanumeric).collect();
+    let rest = &t[lead.len()..];
+    !lead.is_empty()
+        && lead.len() <= 3
+        && (lead.chars().all(|c| c.is_ascii_digit()) || lead.len() == 1)
+        && (rest.starts_with('.') || rest.starts_with(')'))
+}
