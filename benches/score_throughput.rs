@@ -1,0 +1,83 @@
+//! Scoring throughput (forward + per-token log-probs of all positions), batch 8 x 256 tokens, on
+//! randomly initialised Llama configs from notes/perf.md. Prints median tokens/s.
+//!
+//! `cargo bench --bench score_throughput [-- tiny|small]`
+
+use candle_core::{DType, Device, Tensor};
+use candle_nn::VarBuilder;
+use sift::model::{Decoder, Mode, ModelConfig, init_threads, init_weights, token_logprobs};
+use std::time::Instant;
+
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
+const BATCH: usize = 8;
+const SEQ: usize = 256;
+
+fn median(mut xs: Vec<f64>) -> f64 {
+    xs.sort_by(f64::total_cmp);
+    xs[xs.len() / 2]
+}
+
+fn run(name: &str, cfg: &ModelConfig, runs: usize) {
+    let dev = Device::Cpu;
+    let weights = init_weights(cfg, 0, DType::F32, &dev).unwrap();
+    let dec = Decoder::new(
+        cfg,
+        VarBuilder::from_tensors(weights.into_iter().collect(), DType::F32, &dev),
+    )
+    .unwrap();
+    let mut state = 0x2545_f491_4f6c_dd1du64;
+    let seqs: Vec<Vec<u32>> = (0..BATCH)
+        .map(|_| {
+            (0..SEQ)
+                .map(|_| {
+                    state ^= state << 13;
+                    state ^= state >> 7;
+                    state ^= state << 17;
+                    (state % cfg.vocab_size as u64) as u32
+                })
+                .collect()
+        })
+        .collect();
+    let batch: Vec<&[u32]> = seqs.iter().map(|s| s.as_slice()).collect();
+    let ids = Tensor::from_vec(seqs.concat(), (BATCH, SEQ), &dev).unwrap();
+    let tokens = (BATCH * SEQ) as f64;
+    token_logprobs(&dec, &batch, Mode::Fast).unwrap(); // warm-up
+    let (mut full, mut trunk) = (vec![], vec![]);
+    for _ in 0..runs {
+        let t = Instant::now();
+        let lp = token_logprobs(&dec, &batch, Mode::Fast).unwrap();
+        full.push(tokens / t.elapsed().as_secs_f64());
+        assert_eq!(lp[0].len(), SEQ - 1);
+        let t = Instant::now();
+        dec.hidden_states(&ids, Mode::Fast).unwrap();
+        trunk.push(tokens / t.elapsed().as_secs_f64());
+    }
+    println!(
+        "{name:>5}: {:6.1}M params | scoring {:7.0} tok/s (median of {runs}) | trunk only {:7.0} tok/s",
+        cfg.num_params() as f64 / 1e6,
+        median(full),
+        median(trunk)
+    );
+}
+
+fn main() {
+    let threads = init_threads();
+    let filter: Vec<String> = std::env::args()
+        .skip(1)
+        .filter(|a| !a.starts_with("--"))
+        .collect();
+    let want = |n: &str| filter.is_empty() || filter.iter().any(|f| f == n);
+    println!("scoring throughput, batch {BATCH} x {SEQ}, f32, {threads} threads");
+    if want("tiny") {
+        run("tiny", &ModelConfig::llama(32000, 288, 768, 6, 6, 6), 7);
+    }
+    if want("small") {
+        run(
+            "small",
+            &ModelConfig::llama(32000, 768, 2048, 12, 12, 12),
+            5,
+        );
+    }
+}
