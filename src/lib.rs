@@ -3,6 +3,8 @@
 
 pub mod cli;
 pub mod dataset;
+/// Model-based judge: likelihood signals, continuation detection, quality scores and flags.
+pub mod judge;
 /// Local Llama-family language model: loading, scoring, generation, checkpoints.
 pub mod model;
 pub mod quality;

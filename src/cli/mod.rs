@@ -1,6 +1,7 @@
 //! The command line: `sift FILE` opens the TUI; subcommands script the same engine.
 
 mod data;
+pub mod score;
 
 use anyhow::Result;
 use clap::{Parser, Subcommand};
@@ -75,6 +76,33 @@ pub enum Command {
     /// edit N FIELD TEXT, insert N, duplicate N, delete N, undo, redo, save, save!); prints `ok`
     /// once each change is journaled. TEXT may be a JSON string literal.
     Batch { file: PathBuf },
+    /// Judge every record with a local model: continuation, quality, IFD, perplexity and flags, one
+    /// JSON object per record (in dataset order) written to --out.
+    Score {
+        file: PathBuf,
+        /// Model directory (config.json, model.safetensors, tokenizer.json); default: $SIFT_MODEL,
+        /// then the bundled model.
+        #[arg(long)]
+        model: Option<PathBuf>,
+        /// Prompt template: alpaca | raw | input-only | chat (the model's chat template).
+        #[arg(long, default_value = "alpaca")]
+        template: String,
+        /// Where to write the scores (JSONL).
+        #[arg(long)]
+        out: PathBuf,
+        /// Score only these 0-based records, e.g. `0-99,120,500-`.
+        #[arg(long)]
+        select: Option<String>,
+        /// TOML file with judge weights and flag thresholds.
+        #[arg(long)]
+        config: Option<PathBuf>,
+        /// Neither read nor write the score cache.
+        #[arg(long)]
+        no_cache: bool,
+        /// No progress on stderr.
+        #[arg(long, short)]
+        quiet: bool,
+    },
 }
 
 fn parse_format(s: &str) -> Result<crate::dataset::Format, String> {
@@ -105,6 +133,19 @@ pub fn run(cli: Cli) -> Result<i32> {
             data::edit(&file, format, index, field, &value, force)
         }
         Some(Command::Batch { file }) => data::batch(&file, format, std::io::stdin().lock(), std::io::stdout().lock()),
+        Some(Command::Score { file, model, template, out, select, config, no_cache, quiet }) => {
+            score::score(&score::ScoreArgs {
+                file: &file,
+                format,
+                model,
+                template: &template,
+                out: &out,
+                select: select.as_deref(),
+                config: config.as_deref(),
+                no_cache,
+                quiet,
+            })
+        }
         None => anyhow::bail!("the TUI is not part of this build yet; use a subcommand (see --help)"),
     }
 }
