@@ -116,7 +116,12 @@ pub fn continuation_copy(r: &AlpacaRecord) -> Option<(String, String)> {
     if ratio < LENGTH_RATIO.0 || ratio > LENGTH_RATIO.1 {
         return None;
     }
-    Some((s[..k].join(" "), s[k..k + m].join(" ")))
+    // Slices of the original text, so whitespace inside the passage is kept exactly.
+    let t = r.input.trim();
+    let at = |x: &str| x.as_ptr() as usize - t.as_ptr() as usize;
+    let prefix = &t[..at(s[k - 1]) + s[k - 1].len()];
+    let next = &t[at(s[k])..at(s[k + m - 1]) + s[k + m - 1].len()];
+    Some((prefix.to_string(), next.to_string()))
 }
 
 /// The dev set of `split`: for each qualifying record, the genuine record then its continuation copy.
