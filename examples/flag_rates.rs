@@ -20,9 +20,7 @@ struct Alpaca {
 
 fn main() -> anyhow::Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    let path = args
-        .first()
-        .map_or("/work/shared/data/alpaca/alpaca_data.json", String::as_str);
+    let path = args.first().map_or("/work/shared/data/alpaca/alpaca_data.json", String::as_str);
     let show = args.get(1).and_then(|k| FlagKind::from_name(k));
     let show_n: usize = args.get(2).and_then(|n| n.parse().ok()).unwrap_or(20);
     let t0 = Instant::now();
@@ -30,11 +28,7 @@ fn main() -> anyhow::Result<()> {
     let load = t0.elapsed();
     let texts: Vec<RecordText> = records
         .iter()
-        .map(|r| RecordText {
-            instruction: &r.instruction,
-            input: &r.input,
-            output: &r.output,
-        })
+        .map(|r| RecordText { instruction: &r.instruction, input: &r.input, output: &r.output })
         .collect();
     let cfg = FlagConfig::default();
     let t1 = Instant::now();
@@ -52,29 +46,13 @@ fn main() -> anyhow::Result<()> {
         rayon::current_num_threads()
     );
     for kind in FlagKind::ALL {
-        let c = flags
-            .iter()
-            .filter(|f| f.iter().any(|x| x.kind == kind))
-            .count();
-        println!(
-            "{:<20} {:>6}  {:>6.2}%",
-            kind.name(),
-            c,
-            100.0 * c as f64 / n as f64
-        );
+        let c = flags.iter().filter(|f| f.iter().any(|x| x.kind == kind)).count();
+        println!("{:<20} {:>6}  {:>6.2}%", kind.name(), c, 100.0 * c as f64 / n as f64);
     }
     let any = flags.iter().filter(|f| !f.is_empty()).count();
-    println!(
-        "{:<20} {:>6}  {:>6.2}%",
-        "any",
-        any,
-        100.0 * any as f64 / n as f64
-    );
+    println!("{:<20} {:>6}  {:>6.2}%", "any", any, 100.0 * any as f64 / n as f64);
     if let Some(kind) = show {
-        let hits = flags
-            .iter()
-            .enumerate()
-            .filter_map(|(i, f)| f.iter().find(|x| x.kind == kind).map(|x| (i, x)));
+        let hits = flags.iter().enumerate().filter_map(|(i, f)| f.iter().find(|x| x.kind == kind).map(|x| (i, x)));
         for (i, flag) in hits.take(show_n) {
             let instr: String = texts[i].instruction.chars().take(90).collect();
             println!("#{i} [{instr}] {}", flag.reason);

@@ -22,15 +22,8 @@ pub fn duplicate_flags(texts: &[RecordText], cfg: &FlagConfig) -> Vec<Vec<Flag>>
     if cfg.is_enabled(FlagKind::Duplicate) {
         for (j, first) in exact.iter().enumerate() {
             if let Some(i) = *first {
-                let what = if texts[j].input.trim().is_empty() {
-                    "instruction"
-                } else {
-                    "instruction and input"
-                };
-                flags[j].push(Flag::new(
-                    FlagKind::Duplicate,
-                    format!("same {what} as #{i}"),
-                ));
+                let what = if texts[j].input.trim().is_empty() { "instruction" } else { "instruction and input" };
+                flags[j].push(Flag::new(FlagKind::Duplicate, format!("same {what} as #{i}")));
             }
         }
     }
@@ -46,21 +39,13 @@ pub fn duplicate_flags(texts: &[RecordText], cfg: &FlagConfig) -> Vec<Vec<Flag>>
 
 /// Instruction and input lowercased with runs of whitespace collapsed, joined by a NUL.
 fn exact_key(rec: &RecordText) -> String {
-    let norm = |s: &str| {
-        s.split_whitespace()
-            .collect::<Vec<_>>()
-            .join(" ")
-            .to_lowercase()
-    };
+    let norm = |s: &str| s.split_whitespace().collect::<Vec<_>>().join(" ").to_lowercase();
     format!("{}\0{}", norm(rec.instruction), norm(rec.input))
 }
 
 /// For each record, the earliest earlier record with the same normalised prompt.
 fn exact_duplicates(texts: &[RecordText]) -> Vec<Option<usize>> {
-    let hashes: Vec<u128> = texts
-        .par_iter()
-        .map(|t| xxh3_128(exact_key(t).as_bytes()))
-        .collect();
+    let hashes: Vec<u128> = texts.par_iter().map(|t| xxh3_128(exact_key(t).as_bytes())).collect();
     let mut first: HashMap<u128, usize> = HashMap::with_capacity(texts.len());
     hashes
         .iter()
@@ -87,10 +72,7 @@ fn shingles(rec: &RecordText, k: usize) -> Vec<u64> {
         return Vec::new();
     }
     let k = k.clamp(1, w.len());
-    let mut out: Vec<u64> = w
-        .windows(k)
-        .map(|g| xxh3_64_with_seed(g.join(" ").as_bytes(), 0x5155))
-        .collect();
+    let mut out: Vec<u64> = w.windows(k).map(|g| xxh3_64_with_seed(g.join(" ").as_bytes(), 0x5155)).collect();
     out.sort_unstable();
     out.dedup();
     out
@@ -98,10 +80,7 @@ fn shingles(rec: &RecordText, k: usize) -> Vec<u64> {
 
 /// One LSH key per band from a MinHash signature of `sh` with `bands * rows` seeded permutations.
 fn band_keys(sh: &[u64], seeds: &[u64], rows: usize) -> Vec<u64> {
-    let sig: Vec<u64> = seeds
-        .iter()
-        .map(|&s| sh.iter().map(|&x| mix(x ^ s)).min().unwrap_or(u64::MAX))
-        .collect();
+    let sig: Vec<u64> = seeds.iter().map(|&s| sh.iter().map(|&x| mix(x ^ s)).min().unwrap_or(u64::MAX)).collect();
     sig.chunks(rows)
         .enumerate()
         .map(|(b, rows)| {
@@ -109,6 +88,14 @@ fn band_keys(sh: &[u64], seeds: &[u64], rows: usize) -> Vec<u64> {
             xxh3_64_with_seed(&bytes, b as u64)
         })
         .collect()
+}
+
+/// Sorted, deduplicated word hashes of `s`.
+fn word_set(s: &str) -> Vec<u64> {
+    let mut w: Vec<u64> = words(s).iter().map(|w| xxh3_64_with_seed(w.as_bytes(), 0)).collect();
+    w.sort_unstable();
+    w.dedup();
+    w
 }
 
 /// Jaccard similarity of two sorted, deduplicated sets.
@@ -126,20 +113,14 @@ fn jaccard(a: &[u64], b: &[u64]) -> f64 {
         }
     }
     let union = a.len() + b.len() - shared;
-    if union == 0 {
-        0.0
-    } else {
-        shared as f64 / union as f64
-    }
+    if union == 0 { 0.0 } else { shared as f64 / union as f64 }
 }
 
 /// `(later, earlier, jaccard)` for each record that is a near duplicate of an earlier one (exact
-/// duplicates excluded), the earlier being the smallest confirmed candidate index.
-fn near_duplicates(
-    texts: &[RecordText],
-    exact: &[Option<usize>],
-    cfg: &FlagConfig,
-) -> Vec<(usize, usize, f64)> {
+/// duplicates excluded), the earlier being the smallest confirmed candidate index. A pair is confirmed
+/// when the prompts' shingle Jaccard reaches `near_dup_threshold` and their instructions share enough
+/// words (`near_dup_min_instruction_overlap`), so one passage under two different tasks is no pair.
+fn near_duplicates(texts: &[RecordText], exact: &[Option<usize>], cfg: &FlagConfig) -> Vec<(usize, usize, f64)> {
     let bands = cfg.lsh_bands.max(1);
     let rows = (cfg.minhash_permutations / bands).max(1);
     let mut state = 0x9e37_79b9_7f4a_7c15u64;
@@ -157,19 +138,9 @@ fn near_duplicates(
             Some(_) => Vec::new(),
         })
         .collect();
-    let keys: Vec<Vec<u64>> = sets
-        .par_iter()
-        .map(|s| {
-            if s.is_empty() {
-                Vec::new()
-            } else {
-                band_keys(s, &seeds, rows)
-            }
-        })
-        .collect();
-    let live: Vec<u32> = (0..texts.len() as u32)
-        .filter(|&i| !keys[i as usize].is_empty())
-        .collect();
+    let keys: Vec<Vec<u64>> =
+        sets.par_iter().map(|s| if s.is_empty() { Vec::new() } else { band_keys(s, &seeds, rows) }).collect();
+    let live: Vec<u32> = (0..texts.len() as u32).filter(|&i| !keys[i as usize].is_empty()).collect();
     let mut pairs: Vec<(u32, u32)> = (0..bands)
         .into_par_iter()
         .flat_map_iter(|b| {
@@ -178,11 +149,7 @@ fn near_duplicates(
             let mut out = Vec::new();
             for bucket in col.chunk_by(|x, y| x.0 == y.0).filter(|c| c.len() > 1) {
                 for (pos, &(_, j)) in bucket.iter().enumerate().skip(1) {
-                    out.extend(
-                        bucket[..pos.min(MAX_BUCKET_PEERS)]
-                            .iter()
-                            .map(|&(_, i)| (j, i)),
-                    );
+                    out.extend(bucket[..pos.min(MAX_BUCKET_PEERS)].iter().map(|&(_, i)| (j, i)));
                 }
             }
             out
@@ -195,9 +162,12 @@ fn near_duplicates(
         .par_iter()
         .filter_map(|g| {
             let j = g[0].0 as usize;
+            let mine = word_set(texts[j].instruction);
             g.iter().find_map(|&(_, i)| {
-                let jac = jaccard(&sets[i as usize], &sets[j]);
-                (jac >= cfg.near_dup_threshold).then_some((j, i as usize, jac))
+                let i = i as usize;
+                let jac = jaccard(&sets[i], &sets[j]);
+                let same_task = jaccard(&word_set(texts[i].instruction), &mine) >= cfg.near_dup_min_instruction_overlap;
+                (jac >= cfg.near_dup_threshold && same_task).then_some((j, i, jac))
             })
         })
         .collect()
@@ -208,56 +178,29 @@ mod tests {
     use super::*;
 
     fn rec(instruction: &str) -> RecordText<'_> {
-        RecordText {
-            instruction,
-            input: "",
-            output: "ok",
-        }
+        RecordText { instruction, input: "", output: "ok" }
     }
 
     fn kinds(flags: &[Vec<Flag>]) -> Vec<Vec<FlagKind>> {
-        flags
-            .iter()
-            .map(|f| f.iter().map(|x| x.kind).collect())
-            .collect()
+        flags.iter().map(|f| f.iter().map(|x| x.kind).collect()).collect()
     }
 
     #[test]
     fn exact_duplicates_ignore_case_and_whitespace() {
-        let texts = [
-            rec("Name three primary colors."),
-            rec("Explain photosynthesis."),
-            rec("  name three   PRIMARY colors. "),
-        ];
+        let texts =
+            [rec("Name three primary colors."), rec("Explain photosynthesis."), rec("  name three   PRIMARY colors. ")];
         let flags = duplicate_flags(&texts, &FlagConfig::default());
-        assert_eq!(
-            kinds(&flags),
-            vec![vec![], vec![], vec![FlagKind::Duplicate]]
-        );
+        assert_eq!(kinds(&flags), vec![vec![], vec![], vec![FlagKind::Duplicate]]);
         assert_eq!(flags[2][0].reason, "same instruction as #0");
     }
 
     #[test]
     fn input_is_part_of_the_key() {
-        let a = RecordText {
-            instruction: "Translate to French.",
-            input: "Good morning",
-            output: "Bonjour",
-        };
-        let b = RecordText {
-            instruction: "Translate to French.",
-            input: "Good night",
-            output: "Bonne nuit",
-        };
-        let c = RecordText {
-            input: "good  morning",
-            ..a
-        };
+        let a = RecordText { instruction: "Translate to French.", input: "Good morning", output: "Bonjour" };
+        let b = RecordText { instruction: "Translate to French.", input: "Good night", output: "Bonne nuit" };
+        let c = RecordText { input: "good  morning", ..a };
         let flags = duplicate_flags(&[a, b, c], &FlagConfig::default());
-        assert_eq!(
-            kinds(&flags),
-            vec![vec![], vec![], vec![FlagKind::Duplicate]]
-        );
+        assert_eq!(kinds(&flags), vec![vec![], vec![], vec![FlagKind::Duplicate]]);
         assert_eq!(flags[2][0].reason, "same instruction and input as #0");
     }
 
@@ -265,35 +208,20 @@ mod tests {
     fn near_duplicates_found_and_distinct_prompts_kept() {
         let long = "Write a short paragraph that explains to a ten year old why the sky looks blue \
                     during the day but turns red and orange around sunset";
+        let variant = long.replace("short", "brief").replace("sunset", "dusk");
         let texts = [
             rec(long),
             rec("What is the capital of France?"),
             rec("What is the capital of Spain?"),
-            rec(&long.replace("short", "brief")),
+            rec(&variant),
             rec(
                 "Write a short paragraph that explains, to a ten-year-old, why the sky looks blue during the day but turns red and orange around sunset!",
             ),
         ];
         let flags = duplicate_flags(&texts, &FlagConfig::default());
-        assert_eq!(
-            kinds(&flags),
-            vec![
-                vec![],
-                vec![],
-                vec![],
-                vec![],
-                vec![FlagKind::NearDuplicate]
-            ]
-        );
-        assert!(
-            flags[4][0]
-                .reason
-                .starts_with("near-duplicate of #0 (Jaccard 1.00)")
-        );
-        let loose = FlagConfig {
-            near_dup_threshold: 0.7,
-            ..FlagConfig::default()
-        };
+        assert_eq!(kinds(&flags), vec![vec![], vec![], vec![], vec![], vec![FlagKind::NearDuplicate]]);
+        assert!(flags[4][0].reason.starts_with("near-duplicate of #0 (Jaccard 1.00)"));
+        let loose = FlagConfig { near_dup_threshold: 0.7, ..FlagConfig::default() };
         let flags = duplicate_flags(&texts, &loose);
         assert_eq!(flags[3].len(), 1, "{:?}", flags[3]);
         assert!(flags[3][0].reason.starts_with("near-duplicate of #0"));
@@ -302,10 +230,7 @@ mod tests {
     #[test]
     fn disabled_kinds_are_not_reported() {
         let texts = [rec("Say hi."), rec("say hi.")];
-        let cfg = FlagConfig {
-            enabled: vec![FlagKind::NearDuplicate],
-            ..FlagConfig::default()
-        };
+        let cfg = FlagConfig { enabled: vec![FlagKind::NearDuplicate], ..FlagConfig::default() };
         assert!(duplicate_flags(&texts, &cfg).iter().all(Vec::is_empty));
     }
 
@@ -318,26 +243,13 @@ mod tests {
     #[test]
     fn many_similar_records_are_deterministic_and_bounded() {
         let prompts: Vec<String> = (0..3000)
-            .map(|i| {
-                format!(
-                    "Generate a secure random password for user number {} today please",
-                    i % 1500
-                )
-            })
+            .map(|i| format!("Generate a secure random password for user number {} today please", i % 1500))
             .collect();
         let texts: Vec<RecordText> = prompts.iter().map(|p| rec(p)).collect();
         let a = duplicate_flags(&texts, &FlagConfig::default());
         let b = duplicate_flags(&texts, &FlagConfig::default());
         assert_eq!(a, b);
-        assert!(
-            a[..1500]
-                .iter()
-                .all(|f| f.iter().all(|x| x.kind != FlagKind::Duplicate))
-        );
-        assert!(
-            a[1500..]
-                .iter()
-                .all(|f| f.iter().any(|x| x.kind == FlagKind::Duplicate))
-        );
+        assert!(a[..1500].iter().all(|f| f.iter().all(|x| x.kind != FlagKind::Duplicate)));
+        assert!(a[1500..].iter().all(|f| f.iter().any(|x| x.kind == FlagKind::Duplicate)));
     }
 }

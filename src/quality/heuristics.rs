@@ -2,9 +2,8 @@
 //! placeholders, other modalities, merged tasks, odd lengths and noise. Duplicates are found across a
 //! dataset by [`super::dedup`].
 
-use super::text::{
-    contains_any, find_any, fold, folded, has_phrase, is_list_item, looks_like_code, snippet, words,
-};
+use super::phrases;
+use super::text::{contains_any, find_any, fold, folded, has_phrase, is_list_item, looks_like_code, snippet, words};
 use serde::{Deserialize, Serialize};
 
 /// The three texts of a record the heuristics read. For a conversation, `output` is the last
@@ -104,10 +103,7 @@ pub struct Flag {
 
 impl Flag {
     pub(crate) fn new(kind: FlagKind, reason: impl Into<String>) -> Self {
-        Flag {
-            kind,
-            reason: reason.into(),
-        }
+        Flag { kind, reason: reason.into() }
     }
 }
 
@@ -175,6 +171,9 @@ pub struct FlagConfig {
     pub noise_max_word_repeat: usize,
     /// NearDuplicate: Jaccard similarity of word shingles at which two prompts are near duplicates.
     pub near_dup_threshold: f64,
+    /// NearDuplicate: least Jaccard similarity of the two instructions' word sets, so that one long
+    /// input under two different instructions is not a near duplicate.
+    pub near_dup_min_instruction_overlap: f64,
     /// NearDuplicate: words per shingle.
     pub shingle_words: usize,
     /// NearDuplicate: MinHash permutations (a multiple of `lsh_bands`).
@@ -189,316 +188,31 @@ impl Default for FlagConfig {
             enabled: FlagKind::ALL.to_vec(),
             copy_overlap: 0.9,
             copy_min_words: 4,
-            refusal_phrases: strings(&[
-                "as an ai language model",
-                "as a language model",
-                "as an ai model",
-                "as an ai assistant",
-                "as a large language model",
-                "as an ai, i",
-                "i'm just an ai",
-                "i am just an ai",
-                "i am only an ai",
-                "i'm an ai",
-                "i don't have personal opinions",
-                "i do not have personal opinions",
-                "i don't have personal experiences",
-                "i do not have personal experiences",
-                "i don't have personal beliefs",
-                "i do not have personal preferences",
-                "i don't have feelings",
-                "i do not have feelings",
-                "i cannot fulfill",
-                "i can't fulfill",
-                "i cannot comply",
-                "i can't comply",
-                "i don't have access to real-time",
-                "i do not have access to real-time",
-                "i don't have the ability to browse",
-                "i cannot browse",
-                "my knowledge cutoff",
-                "my training data",
-                "cannot be completed by a gpt",
-                "cannot be fulfilled by a gpt",
-                "cannot be done by a gpt",
-                "not possible for a gpt",
-                "gpt model cannot",
-                "this task cannot be completed",
-                "this instruction cannot be completed",
-                "this task requires visual",
-                "i cannot view images",
-                "i can't see images",
-                "i am not able to view",
-            ]),
-            refusal_openings: strings(&[
-                "i'm sorry, but i cannot",
-                "i'm sorry, but i can't",
-                "i am sorry, but i cannot",
-                "i'm sorry, i cannot",
-                "i'm sorry, i can't",
-                "sorry, i cannot",
-                "sorry, but i can't",
-                "i apologize, but i cannot",
-                "i apologize, but i can't",
-                "i'm unable to",
-                "i am unable to",
-                "i cannot provide",
-                "i can't provide",
-                "i cannot assist",
-                "i can't assist",
-                "i can't help with",
-                "i cannot help with",
-                "i'm not able to",
-                "i am not able to",
-                "unfortunately, i cannot",
-                "unfortunately, i can't",
-                "it is not appropriate for me",
-                "it's not appropriate for me",
-            ]),
-            refusal_roleplay_cues: strings(&[
-                "letter",
-                "email",
-                "e-mail",
-                "reply",
-                "respond",
-                "response to",
-                "message",
-                "dialogue",
-                "dialog",
-                "conversation",
-                "story",
-                "script",
-                "decline",
-                "apolog",
-                "role-play",
-                "roleplay",
-                "pretend",
-                "character",
-                "customer",
-                "note to",
-            ]),
+            refusal_phrases: strings(&phrases::REFUSAL_PHRASES),
+            refusal_openings: strings(&phrases::REFUSAL_OPENINGS),
+            refusal_roleplay_cues: strings(&phrases::REFUSAL_ROLEPLAY_CUES),
             extra_refusal_phrases: Vec::new(),
             truncation_min_words: 6,
             truncation_long_prose_words: 25,
-            placeholder_values: strings(&[
-                "<noinput>",
-                "no input",
-                "<nooutput>",
-                "no output",
-                "N/A",
-                "NA",
-                "None",
-                "null",
-                "nil",
-                "NaN",
-                "empty",
-                "TBD",
-                "TODO",
-                "placeholder",
-                "not applicable",
-                "<input>",
-                "<output>",
-                "...",
-                "-",
-            ]),
-            placeholder_markers: strings(&[
-                "<noinput>",
-                "<nooutput>",
-                "<no input>",
-                "<no output>",
-                "lorem ipsum",
-                "{instruction}",
-                "{input}",
-                "{output}",
-                "[insert text here]",
-                "[insert input]",
-                "<insert",
-                "[placeholder]",
-            ]),
-            modality_phrases: strings(&[
-                "this image",
-                "this photo",
-                "this photograph",
-                "this picture",
-                "this video",
-                "this audio",
-                "this recording",
-                "this clip",
-                "this screenshot",
-                "this painting",
-                "this diagram",
-                "this chart",
-                "this graph",
-                "the image below",
-                "the image above",
-                "the following image",
-                "the given image",
-                "the provided image",
-                "the attached",
-                "attached image",
-                "attached file",
-                "attached document",
-                "the following photo",
-                "the photo below",
-                "the following picture",
-                "the picture below",
-                "the following video",
-                "the given video",
-                "the video below",
-                "the following audio",
-                "the audio clip",
-                "the audio file",
-                "the following recording",
-                "sound clip",
-                "the chart below",
-                "the graph below",
-                "the diagram below",
-                "the chart above",
-                "the graph above",
-                "the diagram above",
-                "the following chart",
-                "the following graph",
-                "the following diagram",
-                "the given chart",
-                "the given graph",
-                "in the image",
-                "in the picture",
-                "in the photo",
-                "in the video",
-                "listen to the",
-                "listen to this",
-                "watch the video",
-                "watch this",
-                "the uploaded",
-                "i uploaded",
-                "see the chart",
-                "see the graph",
-                "see the image",
-                "see the picture",
-                "generate an image",
-                "create an image",
-                "draw a picture",
-                "draw an image",
-                "draw a diagram",
-                "draw a sketch",
-                "draw a map",
-                "draw a cartoon",
-                "sketch a",
-                "paint a picture",
-                "take a photo",
-                "record a video",
-                "record yourself",
-                "design a logo",
-                "create a logo",
-                "make a video",
-                "film a",
-                "sing a",
-                "hum a",
-            ]),
-            url_open_cues: strings(&[
-                "visit",
-                "watch",
-                "listen",
-                "open",
-                "go to",
-                "navigate",
-                "read",
-                "summar",
-                "review",
-                "describe",
-                "according to",
-                "based on",
-                "article",
-                "website",
-                "page",
-                "video",
-                "link",
-                "check out",
-                "analyz",
-                "what does",
-                "look at",
-            ]),
-            long_ask_verbs: strings(&[
-                "write", "compose", "draft", "create", "generate", "produce", "prepare",
-            ]),
-            long_ask_nouns: strings(&[
-                "essay",
-                "story",
-                "article",
-                "blog post",
-                "letter",
-                "speech",
-                "report",
-                "paragraph",
-                "tutorial",
-                "guide",
-                "biography",
-                "press release",
-                "proposal",
-                "narrative",
-                "op-ed",
-                "review",
-            ]),
-            explain_verbs: strings(&["explain", "discuss", "elaborate"]),
-            brevity_cues: strings(&[
-                "word",
-                "words",
-                "sentence",
-                "sentences",
-                "briefly",
-                "brief",
-                "short",
-                "in short",
-                "tweet",
-                "headline",
-                "title",
-                "slogan",
-                "caption",
-                "haiku",
-                "phrase",
-                "yes or no",
-                "one line",
-                "one-line",
-                "name",
-                "adjective",
-                "adjectives",
-                "verb",
-                "noun",
-                "emoji",
-                "hashtag",
-                "number",
-                "formula",
-                "equation",
-                "abbreviation",
-                "acronym",
-                "concise",
-                "summary",
-                "outline",
-                "list",
-            ]),
+            placeholder_values: strings(&phrases::PLACEHOLDER_VALUES),
+            placeholder_markers: strings(&phrases::PLACEHOLDER_MARKERS),
+            modality_phrases: strings(&phrases::MODALITY_PHRASES),
+            url_open_cues: strings(&phrases::URL_OPEN_CUES),
+            long_ask_verbs: strings(&phrases::LONG_ASK_VERBS),
+            long_ask_nouns: strings(&phrases::LONG_ASK_NOUNS),
+            explain_verbs: strings(&phrases::EXPLAIN_VERBS),
+            brevity_cues: strings(&phrases::BREVITY_CUES),
             long_ask_min_words: 12,
-            short_ask_verbs: strings(&["classify", "categorize", "categorise", "label"]),
-            short_ask_cues: strings(&[
-                "true or false",
-                "yes or no",
-                "in one word",
-                "single word",
-                "how many",
-                "what is the capital",
-                "which of the following",
-                "answer with",
-                "positive or negative",
-                "fact or opinion",
-                "select the correct",
-                "sentiment of",
-            ]),
+            short_ask_verbs: strings(&phrases::SHORT_ASK_VERBS),
+            short_ask_cues: strings(&phrases::SHORT_ASK_CUES),
             short_ask_max_words: 120,
             max_length_ratio: 12.0,
             noise_max_symbol_fraction: 0.35,
             noise_max_char_run: 10,
             noise_max_word_repeat: 6,
             near_dup_threshold: 0.85,
-            shingle_words: 3,
+            near_dup_min_instruction_overlap: 0.5,
+            shingle_words: 2,
             minhash_permutations: 128,
             lsh_bands: 16,
         }
@@ -522,83 +236,38 @@ pub fn flag_record(rec: &RecordText, cfg: &FlagConfig) -> Vec<Flag> {
     if on(FlagKind::EmptyResponse) && empty {
         flags.push(Flag::new(FlagKind::EmptyResponse, "response is empty"));
     }
+    let copy = if empty { None } else { copies_prompt(rec, &instr, cfg) };
+    let copied = copy.is_some();
     let mut push = |kind, reason: Option<String>| {
         if let Some(r) = reason.filter(|_| on(kind)) {
             flags.push(Flag::new(kind, r));
         }
     };
+    push(FlagKind::CopiesPrompt, copy);
     if !empty {
-        push(FlagKind::CopiesPrompt, copies_prompt(rec, &instr, cfg));
         push(FlagKind::Refusal, refusal(rec.output, &instr, cfg));
         push(FlagKind::Truncated, truncated(rec.output, cfg));
     }
     push(FlagKind::Placeholder, placeholder(rec, cfg));
     push(FlagKind::NeedsModality, needs_modality(rec, &instr, cfg));
-    push(
-        FlagKind::MergedInstructions,
-        merged_instructions(rec.instruction),
-    );
-    if !empty {
+    push(FlagKind::MergedInstructions, merged_instructions(rec.instruction));
+    // The length of a copied prompt says nothing more about it.
+    if !empty && !copied {
         push(FlagKind::LengthRatio, length_ratio(rec, &instr, cfg));
     }
-    let noise = [
-        ("instruction", rec.instruction),
-        ("input", rec.input),
-        ("response", rec.output),
-    ]
-    .into_iter()
-    .find_map(|(field, text)| noise(field, text, cfg));
+    let noise = [("instruction", rec.instruction), ("input", rec.input), ("response", rec.output)]
+        .into_iter()
+        .find_map(|(field, text)| noise(field, text, cfg));
     push(FlagKind::Noise, noise);
     flags
 }
-
-/// Instruction cues of editing tasks, whose answers legitimately share most words with the input:
-/// for them only an unchanged text (punctuation and case included) counts as a copy.
-const EDIT_CUES: [&str; 36] = [
-    "rewrite",
-    "re-write",
-    "edit",
-    "correct",
-    "fix",
-    "proofread",
-    "paraphrase",
-    "rephrase",
-    "change",
-    "convert",
-    "replace",
-    "punctuat",
-    "capitali",
-    "rearrange",
-    "reorder",
-    "revise",
-    "improve",
-    "spell",
-    "grammar",
-    "passive",
-    "active voice",
-    "tense",
-    "format",
-    "transform",
-    "comma",
-    "insert",
-    "add",
-    "break",
-    "split",
-    "separate",
-    "cut",
-    "combine",
-    "normali",
-    "case",
-    "fill",
-    "match",
-];
 
 fn copies_prompt(rec: &RecordText, instr: &str, cfg: &FlagConfig) -> Option<String> {
     let out = words(rec.output);
     if out.len() < cfg.copy_min_words {
         return None;
     }
-    let editing = EDIT_CUES.iter().any(|c| instr.contains(c));
+    let editing = phrases::EDIT_CUES.iter().any(|c| instr.contains(c));
     for (field, src) in [("instruction", rec.instruction), ("input", rec.input)] {
         let src_words = words(src);
         if src_words.is_empty() {
@@ -610,16 +279,12 @@ fn copies_prompt(rec: &RecordText, instr: &str, cfg: &FlagConfig) -> Option<Stri
             flat(src) == flat(rec.output)
         };
         if src_words == out && (!editing || same_text()) {
-            return Some(format!(
-                "response repeats the {field} word for word: \"{quoted}\""
-            ));
+            return Some(format!("response repeats the {field} word for word: \"{quoted}\""));
         }
         let sim = bigram_overlap(&out, &src_words);
         if !editing && sim >= cfg.copy_overlap {
             let pct = (sim * 100.0).floor();
-            return Some(format!(
-                "response is a {pct}% copy of the {field}: \"{quoted}\""
-            ));
+            return Some(format!("response is a {pct}% copy of the {field}: \"{quoted}\""));
         }
     }
     None
@@ -628,10 +293,7 @@ fn copies_prompt(rec: &RecordText, instr: &str, cfg: &FlagConfig) -> Option<Stri
 /// Shared word bigrams (as multisets) over the larger bigram count of the two texts.
 pub(crate) fn bigram_overlap(a: &[String], b: &[String]) -> f64 {
     fn grams(w: &[String]) -> Vec<(&str, &str)> {
-        let mut g: Vec<(&str, &str)> = w
-            .windows(2)
-            .map(|p| (p[0].as_str(), p[1].as_str()))
-            .collect();
+        let mut g: Vec<(&str, &str)> = w.windows(2).map(|p| (p[0].as_str(), p[1].as_str())).collect();
         g.sort_unstable();
         g
     }
@@ -656,73 +318,20 @@ pub(crate) fn bigram_overlap(a: &[String], b: &[String]) -> f64 {
 
 fn refusal(output: &str, instr: &str, cfg: &FlagConfig) -> Option<String> {
     let out = fold(output);
-    let hit =
-        find_any(&out, &cfg.refusal_phrases).or_else(|| find_any(&out, &cfg.extra_refusal_phrases));
+    let hit = find_any(&out, &cfg.refusal_phrases).or_else(|| find_any(&out, &cfg.extra_refusal_phrases));
     if let Some(p) = hit {
         return Some(format!("response contains refusal/AI boilerplate \"{p}\""));
     }
     let roleplay = contains_any(instr, &cfg.refusal_roleplay_cues).is_some();
     let start = out.trim_start();
-    let opening = cfg
-        .refusal_openings
-        .iter()
-        .find(|p| start.starts_with(folded(p).as_ref()));
+    let opening = cfg.refusal_openings.iter().find(|p| start.starts_with(folded(p).as_ref()));
     match opening {
-        Some(_) if !roleplay => Some(format!(
-            "response opens with a refusal: \"{}\"",
-            snippet(output.trim(), 60, false)
-        )),
+        Some(_) if !roleplay => {
+            Some(format!("response opens with a refusal: \"{}\"", snippet(output.trim(), 60, false)))
+        }
         _ => None,
     }
 }
-
-/// Words that cannot end a complete English sentence (articles, conjunctions, most prepositions).
-const DANGLING: [&str; 44] = [
-    "the",
-    "a",
-    "an",
-    "and",
-    "or",
-    "but",
-    "nor",
-    "of",
-    "to",
-    "by",
-    "at",
-    "into",
-    "onto",
-    "than",
-    "as",
-    "which",
-    "whose",
-    "if",
-    "because",
-    "although",
-    "though",
-    "whereas",
-    "whether",
-    "their",
-    "its",
-    "his",
-    "my",
-    "your",
-    "our",
-    "these",
-    "those",
-    "very",
-    "each",
-    "every",
-    "including",
-    "between",
-    "during",
-    "towards",
-    "among",
-    "is",
-    "are",
-    "was",
-    "were",
-    "such",
-];
 
 fn truncated(output: &str, cfg: &FlagConfig) -> Option<String> {
     let t = output.trim_end();
@@ -771,37 +380,23 @@ fn truncated(output: &str, cfg: &FlagConfig) -> Option<String> {
         return None;
     }
     // Lowercase only: "Company A", "AND" or note names are not dangling function words.
-    let last_word = last_line
-        .rsplit(|c: char| !c.is_alphanumeric())
-        .find(|w| !w.is_empty())
-        .unwrap_or("");
-    if DANGLING.contains(&last_word) {
+    let last_word = last_line.rsplit(|c: char| !c.is_alphanumeric()).find(|w| !w.is_empty()).unwrap_or("");
+    if phrases::DANGLING.contains(&last_word) {
         return Some(format!("response ends mid-sentence: \"{tail}\""));
     }
-    if !is_list_item(last_line)
-        && line_words >= cfg.truncation_long_prose_words
-        && n_words > line_words
-    {
-        return Some(format!(
-            "long paragraph stops without end punctuation: \"{tail}\""
-        ));
+    let last_sentence = last_line.rsplit(['.', '!', '?', ':']).next().unwrap_or(last_line);
+    if !is_list_item(last_line) && words(last_sentence).len() >= cfg.truncation_long_prose_words {
+        return Some(format!("long paragraph stops without end punctuation: \"{tail}\""));
     }
     None
 }
 
 fn placeholder_key(s: &str) -> String {
-    s.chars()
-        .filter(|c| c.is_alphanumeric() || *c == '/')
-        .flat_map(char::to_lowercase)
-        .collect()
+    s.chars().filter(|c| c.is_alphanumeric() || *c == '/').flat_map(char::to_lowercase).collect()
 }
 
 fn placeholder(rec: &RecordText, cfg: &FlagConfig) -> Option<String> {
-    let fields = [
-        ("instruction", rec.instruction),
-        ("input", rec.input),
-        ("response", rec.output),
-    ];
+    let fields = [("instruction", rec.instruction), ("input", rec.input), ("response", rec.output)];
     for (field, text) in fields {
         let t = text.trim();
         if t.is_empty() {
@@ -811,11 +406,7 @@ fn placeholder(rec: &RecordText, cfg: &FlagConfig) -> Option<String> {
         let whole = t.chars().count() <= 20
             && cfg.placeholder_values.iter().any(|v| {
                 let k = placeholder_key(v);
-                if k.is_empty() {
-                    v.trim() == t
-                } else {
-                    k == key
-                }
+                if k.is_empty() { v.trim() == t } else { k == key }
             });
         if whole {
             return Some(format!("{field} is a placeholder: \"{t}\""));
@@ -827,18 +418,6 @@ fn placeholder(rec: &RecordText, cfg: &FlagConfig) -> Option<String> {
     None
 }
 
-const URL_EXEMPT: [&str; 9] = [
-    "extract",
-    "parse",
-    "validate",
-    "shorten",
-    "regex",
-    "regular expression",
-    "domain",
-    "url",
-    "hyperlink",
-];
-
 fn needs_modality(rec: &RecordText, instr: &str, cfg: &FlagConfig) -> Option<String> {
     let prompt = format!("{instr}\n{}", fold(rec.input));
     if let Some(p) = find_any(&prompt, &cfg.modality_phrases) {
@@ -849,153 +428,36 @@ fn needs_modality(rec: &RecordText, instr: &str, cfg: &FlagConfig) -> Option<Str
         .find_map(|m| prompt.find(m))
         .map(|i| prompt[i..].split_whitespace().next().unwrap_or(""))?;
     let opens = contains_any(instr, &cfg.url_open_cues).is_some();
-    let exempt = URL_EXEMPT.iter().any(|c| instr.contains(c)) && !instr.contains("visit");
+    let exempt = phrases::URL_EXEMPT.iter().any(|c| instr.contains(c)) && !instr.contains("visit");
     (opens && !exempt).then(|| format!("prompt asks to open a link: {}", snippet(url, 60, false)))
 }
-
-/// Verbs that open a task sentence.
-const TASK_VERBS: [&str; 60] = [
-    "write",
-    "generate",
-    "create",
-    "list",
-    "name",
-    "explain",
-    "describe",
-    "summarize",
-    "summarise",
-    "translate",
-    "classify",
-    "identify",
-    "find",
-    "give",
-    "compose",
-    "calculate",
-    "compute",
-    "rewrite",
-    "edit",
-    "convert",
-    "suggest",
-    "provide",
-    "design",
-    "develop",
-    "construct",
-    "outline",
-    "compare",
-    "analyze",
-    "analyse",
-    "evaluate",
-    "predict",
-    "determine",
-    "choose",
-    "sort",
-    "rank",
-    "categorize",
-    "tell",
-    "recommend",
-    "propose",
-    "draft",
-    "paraphrase",
-    "correct",
-    "solve",
-    "estimate",
-    "count",
-    "extract",
-    "state",
-    "define",
-    "discuss",
-    "brainstorm",
-    "convert",
-    "spell",
-    "reverse",
-    "recite",
-    "plan",
-    "research",
-    "invent",
-    "tabulate",
-    "detect",
-    "diagnose",
-];
-const QUESTION_WORDS: [&str; 17] = [
-    "what", "who", "whom", "where", "when", "why", "how", "which", "is", "are", "can", "could",
-    "does", "do", "should", "would", "will",
-];
-/// Words that tie a sentence back to an earlier one: such a sentence is part of the same task.
-const ANAPHORS: [&str; 22] = [
-    "it",
-    "this",
-    "that",
-    "these",
-    "those",
-    "them",
-    "they",
-    "its",
-    "their",
-    "above",
-    "following",
-    "previous",
-    "each",
-    "your",
-    "result",
-    "answer",
-    "same",
-    "both",
-    "such",
-    "then",
-    "also",
-    "one",
-];
-const STOP: [&str; 16] = [
-    "about", "with", "from", "that", "this", "what", "which", "your", "have", "there", "their",
-    "into", "some", "more", "give", "write",
-];
-
-/// Phrases by which a sentence points at text that follows it inside the instruction.
-const FORWARD: [&str; 8] = [
-    "following",
-    "below",
-    "this sentence",
-    "this text",
-    "this passage",
-    "this question",
-    "given",
-    "instruction",
-];
 
 fn content_stems(sentence: &[String]) -> Vec<String> {
     sentence
         .iter()
-        .filter(|w| w.len() >= 4 && !STOP.contains(&w.as_str()))
+        .filter(|w| w.len() >= 4 && !phrases::STOP.contains(&w.as_str()))
         .map(|w| w.chars().take(5).collect())
         .collect()
 }
 
 fn merged_instructions(instruction: &str) -> Option<String> {
     let lower = fold(instruction);
-    let markers = ["instruction:", "output:", "response:", "### "]
-        .iter()
-        .map(|m| lower.matches(m).count())
-        .sum::<usize>();
+    let markers =
+        ["instruction:", "output:", "response:", "### "].iter().map(|m| lower.matches(m).count()).sum::<usize>();
     if markers >= 2 {
         return Some("instruction embeds several \"Instruction:\"/\"Output:\" blocks".into());
     }
     let is_task = |w: &[String], question: bool| {
         w.len() >= 3
-            && (TASK_VERBS.contains(&w[0].as_str())
-                || (question && QUESTION_WORDS.contains(&w[0].as_str())))
+            && (phrases::TASK_VERBS.contains(&w[0].as_str())
+                || (question && phrases::QUESTION_WORDS.contains(&w[0].as_str())))
     };
     // Numbered items that are each a task: "1. Write ... 2. Name ...".
-    let items: Vec<&str> = instruction
-        .lines()
-        .flat_map(|l| l.split("  "))
-        .filter(|l| is_list_item(l))
-        .collect();
+    let items: Vec<&str> = instruction.lines().flat_map(|l| l.split("  ")).filter(|l| is_list_item(l)).collect();
     let task_items = items
         .iter()
         .filter(|l| {
-            let body = l
-                .trim_start()
-                .trim_start_matches(|c: char| c.is_ascii_alphanumeric());
+            let body = l.trim_start().trim_start_matches(|c: char| c.is_ascii_alphanumeric());
             is_task(&words(body), body.contains('?'))
         })
         .count();
@@ -1010,7 +472,7 @@ fn merged_instructions(instruction: &str) -> Option<String> {
         let w = words(raw);
         let question = raw.trim_end().ends_with('?');
         let stems = content_stems(&w);
-        if raw.ends_with(':') || FORWARD.iter().any(|f| has_phrase(&fold(raw), f)) {
+        if raw.ends_with(':') || phrases::FORWARD.iter().any(|f| has_phrase(&fold(raw), f)) {
             // The rest of the instruction is the material this sentence points at.
             if first_task.is_none() {
                 return None;
@@ -1018,13 +480,10 @@ fn merged_instructions(instruction: &str) -> Option<String> {
         }
         if is_task(&w, question) && w.len() >= 4 {
             if let Some(first) = &first_task {
-                let linked = w.iter().any(|x| ANAPHORS.contains(&x.as_str()))
-                    || stems.iter().any(|s| seen.contains(s));
+                let linked =
+                    w.iter().any(|x| phrases::ANAPHORS.contains(&x.as_str())) || stems.iter().any(|s| seen.contains(s));
                 if !linked {
-                    return Some(format!(
-                        "two unrelated tasks: \"{first}\" and \"{}\"",
-                        snippet(raw, 40, false)
-                    ));
+                    return Some(format!("two unrelated tasks: \"{first}\" and \"{}\"", snippet(raw, 40, false)));
                 }
             } else {
                 first_task = Some(snippet(raw, 40, false));
@@ -1041,8 +500,7 @@ fn split_sentences(s: &str) -> Vec<&str> {
     let mut start = 0;
     let b = s.as_bytes();
     for (i, &c) in b.iter().enumerate() {
-        let end =
-            matches!(c, b'.' | b'?' | b'!') && b.get(i + 1).is_none_or(|n| n.is_ascii_whitespace());
+        let end = matches!(c, b'.' | b'?' | b'!') && b.get(i + 1).is_none_or(|n| n.is_ascii_whitespace());
         if end || c == b'\n' {
             let piece = s[start..=i].trim();
             if !piece.is_empty() {
@@ -1057,11 +515,6 @@ fn split_sentences(s: &str) -> Vec<&str> {
     }
     out
 }
-
-/// Words that end the object noun phrase of an instruction's opening verb.
-const OBJECT_END: [&str; 12] = [
-    "for", "about", "of", "with", "that", "to", "which", "on", "in", "from", "using", "based",
-];
 
 fn length_ratio(rec: &RecordText, instr: &str, cfg: &FlagConfig) -> Option<String> {
     let out_words = words(rec.output).len();
@@ -1078,7 +531,7 @@ fn length_ratio(rec: &RecordText, instr: &str, cfg: &FlagConfig) -> Option<Strin
             .skip(1)
             .take(5)
             .map(String::as_str)
-            .take_while(|w| !OBJECT_END.contains(w))
+            .take_while(|w| !phrases::OBJECT_END.contains(w))
             .collect();
         find_any(&object.join(" "), &cfg.long_ask_nouns).map(str::to_string)
     } else {
@@ -1088,22 +541,15 @@ fn length_ratio(rec: &RecordText, instr: &str, cfg: &FlagConfig) -> Option<Strin
         && out_words < cfg.long_ask_min_words
         && find_any(instr, &cfg.brevity_cues).is_none()
     {
-        return Some(format!(
-            "asks for \"{cue}\" but the response has only {out_words} words"
-        ));
+        return Some(format!("asks for \"{cue}\" but the response has only {out_words} words"));
     }
-    let short_cue = if starts(&cfg.short_ask_verbs) {
-        Some(first.as_str())
-    } else {
-        find_any(instr, &cfg.short_ask_cues)
-    };
+    let short_cue =
+        if starts(&cfg.short_ask_verbs) { Some(first.as_str()) } else { find_any(instr, &cfg.short_ask_cues) };
     if let Some(cue) = short_cue
         && out_words > cfg.short_ask_max_words
         && out_words as f64 > cfg.max_length_ratio * prompt_words.max(1) as f64
     {
-        return Some(format!(
-            "short ask (\"{cue}\") answered with {out_words} words for a {prompt_words}-word prompt"
-        ));
+        return Some(format!("short ask (\"{cue}\") answered with {out_words} words for a {prompt_words}-word prompt"));
     }
     None
 }
@@ -1114,19 +560,11 @@ fn run_exempt(c: char) -> bool {
 }
 
 fn noise(field: &str, text: &str, cfg: &FlagConfig) -> Option<String> {
-    if let Some(c) = text
-        .chars()
-        .find(|c| c.is_control() && !matches!(c, '\n' | '\t' | '\r'))
-    {
-        return Some(format!(
-            "{field} contains control character U+{:04X}",
-            c as u32
-        ));
+    if let Some(c) = text.chars().find(|c| c.is_control() && !matches!(c, '\n' | '\t' | '\r')) {
+        return Some(format!("{field} contains control character U+{:04X}", c as u32));
     }
     if text.contains('\u{FFFD}') {
-        return Some(format!(
-            "{field} contains the replacement character '\u{FFFD}' (lost bytes)"
-        ));
+        return Some(format!("{field} contains the replacement character '\u{FFFD}' (lost bytes)"));
     }
     let chars: Vec<char> = text.chars().collect();
     for (i, pair) in chars.windows(2).enumerate() {
@@ -1135,18 +573,12 @@ fn noise(field: &str, text: &str, cfg: &FlagConfig) -> Option<String> {
             || (pair[0] == 'ï' && pair[1] == '»');
         if moji {
             let s: String = chars[i..(i + 3).min(chars.len())].iter().collect();
-            return Some(format!(
-                "{field} has mojibake \"{s}\" (UTF-8 read as Latin-1)"
-            ));
+            return Some(format!("{field} has mojibake \"{s}\" (UTF-8 read as Latin-1)"));
         }
     }
     let (mut run, mut best, mut best_c) = (0usize, 0usize, ' ');
     for (i, &c) in chars.iter().enumerate() {
-        run = if i > 0 && chars[i - 1] == c {
-            run + 1
-        } else {
-            1
-        };
+        run = if i > 0 && chars[i - 1] == c { run + 1 } else { 1 };
         if !run_exempt(c) && run > best {
             (best, best_c) = (run, c);
         }
@@ -1158,21 +590,11 @@ fn noise(field: &str, text: &str, cfg: &FlagConfig) -> Option<String> {
     let mut wrun = 1;
     for i in 1..w.len() {
         wrun = if w[i] == w[i - 1] { wrun + 1 } else { 1 };
-        if wrun > cfg.noise_max_word_repeat
-            && w[i].chars().count() > 1
-            && !w[i].chars().all(|c| c.is_ascii_digit())
-        {
-            return Some(format!(
-                "{field} repeats the word \"{}\" {wrun} times",
-                w[i]
-            ));
+        if wrun > cfg.noise_max_word_repeat && w[i].chars().count() > 1 && !w[i].chars().all(|c| c.is_ascii_digit()) {
+            return Some(format!("{field} repeats the word \"{}\" {wrun} times", w[i]));
         }
     }
-    let visible: Vec<char> = chars
-        .iter()
-        .copied()
-        .filter(|c| !c.is_whitespace())
-        .collect();
+    let visible: Vec<char> = chars.iter().copied().filter(|c| !c.is_whitespace()).collect();
     if visible.len() >= 20 && !looks_like_code(text) {
         let symbols = visible
             .iter()
@@ -1184,11 +606,7 @@ fn noise(field: &str, text: &str, cfg: &FlagConfig) -> Option<String> {
             .count();
         let frac = symbols as f64 / visible.len() as f64;
         if frac > cfg.noise_max_symbol_fraction {
-            return Some(format!(
-                "{field} is {:.0}% symbols: \"{}\"",
-                frac * 100.0,
-                snippet(text, 40, false)
-            ));
+            return Some(format!("{field} is {:.0}% symbols: \"{}\"", frac * 100.0, snippet(text, 40, false)));
         }
     }
     None

@@ -1,1 +1,211 @@
 use super::*;
+
+fn flags(instruction: &str, input: &str, output: &str) -> Vec<Flag> {
+    flag_record(&RecordText { instruction, input, output }, &FlagConfig::default())
+}
+
+fn kinds(instruction: &str, input: &str, output: &str) -> Vec<FlagKind> {
+    flags(instruction, input, output).into_iter().map(|f| f.kind).collect()
+}
+
+fn has(kind: FlagKind, instruction: &str, input: &str, output: &str) -> bool {
+    kinds(instruction, input, output).contains(&kind)
+}
+
+#[test]
+fn names_round_trip_and_serde_uses_them() {
+    for k in FlagKind::ALL {
+        assert_eq!(FlagKind::from_name(k.name()), Some(k));
+        assert_eq!(serde_json::to_string(&k).unwrap(), format!("\"{}\"", k.name()));
+        assert!(!k.explanation().is_empty());
+    }
+    assert_eq!(FlagKind::from_name("nope"), None);
+}
+
+#[test]
+fn config_defaults_fill_missing_fields() {
+    let cfg: FlagConfig = serde_json::from_str(r#"{"copy_overlap": 0.8, "enabled": ["refusal"]}"#).unwrap();
+    assert_eq!(cfg.copy_overlap, 0.8);
+    assert_eq!(cfg.near_dup_threshold, 0.85);
+    assert!(cfg.is_enabled(FlagKind::Refusal) && !cfg.is_enabled(FlagKind::EmptyResponse));
+    let r = RecordText { instruction: "Say hi.", input: "", output: " " };
+    assert!(flag_record(&r, &cfg).is_empty());
+}
+
+#[test]
+fn clean_records_get_no_flags() {
+    let clean = [
+        ("What is the capital of France?", "", "Paris."),
+        ("Classify the sentiment.", "I loved it.", "Positive"),
+        ("What is 12 times 4?", "", "48"),
+        ("List three colours.", "", "- red\n- green\n- blue"),
+        ("Write a haiku about rain.", "", "Grey roofs drum softly\nthe gutters sing to the street\nan umbrella blooms"),
+        ("Write a Python function that adds two numbers.", "", "```python\ndef add(a, b):\n    return a + b\n```"),
+        (
+            "Explain why the sky is blue.",
+            "",
+            "Sunlight is scattered by air molecules, and blue light is scattered much more than red.",
+        ),
+    ];
+    for (c, z, y) in clean {
+        assert!(flags(c, z, y).is_empty(), "{c}: {:?}", flags(c, z, y));
+    }
+}
+
+#[test]
+fn empty_response() {
+    assert_eq!(kinds("Name a fruit.", "", " \n\t"), vec![FlagKind::EmptyResponse]);
+    assert!(!has(FlagKind::EmptyResponse, "Name a fruit.", "", "Apple"));
+}
+
+#[test]
+fn copies_prompt() {
+    let f = flags("Explain why leaves change colour.", "", "Explain why leaves change colour.");
+    assert_eq!(f[0].kind, FlagKind::CopiesPrompt);
+    assert!(f[0].reason.contains("instruction"), "{}", f[0].reason);
+    let passage = "Regular exercise strengthens the heart, improves mood and helps people sleep better. Even a short \
+                   daily walk can lower the risk of many long-term illnesses.";
+    let near = passage.replace("many", "several");
+    assert!(has(FlagKind::CopiesPrompt, "What is the main idea?", passage, &near));
+    // Editing tasks legitimately reuse most words; only an unchanged text is a copy.
+    let wrong = "He go to school every day on the bus with his friend Tom.";
+    let fixed = "He goes to school every day on the bus with his friend Tom.";
+    assert!(!has(FlagKind::CopiesPrompt, "Correct the grammar.", wrong, fixed));
+    assert!(has(FlagKind::CopiesPrompt, "Correct the grammar.", wrong, wrong));
+    assert!(!has(FlagKind::CopiesPrompt, "Add a comma.", "I came I saw", "I came, I saw"));
+    // Reordering is not copying, and short answers never are.
+    assert!(!has(FlagKind::CopiesPrompt, "Reverse the list.", "one two three four five", "five four three two one"));
+    assert!(!has(FlagKind::CopiesPrompt, "Extract the city.", "Paris", "Paris"));
+}
+
+#[test]
+fn refusal() {
+    assert!(has(FlagKind::Refusal, "Favourite film?", "", "As an AI language model, I don't have a favourite."));
+    assert!(has(FlagKind::Refusal, "Pick a stock.", "", "I'm sorry, but I cannot give financial advice."));
+    assert!(has(FlagKind::Refusal, "Tell a joke.", "", "I’m sorry, but I can’t do that."));
+    assert!(has(FlagKind::Refusal, "Draw a cat.", "", "This task cannot be completed by a GPT model."));
+    // In-character apologies in letters and dialogues are content, not refusals.
+    let decline = "I'm sorry, but I cannot attend your party on Saturday. Have a wonderful evening!";
+    assert!(!has(FlagKind::Refusal, "Write an email declining a party invitation.", "", decline));
+    // An apology in the middle of a text is not an opening refusal.
+    assert!(!has(FlagKind::Refusal, "Write a story.", "", "Tom said: I'm unable to swim. So they taught him."));
+    let mut cfg = FlagConfig::default();
+    cfg.extra_refusal_phrases.push("Beep boop".into());
+    let r = RecordText { instruction: "Hi", input: "", output: "BEEP BOOP, no." };
+    assert_eq!(flag_record(&r, &cfg)[0].kind, FlagKind::Refusal);
+}
+
+#[test]
+fn truncated() {
+    let f = flags("Explain tides.", "", "Tides are caused by the Moon, whose gravity pulls the oceans toward the");
+    assert_eq!(f[0].kind, FlagKind::Truncated);
+    assert!(f[0].reason.contains("...") || f[0].reason.contains("toward the"), "{}", f[0].reason);
+    assert!(has(FlagKind::Truncated, "Write code.", "", "```python\ndef f(x):\n    return x\n"));
+    assert!(has(
+        FlagKind::Truncated,
+        "Give an example.",
+        "",
+        "A simile compares two things using like or as (for example"
+    ));
+    let long = "The war had many causes and the economy was weak and the harvests failed across the region while the \
+                king raised taxes again and again so that many families could no longer afford bread or rent";
+    assert!(has(FlagKind::Truncated, "Describe the causes.", "", long));
+    // Not truncated: lists, code, labels, numbers, poems, sign-offs, hashtags.
+    assert!(!has(FlagKind::Truncated, "List fruits.", "", "1. Apple\n2. Banana\n3. Cherry"));
+    assert!(!has(FlagKind::Truncated, "Code?", "", "def swap(a, b):\n    return b, a\nprint(swap(1, 2))"));
+    assert!(!has(FlagKind::Truncated, "Sentiment?", "", "Positive"));
+    assert!(!has(FlagKind::Truncated, "Compute.", "", "The answer is 42"));
+    assert!(!has(FlagKind::Truncated, "A poem.", "", "The moon is up\nthe owls are out\nand all the town is still"));
+    assert!(!has(FlagKind::Truncated, "Write a note.", "", "Thanks for the help with the move last week.\nBest,"));
+    assert!(!has(FlagKind::Truncated, "Tweet.", "", "Our new bread is out, come and try it today! #Fresh"));
+    assert!(!has(FlagKind::Truncated, "Notes.", "", "The melody goes G A A G A A G G A"));
+}
+
+#[test]
+fn placeholder() {
+    assert!(has(FlagKind::Placeholder, "Name a dog breed.", "<noinput>", "Beagle"));
+    assert!(has(FlagKind::Placeholder, "Name a dog breed.", "No Input.", "Beagle"));
+    assert!(has(FlagKind::Placeholder, "Write a bio.", "", "<nooutput>"));
+    assert!(has(FlagKind::Placeholder, "Translate hello.", "", "N/A"));
+    assert!(has(FlagKind::Placeholder, "Summarize: {input}", "", "A summary of the text."));
+    let f = flags("Name a dog breed.", "None", "Beagle");
+    assert!(f[0].reason.contains("input"), "{}", f[0].reason);
+    assert!(!has(FlagKind::Placeholder, "Which of 4, 6, 8 is odd?", "", "None of them is odd."));
+    assert!(!has(FlagKind::Placeholder, "Name a dog breed.", "", "Beagle"));
+}
+
+#[test]
+fn needs_modality() {
+    assert!(has(FlagKind::NeedsModality, "Describe the mood of this photo.", "", "Calm."));
+    assert!(has(FlagKind::NeedsModality, "What is shown in the image below?", "", "A dog."));
+    assert!(has(FlagKind::NeedsModality, "Listen to the recording and transcribe it.", "", "Hello."));
+    assert!(has(FlagKind::NeedsModality, "Summarize this article.", "https://example.com/news/1", "News."));
+    assert!(has(FlagKind::NeedsModality, "Draw a picture of a horse.", "", "A horse."));
+    // URLs as data, and words that only look like modalities, are fine.
+    assert!(!has(
+        FlagKind::NeedsModality,
+        "Extract the domain from the URL.",
+        "https://www.example.com/a",
+        "example.com"
+    ));
+    assert!(!has(
+        FlagKind::NeedsModality,
+        "Explain the imagery in this poem.",
+        "The sea is a grey cat",
+        "It is vivid."
+    ));
+    assert!(!has(FlagKind::NeedsModality, "Draw a conclusion from the data.", "Sales rose 5%.", "Demand grew."));
+}
+
+#[test]
+fn merged_instructions() {
+    assert!(has(FlagKind::MergedInstructions, "Write a haiku about rain. What is the capital of Peru?", "", "x y."));
+    assert!(has(FlagKind::MergedInstructions, "1. Translate dog into German.\n2. Name the largest desert.", "", "a"));
+    let blocks = "Instruction: Give a synonym for big.\nOutput: large\nInstruction: Give an antonym for hot.";
+    assert!(has(FlagKind::MergedInstructions, blocks, "", "cold"));
+    // One task with a constraint, a follow-up referring back, or content after a colon is one task.
+    assert!(!has(FlagKind::MergedInstructions, "Write a story about a dragon. Make it funny.", "", "Once."));
+    assert!(!has(FlagKind::MergedInstructions, "List three rivers. Explain why each one matters.", "", "a"));
+    assert!(!has(FlagKind::MergedInstructions, "Imagine you are a chef. Describe your signature dish.", "", "a"));
+    assert!(!has(FlagKind::MergedInstructions, "Classify this sentence:\nWhat time is the train leaving?", "", "q"));
+    assert!(!has(FlagKind::MergedInstructions, "Write a story with:\n1. a dragon\n2. a castle", "", "Once."));
+}
+
+#[test]
+fn length_ratio() {
+    assert!(has(FlagKind::LengthRatio, "Write an essay about clean water.", "", "Water matters."));
+    assert!(has(FlagKind::LengthRatio, "Explain how interest works.", "", "It grows."));
+    let essay = "word ".repeat(200);
+    assert!(has(FlagKind::LengthRatio, "Classify the sentiment of this tweet.", "Great day!", &essay));
+    // Short answers are fine when the ask is short or capped.
+    assert!(!has(FlagKind::LengthRatio, "Write a title for a story about a fox.", "", "The Clever Fox"));
+    assert!(!has(FlagKind::LengthRatio, "Explain in one sentence what a noun is.", "", "A naming word."));
+    assert!(!has(FlagKind::LengthRatio, "Classify this review.", "Bad.", "Negative"));
+}
+
+#[test]
+fn noise() {
+    assert!(has(FlagKind::Noise, "Recommend a café.", "", "Try the cafÃ© near the station."));
+    assert!(has(FlagKind::Noise, "Quote?", "", "Never give up!!!!!!!!!!!!!!!!!!!!"));
+    assert!(has(FlagKind::Noise, "Speed of light?", "", "#@~ &&^ §§ ¤¤¤ ¦¦ ~~@@ ## ^^ ~~ &% ¤¤ @@ ~#~"));
+    assert!(has(FlagKind::Noise, "Colour?", "", "Red\u{7} is a colour."));
+    assert!(has(FlagKind::Noise, "Say it.", "", "go go go go go go go go"));
+    // Code, tables, rules, fill-in blanks and numbers are not noise.
+    assert!(!has(FlagKind::Noise, "Regex?", "", "`^\\d{5}(-\\d{4})?$` matches a ZIP code"));
+    assert!(!has(FlagKind::Noise, "Table.", "", "| a | b |\n|---|---|\n| 1 | 2 |"));
+    assert!(!has(FlagKind::Noise, "Fill in.", "Life is a _______, filled with ________.", "journey, adventures"));
+    assert!(!has(FlagKind::Noise, "Pi?", "", "3.14159265358979"));
+    assert!(!has(FlagKind::Noise, "French?", "", "Le café est très bon, à bientôt."));
+}
+
+#[test]
+fn flag_dataset_combines_record_and_duplicate_flags() {
+    let texts = [
+        RecordText { instruction: "Name a fruit.", input: "", output: "Apple." },
+        RecordText { instruction: "name a  fruit.", input: "", output: "" },
+    ];
+    let all = crate::quality::flag_dataset(&texts, &FlagConfig::default());
+    assert!(all[0].is_empty());
+    let k: Vec<FlagKind> = all[1].iter().map(|f| f.kind).collect();
+    assert_eq!(k, vec![FlagKind::EmptyResponse, FlagKind::Duplicate]);
+}

@@ -40,30 +40,17 @@ pub(crate) fn has_phrase(hay: &str, phrase: &str) -> bool {
         return false;
     }
     let first_alnum = phrase.chars().next().is_some_and(char::is_alphanumeric);
-    let last_alnum = phrase
-        .chars()
-        .next_back()
-        .is_some_and(char::is_alphanumeric);
+    let last_alnum = phrase.chars().next_back().is_some_and(char::is_alphanumeric);
     memchr::memmem::find_iter(hay.as_bytes(), phrase.as_bytes()).any(|i| {
-        let before_ok = !first_alnum
-            || !hay[..i]
-                .chars()
-                .next_back()
-                .is_some_and(char::is_alphanumeric);
-        let after_ok = !last_alnum
-            || !hay[i + phrase.len()..]
-                .chars()
-                .next()
-                .is_some_and(char::is_alphanumeric);
+        let before_ok = !first_alnum || !hay[..i].chars().next_back().is_some_and(char::is_alphanumeric);
+        let after_ok = !last_alnum || !hay[i + phrase.len()..].chars().next().is_some_and(char::is_alphanumeric);
         before_ok && after_ok
     })
 }
 
 /// `s` folded like [`fold`], borrowing when it already is (the default phrase lists are).
 pub(crate) fn folded(s: &str) -> Cow<'_, str> {
-    if s.chars()
-        .any(|c| c.is_uppercase() || matches!(c, '’' | '‘' | '“' | '”'))
-    {
+    if s.chars().any(|c| c.is_uppercase() || matches!(c, '’' | '‘' | '“' | '”')) {
         Cow::Owned(fold(s))
     } else {
         Cow::Borrowed(s)
@@ -72,18 +59,12 @@ pub(crate) fn folded(s: &str) -> Cow<'_, str> {
 
 /// The first phrase of `phrases` found in `hay` (folded) at word boundaries, if any.
 pub(crate) fn find_any<'p>(hay: &str, phrases: &'p [String]) -> Option<&'p str> {
-    phrases
-        .iter()
-        .map(String::as_str)
-        .find(|p| has_phrase(hay, &folded(p)))
+    phrases.iter().map(String::as_str).find(|p| has_phrase(hay, &folded(p)))
 }
 
 /// The first phrase of `phrases` contained anywhere in `hay` (folded), if any.
 pub(crate) fn contains_any<'p>(hay: &str, phrases: &'p [String]) -> Option<&'p str> {
-    phrases
-        .iter()
-        .map(String::as_str)
-        .find(|p| memchr::memmem::find(hay.as_bytes(), folded(p).as_bytes()).is_some())
+    phrases.iter().map(String::as_str).find(|p| memchr::memmem::find(hay.as_bytes(), folded(p).as_bytes()).is_some())
 }
 
 /// Quote for a reason line: whitespace collapsed, at most `max` characters, with "..." marking a cut
