@@ -5,6 +5,7 @@
 
 use candle_core::{DType, Device, Tensor};
 use candle_nn::VarBuilder;
+use candle_transformers::models::llama;
 use sift::model::{Decoder, Mode, ModelConfig, init_threads, init_weights, token_logprobs};
 use std::time::Instant;
 
@@ -22,11 +23,8 @@ fn median(mut xs: Vec<f64>) -> f64 {
 fn run(name: &str, cfg: &ModelConfig, runs: usize) {
     let dev = Device::Cpu;
     let weights = init_weights(cfg, 0, DType::F32, &dev).unwrap();
-    let dec = Decoder::new(
-        cfg,
-        VarBuilder::from_tensors(weights.into_iter().collect(), DType::F32, &dev),
-    )
-    .unwrap();
+    let vb = VarBuilder::from_tensors(weights.into_iter().collect(), DType::F32, &dev);
+    let dec = Decoder::new(cfg, vb.clone()).unwrap();
     let mut state = 0x2545_f491_4f6c_dd1du64;
     let seqs: Vec<Vec<u32>> = (0..BATCH)
         .map(|_| {
@@ -54,11 +52,39 @@ fn run(name: &str, cfg: &ModelConfig, runs: usize) {
         dec.hidden_states(&ids, Mode::Fast).unwrap();
         trunk.push(tokens / t.elapsed().as_secs_f64());
     }
+    // Reference: candle-transformers' llama on the same weights (it computes every position
+    // through the blocks but only the last position's logits).
+    let ct_cfg = llama::Config {
+        hidden_size: cfg.hidden_size,
+        intermediate_size: cfg.intermediate_size,
+        vocab_size: cfg.vocab_size,
+        num_hidden_layers: cfg.num_hidden_layers,
+        num_attention_heads: cfg.num_attention_heads,
+        num_key_value_heads: cfg.num_key_value_heads,
+        use_flash_attn: false,
+        rms_norm_eps: cfg.rms_norm_eps,
+        rope_theta: cfg.rope_theta as f32,
+        bos_token_id: None,
+        eos_token_id: None,
+        rope_scaling: None,
+        max_position_embeddings: cfg.max_position_embeddings,
+        tie_word_embeddings: cfg.tie_word_embeddings,
+    };
+    let ct = llama::Llama::load(vb, &ct_cfg).unwrap();
+    let mut reference = vec![];
+    for _ in 0..runs {
+        let mut cache = llama::Cache::new(false, DType::F32, &ct_cfg, &dev).unwrap();
+        let t = Instant::now();
+        ct.forward(&ids, 0, &mut cache).unwrap();
+        reference.push(tokens / t.elapsed().as_secs_f64());
+    }
     println!(
-        "{name:>5}: {:6.1}M params | scoring {:7.0} tok/s (median of {runs}) | trunk only {:7.0} tok/s",
+        "{name:>5}: {:6.1}M params | scoring {:7.0} tok/s (median of {runs}) | trunk only {:7.0} \
+         tok/s | candle-transformers llama trunk {:7.0} tok/s",
         cfg.num_params() as f64 / 1e6,
         median(full),
-        median(trunk)
+        median(trunk),
+        median(reference)
     );
 }
 

@@ -284,3 +284,44 @@ fn fresh_init_is_deterministic_and_follows_the_spec() {
     let params: usize = a.iter().map(|(_, t)| t.elem_count()).sum();
     assert_eq!(params, cfg.num_params());
 }
+
+#[test]
+fn detached_copy_scores_identically_without_a_graph() {
+    let cfg = tiny(Arch::Qwen2, false);
+    let (vm, dec) = model(&cfg, DType::F32);
+    let plain = dec.detached();
+    let b = batch(cfg.vocab_size as u32);
+    let a: Vec<f32> = dec
+        .forward(&b.ids, Mode::Fast)
+        .unwrap()
+        .flatten_all()
+        .unwrap()
+        .to_vec1()
+        .unwrap();
+    let c: Vec<f32> = plain
+        .forward(&b.ids, Mode::Fast)
+        .unwrap()
+        .flatten_all()
+        .unwrap()
+        .to_vec1()
+        .unwrap();
+    assert_eq!(a, c);
+    let grads = loss(&plain, &b, Mode::Train).backward().unwrap();
+    for (name, var) in vm.data().lock().unwrap().iter() {
+        assert!(
+            grads.get(var.as_tensor()).is_none(),
+            "{name} is still tracked"
+        );
+    }
+    // Shared storage: updating a variable is seen by the detached copy.
+    let norm = vm.data().lock().unwrap()["model.norm.weight"].clone();
+    norm.set(&(norm.as_tensor() * 2.0).unwrap()).unwrap();
+    let d: Vec<f32> = plain
+        .forward(&b.ids, Mode::Fast)
+        .unwrap()
+        .flatten_all()
+        .unwrap()
+        .to_vec1()
+        .unwrap();
+    assert_ne!(a, d);
+}

@@ -360,3 +360,43 @@ fn non_model_directory_error_names_path_and_expectation() {
     let err = format!("{:#}", LocalModel::load(&missing).err().unwrap());
     assert!(err.contains("nope") && err.contains("config.json"), "{err}");
 }
+
+/// Writes checkpoints for tools/check_checkpoint.py (transformers loads them and compares
+/// log-probs): a fresh seeded Llama (config built from scratch) and the tied Qwen2 fixture.
+/// `SIFT_EXPORT_DIR=/tmp/x cargo test --release --test model_parity -- --ignored export`
+#[test]
+#[ignore]
+fn export_checkpoints_for_transformers() {
+    let out = PathBuf::from(std::env::var("SIFT_EXPORT_DIR").expect("set SIFT_EXPORT_DIR"));
+    let qwen = LocalModel::load(&fixture("tiny-qwen2")).unwrap();
+    let files = CheckpointFiles {
+        tokenizer_json: qwen.tokenizer_json_bytes().unwrap(),
+        ..Default::default()
+    };
+    let ids: Vec<Vec<u32>> = vec![vec![5, 77, 12, 250, 31, 9, 140, 3], vec![200, 1, 45, 66, 7]];
+    // Fresh Llama with weights scaled up so the log-probs are far from uniform.
+    let mut cfg = sift::model::ModelConfig::llama(320, 64, 96, 2, 4, 2);
+    cfg.rope_theta = 50000.0;
+    cfg.eos_token_ids = vec![1];
+    cfg.bos_token_id = Some(0);
+    let (vm, dec) = sift::model::init_varmap(&cfg, 3, DType::F32, &Device::Cpu).unwrap();
+    for (name, var) in vm.data().lock().unwrap().iter() {
+        if !name.ends_with("norm.weight") {
+            var.set(&(var.as_tensor() * 8.0).unwrap()).unwrap();
+        }
+    }
+    let tensors = sift::model::varmap_tensors(&vm);
+    save_hf_checkpoint(&out.join("fresh-llama"), &cfg, &tensors, &files).unwrap();
+    let lp = sift::model::batched_logprobs(&dec.detached(), &ids, 2048, Mode::Fast).unwrap();
+    let qwen_tensors: Vec<(String, Tensor)> = candle_core::safetensors::load(
+        fixture("tiny-qwen2").join("model.safetensors"),
+        &Device::Cpu,
+    )
+    .unwrap()
+    .into_iter()
+    .collect();
+    save_hf_checkpoint(&out.join("qwen2-copy"), &qwen.config, &qwen_tensors, &files).unwrap();
+    let lq = sequence_logprobs(&qwen, &ids).unwrap();
+    let refs = serde_json::json!({"ids": ids, "fresh-llama": lp, "qwen2-copy": lq});
+    std::fs::write(out.join("rust_logprobs.json"), refs.to_string()).unwrap();
+}

@@ -71,12 +71,13 @@ impl TextStream {
         let prev_text = Self::decode(tok, &self.tokens[self.prev..self.cur])?;
         self.tokens.push(id);
         let text = Self::decode(tok, &self.tokens[self.prev..])?;
-        if text.len() > prev_text.len() && !text.ends_with('\u{FFFD}') {
-            if let Some(piece) = text.get(prev_text.len()..) {
-                self.prev = self.cur;
-                self.cur = self.tokens.len();
-                return Ok(Some(piece.to_string()));
-            }
+        if text.len() > prev_text.len()
+            && !text.ends_with('\u{FFFD}')
+            && let Some(piece) = text.get(prev_text.len()..)
+        {
+            self.prev = self.cur;
+            self.cur = self.tokens.len();
+            return Ok(Some(piece.to_string()));
         }
         Ok(None)
     }

@@ -5,13 +5,15 @@
 pub mod config;
 pub mod decoder;
 pub mod generate;
+pub mod init;
 pub mod load;
 pub mod logprobs;
 pub mod loss;
 
 pub use config::{Arch, ModelConfig, RopeScaling};
-pub use decoder::{Decoder, KvCache, Mode, init_varmap, init_weights, param_specs, varmap_tensors};
+pub use decoder::{Decoder, KvCache, Mode};
 pub use generate::{GenerateParams, Generation, StopReason, generate};
+pub use init::{Init, init_varmap, init_weights, param_specs, varmap_tensors};
 pub use load::{CheckpointFiles, LocalModel, save_hf_checkpoint};
 pub use logprobs::{batched_logprobs, sequence_logprobs, token_logprobs};
 pub use loss::masked_nll_sum;
