@@ -90,20 +90,13 @@ fn run(name: &str, cfg: &ModelConfig, runs: usize) {
 
 fn main() {
     let threads = init_threads();
-    let filter: Vec<String> = std::env::args()
-        .skip(1)
-        .filter(|a| !a.starts_with("--"))
-        .collect();
+    let filter: Vec<String> = std::env::args().skip(1).filter(|a| !a.starts_with("--")).collect();
     let want = |n: &str| filter.is_empty() || filter.iter().any(|f| f == n);
     println!("scoring throughput, batch {BATCH} x {SEQ}, f32, {threads} threads");
     if want("tiny") {
         run("tiny", &ModelConfig::llama(32000, 288, 768, 6, 6, 6), 7);
     }
     if want("small") {
-        run(
-            "small",
-            &ModelConfig::llama(32000, 768, 2048, 12, 12, 12),
-            5,
-        );
+        run("small", &ModelConfig::llama(32000, 768, 2048, 12, 12, 12), 5);
     }
 }

@@ -273,7 +273,7 @@ fn dev_set_pairs_genuine_records_with_next_sentence_continuations() {
         vec![rec("Summarize the passage.", passage, "Bees are insects that pollinate plants and live in colonies.")];
     records.extend((1..25).map(|k| rec("Summarize.", passage, &"x".repeat(40 + k))));
     records.push(rec("Short input.", "One sentence only.", "Fine."));
-    let eval = devset::build(&records, Split::Eval);
+    let eval = devset::build_paired(&records, Split::Eval);
     assert_eq!(eval.len(), 4, "indices 0 and 20 are in the eval split");
     assert_eq!((eval[0].source, eval[2].source), (0, 20));
     let (g, c) = (&eval[0], &eval[1]);
@@ -285,7 +285,7 @@ fn dev_set_pairs_genuine_records_with_next_sentence_continuations() {
     assert!(rest.starts_with(&c.output), "{:?} / {:?}", c.input, c.output);
     let ratio = c.output.len() as f64 / g.output.len() as f64;
     assert!((devset::LENGTH_RATIO.0..=devset::LENGTH_RATIO.1).contains(&ratio));
-    let train = devset::build(&records, Split::Train);
+    let train = devset::build_paired(&records, Split::Train);
     assert!(train.iter().all(|d| d.source % 20 != 0));
     assert!(!train.is_empty() && train.len() <= 2 * 23, "index 20 is eval, index 25 has one sentence");
 
@@ -297,9 +297,14 @@ fn dev_set_pairs_genuine_records_with_next_sentence_continuations() {
         assert!(dev.len() >= 40, "dev set too small: {}", dev.len());
         assert!(dev.iter().all(|d| d.source % 20 == 0));
         for pair in dev.chunks(2) {
-            let src = &all[pair[0].source];
-            assert!(src.input.trim().starts_with(&pair[1].input));
-            assert!(src.input.contains(&pair[1].output));
+            let (copy, genuine) = (&pair[0], &pair[1]);
+            assert!(copy.continuation && !genuine.continuation && copy.source != genuine.source);
+            let src = &all[copy.source];
+            assert!(src.input.trim().starts_with(&copy.input));
+            let rest = src.input.trim()[copy.input.len()..].trim_start();
+            assert!(rest.starts_with(&copy.output), "the copy's response is the passage's next sentences");
+            let g = &all[genuine.source];
+            assert_eq!((&g.input, &g.output), (&genuine.input, &genuine.output));
         }
     }
 }

@@ -1,6 +1,7 @@
-//! The continuation dev set (scoring.md): Alpaca records whose input is a passage of at least three
-//! sentences, each paired with a copy whose input is a prefix of the passage and whose response is
-//! the passage's next sentences, length-matched to the genuine response.
+//! The continuation dev set (scoring.md): from Alpaca records whose input is a passage of at least
+//! three sentences, a copy whose input is a prefix of the passage and whose response is the passage's
+//! next sentences, length-matched to the genuine response. [`build`] pairs each copy with a genuine
+//! record of similar input and output length; [`build_paired`] with its own source record.
 //!
 //! Split: records with index % 20 == 0 form the evaluation set (the default model never saw them);
 //! all others form the training set, the only one continuation weights may be fitted on.
@@ -124,20 +125,46 @@ pub fn continuation_copy(r: &AlpacaRecord) -> Option<(String, String)> {
     Some((prefix.to_string(), next.to_string()))
 }
 
-/// The dev set of `split`: for each qualifying record, the genuine record then its continuation copy.
-pub fn build(records: &[AlpacaRecord], split: Split) -> Vec<DevItem> {
+/// Source record and continuation copy of every qualifying record of `split`, in index order.
+fn copies(records: &[AlpacaRecord], split: Split) -> Vec<(usize, String, String)> {
+    let eligible = records.iter().enumerate().filter(|(i, _)| split.contains(*i));
+    eligible.filter_map(|(i, r)| continuation_copy(r).map(|(z, y)| (i, z, y))).collect()
+}
+
+fn item(source: usize, r: &AlpacaRecord, input: &str, output: &str, continuation: bool) -> DevItem {
+    DevItem { source, instruction: r.instruction.clone(), input: input.into(), output: output.into(), continuation }
+}
+
+/// Paired dev set of `split`: each qualifying record as it is (genuine), then its continuation copy.
+/// The copies' inputs are prefixes of their sources', so -len(input) separates this set well.
+pub fn build_paired(records: &[AlpacaRecord], split: Split) -> Vec<DevItem> {
     let mut out = Vec::new();
-    for (i, r) in records.iter().enumerate().filter(|(i, _)| split.contains(*i)) {
-        if let Some((input, output)) = continuation_copy(r) {
-            out.push(DevItem {
-                source: i,
-                instruction: r.instruction.clone(),
-                input: r.input.clone(),
-                output: r.output.clone(),
-                continuation: false,
-            });
-            out.push(DevItem { source: i, instruction: r.instruction.clone(), input, output, continuation: true });
-        }
+    for (i, z, y) in copies(records, split) {
+        let r = &records[i];
+        out.push(item(i, r, &r.input, &r.output, false));
+        out.push(item(i, r, &z, &y, true));
+    }
+    out
+}
+
+/// Length-matched dev set of `split`: each continuation copy, then the genuine record of the split
+/// (non-empty input, not a copy's source, each used once) nearest to it in log input length plus
+/// log output length, so neither trivial baseline separates the classes by construction.
+pub fn build(records: &[AlpacaRecord], split: Split) -> Vec<DevItem> {
+    let cs = copies(records, split);
+    let sources: std::collections::HashSet<usize> = cs.iter().map(|c| c.0).collect();
+    let mut pool: Vec<usize> = (0..records.len())
+        .filter(|&i| split.contains(i) && !sources.contains(&i))
+        .filter(|&i| !records[i].input.trim().is_empty() && !records[i].output.trim().is_empty())
+        .collect();
+    let ln = |s: &str| (s.chars().count().max(1) as f64).ln();
+    let mut out = Vec::new();
+    for (i, z, y) in cs {
+        let d = |j: usize| (ln(&records[j].input) - ln(&z)).abs() + (ln(&records[j].output) - ln(&y)).abs();
+        let Some(k) = (0..pool.len()).min_by(|&a, &b| d(pool[a]).total_cmp(&d(pool[b]))) else { break };
+        let j = pool.swap_remove(k);
+        out.push(item(i, &records[i], &z, &y, true));
+        out.push(item(j, &records[j], &records[j].input, &records[j].output, false));
     }
     out
 }
