@@ -73,7 +73,7 @@ fn losses_cover_exactly_the_response_tokens() {
         if r.input.is_empty() {
             assert_eq!(s.nll_z, s.nll_y);
         } else {
-            assert!(close(s.nll_z, direct(m, &format!("{}\n", r.input), r.output)));
+            assert!(close(s.nll_z, direct(m, &format!("{}\n\n", r.input), r.output)));
         }
         assert_eq!(s.tokens as usize, m.encode(r.output).unwrap().len());
         assert!(!s.truncated);
@@ -83,8 +83,8 @@ fn losses_cover_exactly_the_response_tokens() {
     let a = score(&e, &recs, &mut ScoreCache::disabled("test"));
     let s = a.signals[0].as_ref().unwrap();
     assert!(s.truncated && s.nll_cz.is_finite());
-    let hdr = direct(&e.model, ALPACA_RESPONSE_HEADER, recs[0].output);
-    assert!((s.nll_y - hdr).abs() < 1e-4, "alone = BOS + '### Response:' under Alpaca");
+    let alone = direct(&e.model, "", recs[0].output);
+    assert!((s.nll_y - alone).abs() < 1e-4, "alone = BOS only under Alpaca");
     assert!(alpaca_prompt(recs[0].instruction, recs[0].input).ends_with(ALPACA_RESPONSE_HEADER));
 }
 

@@ -13,7 +13,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 /// Bumped whenever what is measured or how changes: older files are then rebuilt.
-pub const CACHE_VERSION: u32 = 1;
+pub const CACHE_VERSION: u32 = 2;
 
 /// What the cached numbers depend on besides the record's text.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -20,11 +20,11 @@ pub struct Surprise {
 pub struct ModelSignals {
     /// `s(y | template(c, z))`.
     pub nll_cz: f32,
-    /// `s(y | z + "\n")`; equals `nll_y` when the input is empty.
+    /// `s(y | z + "\n\n")`; equals `nll_y` when the input is empty.
     pub nll_z: f32,
-    /// `s(y | alone)`: the template's alone context ([`super::Template::alone`]: Alpaca's bare
-    /// `### Response:` header), after BOS when the model has one. With neither, a single `"\n"` is the
-    /// context, so the first response token is always scored.
+    /// `s(y | alone)`: the template's alone context ([`super::Template::alone`]: empty for Alpaca, so
+    /// `y` follows BOS directly and its first token is scored given BOS). A model without BOS gets a
+    /// single `"\n"` as context instead, so the first response token is always scored.
     pub nll_y: f32,
     /// `s(y | c + "\n\n" + z + "\n")`: plain text, no template.
     pub nll_raw: f32,

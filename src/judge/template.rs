@@ -19,7 +19,8 @@ further context. Write a response that appropriately completes the request.\n\n#
 pub const ALPACA_NO_INPUT: &str = "Below is an instruction that describes a task. Write a response that appropriately \
 completes the request.\n\n### Instruction:\n{instruction}\n\n### Response:";
 
-/// The bare response header Cherry LLM conditions on when it scores a response "alone".
+/// The bare response header Cherry LLM conditions on when it scores a response "alone" (sift does
+/// not: see [`Template::alone`]).
 pub const ALPACA_RESPONSE_HEADER: &str = "### Response:";
 
 /// How the instruction `c` and input `z` are laid out before the response.
@@ -29,7 +30,7 @@ pub enum Template {
     Alpaca,
     /// No template: `c + "\n\n" + z + "\n"` (or `c + "\n"` without input), as continuous text.
     Raw,
-    /// The input alone: `z + "\n"` (the instruction is ignored).
+    /// The input alone: `z + "\n\n"` (the instruction is ignored).
     InputOnly,
     /// The model's Jinja chat template (tokenizer_config.json `chat_template`), one user message
     /// holding `c + "\n\n" + z`, rendered with `add_generation_prompt = true`.
@@ -83,13 +84,14 @@ impl Template {
         })
     }
 
-    /// The context for `y` scored alone: Alpaca's bare `### Response:` header (as Cherry LLM does),
-    /// the chat template's assistant header after an empty user turn, and nothing (BOS only) for the
-    /// plain layouts.
+    /// The context for `y` scored alone. Alpaca and the plain layouts: nothing, so the response
+    /// follows BOS directly (the first response token is scored given BOS; sift's default model is
+    /// pretrained on exactly such "response alone" documents). Cherry LLM conditions on the bare
+    /// `### Response:` header instead; Superfiltering (GPT-2, no BOS) leaves the first token unscored.
+    /// Chat: the assistant header after an empty user turn.
     pub fn alone(&self) -> Result<String> {
         Ok(match self {
-            Template::Alpaca => ALPACA_RESPONSE_HEADER.to_string(),
-            Template::Raw | Template::InputOnly => String::new(),
+            Template::Alpaca | Template::Raw | Template::InputOnly => String::new(),
             Template::Chat(t) => t.render("")?,
         })
     }
@@ -110,9 +112,10 @@ pub fn raw_layout(instruction: &str, input: &str) -> String {
     if input.is_empty() { format!("{instruction}\n") } else { format!("{instruction}\n\n{input}\n") }
 }
 
-/// The input alone: `z + "\n"` (empty when there is no input).
+/// The input alone: `z + "\n\n"` (empty when there is no input), the shape of the default model's
+/// "input then response" pretraining documents.
 pub fn input_layout(input: &str) -> String {
-    if input.is_empty() { String::new() } else { format!("{input}\n") }
+    if input.is_empty() { String::new() } else { format!("{input}\n\n") }
 }
 
 fn special_token(v: &Value) -> Option<String> {
