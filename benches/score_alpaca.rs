@@ -5,7 +5,8 @@
 //! 320, 8 layers, 8 heads, intermediate 864, vocab 8000; `--model DIR` to use another), projects
 //! records/s to 52,002 records, then edits one record and rescores all N through the cache.
 //!
-//! `cargo bench --bench score_alpaca [-- --records N --batch-tokens T]`
+//! `cargo bench --bench score_alpaca [-- --records N --batch-tokens T --parallel-batches P]`
+//! (`--compare-parallel`: interleaves P = 1 and P = 2 on the same records and reports both.)
 
 #[path = "support/mod.rs"]
 mod support;
@@ -33,13 +34,34 @@ fn main() {
     if let Some(b) = support::arg("--batch-tokens") {
         opts.batch_tokens = b.parse().unwrap();
     }
-    let engine = Engine::new(model, Template::Alpaca, opts).unwrap();
+    if let Some(p) = support::arg("--parallel-batches") {
+        opts.parallel_batches = p.parse().unwrap();
+    }
+    let mut engine = Engine::new(model, Template::Alpaca, opts).unwrap();
     let all = support::alpaca();
     let mut recs: Vec<RecordText> = all[..n]
         .iter()
         .map(|r| RecordText { instruction: &r.instruction, input: &r.input, output: &r.output })
         .collect();
     let tokens: usize = recs.iter().map(|r| engine.model.encode(r.output).unwrap().len()).sum();
+    if support::flag("--compare-parallel") {
+        let (mut one, mut two) = (vec![], vec![]);
+        for _ in 0..3 {
+            for (p, v) in [(1, &mut one), (2, &mut two)] {
+                engine.opts.parallel_batches = p;
+                let t = Instant::now();
+                let mut off = ScoreCache::disabled("bench");
+                engine.score(&recs, &mut off, &AtomicBool::new(false), &mut |_| {}).unwrap();
+                v.push(n as f64 / t.elapsed().as_secs_f64());
+            }
+        }
+        println!(
+            "records/s, median of 3 interleaved: one batch at a time {:.2}, two concurrent batches {:.2}",
+            support::median(one),
+            support::median(two)
+        );
+        return;
+    }
     let cache_dir = tempfile::tempdir().unwrap();
     let key = engine.cache_key();
     let cancel = AtomicBool::new(false);

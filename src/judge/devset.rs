@@ -21,7 +21,7 @@ pub enum Split {
 impl Split {
     /// Whether record `index` belongs to this split.
     pub fn contains(self, index: usize) -> bool {
-        (index % 20 == 0) == (self == Split::Eval)
+        index.is_multiple_of(20) == (self == Split::Eval)
     }
 }
 

@@ -29,11 +29,21 @@ pub struct EngineOptions {
     pub top_surprising: usize,
     /// Records tokenized and scored together (results stream out per chunk).
     pub chunk_records: usize,
+    /// Batches run concurrently (data parallel, sharing the thread pool with the matmuls); 1 runs
+    /// them one after another with every thread inside each matmul.
+    pub parallel_batches: usize,
 }
 
 impl Default for EngineOptions {
     fn default() -> Self {
-        EngineOptions { max_tokens: 1024, batch_tokens: 4096, first_tokens: 16, top_surprising: 8, chunk_records: 128 }
+        EngineOptions {
+            max_tokens: 1024,
+            batch_tokens: 4096,
+            first_tokens: 16,
+            top_surprising: 8,
+            chunk_records: 128,
+            parallel_batches: 1,
+        }
     }
 }
 
@@ -87,6 +97,13 @@ struct Seq {
     start: usize,
 }
 
+/// A record's sequences with the byte offsets of its response tokens in `y`.
+struct Built {
+    offsets: Vec<(u32, u32)>,
+    truncated: bool,
+    seqs: Vec<Seq>,
+}
+
 const CZ: usize = 0;
 const Z: usize = 1;
 const ALONE: usize = 2;
@@ -127,8 +144,8 @@ impl Engine {
         Ok(ids)
     }
 
-    /// Builds the sequences of one record: (response token byte offsets, truncated, sequences).
-    fn build(&self, record: usize, r: &RecordText) -> Result<(Vec<(u32, u32)>, bool, Vec<Seq>)> {
+    /// Builds the sequences of one record.
+    fn build(&self, record: usize, r: &RecordText) -> Result<Built> {
         let enc = self.model.tokenizer.encode(r.output, false).map_err(|e| anyhow!("tokenizing: {e}"))?;
         let limit = self.limit();
         let mut y = enc.get_ids().to_vec();
@@ -160,7 +177,7 @@ impl Engine {
                 Seq { record, layout, ids: ctx, start }
             })
             .collect();
-        Ok((offsets, truncated, seqs))
+        Ok(Built { offsets, truncated, seqs })
     }
 
     /// Scores `records`; cache hits are reused and new results are appended to `cache`. `on_event`
@@ -198,9 +215,9 @@ impl Engine {
             let built: Vec<_> = chunk.par_iter().map(|&i| self.build(i, &records[i])).collect::<Result<_>>()?;
             let mut seqs = Vec::new();
             let mut meta = Vec::new();
-            for (k, (offsets, truncated, s)) in built.into_iter().enumerate() {
-                meta.push((chunk[k], offsets, truncated));
-                seqs.extend(s.into_iter().map(|mut q| {
+            for (k, b) in built.into_iter().enumerate() {
+                meta.push((chunk[k], b.offsets, b.truncated));
+                seqs.extend(b.seqs.into_iter().map(|mut q| {
                     q.record = k;
                     q
                 }));
@@ -237,20 +254,31 @@ impl Engine {
     fn run_batches(&self, seqs: &[Seq], cancel: &AtomicBool) -> Result<Option<Vec<Vec<f32>>>> {
         let mut order: Vec<usize> = (0..seqs.len()).collect();
         order.sort_by_key(|&i| std::cmp::Reverse(seqs[i].ids.len()));
-        let mut out = vec![Vec::new(); seqs.len()];
+        // Longest first: each batch's first sequence fixes its padded length.
+        let mut batches: Vec<&[usize]> = Vec::new();
         let mut i = 0;
         while i < order.len() {
+            let len = seqs[order[i]].ids.len().max(1);
+            let n = (self.opts.batch_tokens / len).max(1).min(order.len() - i);
+            batches.push(&order[i..i + n]);
+            i += n;
+        }
+        let run = |b: &[usize]| {
+            let batch: Vec<(&[u32], usize)> = b.iter().map(|&j| (seqs[j].ids.as_slice(), seqs[j].start)).collect();
+            response_nll(&self.model.decoder, &batch)
+        };
+        let mut out = vec![Vec::new(); seqs.len()];
+        for group in batches.chunks(self.opts.parallel_batches.max(1)) {
             if cancel.load(Ordering::Relaxed) {
                 return Ok(None);
             }
-            let len = seqs[order[i]].ids.len().max(1);
-            let n = (self.opts.batch_tokens / len).max(1).min(order.len() - i);
-            let batch: Vec<(&[u32], usize)> =
-                order[i..i + n].iter().map(|&j| (seqs[j].ids.as_slice(), seqs[j].start)).collect();
-            for (k, nll) in response_nll(&self.model.decoder, &batch)?.into_iter().enumerate() {
-                out[order[i + k]] = nll;
+            let results: Vec<Result<Vec<Vec<f32>>>> =
+                if group.len() == 1 { vec![run(group[0])] } else { group.par_iter().map(|b| run(b)).collect() };
+            for (b, res) in group.iter().zip(results) {
+                for (&j, nll) in b.iter().zip(res?) {
+                    out[j] = nll;
+                }
             }
-            i += n;
         }
         Ok(Some(out))
     }
