@@ -6,7 +6,7 @@
 
 use rayon::prelude::*;
 use sift::quality::dedup::duplicate_flags;
-use sift::quality::heuristics::{FlagConfig, FlagKind, RecordText, flag_record};
+use sift::quality::heuristics::{FlagConfig, FlagKind, Flagger, RecordText};
 use std::time::Instant;
 
 #[derive(serde::Deserialize)]
@@ -26,13 +26,27 @@ fn main() -> anyhow::Result<()> {
     let t0 = Instant::now();
     let records: Vec<Alpaca> = serde_json::from_slice(&std::fs::read(path)?)?;
     let load = t0.elapsed();
-    let texts: Vec<RecordText> = records
-        .iter()
-        .map(|r| RecordText { instruction: &r.instruction, input: &r.input, output: &r.output })
+    // SIFT_SCALE=k repeats the file k times, copy j with " v{j}" appended to each instruction (a
+    // stress test for dedup: every copy is a near duplicate of its original).
+    let scale: usize = std::env::var("SIFT_SCALE").ok().and_then(|k| k.parse().ok()).unwrap_or(1);
+    let instructions: Vec<String> = (0..scale)
+        .flat_map(|j| {
+            records.iter().map(move |r| if j == 0 { r.instruction.clone() } else { format!("{} v{j}", r.instruction) })
+        })
         .collect();
-    let cfg = FlagConfig::default();
+    let texts: Vec<RecordText> = instructions
+        .iter()
+        .zip(records.iter().cycle())
+        .map(|(c, r)| RecordText { instruction: c, input: &r.input, output: &r.output })
+        .collect();
+    let mut cfg = FlagConfig::default();
+    // SIFT_ONLY=kind[,kind...] times some flag kinds alone.
+    if let Ok(only) = std::env::var("SIFT_ONLY") {
+        cfg.enabled = only.split(',').filter_map(FlagKind::from_name).collect();
+    }
     let t1 = Instant::now();
-    let mut flags: Vec<_> = texts.par_iter().map(|t| flag_record(t, &cfg)).collect();
+    let flagger = Flagger::new(&cfg);
+    let mut flags: Vec<_> = texts.par_iter().map(|t| flagger.flag(t)).collect();
     let per_record = t1.elapsed();
     let t2 = Instant::now();
     let dups = duplicate_flags(&texts, &cfg);

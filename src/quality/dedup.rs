@@ -6,13 +6,13 @@
 //! later record is flagged against the earliest record it duplicates, so output is deterministic.
 
 use super::heuristics::{Flag, FlagConfig, FlagKind, RecordText};
-use super::text::{snippet, words};
+use super::text::{snippet, word_spans};
 use rayon::prelude::*;
 use std::collections::HashMap;
 use xxhash_rust::xxh3::{xxh3_64_with_seed, xxh3_128};
 
 /// A later member of a large LSH bucket is compared with at most this many earlier members.
-const MAX_BUCKET_PEERS: usize = 24;
+const MAX_BUCKET_PEERS: usize = 8;
 
 /// Duplicate and NearDuplicate flags, one `Vec` per record in input order. Reasons name the earlier
 /// record by its 0-based index, e.g. "same instruction as #812".
@@ -64,18 +64,35 @@ fn mix(mut z: u64) -> u64 {
     z ^ (z >> 31)
 }
 
-/// Sorted, deduplicated hashes of the word shingles of the prompt (all its words when shorter).
-fn shingles(rec: &RecordText, k: usize) -> Vec<u64> {
-    let mut w = words(rec.instruction);
-    w.extend(words(rec.input));
+/// Appends a hash of each lowercased word (alphanumeric run) of `s` to `out`.
+fn word_hashes(s: &str, buf: &mut String, out: &mut Vec<u64>) {
+    for w in word_spans(s) {
+        buf.clear();
+        buf.extend(w.chars().flat_map(char::to_lowercase));
+        out.push(xxh3_64_with_seed(buf.as_bytes(), 0x5155));
+    }
+}
+
+/// Sorted, deduplicated `v`.
+fn into_set(mut v: Vec<u64>) -> Vec<u64> {
+    v.sort_unstable();
+    v.dedup();
+    v
+}
+
+/// A prompt's hashed word shingles (all its words as one shingle when shorter than `k`) and its
+/// instruction's word set, both sorted and deduplicated.
+fn sketch(rec: &RecordText, k: usize) -> (Vec<u64>, Vec<u64>) {
+    let (mut buf, mut w) = (String::new(), Vec::new());
+    word_hashes(rec.instruction, &mut buf, &mut w);
+    let instr = into_set(w.clone());
+    word_hashes(rec.input, &mut buf, &mut w);
     if w.is_empty() {
-        return Vec::new();
+        return (Vec::new(), instr);
     }
     let k = k.clamp(1, w.len());
-    let mut out: Vec<u64> = w.windows(k).map(|g| xxh3_64_with_seed(g.join(" ").as_bytes(), 0x5155)).collect();
-    out.sort_unstable();
-    out.dedup();
-    out
+    let shingles = w.windows(k).map(|g| g.iter().fold(0u64, |h, &x| mix(h.rotate_left(23) ^ x))).collect();
+    (into_set(shingles), instr)
 }
 
 /// One LSH key per band from a MinHash signature of `sh` with `bands * rows` seeded permutations.
@@ -88,14 +105,6 @@ fn band_keys(sh: &[u64], seeds: &[u64], rows: usize) -> Vec<u64> {
             xxh3_64_with_seed(&bytes, b as u64)
         })
         .collect()
-}
-
-/// Sorted, deduplicated word hashes of `s`.
-fn word_set(s: &str) -> Vec<u64> {
-    let mut w: Vec<u64> = words(s).iter().map(|w| xxh3_64_with_seed(w.as_bytes(), 0)).collect();
-    w.sort_unstable();
-    w.dedup();
-    w
 }
 
 /// Jaccard similarity of two sorted, deduplicated sets.
@@ -130,14 +139,14 @@ fn near_duplicates(texts: &[RecordText], exact: &[Option<usize>], cfg: &FlagConf
             mix(state)
         })
         .collect();
-    let sets: Vec<Vec<u64>> = texts
+    let (sets, instr_sets): (Vec<Vec<u64>>, Vec<Vec<u64>>) = texts
         .par_iter()
         .zip(exact)
         .map(|(t, dup)| match dup {
-            None => shingles(t, cfg.shingle_words),
-            Some(_) => Vec::new(),
+            None => sketch(t, cfg.shingle_words),
+            Some(_) => Default::default(),
         })
-        .collect();
+        .unzip();
     let keys: Vec<Vec<u64>> =
         sets.par_iter().map(|s| if s.is_empty() { Vec::new() } else { band_keys(s, &seeds, rows) }).collect();
     let live: Vec<u32> = (0..texts.len() as u32).filter(|&i| !keys[i as usize].is_empty()).collect();
@@ -162,12 +171,11 @@ fn near_duplicates(texts: &[RecordText], exact: &[Option<usize>], cfg: &FlagConf
         .par_iter()
         .filter_map(|g| {
             let j = g[0].0 as usize;
-            let mine = word_set(texts[j].instruction);
             g.iter().find_map(|&(_, i)| {
                 let i = i as usize;
                 let jac = jaccard(&sets[i], &sets[j]);
-                let same_task = jaccard(&word_set(texts[i].instruction), &mine) >= cfg.near_dup_min_instruction_overlap;
-                (jac >= cfg.near_dup_threshold && same_task).then_some((j, i, jac))
+                let same_task = || jaccard(&instr_sets[i], &instr_sets[j]) >= cfg.near_dup_min_instruction_overlap;
+                (jac >= cfg.near_dup_threshold && same_task()).then_some((j, i, jac))
             })
         })
         .collect()

@@ -2,8 +2,12 @@
 //! placeholders, other modalities, merged tasks, odd lengths and noise. Duplicates are found across a
 //! dataset by [`super::dedup`].
 
+pub use super::config::FlagConfig;
 use super::phrases;
-use super::text::{contains_any, find_any, fold, folded, has_phrase, is_list_item, looks_like_code, snippet, words};
+use super::text::{
+    PhraseMatcher, contains_any, find_any, fold, folded, has_phrase, is_list_item, looks_like_code, snippet,
+    word_count, word_spans, words,
+};
 use serde::{Deserialize, Serialize};
 
 /// The three texts of a record the heuristics read. For a conversation, `output` is the last
@@ -107,168 +111,104 @@ impl Flag {
     }
 }
 
-fn strings(items: &[&str]) -> Vec<String> {
-    items.iter().map(|s| s.to_string()).collect()
-}
-
-/// Thresholds, phrase lists and toggles for every flag. Every field has a default, so a config file
-/// names only what it changes. Phrase lists match case-insensitively at word boundaries.
-#[derive(Deserialize, Serialize, Clone, Debug)]
-#[serde(default)]
-pub struct FlagConfig {
-    /// Kinds that are reported; others are skipped.
-    pub enabled: Vec<FlagKind>,
-    /// CopiesPrompt: word-bigram overlap (of the longer side) at which a response counts as a copy.
-    pub copy_overlap: f64,
-    /// CopiesPrompt: responses shorter than this many words are never called copies.
-    pub copy_min_words: usize,
-    /// Refusal: phrases flagged anywhere in the response.
-    pub refusal_phrases: Vec<String>,
-    /// Refusal: apologies flagged only when the response opens with them.
-    pub refusal_openings: Vec<String>,
-    /// Refusal: instruction words meaning the response may legitimately speak in character
-    /// (a declining letter), which silence `refusal_openings`.
-    pub refusal_roleplay_cues: Vec<String>,
-    /// Extra phrases appended to `refusal_phrases` (extend without restating the defaults).
-    pub extra_refusal_phrases: Vec<String>,
-    /// Truncated: responses with fewer words are never called truncated (labels, numbers).
-    pub truncation_min_words: usize,
-    /// Truncated: a final prose paragraph this long without end punctuation is truncated.
-    pub truncation_long_prose_words: usize,
-    /// Placeholder: whole-field values (compared ignoring case, spaces and punctuation other than '/').
-    pub placeholder_values: Vec<String>,
-    /// Placeholder: markers flagged anywhere in a field.
-    pub placeholder_markers: Vec<String>,
-    /// NeedsModality: phrases in the instruction or input that point at non-text material.
-    pub modality_phrases: Vec<String>,
-    /// NeedsModality: instruction verbs meaning a URL in the prompt must be opened.
-    pub url_open_cues: Vec<String>,
-    /// LengthRatio: first words of an instruction that produces text (with `long_ask_nouns`).
-    pub long_ask_verbs: Vec<String>,
-    /// LengthRatio: long-form genres ("essay", "letter") that, after a `long_ask_verbs` opening,
-    /// ask for long text.
-    pub long_ask_nouns: Vec<String>,
-    /// LengthRatio: first words that ask for an explanation, long-form on their own.
-    pub explain_verbs: Vec<String>,
-    /// LengthRatio: cues that cap the length ("in one sentence"), cancelling a long-form ask.
-    pub brevity_cues: Vec<String>,
-    /// LengthRatio: a long-form ask answered in fewer words is flagged.
-    pub long_ask_min_words: usize,
-    /// LengthRatio: first words of an instruction asking for a label.
-    pub short_ask_verbs: Vec<String>,
-    /// LengthRatio: cues anywhere in the instruction asking for a short answer (yes/no, a count).
-    pub short_ask_cues: Vec<String>,
-    /// LengthRatio: a short ask answered with more words than this ...
-    pub short_ask_max_words: usize,
-    /// LengthRatio: ... and more than this many times the prompt's words is flagged.
-    pub max_length_ratio: f64,
-    /// Noise: largest fraction of non-space characters that may be symbols (not letters, digits or
-    /// sentence punctuation) in a prose field of at least 20 characters.
-    pub noise_max_symbol_fraction: f64,
-    /// Noise: longest allowed run of one repeated character (digits and rule characters exempt).
-    pub noise_max_char_run: usize,
-    /// Noise: longest allowed run of one repeated word.
-    pub noise_max_word_repeat: usize,
-    /// NearDuplicate: Jaccard similarity of word shingles at which two prompts are near duplicates.
-    pub near_dup_threshold: f64,
-    /// NearDuplicate: least Jaccard similarity of the two instructions' word sets, so that one long
-    /// input under two different instructions is not a near duplicate.
-    pub near_dup_min_instruction_overlap: f64,
-    /// NearDuplicate: words per shingle.
-    pub shingle_words: usize,
-    /// NearDuplicate: MinHash permutations (a multiple of `lsh_bands`).
-    pub minhash_permutations: usize,
-    /// NearDuplicate: LSH bands; more bands find lower similarities at more cost.
-    pub lsh_bands: usize,
-}
-
-impl Default for FlagConfig {
-    fn default() -> Self {
-        FlagConfig {
-            enabled: FlagKind::ALL.to_vec(),
-            copy_overlap: 0.9,
-            copy_min_words: 4,
-            refusal_phrases: strings(&phrases::REFUSAL_PHRASES),
-            refusal_openings: strings(&phrases::REFUSAL_OPENINGS),
-            refusal_roleplay_cues: strings(&phrases::REFUSAL_ROLEPLAY_CUES),
-            extra_refusal_phrases: Vec::new(),
-            truncation_min_words: 6,
-            truncation_long_prose_words: 25,
-            placeholder_values: strings(&phrases::PLACEHOLDER_VALUES),
-            placeholder_markers: strings(&phrases::PLACEHOLDER_MARKERS),
-            modality_phrases: strings(&phrases::MODALITY_PHRASES),
-            url_open_cues: strings(&phrases::URL_OPEN_CUES),
-            long_ask_verbs: strings(&phrases::LONG_ASK_VERBS),
-            long_ask_nouns: strings(&phrases::LONG_ASK_NOUNS),
-            explain_verbs: strings(&phrases::EXPLAIN_VERBS),
-            brevity_cues: strings(&phrases::BREVITY_CUES),
-            long_ask_min_words: 12,
-            short_ask_verbs: strings(&phrases::SHORT_ASK_VERBS),
-            short_ask_cues: strings(&phrases::SHORT_ASK_CUES),
-            short_ask_max_words: 120,
-            max_length_ratio: 12.0,
-            noise_max_symbol_fraction: 0.35,
-            noise_max_char_run: 10,
-            noise_max_word_repeat: 6,
-            near_dup_threshold: 0.85,
-            near_dup_min_instruction_overlap: 0.5,
-            shingle_words: 2,
-            minhash_permutations: 128,
-            lsh_bands: 16,
-        }
-    }
-}
-
-impl FlagConfig {
-    /// Whether `kind` is reported under this config.
-    pub fn is_enabled(&self, kind: FlagKind) -> bool {
-        self.enabled.contains(&kind)
-    }
-}
-
 /// All per-record flags for `rec` (every kind except the dataset-level duplicate kinds), in
 /// [`FlagKind::ALL`] order, at most one per kind.
+///
+/// Compiles the config's phrase lists on every call; to flag many records build one [`Flagger`].
 pub fn flag_record(rec: &RecordText, cfg: &FlagConfig) -> Vec<Flag> {
-    let mut flags = Vec::new();
+    Flagger::new(cfg).flag(rec)
+}
+
+/// A [`FlagConfig`] with its phrase lists compiled, for flagging many records.
+#[derive(Clone, Debug)]
+pub struct Flagger<'c> {
+    cfg: &'c FlagConfig,
+    refusal: PhraseMatcher,
+    placeholder: PhraseMatcher,
+    modality: PhraseMatcher,
+    brevity: PhraseMatcher,
+    short_ask: PhraseMatcher,
+    placeholder_keys: Vec<String>,
+}
+
+impl<'c> Flagger<'c> {
+    /// Compile `cfg`'s phrase lists.
+    pub fn new(cfg: &'c FlagConfig) -> Self {
+        Flagger {
+            cfg,
+            refusal: PhraseMatcher::new([&cfg.refusal_phrases[..], &cfg.extra_refusal_phrases[..]]),
+            placeholder: PhraseMatcher::new([&cfg.placeholder_markers[..]]),
+            modality: PhraseMatcher::new([&cfg.modality_phrases[..]]),
+            brevity: PhraseMatcher::new([&cfg.brevity_cues[..]]),
+            short_ask: PhraseMatcher::new([&cfg.short_ask_cues[..]]),
+            placeholder_keys: cfg.placeholder_values.iter().map(|v| placeholder_key(v)).collect(),
+        }
+    }
+
+    /// Same as [`flag_record`] with this flagger's config.
+    pub fn flag(&self, rec: &RecordText) -> Vec<Flag> {
+        flag_with(rec, self)
+    }
+}
+
+fn flag_with(rec: &RecordText, f: &Flagger) -> Vec<Flag> {
+    let cfg = f.cfg;
     let on = |k| cfg.is_enabled(k);
     let empty = rec.output.trim().is_empty();
     let instr = fold(rec.instruction);
-    if on(FlagKind::EmptyResponse) && empty {
-        flags.push(Flag::new(FlagKind::EmptyResponse, "response is empty"));
-    }
-    let copy = if empty { None } else { copies_prompt(rec, &instr, cfg) };
+    let copy = if empty || !(on(FlagKind::CopiesPrompt) || on(FlagKind::LengthRatio)) {
+        None
+    } else {
+        copies_prompt(rec, &instr, cfg)
+    };
     let copied = copy.is_some();
-    let mut push = |kind, reason: Option<String>| {
-        if let Some(r) = reason.filter(|_| on(kind)) {
-            flags.push(Flag::new(kind, r));
+    let mut flags = Vec::new();
+    let mut check = |kind, run: &dyn Fn() -> Option<String>| {
+        if on(kind)
+            && let Some(reason) = run()
+        {
+            flags.push(Flag::new(kind, reason));
         }
     };
-    push(FlagKind::CopiesPrompt, copy);
+    check(FlagKind::EmptyResponse, &|| empty.then(|| "response is empty".to_string()));
+    check(FlagKind::CopiesPrompt, &|| copy.clone());
     if !empty {
-        push(FlagKind::Refusal, refusal(rec.output, &instr, cfg));
-        push(FlagKind::Truncated, truncated(rec.output, cfg));
+        check(FlagKind::Refusal, &|| refusal(rec.output, &instr, f));
+        check(FlagKind::Truncated, &|| truncated(rec.output, cfg));
     }
-    push(FlagKind::Placeholder, placeholder(rec, cfg));
-    push(FlagKind::NeedsModality, needs_modality(rec, &instr, cfg));
-    push(FlagKind::MergedInstructions, merged_instructions(rec.instruction));
+    check(FlagKind::Placeholder, &|| placeholder(rec, f));
+    check(FlagKind::NeedsModality, &|| needs_modality(rec, &instr, f));
+    check(FlagKind::MergedInstructions, &|| merged_instructions(rec.instruction));
     // The length of a copied prompt says nothing more about it.
     if !empty && !copied {
-        push(FlagKind::LengthRatio, length_ratio(rec, &instr, cfg));
+        check(FlagKind::LengthRatio, &|| length_ratio(rec, &instr, f));
     }
-    let noise = [("instruction", rec.instruction), ("input", rec.input), ("response", rec.output)]
-        .into_iter()
-        .find_map(|(field, text)| noise(field, text, cfg));
-    push(FlagKind::Noise, noise);
+    check(FlagKind::Noise, &|| {
+        [("instruction", rec.instruction), ("input", rec.input), ("response", rec.output)]
+            .into_iter()
+            .find_map(|(field, text)| noise(field, text, cfg))
+    });
     flags
 }
 
 fn copies_prompt(rec: &RecordText, instr: &str, cfg: &FlagConfig) -> Option<String> {
-    let out = words(rec.output);
-    if out.len() < cfg.copy_min_words {
+    let n_out = word_count(rec.output);
+    if n_out < cfg.copy_min_words {
         return None;
     }
+    // Overlap is at most the shorter bigram count over the longer one: skip hopeless pairs unallocated.
+    let reachable = |src: &str| {
+        let n = word_count(src);
+        n > 0 && (n.min(n_out) as f64) / (n.max(n_out) as f64) >= cfg.copy_overlap.min(1.0) * 0.99
+    };
+    let candidates: Vec<(&str, &str)> =
+        [("instruction", rec.instruction), ("input", rec.input)].into_iter().filter(|(_, s)| reachable(s)).collect();
+    if candidates.is_empty() {
+        return None;
+    }
+    let out = words(rec.output);
     let editing = phrases::EDIT_CUES.iter().any(|c| instr.contains(c));
-    for (field, src) in [("instruction", rec.instruction), ("input", rec.input)] {
+    for (field, src) in candidates {
         let src_words = words(src);
         if src_words.is_empty() {
             continue;
@@ -316,9 +256,10 @@ pub(crate) fn bigram_overlap(a: &[String], b: &[String]) -> f64 {
     shared as f64 / ga.len().max(gb.len()) as f64
 }
 
-fn refusal(output: &str, instr: &str, cfg: &FlagConfig) -> Option<String> {
+fn refusal(output: &str, instr: &str, f: &Flagger) -> Option<String> {
+    let cfg = f.cfg;
     let out = fold(output);
-    let hit = find_any(&out, &cfg.refusal_phrases).or_else(|| find_any(&out, &cfg.extra_refusal_phrases));
+    let hit = f.refusal.find(&out);
     if let Some(p) = hit {
         return Some(format!("response contains refusal/AI boilerplate \"{p}\""));
     }
@@ -342,7 +283,7 @@ fn truncated(output: &str, cfg: &FlagConfig) -> Option<String> {
     if looks_like_code(t) {
         return None;
     }
-    let n_words = words(t).len();
+    let n_words = word_count(t);
     if n_words < cfg.truncation_min_words {
         return None;
     }
@@ -362,7 +303,7 @@ fn truncated(output: &str, cfg: &FlagConfig) -> Option<String> {
     if !terminal
         && t.chars().filter(|&c| is_quote(c)).count() % 2 == 1
         && let Some(pos) = t.rfind(is_quote)
-        && words(&t[pos..]).len() >= 3
+        && word_count(&t[pos..]) >= 3
     {
         return Some(format!("quotation left open at the end: \"{tail}\""));
     }
@@ -370,7 +311,7 @@ fn truncated(output: &str, cfg: &FlagConfig) -> Option<String> {
         return None;
     }
     let last_line = t.lines().next_back().unwrap_or("");
-    let line_words = words(last_line).len();
+    let line_words = word_count(last_line);
     // A comma ends sign-offs ("Sincerely,") and verse lines legitimately; a long prose line, not.
     if last == ',' && line_words >= 12 {
         return Some(format!("response ends with a comma: \"{tail}\""));
@@ -385,7 +326,7 @@ fn truncated(output: &str, cfg: &FlagConfig) -> Option<String> {
         return Some(format!("response ends mid-sentence: \"{tail}\""));
     }
     let last_sentence = last_line.rsplit(['.', '!', '?', ':']).next().unwrap_or(last_line);
-    if !is_list_item(last_line) && words(last_sentence).len() >= cfg.truncation_long_prose_words {
+    if !is_list_item(last_line) && word_count(last_sentence) >= cfg.truncation_long_prose_words {
         return Some(format!("long paragraph stops without end punctuation: \"{tail}\""));
     }
     None
@@ -395,32 +336,35 @@ fn placeholder_key(s: &str) -> String {
     s.chars().filter(|c| c.is_alphanumeric() || *c == '/').flat_map(char::to_lowercase).collect()
 }
 
-fn placeholder(rec: &RecordText, cfg: &FlagConfig) -> Option<String> {
+fn placeholder(rec: &RecordText, f: &Flagger) -> Option<String> {
+    let cfg = f.cfg;
     let fields = [("instruction", rec.instruction), ("input", rec.input), ("response", rec.output)];
     for (field, text) in fields {
         let t = text.trim();
         if t.is_empty() {
             continue;
         }
-        let key = placeholder_key(t);
-        let whole = t.chars().count() <= 20
-            && cfg.placeholder_values.iter().any(|v| {
-                let k = placeholder_key(v);
-                if k.is_empty() { v.trim() == t } else { k == key }
-            });
+        let whole = t.len() <= 40 && t.chars().count() <= 20 && {
+            let key = placeholder_key(t);
+            f.placeholder_keys
+                .iter()
+                .zip(&cfg.placeholder_values)
+                .any(|(k, v)| if k.is_empty() { v.trim() == t } else { *k == key })
+        };
         if whole {
             return Some(format!("{field} is a placeholder: \"{t}\""));
         }
-        if let Some(m) = find_any(&fold(t), &cfg.placeholder_markers) {
+        if let Some(m) = f.placeholder.find(&fold(t)) {
             return Some(format!("{field} contains placeholder marker \"{m}\""));
         }
     }
     None
 }
 
-fn needs_modality(rec: &RecordText, instr: &str, cfg: &FlagConfig) -> Option<String> {
+fn needs_modality(rec: &RecordText, instr: &str, f: &Flagger) -> Option<String> {
+    let cfg = f.cfg;
     let prompt = format!("{instr}\n{}", fold(rec.input));
-    if let Some(p) = find_any(&prompt, &cfg.modality_phrases) {
+    if let Some(p) = f.modality.find(&prompt) {
         return Some(format!("prompt refers to non-text material: \"{p}\""));
     }
     let url = ["https://", "http://", "www."]
@@ -472,11 +416,10 @@ fn merged_instructions(instruction: &str) -> Option<String> {
         let w = words(raw);
         let question = raw.trim_end().ends_with('?');
         let stems = content_stems(&w);
-        if raw.ends_with(':') || phrases::FORWARD.iter().any(|f| has_phrase(&fold(raw), f)) {
+        let points_ahead = raw.ends_with(':') || phrases::FORWARD.iter().any(|f| has_phrase(&fold(raw), f));
+        if points_ahead && first_task.is_none() {
             // The rest of the instruction is the material this sentence points at.
-            if first_task.is_none() {
-                return None;
-            }
+            return None;
         }
         if is_task(&w, question) && w.len() >= 4 {
             if let Some(first) = &first_task {
@@ -516,9 +459,10 @@ fn split_sentences(s: &str) -> Vec<&str> {
     out
 }
 
-fn length_ratio(rec: &RecordText, instr: &str, cfg: &FlagConfig) -> Option<String> {
-    let out_words = words(rec.output).len();
-    let prompt_words = words(rec.instruction).len() + words(rec.input).len();
+fn length_ratio(rec: &RecordText, instr: &str, f: &Flagger) -> Option<String> {
+    let cfg = f.cfg;
+    let out_words = word_count(rec.output);
+    let prompt_words = word_count(rec.instruction) + word_count(rec.input);
     let instr_words = words(instr);
     let first = instr_words.first().cloned().unwrap_or_default();
     let starts = |verbs: &[String]| verbs.iter().any(|v| folded(v) == first.as_str());
@@ -539,12 +483,11 @@ fn length_ratio(rec: &RecordText, instr: &str, cfg: &FlagConfig) -> Option<Strin
     };
     if let Some(cue) = long_cue
         && out_words < cfg.long_ask_min_words
-        && find_any(instr, &cfg.brevity_cues).is_none()
+        && f.brevity.find(instr).is_none()
     {
         return Some(format!("asks for \"{cue}\" but the response has only {out_words} words"));
     }
-    let short_cue =
-        if starts(&cfg.short_ask_verbs) { Some(first.as_str()) } else { find_any(instr, &cfg.short_ask_cues) };
+    let short_cue = if starts(&cfg.short_ask_verbs) { Some(first.as_str()) } else { f.short_ask.find(instr) };
     if let Some(cue) = short_cue
         && out_words > cfg.short_ask_max_words
         && out_words as f64 > cfg.max_length_ratio * prompt_words.max(1) as f64
@@ -566,48 +509,46 @@ fn noise(field: &str, text: &str, cfg: &FlagConfig) -> Option<String> {
     if text.contains('\u{FFFD}') {
         return Some(format!("{field} contains the replacement character '\u{FFFD}' (lost bytes)"));
     }
-    let chars: Vec<char> = text.chars().collect();
-    for (i, pair) in chars.windows(2).enumerate() {
-        let moji = (matches!(pair[0], 'Ã' | 'Â') && ('\u{80}'..='\u{BF}').contains(&pair[1]))
-            || (pair[0] == 'â' && matches!(pair[1], '€' | '„'))
-            || (pair[0] == 'ï' && pair[1] == '»');
+    let (mut prev, mut run, mut best, mut best_c) = ('\0', 0usize, 0usize, ' ');
+    let (mut visible, mut symbols) = (0usize, 0usize);
+    for (i, c) in text.char_indices() {
+        let moji = (matches!(prev, 'Ã' | 'Â') && ('\u{80}'..='\u{BF}').contains(&c))
+            || (prev == 'â' && matches!(c, '€' | '„'))
+            || (prev == 'ï' && c == '»');
         if moji {
-            let s: String = chars[i..(i + 3).min(chars.len())].iter().collect();
+            let start = i - prev.len_utf8();
+            let s: String = text[start..].chars().take(3).collect();
             return Some(format!("{field} has mojibake \"{s}\" (UTF-8 read as Latin-1)"));
         }
-    }
-    let (mut run, mut best, mut best_c) = (0usize, 0usize, ' ');
-    for (i, &c) in chars.iter().enumerate() {
-        run = if i > 0 && chars[i - 1] == c { run + 1 } else { 1 };
+        run = if c == prev { run + 1 } else { 1 };
         if !run_exempt(c) && run > best {
             (best, best_c) = (run, c);
         }
+        if !c.is_whitespace() {
+            visible += 1;
+            if !c.is_alphanumeric()
+                && !".,;:!?'\"()[]{}<>=+*^/\\-–—’“”%$_|".contains(c)
+                && !('\u{2500}'..='\u{257F}').contains(&c)
+            {
+                symbols += 1;
+            }
+        }
+        prev = c;
     }
     if best > cfg.noise_max_char_run {
         return Some(format!("{field} repeats '{best_c}' {best} times in a row"));
     }
-    let w = words(text);
-    let mut wrun = 1;
-    for i in 1..w.len() {
-        wrun = if w[i] == w[i - 1] { wrun + 1 } else { 1 };
-        if wrun > cfg.noise_max_word_repeat && w[i].chars().count() > 1 && !w[i].chars().all(|c| c.is_ascii_digit()) {
-            return Some(format!("{field} repeats the word \"{}\" {wrun} times", w[i]));
+    let (mut wrun, mut prev) = (0, "");
+    for w in word_spans(text) {
+        wrun = if w.eq_ignore_ascii_case(prev) { wrun + 1 } else { 1 };
+        prev = w;
+        if wrun > cfg.noise_max_word_repeat && w.chars().count() > 1 && !w.chars().all(|c| c.is_ascii_digit()) {
+            return Some(format!("{field} repeats the word \"{}\" {wrun} times", w.to_lowercase()));
         }
     }
-    let visible: Vec<char> = chars.iter().copied().filter(|c| !c.is_whitespace()).collect();
-    if visible.len() >= 20 && !looks_like_code(text) {
-        let symbols = visible
-            .iter()
-            .filter(|&&c| {
-                !c.is_alphanumeric()
-                    && !".,;:!?'\"()[]{}<>=+*^/\\-–—’“”%$_|".contains(c)
-                    && !('\u{2500}'..='\u{257F}').contains(&c)
-            })
-            .count();
-        let frac = symbols as f64 / visible.len() as f64;
-        if frac > cfg.noise_max_symbol_fraction {
-            return Some(format!("{field} is {:.0}% symbols: \"{}\"", frac * 100.0, snippet(text, 40, false)));
-        }
+    if visible >= 20 && symbols as f64 > cfg.noise_max_symbol_fraction * visible as f64 && !looks_like_code(text) {
+        let pct = 100.0 * symbols as f64 / visible as f64;
+        return Some(format!("{field} is {pct:.0}% symbols: \"{}\"", snippet(text, 40, false)));
     }
     None
 }

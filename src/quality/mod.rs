@@ -1,17 +1,19 @@
 //! Model-free quality signals: per-record heuristic flags and dataset-wide duplicate detection.
 
+mod config;
 pub mod dedup;
 pub mod heuristics;
 mod phrases;
 mod text;
 
-use heuristics::{Flag, FlagConfig, RecordText};
+use heuristics::{Flag, FlagConfig, Flagger, RecordText};
 use rayon::prelude::*;
 
 /// Every flag for every record: [`heuristics::flag_record`] on each record (in parallel) plus
 /// [`dedup::duplicate_flags`] across the dataset. One `Vec` per record, in input order.
 pub fn flag_dataset(texts: &[RecordText], cfg: &FlagConfig) -> Vec<Vec<Flag>> {
-    let mut flags: Vec<Vec<Flag>> = texts.par_iter().map(|rec| heuristics::flag_record(rec, cfg)).collect();
+    let flagger = Flagger::new(cfg);
+    let mut flags: Vec<Vec<Flag>> = texts.par_iter().map(|rec| flagger.flag(rec)).collect();
     for (mine, dups) in flags.iter_mut().zip(dedup::duplicate_flags(texts, cfg)) {
         mine.extend(dups);
     }

@@ -1,6 +1,7 @@
 //! Small text helpers shared by the heuristics and the deduplicator.
 
 use std::borrow::Cow;
+use std::collections::HashMap;
 
 /// Lowercase words: maximal runs of alphanumeric characters (apostrophes inside a word are dropped,
 /// so "don't" and "dont" agree).
@@ -20,6 +21,16 @@ pub(crate) fn words(s: &str) -> Vec<String> {
         out.push(cur);
     }
     out
+}
+
+/// Maximal runs of alphanumeric characters, as slices of `s` (no allocation, case kept).
+pub(crate) fn word_spans(s: &str) -> impl Iterator<Item = &str> {
+    s.split(|c: char| !c.is_alphanumeric()).filter(|w| !w.is_empty())
+}
+
+/// Number of [`word_spans`] in `s`.
+pub(crate) fn word_count(s: &str) -> usize {
+    word_spans(s).count()
 }
 
 /// Lowercased text with typographic apostrophes and quotes folded to ASCII, for phrase matching.
@@ -139,4 +150,66 @@ pub(crate) fn is_list_item(line: &str) -> bool {
         && lead.len() <= 3
         && (lead.chars().all(|c| c.is_ascii_digit()) || lead.len() == 1)
         && (rest.starts_with('.') || rest.starts_with(')'))
+}
+
+/// A phrase list compiled for matching at word boundaries in one pass over the text: phrases are
+/// indexed by their first word, so the cost grows with the text, not with the list.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct PhraseMatcher {
+    phrases: Vec<String>,
+    by_first_word: HashMap<String, Vec<usize>>,
+    /// Phrases that do not start with a letter or digit ("<noinput>"), searched one by one.
+    other: Vec<usize>,
+}
+
+impl PhraseMatcher {
+    /// Compile `lists` (folded) in order; [`find`](Self::find) reports the earliest listed match.
+    pub(crate) fn new<'a>(lists: impl IntoIterator<Item = &'a [String]>) -> Self {
+        let mut m = PhraseMatcher::default();
+        for p in lists.into_iter().flatten() {
+            let p = fold(p);
+            if p.is_empty() {
+                continue;
+            }
+            let idx = m.phrases.len();
+            let first: String = p.chars().take_while(|c| c.is_alphanumeric()).collect();
+            if first.is_empty() {
+                m.other.push(idx);
+            } else {
+                m.by_first_word.entry(first).or_default().push(idx);
+            }
+            m.phrases.push(p);
+        }
+        m
+    }
+
+    /// The earliest-listed phrase occurring in `hay` (already folded) at word boundaries.
+    pub(crate) fn find(&self, hay: &str) -> Option<&str> {
+        let mut best: Option<usize> = self.other.iter().copied().find(|&i| {
+            let p = &self.phrases[i];
+            memchr::memchr(p.as_bytes()[0], hay.as_bytes()).is_some() && has_phrase(hay, p)
+        });
+        let mut start = None;
+        for (pos, c) in hay.char_indices().chain(std::iter::once((hay.len(), ' '))) {
+            match (c.is_alphanumeric(), start) {
+                (true, None) => start = Some(pos),
+                (false, Some(s)) => {
+                    start = None;
+                    let Some(cands) = self.by_first_word.get(&hay[s..pos]) else { continue };
+                    for &i in cands {
+                        let p = &self.phrases[i];
+                        let end = s + p.len();
+                        let fits = hay[s..].starts_with(p.as_str())
+                            && (!p.chars().next_back().is_some_and(char::is_alphanumeric)
+                                || !hay[end..].chars().next().is_some_and(char::is_alphanumeric));
+                        if fits && best.is_none_or(|b| i < b) {
+                            best = Some(i);
+                        }
+                    }
+                }
+                _ => {}
+            }
+        }
+        best.map(|i| self.phrases[i].as_str())
+    }
 }
