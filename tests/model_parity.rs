@@ -400,3 +400,11 @@ fn export_checkpoints_for_transformers() {
     let refs = serde_json::json!({"ids": ids, "fresh-llama": lp, "qwen2-copy": lq});
     std::fs::write(out.join("rust_logprobs.json"), refs.to_string()).unwrap();
 }
+
+#[test]
+fn model_types_can_move_to_worker_threads() {
+    fn send_sync<T: Send + Sync>() {}
+    send_sync::<LocalModel>();
+    send_sync::<sift::model::Decoder>();
+    send_sync::<sift::model::KvCache>();
+}

@@ -143,15 +143,19 @@ pub(crate) fn softmax_train(x: &Tensor) -> Result<Tensor> {
     e.broadcast_div(&e.sum_keepdim(D::Minus1)?)
 }
 
-/// HF "rotate_half" RoPE from narrow/cat/mul. `x`: [B, H, T, hd]; `cos`/`sin`: [T, hd/2].
+/// HF "rotate_half" RoPE from narrow/cat/mul. `x`: [B, H, T, hd]; `cos`/`sin`: [T, hd]
+/// (the half tables repeated twice, see [`full_width`]).
 fn rope_train(x: &Tensor, cos: &Tensor, sin: &Tensor) -> Result<Tensor> {
     let hd = x.dim(D::Minus1)?;
-    let cos = Tensor::cat(&[cos, cos], D::Minus1)?;
-    let sin = Tensor::cat(&[sin, sin], D::Minus1)?;
     let x1 = x.narrow(D::Minus1, 0, hd / 2)?;
     let x2 = x.narrow(D::Minus1, hd / 2, hd / 2)?;
     let rot = Tensor::cat(&[&x2.neg()?, &x1], D::Minus1)?;
-    x.broadcast_mul(&cos)? + rot.broadcast_mul(&sin)?
+    x.broadcast_mul(cos)? + rot.broadcast_mul(sin)?
+}
+
+/// `[T, hd/2]` -> `[T, hd]` by repeating the table, as HF's `cat((freqs, freqs))`.
+fn full_width(t: &Tensor) -> Result<Tensor> {
+    Tensor::cat(&[t, t], D::Minus1)
 }
 
 impl Decoder {
@@ -380,6 +384,10 @@ impl Decoder {
             self.cfg.hidden_size,
         ))?;
         let (cos, sin) = self.rope_tables(start, t)?;
+        let (cos, sin) = match mode {
+            Mode::Fast => (cos, sin),
+            Mode::Train => (full_width(&cos)?, full_width(&sin)?),
+        };
         let mask = if t > 1 {
             Some(self.causal_mask(start, t)?)
         } else {
