@@ -259,7 +259,9 @@ impl Engine {
         let mut i = 0;
         while i < order.len() {
             let len = seqs[order[i]].ids.len().max(1);
-            let n = (self.opts.batch_tokens / len).max(1).min(order.len() - i);
+            let cap = (self.opts.batch_tokens / len).max(1).min(order.len() - i);
+            // Length buckets: a batch also ends where padding would exceed a third of a sequence.
+            let n = order[i..i + cap].iter().take_while(|&&j| seqs[j].ids.len() * 4 >= len * 3).count().max(1);
             batches.push(&order[i..i + n]);
             i += n;
         }
