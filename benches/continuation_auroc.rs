@@ -73,6 +73,29 @@ fn main() {
         auroc(&pneg(|d| &d.output), &py),
         auroc(&pneg(|d| &d.input), &py)
     );
+    // Text cues alone (model features held at zero): fitted on the training split, scored held out.
+    let zero = ModelSignals {
+        nll_cz: 0.0,
+        nll_z: 0.0,
+        nll_y: 1.0,
+        nll_raw: 0.0,
+        first_cz: 0.0,
+        first_raw: 0.0,
+        tokens: 0,
+        truncated: false,
+        surprising: vec![],
+    };
+    let train_all = devset::build(&all, Split::Train);
+    let surf = |items: &[DevItem]| features(items, &vec![zero.clone(); items.len()]);
+    let (sb, sw) = devset::fit_logistic(&surf(&train_all), &labels(&train_all), 1e-3, 3000);
+    let sw = ContinuationWeights { bias: sb, weights: sw.try_into().unwrap() };
+    let dev_surf: Vec<f64> = surf(&dev).iter().map(|f| sw.score(f.as_slice().try_into().unwrap()) as f64).collect();
+    println!(
+        "text cues only, fitted on {} training items: AUROC {:.3}; weights {}",
+        train_all.len(),
+        auroc(&dev_surf, &y),
+        serde_json::to_string(&sw).unwrap()
+    );
     let Some(dir) = support::model_dir() else {
         println!("no model (--model DIR or SIFT_MODEL): continuation AUROC not measured");
         return;
