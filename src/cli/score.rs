@@ -44,6 +44,9 @@ pub fn parse_select(spec: &str, len: usize) -> Result<Vec<usize>> {
 }
 
 fn fmt_secs(s: f64) -> String {
+    if !s.is_finite() {
+        return "?".into();
+    }
     let s = s.max(0.0).round() as u64;
     if s >= 3600 { format!("{}h{:02}m", s / 3600, s / 60 % 60) } else { format!("{}m{:02}s", s / 60, s % 60) }
 }

@@ -47,8 +47,8 @@ impl Default for EngineOptions {
     }
 }
 
-/// Progress and results of a scoring run, in order: cached `Scored` events first, then `Scored`
-/// and `Progress` per chunk, then `Done` (or `Failed`).
+/// Progress and results of a scoring run, in order: cached `Scored` events first, a first
+/// `Progress` (rate 0, ETA NaN), then `Scored` and `Progress` per chunk, then `Done` (or `Failed`).
 #[derive(Clone, Debug)]
 pub enum ScoreEvent {
     Progress {
@@ -206,6 +206,7 @@ impl Engine {
             }
         }
         let skipped = total - cached - pending.len();
+        on_event(ScoreEvent::Progress { done: cached + skipped, total, records_per_s: 0.0, eta_s: f64::NAN });
         let t0 = Instant::now();
         let mut scored = 0;
         for chunk in pending.chunks(self.opts.chunk_records.max(1)) {
