@@ -1,12 +1,16 @@
 //! Scoring throughput (forward + per-token log-probs of all positions), batch 8 x 256 tokens, on
 //! randomly initialised Llama configs from notes/perf.md. Prints median tokens/s.
 //!
-//! `cargo bench --bench score_throughput [-- tiny|small]`
+//! `cargo bench --bench score_throughput [-- tiny|small|train]` (`train`, only when asked: one
+//! forward + backward of the masked NLL through `Mode::Train` on the tiny config, no optimizer).
 
 use candle_core::{DType, Device, Tensor};
 use candle_nn::VarBuilder;
 use candle_transformers::models::llama;
-use sift::model::{Decoder, Mode, ModelConfig, init_threads, init_weights, token_logprobs};
+use sift::model::{
+    Decoder, Mode, ModelConfig, init_threads, init_varmap, init_weights, masked_nll_sum,
+    token_logprobs,
+};
 use std::time::Instant;
 
 #[global_allocator]
@@ -88,7 +92,33 @@ fn run(name: &str, cfg: &ModelConfig, runs: usize) {
     );
 }
 
+fn train_step(cfg: &ModelConfig, runs: usize) {
+    let dev = Device::Cpu;
+    let (_vm, dec) = init_varmap(cfg, 0, DType::F32, &dev).unwrap();
+    let n = BATCH * SEQ;
+    let ids: Vec<u32> = (0..n)
+        .map(|i| ((i * 7919) % cfg.vocab_size) as u32)
+        .collect();
+    let ids = Tensor::from_vec(ids, (BATCH, SEQ), &dev).unwrap();
+    let targets = ids.roll(-1, 1).unwrap();
+    let mask = Tensor::ones((BATCH, SEQ), DType::F32, &dev).unwrap();
+    let mut rates = vec![];
+    for _ in 0..runs {
+        let t = Instant::now();
+        let logits = dec.forward(&ids, Mode::Train).unwrap();
+        let (sum, count) = masked_nll_sum(&logits, &targets, &mask).unwrap();
+        (sum / count).unwrap().backward().unwrap();
+        rates.push(n as f64 / t.elapsed().as_secs_f64());
+    }
+    println!(
+        "train: {:6.1}M params | forward+backward {:7.0} tok/s (median of {runs})",
+        cfg.num_params() as f64 / 1e6,
+        median(rates)
+    );
+}
+
 fn main() {
+    sift::model::tune_allocator();
     let threads = init_threads();
     let filter: Vec<String> = std::env::args().skip(1).filter(|a| !a.starts_with("--")).collect();
     let want = |n: &str| filter.is_empty() || filter.iter().any(|f| f == n);
@@ -98,5 +128,8 @@ fn main() {
     }
     if want("small") {
         run("small", &ModelConfig::llama(32000, 768, 2048, 12, 12, 12), 5);
+    }
+    if filter.iter().any(|f| f == "train") {
+        train_step(&ModelConfig::llama(32000, 288, 768, 6, 6, 6), 3);
     }
 }

@@ -4,6 +4,7 @@ use clap::Parser;
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() {
+    sift::model::tune_allocator();
     sift::model::init_threads();
     let cli = sift::cli::Cli::parse();
     match sift::cli::run(cli) {
