@@ -51,6 +51,7 @@ fn features(items: &[DevItem], sig: &[ModelSignals]) -> Vec<Vec<f32>> {
 }
 
 fn main() {
+    sift::model::tune_allocator();
     let threads = init_threads();
     let all = support::alpaca();
     let dev = devset::build(&all, Split::Eval);

@@ -27,6 +27,7 @@ struct Counts {
 }
 
 fn main() {
+    sift::model::tune_allocator();
     init_threads();
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("sample_datasets");
     let mut labels: HashSet<(String, usize, String)> = HashSet::new();

@@ -21,6 +21,7 @@ use std::time::Instant;
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() {
+    sift::model::tune_allocator();
     let threads = init_threads();
     let n: usize = support::arg("--records").map_or(2000, |s| s.parse().unwrap());
     let dir = support::model_dir().unwrap_or_else(|| support::random_model(320, 8, 8, 864, 8000));

@@ -27,6 +27,7 @@ fn main() {
         // SAFETY: start-up, before any other thread exists.
         unsafe { std::env::set_var("RAYON_NUM_THREADS", "2") };
     }
+    sift::model::tune_allocator();
     let threads = init_threads();
     let name = if std::env::args().any(|a| a == "tiny") { "tiny" } else { "small" };
     let runs: usize = support::arg("--runs").map_or(5, |s| s.parse().unwrap());
