@@ -1,10 +1,12 @@
-//! sift: curate instruction-tuning data. The engine (dataset, review session, quality, model, train,
-//! export) knows nothing of the terminal; the TUI and the CLI both drive it.
+//! sift: curate instruction-tuning data. The engine (dataset, review session, quality, model, judge,
+//! train, export) knows nothing of the terminal; the TUI and the CLI both drive it.
 
 pub mod cli;
 pub mod dataset;
 /// Exports and hand-off to distributed trainers (TRL, axolotl, LLaMA-Factory).
 pub mod export;
+/// Model-based judge: likelihood signals, continuation detection, quality scores and flags.
+pub mod judge;
 /// Local Llama-family language model: loading, scoring, generation, checkpoints.
 pub mod model;
 /// Model-free quality flags and duplicate detection.

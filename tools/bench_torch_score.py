@@ -8,6 +8,10 @@ bench (A B A B ...) on a quiet machine; only ratios from one interleaved run mea
       cargo bench --bench score_throughput -- tiny
       /work/venv-torch/bin/python tools/bench_torch_score.py tiny
     done
+
+`--serve NAME IDS.json` is driven by `cargo bench --bench score_vs_torch`, which interleaves the two
+in one process tree: the batch comes from IDS.json (the same token ids candle scores), "ready" is
+printed after a warm-up, and every stdin line runs one timed scoring and prints its seconds.
 """
 import statistics
 import sys
@@ -22,7 +26,31 @@ CONFIGS = {
 }
 
 
+def serve(name, ids_path):
+    import json
+    torch.set_num_threads(int(__import__("os").environ.get("RAYON_NUM_THREADS", "2")))
+    cfg = transformers.LlamaConfig(vocab_size=32000, max_position_embeddings=2048,
+                                   tie_word_embeddings=False, **CONFIGS[name])
+    model = transformers.LlamaForCausalLM(cfg).eval()
+    with open(ids_path) as f:
+        ids = torch.tensor(json.load(f), dtype=torch.long)
+
+    def score():
+        with torch.inference_mode():
+            logits = model(ids).logits[:, :-1].float()
+            return torch.log_softmax(logits, -1).gather(2, ids[:, 1:, None])
+
+    score()
+    print(f"ready torch {torch.__version__} transformers {transformers.__version__}", flush=True)
+    for _ in sys.stdin:
+        t = time.perf_counter()
+        score()
+        print(time.perf_counter() - t, flush=True)
+
+
 def main():
+    if sys.argv[1:2] == ["--serve"]:
+        return serve(sys.argv[2], sys.argv[3])
     names = sys.argv[1:] or list(CONFIGS)
     threads = int(__import__("os").environ.get("RAYON_NUM_THREADS", "2"))
     torch.set_num_threads(threads)

@@ -2,6 +2,7 @@
 
 mod data;
 mod export;
+pub mod score;
 pub mod train;
 
 use anyhow::Result;
@@ -84,6 +85,33 @@ pub enum Command {
     /// (always for axolotl, llamafactory) a run folder with the trainer's config, launch.sh and a
     /// manifest. Records that cannot be exported are counted and listed.
     Export(Box<export::ExportArgs>),
+    /// Judge every record with a local model: continuation, quality, IFD, perplexity and flags, one
+    /// JSON object per record (in dataset order) written to --out.
+    Score {
+        file: PathBuf,
+        /// Model directory (config.json, model.safetensors, tokenizer.json); default: $SIFT_MODEL,
+        /// then the bundled model.
+        #[arg(long)]
+        model: Option<PathBuf>,
+        /// Prompt template: alpaca | raw | input-only | chat (the model's chat template).
+        #[arg(long, default_value = "alpaca")]
+        template: String,
+        /// Where to write the scores (JSONL).
+        #[arg(long)]
+        out: PathBuf,
+        /// Score only these 0-based records, e.g. `0-99,120,500-`.
+        #[arg(long)]
+        select: Option<String>,
+        /// TOML file with judge weights and flag thresholds.
+        #[arg(long)]
+        config: Option<PathBuf>,
+        /// Neither read nor write the score cache.
+        #[arg(long)]
+        no_cache: bool,
+        /// No progress on stderr.
+        #[arg(long, short)]
+        quiet: bool,
+    },
     /// Fine-tune a model on the selected records (progress on stderr; Ctrl-C checkpoints and stops).
     Train(Box<TrainArgs>),
     /// Build a small Llama from scratch on an Alpaca corpus (tokenizer, training, f16 HF model dir).
@@ -262,6 +290,19 @@ pub fn run(cli: Cli) -> Result<i32> {
                 resume: a.resume,
             };
             train::pretrain(&c)
+        }
+        Some(Command::Score { file, model, template, out, select, config, no_cache, quiet }) => {
+            score::score(&score::ScoreArgs {
+                file: &file,
+                format,
+                model,
+                template: &template,
+                out: &out,
+                select: select.as_deref(),
+                config: config.as_deref(),
+                no_cache,
+                quiet,
+            })
         }
         None if cli.print_config => crate::tui::print_config().map(|()| 0),
         None => crate::tui::run(cli.file.as_deref(), format).map(|()| 0),

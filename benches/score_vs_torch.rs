@@ -1,0 +1,98 @@
+//! Scoring throughput of candle (sift's decoder) against PyTorch + transformers, interleaved in one
+//! run (A B A B ...): same random Llama config (hidden 768, 12 layers, 12 heads, intermediate 2048,
+//! vocab 32000; `tiny` = 288/6/6/768), same 8 x 256 token batch, forward of all positions plus
+//! per-token log-probs, 2 threads each. Prints medians and their ratio.
+//!
+//! `RAYON_NUM_THREADS=2 cargo bench --bench score_vs_torch -- [small|tiny] [--runs N]`; the Python
+//! is `$SIFT_TORCH_PYTHON`, else /work/venv-torch/bin/python, running tools/bench_torch_score.py.
+
+#[path = "support/mod.rs"]
+mod support;
+
+use candle_core::{DType, Device};
+use candle_nn::VarBuilder;
+use sift::model::{Decoder, Mode, ModelConfig, init_threads, init_weights, token_logprobs};
+use std::io::{BufRead, BufReader, Write};
+use std::process::{Command, Stdio};
+use std::time::Instant;
+
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
+const BATCH: usize = 8;
+const SEQ: usize = 256;
+
+fn main() {
+    if std::env::var_os("RAYON_NUM_THREADS").is_none() {
+        // SAFETY: start-up, before any other thread exists.
+        unsafe { std::env::set_var("RAYON_NUM_THREADS", "2") };
+    }
+    sift::model::tune_allocator();
+    let threads = init_threads();
+    let name = if std::env::args().any(|a| a == "tiny") { "tiny" } else { "small" };
+    let runs: usize = support::arg("--runs").map_or(5, |s| s.parse().unwrap());
+    let cfg = match name {
+        "tiny" => ModelConfig::llama(32000, 288, 768, 6, 6, 6),
+        _ => ModelConfig::llama(32000, 768, 2048, 12, 12, 12),
+    };
+    let dev = Device::Cpu;
+    let dec = Decoder::new(
+        &cfg,
+        VarBuilder::from_tensors(
+            init_weights(&cfg, 0, DType::F32, &dev).unwrap().into_iter().collect(),
+            DType::F32,
+            &dev,
+        ),
+    )
+    .unwrap();
+    let mut state = 0x2545_f491_4f6c_dd1du64;
+    let seqs: Vec<Vec<u32>> = (0..BATCH)
+        .map(|_| {
+            (0..SEQ)
+                .map(|_| {
+                    state ^= state << 13;
+                    state ^= state >> 7;
+                    state ^= state << 17;
+                    (state % 32000) as u32
+                })
+                .collect()
+        })
+        .collect();
+    let ids_file = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(ids_file.path(), serde_json::to_vec(&seqs).unwrap()).unwrap();
+    let python = std::env::var("SIFT_TORCH_PYTHON").unwrap_or_else(|_| "/work/venv-torch/bin/python".into());
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tools/bench_torch_score.py");
+    let mut child = Command::new(&python)
+        .args([script, "--serve", name])
+        .arg(ids_file.path())
+        .env("RAYON_NUM_THREADS", threads.to_string())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("starting {python}: {e}"));
+    let mut to_py = child.stdin.take().unwrap();
+    let mut from_py = BufReader::new(child.stdout.take().unwrap()).lines();
+    let ready = from_py.next().unwrap().unwrap();
+    let batch: Vec<&[u32]> = seqs.iter().map(|s| s.as_slice()).collect();
+    token_logprobs(&dec, &batch, Mode::Fast).unwrap(); // warm-up
+    println!(
+        "{name}: {:.1}M params, batch {BATCH} x {SEQ}, f32, {threads} threads; {ready}",
+        cfg.num_params() as f64 / 1e6
+    );
+    let tokens = (BATCH * SEQ) as f64;
+    let (mut candle, mut torch) = (vec![], vec![]);
+    for i in 0..runs {
+        let t = Instant::now();
+        let lp = token_logprobs(&dec, &batch, Mode::Fast).unwrap();
+        assert_eq!(lp[0].len(), SEQ - 1);
+        candle.push(tokens / t.elapsed().as_secs_f64());
+        writeln!(to_py, "run").unwrap();
+        let secs: f64 = from_py.next().unwrap().unwrap().trim().parse().unwrap();
+        torch.push(tokens / secs);
+        println!("  run {i}: candle {:7.0} tok/s   torch {:7.0} tok/s", candle[i], torch[i]);
+    }
+    drop(to_py);
+    child.wait().ok();
+    let (c, t) = (support::median(candle), support::median(torch));
+    println!("median: candle {c:.0} tok/s, torch {t:.0} tok/s, ratio {:.2}x", c / t);
+}

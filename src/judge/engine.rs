@@ -1,0 +1,400 @@
+//! The scoring engine: tokenizes every record under four contexts, scores the response tokens in
+//! length-bucketed, right-padded batches, and streams results through [`ScoreEvent`]s. Records whose
+//! text is in the [`ScoreCache`] are not rescored; cancellation is checked between batches.
+
+use super::cache::{CacheKey, ScoreCache, content_hash};
+use super::signals::{ModelSignals, Surprise};
+use super::template::{Template, input_layout, raw_layout};
+use crate::model::LocalModel;
+use crate::model::decoder::{Decoder, Mode};
+use crate::model::logprobs::gather_logprobs;
+use crate::quality::heuristics::RecordText;
+use anyhow::{Result, anyhow, bail};
+use candle_core::Tensor;
+use rayon::prelude::*;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Instant;
+
+/// Scoring settings.
+#[derive(Clone, Debug)]
+pub struct EngineOptions {
+    /// Longest scored sequence (context + response) in tokens; also capped by the model context.
+    pub max_tokens: usize,
+    /// Padded tokens per forward batch.
+    pub batch_tokens: usize,
+    /// Response tokens in the first-tokens surprisal window.
+    pub first_tokens: usize,
+    /// Most surprising response tokens kept for display.
+    pub top_surprising: usize,
+    /// Records tokenized and scored together (results stream out per chunk).
+    pub chunk_records: usize,
+    /// Batches run concurrently (data parallel, sharing the thread pool with the matmuls); 1 runs
+    /// them one after another with every thread inside each matmul.
+    pub parallel_batches: usize,
+}
+
+impl Default for EngineOptions {
+    fn default() -> Self {
+        EngineOptions {
+            max_tokens: 1024,
+            batch_tokens: 4096,
+            first_tokens: 16,
+            top_surprising: 8,
+            chunk_records: 128,
+            parallel_batches: 1,
+        }
+    }
+}
+
+/// Progress and results of a scoring run, in order: cached `Scored` events first, a first
+/// `Progress` (rate 0, ETA NaN), then `Scored` and `Progress` per chunk, then `Done` (or `Failed`).
+#[derive(Clone, Debug)]
+pub enum ScoreEvent {
+    Progress {
+        done: usize,
+        total: usize,
+        records_per_s: f64,
+        eta_s: f64,
+    },
+    /// `signals` is `None` for a record with an empty response (nothing to score).
+    Scored {
+        position: usize,
+        signals: Option<ModelSignals>,
+        cached: bool,
+    },
+    Done {
+        scored: usize,
+        cached: usize,
+        cancelled: bool,
+    },
+    Failed(String),
+}
+
+/// The result of [`Engine::score`]: one entry per record, in input order.
+pub struct ScoreOutcome {
+    pub signals: Vec<Option<ModelSignals>>,
+    /// Records the model scored in this run.
+    pub scored: usize,
+    /// Records taken from the cache.
+    pub cached: usize,
+    pub cancelled: bool,
+}
+
+/// A model plus the template it scores under.
+pub struct Engine {
+    pub model: LocalModel,
+    pub template: Template,
+    pub opts: EngineOptions,
+    alone_ids: Vec<u32>,
+}
+
+/// One scored sequence: context tokens then response tokens starting at `start`.
+struct Seq {
+    record: usize,
+    layout: usize,
+    ids: Vec<u32>,
+    start: usize,
+}
+
+/// A record's sequences with the byte offsets of its response tokens in `y`.
+struct Built {
+    offsets: Vec<(u32, u32)>,
+    truncated: bool,
+    seqs: Vec<Seq>,
+}
+
+const CZ: usize = 0;
+const Z: usize = 1;
+const ALONE: usize = 2;
+const RAW: usize = 3;
+
+impl Engine {
+    /// An engine for `model` scoring under `template`.
+    pub fn new(model: LocalModel, template: Template, opts: EngineOptions) -> Result<Engine> {
+        let mut e = Engine { model, template, opts, alone_ids: vec![] };
+        e.alone_ids = e.context_ids(&e.template.alone()?)?;
+        Ok(e)
+    }
+
+    /// The cache key for this model, template and settings.
+    pub fn cache_key(&self) -> CacheKey {
+        CacheKey {
+            model: self.model.fingerprint().to_string(),
+            template: self.template.name(),
+            settings: format!("max_tokens={} first_tokens={}", self.limit(), self.opts.first_tokens),
+        }
+    }
+
+    fn limit(&self) -> usize {
+        self.opts.max_tokens.min(self.model.config.max_position_embeddings).max(8)
+    }
+
+    /// `[BOS] + tok(text)`; a lone `"\n"` when that would be empty, so the first response token
+    /// always has a prediction.
+    fn context_ids(&self, text: &str) -> Result<Vec<u32>> {
+        let mut ids: Vec<u32> = self.model.config.bos_token_id.into_iter().collect();
+        ids.extend(self.model.encode(text)?);
+        if ids.is_empty() {
+            ids = self.model.encode("\n")?;
+        }
+        if ids.is_empty() {
+            bail!("the tokenizer gives no tokens for a newline and the model has no BOS token");
+        }
+        Ok(ids)
+    }
+
+    /// Builds the sequences of one record.
+    fn build(&self, record: usize, r: &RecordText) -> Result<Built> {
+        let enc = self.model.tokenizer.encode(r.output, false).map_err(|e| anyhow!("tokenizing: {e}"))?;
+        let limit = self.limit();
+        let mut y = enc.get_ids().to_vec();
+        let mut offsets: Vec<(u32, u32)> = enc.get_offsets().iter().map(|&(a, b)| (a as u32, b as u32)).collect();
+        let mut truncated = false;
+        if y.len() > limit * 3 / 4 {
+            y.truncate(limit * 3 / 4);
+            offsets.truncate(y.len());
+            truncated = true;
+        }
+        let mut contexts = vec![(CZ, self.context_ids(&self.template.prompt(r.instruction, r.input)?)?)];
+        if !r.input.is_empty() {
+            contexts.push((Z, self.context_ids(&input_layout(r.input))?));
+        }
+        contexts.push((ALONE, self.alone_ids.clone()));
+        contexts.push((RAW, self.context_ids(&raw_layout(r.instruction, r.input))?));
+        let seqs = contexts
+            .into_iter()
+            .map(|(layout, mut ctx)| {
+                let room = limit - y.len();
+                if ctx.len() > room {
+                    // Keep BOS (if any) and the end of the context, next to the response.
+                    let keep_head = usize::from(self.model.config.bos_token_id.is_some());
+                    ctx.drain(keep_head..keep_head + ctx.len() - room);
+                    truncated = true;
+                }
+                let start = ctx.len();
+                ctx.extend_from_slice(&y);
+                Seq { record, layout, ids: ctx, start }
+            })
+            .collect();
+        Ok(Built { offsets, truncated, seqs })
+    }
+
+    /// Scores `records`; cache hits are reused and new results are appended to `cache`. `on_event`
+    /// sees every [`ScoreEvent`] except `Done`/`Failed` (the caller reports the outcome).
+    pub fn score(
+        &self,
+        records: &[RecordText],
+        cache: &mut ScoreCache,
+        cancel: &AtomicBool,
+        on_event: &mut dyn FnMut(ScoreEvent),
+    ) -> Result<ScoreOutcome> {
+        let total = records.len();
+        let mut out: Vec<Option<ModelSignals>> = vec![None; total];
+        let hashes: Vec<u64> = records.iter().map(|r| content_hash(r.instruction, r.input, r.output)).collect();
+        let mut pending = Vec::new();
+        let mut cached = 0;
+        for (i, r) in records.iter().enumerate() {
+            if r.output.trim().is_empty() {
+                on_event(ScoreEvent::Scored { position: i, signals: None, cached: false });
+            } else if let Some(s) = cache.get(hashes[i]) {
+                out[i] = Some(s.clone());
+                cached += 1;
+                on_event(ScoreEvent::Scored { position: i, signals: out[i].clone(), cached: true });
+            } else {
+                pending.push(i);
+            }
+        }
+        let skipped = total - cached - pending.len();
+        on_event(ScoreEvent::Progress { done: cached + skipped, total, records_per_s: 0.0, eta_s: f64::NAN });
+        let t0 = Instant::now();
+        let mut scored = 0;
+        for chunk in pending.chunks(self.opts.chunk_records.max(1)) {
+            if cancel.load(Ordering::Relaxed) {
+                return Ok(ScoreOutcome { signals: out, scored, cached, cancelled: true });
+            }
+            let built: Vec<_> = chunk.par_iter().map(|&i| self.build(i, &records[i])).collect::<Result<_>>()?;
+            let mut seqs = Vec::new();
+            let mut meta = Vec::new();
+            for (k, b) in built.into_iter().enumerate() {
+                meta.push((chunk[k], b.offsets, b.truncated));
+                seqs.extend(b.seqs.into_iter().map(|mut q| {
+                    q.record = k;
+                    q
+                }));
+            }
+            let Some(nlls) = self.run_batches(&seqs, cancel)? else {
+                return Ok(ScoreOutcome { signals: out, scored, cached, cancelled: true });
+            };
+            let mut per: Vec<[Option<Vec<f32>>; 4]> = vec![Default::default(); meta.len()];
+            for (q, nll) in seqs.iter().zip(nlls) {
+                per[q.record][q.layout] = Some(nll);
+            }
+            let mut fresh = Vec::new();
+            for ((pos, offsets, truncated), layouts) in meta.into_iter().zip(per) {
+                let s = self.summarise(&layouts, &offsets, truncated);
+                fresh.push((hashes[pos], s.clone()));
+                out[pos] = Some(s.clone());
+                on_event(ScoreEvent::Scored { position: pos, signals: Some(s), cached: false });
+            }
+            cache.put_many(&fresh);
+            scored += chunk.len();
+            let el = t0.elapsed().as_secs_f64().max(1e-9);
+            let rate = scored as f64 / el;
+            on_event(ScoreEvent::Progress {
+                done: cached + skipped + scored,
+                total,
+                records_per_s: rate,
+                eta_s: (pending.len() - scored) as f64 / rate.max(1e-9),
+            });
+        }
+        Ok(ScoreOutcome { signals: out, scored, cached, cancelled: false })
+    }
+
+    /// Per-token response NLLs of every sequence (input order), or `None` when cancelled.
+    fn run_batches(&self, seqs: &[Seq], cancel: &AtomicBool) -> Result<Option<Vec<Vec<f32>>>> {
+        let mut order: Vec<usize> = (0..seqs.len()).collect();
+        order.sort_by_key(|&i| std::cmp::Reverse(seqs[i].ids.len()));
+        // Longest first: each batch's first sequence fixes its padded length.
+        let mut batches: Vec<&[usize]> = Vec::new();
+        let mut i = 0;
+        while i < order.len() {
+            let len = seqs[order[i]].ids.len().max(1);
+            let cap = (self.opts.batch_tokens / len).max(1).min(order.len() - i);
+            // Length buckets: a batch also ends where padding would exceed a third of a sequence.
+            let n = order[i..i + cap].iter().take_while(|&&j| seqs[j].ids.len() * 4 >= len * 3).count().max(1);
+            batches.push(&order[i..i + n]);
+            i += n;
+        }
+        let run = |b: &[usize]| {
+            let batch: Vec<(&[u32], usize)> = b.iter().map(|&j| (seqs[j].ids.as_slice(), seqs[j].start)).collect();
+            response_nll(&self.model.decoder, &batch)
+        };
+        let mut out = vec![Vec::new(); seqs.len()];
+        for group in batches.chunks(self.opts.parallel_batches.max(1)) {
+            if cancel.load(Ordering::Relaxed) {
+                return Ok(None);
+            }
+            let results: Vec<Result<Vec<Vec<f32>>>> =
+                if group.len() == 1 { vec![run(group[0])] } else { group.par_iter().map(|b| run(b)).collect() };
+            for (b, res) in group.iter().zip(results) {
+                for (&j, nll) in b.iter().zip(res?) {
+                    out[j] = nll;
+                }
+            }
+        }
+        Ok(Some(out))
+    }
+
+    fn summarise(&self, l: &[Option<Vec<f32>>; 4], offsets: &[(u32, u32)], truncated: bool) -> ModelSignals {
+        let mean = |v: &[f32]| v.iter().map(|&x| x as f64).sum::<f64>() as f32 / v.len().max(1) as f32;
+        let first = |v: &[f32]| mean(&v[..v.len().min(self.opts.first_tokens)]);
+        let get = |k: usize| l[k].as_deref().unwrap_or(&[]);
+        let cz = get(CZ);
+        let nll_y = mean(get(ALONE));
+        let mut top: Vec<usize> = (0..cz.len()).collect();
+        top.sort_by(|&a, &b| cz[b].total_cmp(&cz[a]));
+        top.truncate(self.opts.top_surprising);
+        top.sort_unstable();
+        ModelSignals {
+            nll_cz: mean(cz),
+            nll_z: if l[Z].is_some() { mean(get(Z)) } else { nll_y },
+            nll_y,
+            nll_raw: mean(get(RAW)),
+            first_cz: first(cz),
+            first_raw: first(get(RAW)),
+            tokens: cz.len() as u32,
+            truncated,
+            surprising: top
+                .into_iter()
+                .filter_map(|t| offsets.get(t).map(|&(start, end)| Surprise { start, end, nll: cz[t] }))
+                .collect(),
+        }
+    }
+}
+
+/// Negative log-likelihood of each response token `seq[start..]` given its prefix, for one batch of
+/// `(sequence, start)` pairs (right-padded into one `[B, T]` batch; `start >= 1`). Only rows that
+/// predict a response token go through the output projection.
+pub fn response_nll(model: &Decoder, batch: &[(&[u32], usize)]) -> Result<Vec<Vec<f32>>> {
+    let cfg = model.config();
+    let t = batch.iter().map(|(s, _)| s.len()).max().unwrap_or(0);
+    let b = batch.len();
+    let mut ids = vec![0u32; b * t];
+    let mut rows = Vec::new();
+    let mut targets = Vec::new();
+    for (i, (s, start)) in batch.iter().enumerate() {
+        if *start == 0 {
+            bail!("response_nll: a response needs at least one context token");
+        }
+        if let Some(&bad) = s.iter().find(|&&x| x as usize >= cfg.vocab_size) {
+            bail!("token id {bad} is outside the vocabulary ({})", cfg.vocab_size);
+        }
+        ids[i * t..i * t + s.len()].copy_from_slice(s);
+        for p in start - 1..s.len().saturating_sub(1) {
+            rows.push((i * t + p) as u32);
+            targets.push(s[p + 1]);
+        }
+    }
+    if targets.is_empty() {
+        return Ok(vec![Vec::new(); b]);
+    }
+    if t > cfg.max_position_embeddings {
+        bail!("sequence of {t} tokens exceeds the model context ({} positions)", cfg.max_position_embeddings);
+    }
+    let dev = model.device();
+    let hidden = model.hidden_states(&Tensor::from_vec(ids, (b, t), dev)?, Mode::Fast)?;
+    let hidden = hidden.reshape((b * t, cfg.hidden_size))?.index_select(&Tensor::new(rows.as_slice(), dev)?, 0)?;
+    let chunk = ((16usize << 20) / cfg.vocab_size).max(1);
+    let mut flat = Vec::with_capacity(targets.len());
+    let mut s0 = 0;
+    while s0 < targets.len() {
+        let n = chunk.min(targets.len() - s0);
+        let logits = model.project(&hidden.narrow(0, s0, n)?)?;
+        flat.extend(gather_logprobs(&logits, &targets[s0..s0 + n])?.into_iter().map(|lp| -lp));
+        s0 += n;
+    }
+    let mut it = flat.into_iter();
+    Ok(batch.iter().map(|(s, start)| it.by_ref().take(s.len().saturating_sub(*start)).collect()).collect())
+}
+
+/// Owned record texts, for scoring on a background thread.
+#[derive(Clone, Debug, Default)]
+pub struct OwnedText {
+    pub instruction: String,
+    pub input: String,
+    pub output: String,
+}
+
+impl OwnedText {
+    /// Borrowed view for the engine and the heuristics.
+    pub fn as_text(&self) -> RecordText<'_> {
+        RecordText { instruction: &self.instruction, input: &self.input, output: &self.output }
+    }
+}
+
+/// Scores `records` on a new thread; events arrive on the returned channel, ending with `Done` or
+/// `Failed`. The cache is opened on that thread ([`ScoreCache::open`] under `cache_dir`, or off).
+pub fn spawn(
+    engine: Arc<Engine>,
+    records: Vec<OwnedText>,
+    cache_dir: Option<std::path::PathBuf>,
+    cancel: Arc<AtomicBool>,
+) -> std::sync::mpsc::Receiver<ScoreEvent> {
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let mut cache = match &cache_dir {
+            Some(d) => ScoreCache::open(d, &engine.cache_key()),
+            None => ScoreCache::disabled("no cache directory"),
+        };
+        let texts: Vec<RecordText> = records.iter().map(OwnedText::as_text).collect();
+        let res = engine.score(&texts, &mut cache, &cancel, &mut |e| {
+            let _ = tx.send(e);
+        });
+        let _ = tx.send(match res {
+            Ok(o) => ScoreEvent::Done { scored: o.scored, cached: o.cached, cancelled: o.cancelled },
+            Err(e) => ScoreEvent::Failed(format!("{e:#}")),
+        });
+    });
+    rx
+}

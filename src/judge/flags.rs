@@ -1,0 +1,121 @@
+//! Flags raised from the model's signals, each with a reason that says why, merged with the
+//! model-free heuristic flags into one assessment per record.
+
+use super::signals::{ContinuationWeights, ModelSignals, QualityWeights, Signals};
+use crate::quality::heuristics::Flag;
+use serde::{Deserialize, Serialize};
+
+/// Thresholds of the model flags.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct ModelFlagConfig {
+    /// `continuation`: continuation score at or above this.
+    pub continuation: f32,
+    /// `high_ifd`: Cherry IFD at or above this (1 = the instruction does not help at all).
+    pub high_ifd: f32,
+    /// `high_ppl`: response perplexity under the template at or above this.
+    pub high_ppl: f32,
+    /// `repetitive`: share of repeated 4-grams or lines at or above this.
+    pub repetitive: f32,
+}
+
+impl Default for ModelFlagConfig {
+    fn default() -> Self {
+        ModelFlagConfig { continuation: 0.5, high_ifd: 1.0, high_ppl: 200.0, repetitive: 0.3 }
+    }
+}
+
+/// Names of the model flags, in display order.
+pub const MODEL_FLAGS: [&str; 4] = ["continuation", "high_ifd", "high_ppl", "repetitive"];
+
+/// A flag raised by the judge: a stable name and a one-line reason for the user.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct JudgeFlag {
+    pub name: String,
+    pub reason: String,
+}
+
+/// Everything the judge says about one record.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Assessment {
+    /// `None` when the model did not score the record (empty response, malformed record).
+    pub signals: Option<Signals>,
+    /// Heuristic flags first, then model flags.
+    pub flags: Vec<JudgeFlag>,
+}
+
+/// Weights and thresholds for turning measurements into scores and flags.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct JudgeConfig {
+    pub continuation: ContinuationWeights,
+    pub quality: QualityWeights,
+    pub flags: ModelFlagConfig,
+}
+
+fn continuation_reason(s: &Signals) -> String {
+    let mut parts = vec![format!("instruction gain {:.2} nats", s.instruction_gain)];
+    if s.raw_fit > 0.0 {
+        parts.push(format!("raw-continuation fit {:.2} nats below template fit", s.raw_fit));
+    } else {
+        parts.push(format!("raw-continuation fit {:.2} nats above template fit", -s.raw_fit));
+    }
+    if let Some(a) = &s.cues.anaphor {
+        parts.push(format!("starts with '{a}'"));
+    } else if s.cues.continues_input {
+        parts.push("carries on the input's unfinished sentence".into());
+    } else if s.cues.starts_lowercase {
+        parts.push("starts mid-sentence".into());
+    }
+    format!("response reads as a continuation of the input (score {:.2}): {}", s.continuation, parts.join(", "))
+}
+
+/// Model flags for `signals` under `cfg`.
+pub fn model_flags(m: &ModelSignals, s: &Signals, cfg: &ModelFlagConfig) -> Vec<JudgeFlag> {
+    let mut out = Vec::new();
+    let mut push = |name: &str, reason: String| out.push(JudgeFlag { name: name.into(), reason });
+    if s.continuation >= cfg.continuation {
+        push("continuation", continuation_reason(s));
+    }
+    if s.ifd >= cfg.high_ifd {
+        push(
+            "high_ifd",
+            format!(
+                "the instruction does not help predict the response: IFD {:.2} (loss {:.2} with the prompt, {:.2} alone)",
+                s.ifd, m.nll_cz, m.nll_y
+            ),
+        );
+    }
+    if s.ppl >= cfg.high_ppl {
+        push("high_ppl", format!("the model finds the response unlikely: perplexity {:.0}", s.ppl));
+    }
+    if s.repetition >= cfg.repetitive {
+        push("repetitive", format!("{:.0}% of the response repeats earlier phrases or lines", s.repetition * 100.0));
+    }
+    out
+}
+
+/// Merges heuristic flags and (when the record was scored) the model's signals and flags.
+pub fn assess(
+    m: Option<&ModelSignals>,
+    text: &crate::quality::heuristics::RecordText,
+    heuristic: &[Flag],
+    cfg: &JudgeConfig,
+) -> Assessment {
+    let mut flags: Vec<JudgeFlag> =
+        heuristic.iter().map(|f| JudgeFlag { name: f.kind.name().into(), reason: f.reason.clone() }).collect();
+    let signals = m.map(|m| {
+        let s = Signals::derive(
+            m,
+            text.instruction,
+            text.input,
+            text.output,
+            heuristic.len(),
+            &cfg.continuation,
+            &cfg.quality,
+        );
+        flags.extend(model_flags(m, &s, &cfg.flags));
+        s
+    });
+    Assessment { signals, flags }
+}

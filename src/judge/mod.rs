@@ -1,0 +1,48 @@
+//! The judge: a small local language model reads every (instruction c, input z, response y) record and
+//! says which responses are low quality or merely continue their input instead of answering, and why.
+//!
+//! [`template`] lays out the prompt, [`engine`] measures the response's token losses under four contexts
+//! (cached in [`cache`]), [`signals`] derives IFD, instruction gain, continuation and quality from them,
+//! [`flags`] turns those into flags with reasons, and [`devset`] builds the continuation dev set.
+//!
+//! Definitions (natural log; `s(y|x)` = mean NLL of the response tokens `tok(y)` appended to
+//! `[BOS] + tok(x)`, prompt tokens masked, no EOS; `tok(y)` is the same under every context):
+//!
+//! | signal | definition |
+//! |---|---|
+//! | `nll_cz` | `s(y | template(c, z))`, Stanford Alpaca by default |
+//! | `nll_z` | `s(y | z + "\n\n")` (= `nll_y` when `z` is empty) |
+//! | `nll_y` | `s(y | nothing)`: `y` right after BOS, first token scored given BOS |
+//! | `nll_raw` | `s(y | c + "\n\n" + z + "\n")`, plain text |
+//! | `ppl` | `exp(nll_cz)` |
+//! | `ifd` | Cherry LLM's IFD, ratio of mean losses `nll_cz / nll_y` (`ifd_ppl`: Superfiltering's `exp(nll_cz - nll_y)`) |
+//! | `instruction_gain` | `nll_z - nll_cz` |
+//! | `raw_fit` | `nll_cz - nll_raw` (> 0: plain continuation fits better than the template) |
+//! | `first_tokens_raw_fit` | the same over the first 16 response tokens |
+//! | `repetition` | max(share of repeated word 4-grams, share of repeated lines) |
+//! | `continuation` | `sigmoid(bias + w · features)`, see [`signals::continuation_features`] |
+//! | `quality` | product of `1 - penalty` terms, see [`signals::QualityWeights`] |
+
+pub mod cache;
+pub mod devset;
+pub mod engine;
+pub mod flags;
+pub mod signals;
+pub mod template;
+
+pub use cache::{CacheKey, ScoreCache, cache_dir, content_hash};
+pub use engine::{Engine, EngineOptions, OwnedText, ScoreEvent, ScoreOutcome, spawn};
+pub use flags::{Assessment, JudgeConfig, JudgeFlag, ModelFlagConfig, assess};
+pub use signals::{ContinuationWeights, ModelSignals, QualityWeights, Signals, SurfaceCues};
+pub use template::Template;
+
+use anyhow::{Result, bail};
+use std::path::PathBuf;
+
+/// The model used when none is given: `SIFT_MODEL` if set, else the bundled default model.
+pub fn default_model_dir() -> Result<PathBuf> {
+    if let Some(d) = std::env::var_os("SIFT_MODEL").filter(|d| !d.is_empty()) {
+        return Ok(PathBuf::from(d));
+    }
+    bail!("no default model is bundled yet; pass --model DIR")
+}

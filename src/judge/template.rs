@@ -1,0 +1,210 @@
+//! Prompt layouts the judge scores a response under.
+//!
+//! Every layout is a *context* string; the response `y` is tokenized on its own and appended to the
+//! tokenized context, so the response tokens are identical under every layout and the per-layout
+//! mean losses compare like with like. The text joiner between context and response is empty, as in
+//! Stanford Alpaca's `train.py` (`source + target`): the Alpaca context ends with `### Response:` and
+//! `y` follows with no newline. A BOS token is put before every context when the model has one.
+
+use anyhow::{Context, Result, bail};
+use serde_json::Value;
+use std::path::Path;
+
+/// Stanford Alpaca prompt with input (tatsu-lab/stanford_alpaca, train.py `PROMPT_DICT`).
+pub const ALPACA_WITH_INPUT: &str = "Below is an instruction that describes a task, paired with an input that provides \
+further context. Write a response that appropriately completes the request.\n\n### Instruction:\n{instruction}\n\n\
+### Input:\n{input}\n\n### Response:";
+
+/// Stanford Alpaca prompt without input (used when the input is empty).
+pub const ALPACA_NO_INPUT: &str = "Below is an instruction that describes a task. Write a response that appropriately \
+completes the request.\n\n### Instruction:\n{instruction}\n\n### Response:";
+
+/// The bare response header Cherry LLM conditions on when it scores a response "alone" (sift does
+/// not: see [`Template::alone`]).
+pub const ALPACA_RESPONSE_HEADER: &str = "### Response:";
+
+/// How the instruction `c` and input `z` are laid out before the response.
+#[derive(Clone, Debug)]
+pub enum Template {
+    /// Stanford Alpaca, exact text (default).
+    Alpaca,
+    /// No template: `c + "\n\n" + z + "\n"` (or `c + "\n"` without input), as continuous text.
+    Raw,
+    /// The input alone: `z + "\n\n"` (the instruction is ignored).
+    InputOnly,
+    /// The model's Jinja chat template (tokenizer_config.json `chat_template`), one user message
+    /// holding `c + "\n\n" + z`, rendered with `add_generation_prompt = true`.
+    Chat(Box<ChatTemplate>),
+}
+
+/// A compiled-on-demand chat template with the special-token strings it refers to.
+#[derive(Clone, Debug)]
+pub struct ChatTemplate {
+    source: String,
+    bos_token: String,
+    eos_token: String,
+    hash: u64,
+}
+
+/// The template names [`Template::from_name`] accepts.
+pub const TEMPLATE_NAMES: [&str; 4] = ["alpaca", "raw", "input-only", "chat"];
+
+impl Template {
+    /// Parses a template name; `chat` reads `tokenizer_config.json` from `model_dir`.
+    pub fn from_name(name: &str, model_dir: Option<&Path>) -> Result<Template> {
+        Ok(match name {
+            "alpaca" => Template::Alpaca,
+            "raw" => Template::Raw,
+            "input-only" | "z-only" => Template::InputOnly,
+            "chat" => {
+                let dir = model_dir.context("the chat template needs a model directory")?;
+                Template::Chat(Box::new(ChatTemplate::from_model_dir(dir)?))
+            }
+            other => bail!("unknown template `{other}` (expected one of {})", TEMPLATE_NAMES.join(", ")),
+        })
+    }
+
+    /// Stable name recorded with every score; a chat template adds a hash of its source.
+    pub fn name(&self) -> String {
+        match self {
+            Template::Alpaca => "alpaca".into(),
+            Template::Raw => "raw".into(),
+            Template::InputOnly => "input-only".into(),
+            Template::Chat(t) => format!("chat-{:016x}", t.hash),
+        }
+    }
+
+    /// The context for `y | template(c, z)`.
+    pub fn prompt(&self, instruction: &str, input: &str) -> Result<String> {
+        Ok(match self {
+            Template::Alpaca => alpaca_prompt(instruction, input),
+            Template::Raw => raw_layout(instruction, input),
+            Template::InputOnly => input_layout(input),
+            Template::Chat(t) => t.render(&crate::dataset::format::join_prompt(instruction, input))?,
+        })
+    }
+
+    /// The context for `y` scored alone. Alpaca and the plain layouts: nothing, so the response
+    /// follows BOS directly (the first response token is scored given BOS; sift's default model is
+    /// pretrained on exactly such "response alone" documents). Cherry LLM conditions on the bare
+    /// `### Response:` header instead; Superfiltering (GPT-2, no BOS) leaves the first token unscored.
+    /// Chat: the assistant header after an empty user turn.
+    pub fn alone(&self) -> Result<String> {
+        Ok(match self {
+            Template::Alpaca | Template::Raw | Template::InputOnly => String::new(),
+            Template::Chat(t) => t.render("")?,
+        })
+    }
+}
+
+/// Exact Stanford Alpaca prompt (with-input or no-input variant).
+pub fn alpaca_prompt(instruction: &str, input: &str) -> String {
+    if input.is_empty() {
+        ALPACA_NO_INPUT.replace("{instruction}", instruction)
+    } else {
+        // Replace {input} first so an instruction containing "{input}" is not expanded.
+        ALPACA_WITH_INPUT.replacen("{input}", input, 1).replacen("{instruction}", instruction, 1)
+    }
+}
+
+/// Plain continuous text: `c + "\n\n" + z + "\n"`, or `c + "\n"` when there is no input.
+pub fn raw_layout(instruction: &str, input: &str) -> String {
+    if input.is_empty() { format!("{instruction}\n") } else { format!("{instruction}\n\n{input}\n") }
+}
+
+/// The input alone: `z + "\n\n"` (empty when there is no input), the shape of the default model's
+/// "input then response" pretraining documents.
+pub fn input_layout(input: &str) -> String {
+    if input.is_empty() { String::new() } else { format!("{input}\n\n") }
+}
+
+fn special_token(v: &Value) -> Option<String> {
+    match v {
+        Value::String(s) => Some(s.clone()),
+        Value::Object(o) => o.get("content").and_then(Value::as_str).map(str::to_string),
+        _ => None,
+    }
+}
+
+impl ChatTemplate {
+    /// Reads `chat_template`, `bos_token` and `eos_token` from `dir/tokenizer_config.json`.
+    pub fn from_model_dir(dir: &Path) -> Result<ChatTemplate> {
+        let path = dir.join("tokenizer_config.json");
+        let text = std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
+        let v: Value = serde_json::from_str(&text).with_context(|| format!("parsing {}", path.display()))?;
+        let source = match &v["chat_template"] {
+            Value::String(s) => s.clone(),
+            // A list of named templates: use "default".
+            Value::Array(a) => a
+                .iter()
+                .find(|t| t["name"] == "default")
+                .and_then(|t| t["template"].as_str())
+                .map(str::to_string)
+                .context("tokenizer_config.json: no `default` chat template")?,
+            _ => bail!("{} has no `chat_template`; use --template alpaca or raw", path.display()),
+        };
+        let tok = |k: &str| special_token(&v[k]).unwrap_or_default();
+        Ok(ChatTemplate::new(source, tok("bos_token"), tok("eos_token")))
+    }
+
+    /// A template from its Jinja source and special-token strings.
+    pub fn new(source: String, bos_token: String, eos_token: String) -> ChatTemplate {
+        let hash = xxhash_rust::xxh3::xxh3_64(source.as_bytes());
+        ChatTemplate { source, bos_token, eos_token, hash }
+    }
+
+    /// One user message followed by the generation prompt. A leading BOS string is stripped: the
+    /// scorer adds the BOS id itself.
+    pub fn render(&self, user: &str) -> Result<String> {
+        let mut env = minijinja::Environment::new();
+        minijinja_contrib::add_to_environment(&mut env);
+        env.set_unknown_method_callback(minijinja_contrib::pycompat::unknown_method_callback);
+        env.add_function("raise_exception", |msg: String| -> Result<String, minijinja::Error> {
+            Err(minijinja::Error::new(minijinja::ErrorKind::InvalidOperation, msg))
+        });
+        env.add_template("chat", &self.source).context("compiling the chat template")?;
+        let ctx = minijinja::context! {
+            messages => vec![minijinja::context! { role => "user", content => user }],
+            add_generation_prompt => true,
+            bos_token => &self.bos_token,
+            eos_token => &self.eos_token,
+        };
+        let out = env.get_template("chat")?.render(ctx).context("rendering the chat template")?;
+        Ok(match out.strip_prefix(self.bos_token.as_str()) {
+            Some(rest) if !self.bos_token.is_empty() => rest.to_string(),
+            _ => out,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn alpaca_text_is_exact() {
+        let p = alpaca_prompt("Add.", "1 2");
+        assert!(p.starts_with("Below is an instruction that describes a task, paired with an input"));
+        assert!(p.ends_with("### Instruction:\nAdd.\n\n### Input:\n1 2\n\n### Response:"));
+        let q = alpaca_prompt("Say hi.", "");
+        assert_eq!(
+            q,
+            "Below is an instruction that describes a task. Write a response that appropriately completes the \
+             request.\n\n### Instruction:\nSay hi.\n\n### Response:"
+        );
+        assert_eq!(alpaca_prompt("{input}", "x").matches("{input}").count(), 1);
+        assert_eq!(raw_layout("c", "z"), "c\n\nz\n");
+        assert_eq!(raw_layout("c", ""), "c\n");
+    }
+
+    #[test]
+    fn chatml_renders() {
+        let src = "{% for m in messages %}<|im_start|>{{ m.role }}\n{{ m.content | trim }}<|im_end|>\n{% endfor %}\
+                   {% if add_generation_prompt %}<|im_start|>assistant\n{% endif %}";
+        let t = Template::Chat(Box::new(ChatTemplate::new(src.into(), String::new(), "<|im_end|>".into())));
+        assert_eq!(t.prompt("Hi", "").unwrap(), "<|im_start|>user\nHi<|im_end|>\n<|im_start|>assistant\n");
+        assert!(t.name().starts_with("chat-"));
+        let py = ChatTemplate::new("{{ bos_token }}{{ messages[0].content.strip() }}".into(), "<s>".into(), "".into());
+        assert_eq!(py.render("  x ").unwrap(), "x");
+    }
+}

@@ -1,0 +1,318 @@
+//! The judge on the tiny fixture model: exact response-token losses, cache behaviour, incremental
+//! rescoring, cancellation, `sift score` output, and the continuation dev set.
+
+mod common;
+use common::*;
+use sift::judge::devset::{self, AlpacaRecord, Split};
+use sift::judge::template::{ALPACA_RESPONSE_HEADER, alpaca_prompt};
+use sift::judge::{CacheKey, Engine, EngineOptions, ScoreCache, ScoreEvent, Template};
+use sift::model::{LocalModel, Mode, token_logprobs};
+use sift::quality::heuristics::RecordText;
+use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+fn fixture() -> std::path::PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/tiny-llama")
+}
+
+fn engine(opts: EngineOptions) -> Engine {
+    Engine::new(LocalModel::load(&fixture()).unwrap(), Template::Alpaca, opts).unwrap()
+}
+
+/// The fixture's context (128 positions) is too short for the Alpaca preamble: exactness is
+/// checked under the raw template, where nothing is truncated.
+fn raw_engine() -> Engine {
+    Engine::new(LocalModel::load(&fixture()).unwrap(), Template::Raw, EngineOptions::default()).unwrap()
+}
+
+const RECS: [(&str, &str, &str); 5] = [
+    ("Summarize the text.", "The sun is a star. It is hot.", "The sun is a hot star."),
+    ("Name a colour.", "", "Red."),
+    ("Add the numbers.", "2 and 3", "5"),
+    ("Write a haiku about rain.", "", "Soft rain on the roof\nwhispers through the night"),
+    ("Translate to French.", "Good morning", "Bonjour"),
+];
+
+fn texts(recs: &[(&'static str, &'static str, &'static str)]) -> Vec<RecordText<'static>> {
+    recs.iter().map(|&(instruction, input, output)| RecordText { instruction, input, output }).collect()
+}
+
+fn score(e: &Engine, recs: &[RecordText], cache: &mut ScoreCache) -> sift::judge::ScoreOutcome {
+    e.score(recs, cache, &AtomicBool::new(false), &mut |_| {}).unwrap()
+}
+
+/// Mean NLL of `y` after `ctx`, computed from all-position log-probs of the full sequence.
+fn direct(m: &LocalModel, ctx: &str, y: &str) -> f32 {
+    let mut ids: Vec<u32> = m.config.bos_token_id.into_iter().collect();
+    ids.extend(m.encode(ctx).unwrap());
+    let start = ids.len();
+    ids.extend(m.encode(y).unwrap());
+    let lp = &token_logprobs(&m.decoder, &[&ids], Mode::Fast).unwrap_or_else(|e| panic!("{ctx:?} {y:?}: {e}"))[0];
+    let resp = &lp[start - 1..];
+    -resp.iter().sum::<f32>() / resp.len() as f32
+}
+
+#[test]
+fn losses_cover_exactly_the_response_tokens() {
+    let e = raw_engine();
+    let recs = texts(&RECS);
+    let out = score(&e, &recs, &mut ScoreCache::disabled("test"));
+    for r in &recs {
+        let i = recs.iter().position(|x| x.output == r.output).unwrap();
+        let s = out.signals[i].as_ref().unwrap();
+        let m = &e.model;
+        let close = |a: f32, b: f32| (a - b).abs() < 1e-4 * b.abs().max(1.0);
+        let raw = if r.input.is_empty() {
+            format!("{}\n", r.instruction)
+        } else {
+            format!("{}\n\n{}\n", r.instruction, r.input)
+        };
+        assert!(close(s.nll_cz, direct(m, &raw, r.output)), "{r:?}");
+        assert!(close(s.nll_raw, s.nll_cz));
+        assert!(close(s.nll_y, direct(m, "", r.output)), "alone = BOS only under the raw template");
+        if r.input.is_empty() {
+            assert_eq!(s.nll_z, s.nll_y);
+        } else {
+            assert!(close(s.nll_z, direct(m, &format!("{}\n\n", r.input), r.output)));
+        }
+        assert_eq!(s.tokens as usize, m.encode(r.output).unwrap().len());
+        assert!(!s.truncated);
+    }
+    // Under Alpaca the prompt is cut from the left to fit, and the record says so.
+    let e = engine(EngineOptions::default());
+    let a = score(&e, &recs, &mut ScoreCache::disabled("test"));
+    let s = a.signals[0].as_ref().unwrap();
+    assert!(s.truncated && s.nll_cz.is_finite());
+    let alone = direct(&e.model, "", recs[0].output);
+    assert!((s.nll_y - alone).abs() < 1e-4, "alone = BOS only under Alpaca");
+    assert!(alpaca_prompt(recs[0].instruction, recs[0].input).ends_with(ALPACA_RESPONSE_HEADER));
+}
+
+#[test]
+fn batching_does_not_change_scores() {
+    let recs = texts(&RECS);
+    let a =
+        score(&engine(EngineOptions { batch_tokens: 64, ..Default::default() }), &recs, &mut ScoreCache::disabled(""));
+    let b = score(
+        &engine(EngineOptions { batch_tokens: 1 << 14, ..Default::default() }),
+        &recs,
+        &mut ScoreCache::disabled(""),
+    );
+    for (x, y) in a.signals.iter().zip(&b.signals) {
+        let (x, y) = (x.as_ref().unwrap(), y.as_ref().unwrap());
+        assert!((x.nll_cz - y.nll_cz).abs() < 1e-4 && (x.nll_raw - y.nll_raw).abs() < 1e-4);
+    }
+}
+
+#[test]
+fn cache_hits_misses_and_incremental_rescoring() {
+    let dir = tempfile::tempdir().unwrap();
+    let e = engine(EngineOptions::default());
+    let key = e.cache_key();
+    let mut recs = texts(&RECS);
+    let mut cache = ScoreCache::open(dir.path(), &key);
+    assert_eq!(cache.report.loaded, 0);
+    let first = score(&e, &recs, &mut cache);
+    assert_eq!((first.scored, first.cached), (5, 0));
+    drop(cache);
+    // After an edit only the edited record is rescored, and every other result is identical.
+    recs[2].output = "Five.";
+    let mut cache = ScoreCache::open(dir.path(), &key);
+    assert_eq!(cache.report.loaded, 5);
+    let second = score(&e, &recs, &mut cache);
+    assert_eq!((second.scored, second.cached), (1, 4));
+    for i in [0, 1, 3, 4] {
+        assert_eq!(first.signals[i], second.signals[i]);
+    }
+    assert_ne!(first.signals[2], second.signals[2]);
+}
+
+#[test]
+fn corrupt_truncated_and_stale_caches_are_rebuilt() {
+    let dir = tempfile::tempdir().unwrap();
+    let e = engine(EngineOptions::default());
+    let key = e.cache_key();
+    let recs = texts(&RECS);
+    let mut cache = ScoreCache::open(dir.path(), &key);
+    score(&e, &recs, &mut cache);
+    let path = cache.path().unwrap().to_path_buf();
+    drop(cache);
+    // Flip a digit inside one entry and tear the last line.
+    let text = std::fs::read_to_string(&path).unwrap();
+    let mut lines: Vec<String> = text.lines().map(str::to_string).collect();
+    lines[1] = lines[1].replacen("\"nll_cz\":", "\"nll_cz\":1", 1);
+    let last = lines.pop().unwrap();
+    let damaged = format!("{}\n{}", lines.join("\n"), &last[..last.len() / 2]);
+    std::fs::write(&path, damaged).unwrap();
+    let mut cache = ScoreCache::open(dir.path(), &key);
+    assert_eq!((cache.report.loaded, cache.report.dropped), (3, 2));
+    let again = score(&e, &recs, &mut cache);
+    assert_eq!((again.scored, again.cached), (2, 3));
+    // The rewritten file verifies cleanly.
+    assert_eq!(
+        ScoreCache::open(dir.path(), &key).report,
+        sift::judge::cache::CacheReport { loaded: 5, ..Default::default() }
+    );
+    // Garbage and a header from another version are not trusted.
+    std::fs::write(&path, b"\x00\xffnot a cache\n0000 1111 {}\n").unwrap();
+    let c = ScoreCache::open(dir.path(), &key);
+    assert!(c.report.rebuilt.is_some() && c.is_empty());
+    // A different model or template never sees these entries.
+    let other = CacheKey { template: "raw".into(), ..key.clone() };
+    assert!(ScoreCache::open(dir.path(), &other).is_empty());
+    // An unusable directory turns the cache off instead of failing.
+    let file = dir.path().join("plain-file");
+    std::fs::write(&file, b"x").unwrap();
+    let off = ScoreCache::open(&file, &key);
+    assert!(off.report.disabled.is_some());
+    let mut off = off;
+    assert_eq!(score(&e, &recs, &mut off).scored, 5);
+}
+
+#[test]
+fn cancel_stops_between_chunks_and_events_stream() {
+    let e = engine(EngineOptions { chunk_records: 1, ..Default::default() });
+    let recs = texts(&RECS);
+    let cancel = AtomicBool::new(false);
+    let mut seen = vec![];
+    let out = e
+        .score(&recs, &mut ScoreCache::disabled(""), &cancel, &mut |ev| {
+            if let ScoreEvent::Scored { position, .. } = ev {
+                seen.push(position);
+                if seen.len() == 2 {
+                    cancel.store(true, Ordering::Relaxed);
+                }
+            }
+        })
+        .unwrap();
+    assert!(out.cancelled);
+    assert_eq!(out.scored, 2);
+    assert_eq!(seen, vec![0, 1]);
+    assert!(out.signals[2..].iter().all(Option::is_none));
+}
+
+#[test]
+fn background_scoring_reports_done_and_skips_empty_responses() {
+    let e = std::sync::Arc::new(engine(EngineOptions::default()));
+    let recs: Vec<sift::judge::OwnedText> = [("Say hi.", "", "Hi!"), ("Say nothing.", "", "  ")]
+        .iter()
+        .map(|&(a, b, c)| sift::judge::OwnedText { instruction: a.into(), input: b.into(), output: c.into() })
+        .collect();
+    let rx = sift::judge::spawn(e, recs, None, Default::default());
+    let events: Vec<ScoreEvent> = rx.iter().collect();
+    assert!(matches!(events.last(), Some(ScoreEvent::Done { scored: 1, cached: 0, cancelled: false })));
+    let scored: Vec<(usize, bool)> = events
+        .iter()
+        .filter_map(|e| match e {
+            ScoreEvent::Scored { position, signals, .. } => Some((*position, signals.is_some())),
+            _ => None,
+        })
+        .collect();
+    assert!(scored.contains(&(1, false)) && scored.contains(&(0, true)));
+}
+
+#[test]
+fn sift_score_writes_one_object_per_record_in_order() {
+    let jsonl: String = RECS
+        .iter()
+        .map(|(i, z, y)| serde_json::json!({"instruction": i, "input": z, "output": y}).to_string() + "\n")
+        .collect::<String>()
+        + "{\"instruction\": \"Empty.\", \"input\": \"\", \"output\": \"\"}\n";
+    let (dir, path) = temp_file("d.jsonl", jsonl.as_bytes());
+    let out = dir.path().join("scores.jsonl");
+    let run = sift()
+        .args(["score", path.to_str().unwrap(), "--model", fixture().to_str().unwrap(), "--out", out.to_str().unwrap()])
+        .env("SIFT_CACHE_DIR", dir.path().join("cache"))
+        .output()
+        .unwrap();
+    assert!(run.status.success(), "{}", String::from_utf8_lossy(&run.stderr));
+    let lines: Vec<serde_json::Value> =
+        std::fs::read_to_string(&out).unwrap().lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert_eq!(lines.len(), 6);
+    for (i, v) in lines.iter().enumerate() {
+        assert_eq!(v["index"], i);
+        for k in ["continuation", "quality", "ifd", "ppl", "flags", "template", "model"] {
+            assert!(v.get(k).is_some(), "missing {k}");
+        }
+        assert_eq!(v["template"], "alpaca");
+    }
+    assert!(lines[0]["nll_cz"].as_f64().unwrap() > 0.0 && lines[0]["instruction_gain"].is_number());
+    assert!(lines[5]["ifd"].is_null());
+    assert!(lines[5]["flags"].as_array().unwrap().iter().any(|f| f == "empty_response"));
+    // --select scores a subset; without a model and SIFT_MODEL the error says what to do.
+    let run = sift()
+        .args(["score", path.to_str().unwrap(), "--out", out.to_str().unwrap()])
+        .env_remove("SIFT_MODEL")
+        .output()
+        .unwrap();
+    assert!(String::from_utf8_lossy(&run.stderr).contains("no default model is bundled yet; pass --model DIR"));
+    let run = sift()
+        .args(["score", path.to_str().unwrap(), "--select", "1,3-4", "-q", "--no-cache"])
+        .args(["--out", out.to_str().unwrap(), "--template", "raw"])
+        .env("SIFT_MODEL", fixture())
+        .output()
+        .unwrap();
+    assert!(run.status.success(), "{}", String::from_utf8_lossy(&run.stderr));
+    let idx: Vec<u64> = std::fs::read_to_string(&out)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap()["index"].as_u64().unwrap())
+        .collect();
+    assert_eq!(idx, vec![1, 3, 4]);
+}
+
+fn rec(i: &str, z: &str, y: &str) -> AlpacaRecord {
+    AlpacaRecord { instruction: i.into(), input: z.into(), output: y.into() }
+}
+
+#[test]
+fn dev_set_pairs_genuine_records_with_next_sentence_continuations() {
+    let passage = "Bees are flying insects. They pollinate many crops and wild plants. Honey bees live in large \
+                   colonies. A colony has one queen. Workers gather nectar and pollen.";
+    let mut records =
+        vec![rec("Summarize the passage.", passage, "Bees are insects that pollinate plants and live in colonies.")];
+    records.extend((1..25).map(|k| rec("Summarize.", passage, &"x".repeat(40 + k))));
+    records.push(rec("Short input.", "One sentence only.", "Fine."));
+    let eval = devset::build_paired(&records, Split::Eval);
+    assert_eq!(eval.len(), 4, "indices 0 and 20 are in the eval split");
+    assert_eq!((eval[0].source, eval[2].source), (0, 20));
+    let (g, c) = (&eval[0], &eval[1]);
+    assert!(!g.continuation && c.continuation && g.source == 0 && c.source == 0);
+    assert_eq!(g.output, records[0].output);
+    // The continuation copy: input is a prefix of the passage, output the sentences right after it.
+    assert!(passage.starts_with(&c.input));
+    let rest = passage[c.input.len()..].trim_start();
+    assert!(rest.starts_with(&c.output), "{:?} / {:?}", c.input, c.output);
+    let ratio = c.output.len() as f64 / g.output.len() as f64;
+    assert!((devset::LENGTH_RATIO.0..=devset::LENGTH_RATIO.1).contains(&ratio));
+    let train = devset::build_paired(&records, Split::Train);
+    assert!(train.iter().all(|d| d.source % 20 != 0));
+    assert!(!train.is_empty() && train.len() <= 2 * 23, "index 20 is eval, index 25 has one sentence");
+
+    // On the real Alpaca file: only index % 20 == 0 records, every copy continues its passage.
+    let path = shared("alpaca/alpaca_data.json");
+    if let Ok(bytes) = std::fs::read(&path) {
+        let all: Vec<AlpacaRecord> = serde_json::from_slice(&bytes).unwrap();
+        let dev = devset::build(&all, Split::Eval);
+        assert!(dev.len() >= 40, "dev set too small: {}", dev.len());
+        assert!(dev.iter().all(|d| d.source % 20 == 0));
+        for pair in dev.chunks(2) {
+            let (copy, genuine) = (&pair[0], &pair[1]);
+            assert!(copy.continuation && !genuine.continuation && copy.source != genuine.source);
+            let src = &all[copy.source];
+            assert!(src.input.trim().starts_with(&copy.input));
+            let rest = src.input.trim()[copy.input.len()..].trim_start();
+            assert!(rest.starts_with(&copy.output), "the copy's response is the passage's next sentences");
+            let g = &all[genuine.source];
+            assert_eq!((&g.input, &g.output), (&genuine.input, &genuine.output));
+        }
+    }
+}
+
+#[test]
+fn default_model_dir_is_a_clear_error() {
+    if std::env::var_os("SIFT_MODEL").is_none() {
+        let e = sift::judge::default_model_dir().unwrap_err().to_string();
+        assert_eq!(e, "no default model is bundled yet; pass --model DIR");
+    }
+}
