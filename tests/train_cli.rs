@@ -8,7 +8,7 @@ use sift::model::load::{CheckpointFiles, save_hf_checkpoint};
 use sift::model::{GenerateParams, ModelConfig, init_weights};
 use sift::session::{OpenOptions, Session};
 use sift::train::data::{SftTokenizer, Skip, record_segments, tokenize_segments};
-use sift::train::{Selection, alpaca_prompt, build_examples};
+use sift::train::{alpaca_prompt, build_examples};
 use std::path::{Path, PathBuf};
 
 fn fixture() -> PathBuf {
@@ -175,7 +175,6 @@ fn train_without_base_asks_for_one() {
         .unwrap();
     assert!(!o.status.success());
     assert!(String::from_utf8_lossy(&o.stderr).contains("--base"));
-    let _ = Selection::All;
 }
 
 #[test]

@@ -175,7 +175,7 @@ pub struct TrainArgs {
     pub file: PathBuf,
     /// accepted | all | rejected | unreviewed | needs-edit
     #[arg(long, default_value = "accepted", value_parser = parse_selection)]
-    pub select: crate::train::Selection,
+    pub select: crate::session::Selection,
     /// Base model directory (HF format); the bundled default model when omitted.
     #[arg(long)]
     pub base: Option<PathBuf>,
@@ -214,9 +214,8 @@ pub struct TrainArgs {
     pub resume: bool,
 }
 
-fn parse_selection(s: &str) -> Result<crate::train::Selection, String> {
-    crate::train::Selection::from_name(s)
-        .ok_or_else(|| format!("unknown selection `{s}` (accepted, all, rejected, unreviewed, needs-edit)"))
+fn parse_selection(s: &str) -> Result<crate::session::Selection, String> {
+    crate::session::Selection::parse(s)
 }
 
 fn parse_format(s: &str) -> Result<crate::dataset::Format, String> {

@@ -4,9 +4,11 @@
 pub mod change;
 pub mod journal;
 pub mod review;
+pub mod selection;
 
 pub use change::Change;
 pub use review::{Review, Status};
+pub use selection::Selection;
 
 use crate::dataset::save::{SaveError, sync_dir, write_atomic};
 use crate::dataset::{Dataset, EditError, EntryState, Field, Format, OpenError};

@@ -2,7 +2,7 @@
 //! response tokens and EOS only), truncation, and length-bucketed micro-batches.
 
 use crate::dataset::{Format, Record, Role};
-use crate::session::{Session, Status};
+use crate::session::Session;
 use anyhow::{Context, Result, anyhow, bail};
 use serde::{Deserialize, Serialize};
 use std::path::Path;
@@ -23,39 +23,6 @@ pub fn alpaca_prompt(instruction: &str, input: &str) -> String {
         PROMPT_NO_INPUT.replace("{instruction}", instruction)
     } else {
         PROMPT_INPUT.replacen("{instruction}", instruction, 1).replacen("{input}", input, 1)
-    }
-}
-
-/// Which records to train on, by review status.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum Selection {
-    /// Every record.
-    All,
-    /// Records with this review status.
-    Status(Status),
-}
-
-impl Selection {
-    /// Parses `all`, `accepted`, `rejected`, `unreviewed` or `needs-edit`.
-    pub fn from_name(s: &str) -> Option<Selection> {
-        if s == "all" { Some(Selection::All) } else { Status::from_name(s).map(Selection::Status) }
-    }
-
-    /// The name accepted by [`Selection::from_name`].
-    pub fn name(&self) -> &'static str {
-        match self {
-            Selection::All => "all",
-            Selection::Status(s) => s.name(),
-        }
-    }
-
-    /// Positions of the selected records in the session, in file order.
-    pub fn positions(&self, session: &Session) -> Vec<usize> {
-        match self {
-            Selection::All => (0..session.dataset().len()).collect(),
-            Selection::Status(s) => session.positions_with(*s),
-        }
     }
 }
 

@@ -12,7 +12,8 @@ pub mod split;
 pub mod trainer;
 pub mod try_it;
 
-pub use data::{Example, MicroBatch, Selection, SftTokenizer, alpaca_prompt, build_examples};
+pub use crate::session::Selection;
+pub use data::{Example, MicroBatch, SftTokenizer, alpaca_prompt, build_examples};
 pub use optim::{AdamW, AdamWParams, clip_grad_norm, lr_at};
 pub use trainer::{
     ModelSource, StepMetrics, TrainConfig, TrainData, TrainEvent, TrainSummary, Trainer, evaluate, run_training,

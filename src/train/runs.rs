@@ -3,11 +3,12 @@
 //! and list past runs.
 
 use super::checkpoint::{self as ckpt, write_atomic};
-use super::data::{BuiltExamples, Example, Selection, SftTokenizer, build_examples};
+use super::data::{BuiltExamples, Example, SftTokenizer, build_examples};
 use super::split::{GeneralisationReport, HeldOut, TaskSplit, split_by_task};
 use super::trainer::{ModelSource, TrainConfig, TrainData, TrainEvent, TrainSummary, evaluate, run_training};
 use crate::model::LocalModel;
 use crate::model::load::fingerprint_dir;
+use crate::session::Selection;
 use crate::session::Session;
 use anyhow::{Context, Result, bail};
 use serde::{Deserialize, Serialize};
@@ -161,7 +162,7 @@ pub fn prepare_run(session: &Session, s: &RunSettings) -> Result<PreparedRun> {
     let max_len = s.max_len.min(model_cfg.max_position_embeddings);
     let positions = s.selection.positions(session);
     if positions.is_empty() {
-        bail!("the selection `{}` holds no records", s.selection.name());
+        bail!("the selection `{}` holds no records", s.selection);
     }
     let split = split_by_task(session, &positions, s.eval_frac, s.seed);
     let mut skips = (0, 0);
@@ -197,7 +198,7 @@ pub fn prepare_run(session: &Session, s: &RunSettings) -> Result<PreparedRun> {
         "sift_version": env!("CARGO_PKG_VERSION"),
         "created_unix": created,
         "dataset": {"path": session.dataset().path(), "format": session.dataset().format().name(), "records": session.dataset().len()},
-        "selection": s.selection.name(),
+        "selection": s.selection.to_string(),
         "selected_records": positions.len(),
         "base_model": {"dir": base_dir, "fingerprint": fingerprint_dir(&base_dir)?},
         "template": "stanford-alpaca (single turn); ### User/### Assistant plain layout (conversations)",
