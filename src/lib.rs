@@ -17,3 +17,4 @@ pub mod stats;
 pub mod train;
 /// The terminal UI (ratatui): browse, fix and judge records with the keyboard.
 pub mod tui;
+pub mod utc;

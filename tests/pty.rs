@@ -106,7 +106,7 @@ fn binary_starts_takes_keys_and_saves() {
     assert!(review.contains("\"index\": 0") && review.contains("accepted"), "{review}");
     assert_eq!(read(&data), text, "nothing but the review changed");
     // The terminal was restored: the alternate screen was left.
-    assert!(out().contains("\u{1b}[?1049l"), "alternate screen not left");
+    wait_for("the alternate screen to be left", Duration::from_secs(10), || out().contains("\u{1b}[?1049l"));
 }
 
 #[test]

@@ -285,18 +285,7 @@ impl Style {
                 out.push(']');
             }
             Value::Object(map) if !map.is_empty() => {
-                out.push('{');
-                for (n, (k, item)) in map.iter().enumerate() {
-                    if n > 0 {
-                        out.push(',');
-                    }
-                    self.break_line(out, level + 1, n > 0);
-                    self.write_string(out, k);
-                    out.push_str(&self.colon);
-                    self.write_value(out, item, level + 1);
-                }
-                self.break_line(out, level, false);
-                out.push('}');
+                self.write_members(out, map.iter().map(|(k, v)| (k.as_str(), v)), level)
             }
             other => out.push_str(&other.to_string()),
         }
@@ -306,10 +295,19 @@ impl Style {
     pub fn write_object(&self, out: &mut String, members: &[(&str, serde_json::Value)], level: usize) {
         if members.is_empty() {
             out.push_str("{}");
-            return;
+        } else {
+            self.write_members(out, members.iter().map(|(k, v)| (*k, v)), level);
         }
+    }
+
+    fn write_members<'a>(
+        &self,
+        out: &mut String,
+        members: impl Iterator<Item = (&'a str, &'a serde_json::Value)>,
+        level: usize,
+    ) {
         out.push('{');
-        for (n, (k, item)) in members.iter().enumerate() {
+        for (n, (k, item)) in members.enumerate() {
             if n > 0 {
                 out.push(',');
             }
