@@ -241,18 +241,7 @@ pub(crate) fn bigram_overlap(a: &[String], b: &[String]) -> f64 {
     if ga.is_empty() || gb.is_empty() {
         return 0.0;
     }
-    let (mut i, mut j, mut shared) = (0, 0, 0usize);
-    while i < ga.len() && j < gb.len() {
-        match ga[i].cmp(&gb[j]) {
-            std::cmp::Ordering::Less => i += 1,
-            std::cmp::Ordering::Greater => j += 1,
-            std::cmp::Ordering::Equal => {
-                shared += 1;
-                i += 1;
-                j += 1;
-            }
-        }
-    }
+    let shared = crate::quality::text::sorted_shared(&ga, &gb);
     shared as f64 / ga.len().max(gb.len()) as f64
 }
 

@@ -213,3 +213,20 @@ impl PhraseMatcher {
         best.map(|i| self.phrases[i].as_str())
     }
 }
+
+/// Number of elements two sorted, deduplicated slices share.
+pub(crate) fn sorted_shared<T: Ord>(a: &[T], b: &[T]) -> usize {
+    let (mut i, mut j, mut shared) = (0, 0, 0);
+    while i < a.len() && j < b.len() {
+        match a[i].cmp(&b[j]) {
+            std::cmp::Ordering::Less => i += 1,
+            std::cmp::Ordering::Greater => j += 1,
+            std::cmp::Ordering::Equal => {
+                shared += 1;
+                i += 1;
+                j += 1;
+            }
+        }
+    }
+    shared
+}
