@@ -55,10 +55,13 @@ fn validation_slice_and_document_shapes() {
     let docs = record_documents(&r);
     assert_eq!(docs[0], (sift::train::alpaca_prompt("Add.", "1 2"), "3".to_string()));
     assert!(
-        docs.iter().any(|d| d.1 == "1 2\n\n3") && docs.iter().any(|d| d.1 == "3") && docs.iter().any(|d| d.1 == "1 2")
+        docs.iter().any(|d| d.1 == "1 2\n\n3")
+            && docs.iter().any(|d| d.1 == "3")
+            && docs.iter().any(|d| d.1 == "1 2")
+            && docs.contains(&("Add.\n\n1 2\n".to_string(), "3".to_string()))
     );
     let plain = AlpacaRecord { instruction: "Hi.".into(), input: String::new(), output: "Hello".into() };
-    assert_eq!(record_documents(&plain).len(), 2);
+    assert_eq!(record_documents(&plain).len(), 3);
     let ex = |t: Vec<u32>| sift::train::Example { trained: t.iter().map(|_| true).collect(), tokens: t, source: 0 };
     // Uniform training counts over 4 tokens of a 4-token vocabulary: ln 4 per token.
     let u = unigram_baseline(&[ex(vec![0, 0, 1, 2, 3])], &[ex(vec![0, 1, 2])], 4);

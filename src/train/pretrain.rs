@@ -8,6 +8,7 @@
 
 use super::checkpoint::write_atomic;
 use super::data::{Example, alpaca_prompt};
+use crate::judge::template::raw_layout;
 use super::trainer::{ModelSource, TrainConfig, TrainData, TrainEvent, TrainSummary, evaluate, run_training};
 use crate::model::{LocalModel, ModelConfig};
 use anyhow::{Context, Result, anyhow, bail};
@@ -141,10 +142,16 @@ pub fn train_tokenizer(texts: &[String], vocab: usize) -> Result<Tokenizer> {
 }
 
 /// Text pieces of a record's documents: (prompt, rest) pairs tokenised separately then joined, so
-/// the template/response boundary matches SFT. Every record gives template + response and the
-/// response alone; records with an input also give input + "\n\n" + response and the input alone.
+/// the template/response boundary matches SFT. These are the shapes the judge scores: every record
+/// gives template + response, the response alone, and the plain text instruction (+ input) then
+/// response ([`raw_layout`]); records with an input also give input + "\n\n" + response and the
+/// input alone (a plain passage).
 pub fn record_documents(r: &AlpacaRecord) -> Vec<(String, String)> {
-    let mut docs = vec![(alpaca_prompt(&r.instruction, &r.input), r.output.clone()), (String::new(), r.output.clone())];
+    let mut docs = vec![
+        (alpaca_prompt(&r.instruction, &r.input), r.output.clone()),
+        (String::new(), r.output.clone()),
+        (raw_layout(&r.instruction, &r.input), r.output.clone()),
+    ];
     if !r.input.is_empty() {
         docs.push((String::new(), format!("{}\n\n{}", r.input, r.output)));
         docs.push((String::new(), r.input.clone()));
@@ -247,7 +254,8 @@ pub fn run_pretrain(cfg: &PretrainConfig, events: Sender<TrainEvent>, cancel: Ar
         cfg.run_dir.clone(),
     );
     tc.final_dir = Some(cfg.out.clone());
-    tc.epochs = if cfg.minutes.is_some() { 1000 } else { 1 };
+    // A step count or time budget may span several epochs (each in its own seeded order).
+    tc.epochs = if cfg.minutes.is_some() || cfg.max_steps.is_some() { 1000 } else { 1 };
     tc.max_steps = cfg.max_steps;
     tc.time_budget_s = cfg.minutes.map(|m| m * 60.0);
     tc.lr = cfg.lr;
