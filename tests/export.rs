@@ -105,7 +105,7 @@ fn prepare(dir: &Path, f: &Fixture) -> PathBuf {
 
 fn selections() -> Vec<Selection> {
     let mut v = vec![Selection::parse("all").unwrap()];
-    v.extend(Status::ALL.map(|s| Selection { status: Some(s), tag: None }));
+    v.extend(Status::ALL.map(|s| Selection { status: Some(s), ..Selection::default() }));
     v.push(Selection::parse("accepted,tag:keep").unwrap());
     v.push(Selection::parse("tag:keep").unwrap());
     v

@@ -68,6 +68,7 @@ pub struct DiskStamp {
 }
 
 /// An open dataset file.
+#[derive(Clone)]
 pub struct Dataset {
     path: PathBuf,
     buf: Vec<u8>,

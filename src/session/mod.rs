@@ -178,6 +178,21 @@ impl Session {
         Ok(Session { dataset, reviews, orphans, journal, state_dir, undo: changes, redo: Vec::new(), notices })
     }
 
+    /// A read-only copy of the records and their review state as they are now (unsaved changes
+    /// included), for work on another thread; it writes nothing and refuses changes.
+    pub fn read_only_copy(&self) -> Session {
+        Session {
+            dataset: self.dataset.clone(),
+            reviews: self.reviews.clone(),
+            orphans: Vec::new(),
+            journal: None,
+            state_dir: self.state_dir.clone(),
+            undo: Vec::new(),
+            redo: Vec::new(),
+            notices: Vec::new(),
+        }
+    }
+
     /// The dataset (read-only: change it through the session).
     pub fn dataset(&self) -> &Dataset {
         &self.dataset

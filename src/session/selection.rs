@@ -11,6 +11,9 @@ pub struct Selection {
     /// `None` = every status.
     pub status: Option<Status>,
     pub tag: Option<String>,
+    /// Only these positions (the records marked in the TUI); `None`: every record.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub records: Option<Vec<usize>>,
 }
 
 impl Selection {
@@ -35,6 +38,13 @@ impl Selection {
         Ok(sel)
     }
 
+    /// Exactly the records at `positions` (whatever their status).
+    pub fn marked(mut positions: Vec<usize>) -> Selection {
+        positions.sort_unstable();
+        positions.dedup();
+        Selection { records: Some(positions), ..Selection::default() }
+    }
+
     /// Adds a tag filter.
     pub fn with_tag(mut self, tag: Option<String>) -> Selection {
         if tag.is_some() {
@@ -43,7 +53,8 @@ impl Selection {
         self
     }
 
-    /// Whether the record at `pos` is selected.
+    /// Whether the record at `pos` has the status and tag asked for (`records` is applied by
+    /// [`Selection::positions`]).
     pub fn matches(&self, session: &Session, pos: usize) -> bool {
         if self.status.is_some_and(|s| session.status(pos) != s) {
             return false;
@@ -56,13 +67,21 @@ impl Selection {
 
     /// Positions of the selected records, in file order (malformed ones included: they are reported).
     pub fn positions(&self, session: &Session) -> Vec<usize> {
-        (0..session.dataset().len()).filter(|&p| self.matches(session, p)).collect()
+        let n = session.dataset().len();
+        match &self.records {
+            Some(r) => r.iter().copied().filter(|&p| p < n && self.matches(session, p)).collect(),
+            None => (0..n).filter(|&p| self.matches(session, p)).collect(),
+        }
     }
 }
 
 impl fmt::Display for Selection {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.status.map_or("all", Status::name))?;
+        match (&self.records, self.status) {
+            (Some(r), None) => write!(f, "marked:{}", r.len())?,
+            (Some(r), Some(s)) => write!(f, "marked:{},{}", r.len(), s.name())?,
+            (None, s) => f.write_str(s.map_or("all", Status::name))?,
+        }
         if let Some(t) = &self.tag {
             write!(f, ",tag:{t}")?;
         }
@@ -82,5 +101,7 @@ mod tests {
         assert_eq!(Selection::parse("needs-edit").unwrap().status, Some(Status::NeedsEdit));
         assert!(Selection::parse("maybe").is_err());
         assert_eq!(s.to_string(), "accepted,tag:math");
+        let m = Selection::marked(vec![4, 1, 4]);
+        assert_eq!((m.records.as_deref(), m.to_string()), (Some(&[1, 4][..]), "marked:2".to_string()));
     }
 }
