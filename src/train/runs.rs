@@ -281,6 +281,8 @@ pub struct RunInfo {
     pub path: PathBuf,
     /// Creation time, `YYYY-MM-DD HH:MM` UTC.
     pub date: String,
+    /// The selection trained on (`accepted`, `marked:12`...).
+    pub selection: String,
     /// Training records.
     pub records: usize,
     /// Steps done.
@@ -318,6 +320,7 @@ pub fn list(dir: &Path) -> Result<Vec<RunInfo>> {
         out.push(RunInfo {
             name: entry.file_name().to_string_lossy().into_owned(),
             date: format_unix(cfg["created_unix"].as_u64().unwrap_or(0)),
+            selection: cfg["selection"].as_str().unwrap_or("?").to_string(),
             records: cfg["examples"]["train"].as_u64().unwrap_or(0) as usize,
             steps: ts["global_step"].as_u64().unwrap_or(0) as usize,
             max_steps: ts["max_steps"].as_u64().unwrap_or(0) as usize,
@@ -329,4 +332,30 @@ pub fn list(dir: &Path) -> Result<Vec<RunInfo>> {
     }
     out.sort_by(|a, b| b.date.cmp(&a.date).then(a.name.cmp(&b.name)));
     Ok(out)
+}
+
+/// Training throughput (median real tokens/s of the logged steps) of the newest run in `dir` whose
+/// base model has `fingerprint`, with that run's folder name; for time estimates.
+pub fn measured_tokens_per_s(dir: &Path, fingerprint: &str) -> Option<(f64, String)> {
+    for run in list(dir).ok()? {
+        let cfg: Value = std::fs::read(run.path.join("run_config.json"))
+            .ok()
+            .and_then(|b| serde_json::from_slice(&b).ok())
+            .unwrap_or_default();
+        if cfg["base_model"]["fingerprint"].as_str() != Some(fingerprint) {
+            continue;
+        }
+        let text = std::fs::read_to_string(run.path.join("metrics.jsonl")).unwrap_or_default();
+        let mut v: Vec<f64> = text
+            .lines()
+            .filter_map(|l| serde_json::from_str::<Value>(l).ok()?["tokens_per_s"].as_f64())
+            .filter(|x| x.is_finite() && *x > 0.0)
+            .collect();
+        if v.is_empty() {
+            continue;
+        }
+        v.sort_by(f64::total_cmp);
+        return Some((v[v.len() / 2], run.name));
+    }
+    None
 }
