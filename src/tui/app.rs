@@ -80,7 +80,7 @@ pub struct Editor {
     pub area: TextArea<'static>,
 }
 
-/// Where keys go.
+/// Where keys go (`Train`: a training question, [`super::training::Ask`]).
 pub enum Mode {
     Normal,
     Search,
@@ -88,6 +88,7 @@ pub enum Mode {
     Edit(Box<Editor>),
     Help,
     Dialog(Dialog),
+    Train,
 }
 
 /// Work the event loop does outside `update` (it needs the terminal).
@@ -176,6 +177,8 @@ pub struct App {
     pub message: Option<(String, bool)>,
     pub signals: Signals,
     pub jobs: Jobs,
+    /// Training runs, their panel and "try it".
+    pub training: super::training::Training,
     pub searcher: Searcher,
     pub indexed: bool,
     pub effect: Option<Effect>,
@@ -205,6 +208,7 @@ impl App {
         let touched_undo = if session.can_undo() { vec![None] } else { Vec::new() };
         Ok(App {
             session,
+            training: super::training::Training::new(config.train.clone()),
             config,
             keymap,
             mode: Mode::Normal,
@@ -324,6 +328,7 @@ impl App {
                 }
             }
         }
+        changed |= super::training::poll(self);
         while let Ok(msg) = self.searcher.rx.try_recv() {
             if msg.generation != self.search.generation || self.search.matched.is_none() {
                 continue;

@@ -36,6 +36,8 @@ pub struct Config {
     #[serde(deserialize_with = "keys_de")]
     pub keys: BTreeMap<String, Vec<String>>,
     pub flags: FlagConfig,
+    /// `[train]`: runs started with the train key.
+    pub train: super::training::TrainOptions,
 }
 
 fn keys_de<'de, D: serde::Deserializer<'de>>(d: D) -> Result<BTreeMap<String, Vec<String>>, D::Error> {

@@ -44,6 +44,10 @@ pub enum Command {
     Save,
     Quit,
     CancelJobs,
+    Train,
+    TrainPanel,
+    TrainStop,
+    TryIt,
     Help,
 }
 
@@ -68,7 +72,7 @@ pub const COMMANDS: &[(Command, &str, &[&str], &str)] = &[
     (Command::NeedsEdit, "needs_edit", &["f"], "mark needs-edit"),
     (Command::Unreview, "unreview", &["U"], "clear the decision"),
     (Command::Tag, "tag", &["t"], "add a tag"),
-    (Command::Untag, "untag", &["T"], "remove a tag"),
+    (Command::Untag, "untag", &["ctrl-t"], "remove a tag"),
     (Command::Note, "note", &["c"], "edit the note"),
     (Command::Visual, "visual", &["v"], "visual selection (toggle)"),
     (Command::SelectAll, "select_all", &["V"], "select every shown record"),
@@ -86,6 +90,10 @@ pub const COMMANDS: &[(Command, &str, &[&str], &str)] = &[
     (Command::Save, "save", &["w"], "save the file"),
     (Command::Quit, "quit", &["q", "ctrl-c"], "quit"),
     (Command::CancelJobs, "cancel_jobs", &["ctrl-x"], "stop background jobs"),
+    (Command::Train, "train", &["T"], "train on marked records (else accepted)"),
+    (Command::TrainPanel, "train_panel", &["P"], "training panel: run/past runs/try it/off"),
+    (Command::TrainStop, "train_stop", &["X"], "stop the training run (keeps checkpoint)"),
+    (Command::TryIt, "try_it", &["R"], "try it: trained vs base model answer"),
     (Command::Help, "help", &["?"], "this help"),
 ];
 

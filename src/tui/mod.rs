@@ -14,6 +14,7 @@ pub mod render;
 pub mod sample;
 pub mod search;
 pub mod text;
+pub mod training;
 pub mod update;
 pub mod view;
 
@@ -71,6 +72,7 @@ pub fn run(path: Option<&Path>, format: Option<Format>) -> Result<()> {
     let _ = execute!(std::io::stdout(), DisableMouseCapture);
     ratatui::restore();
     app.jobs.cancel_all();
+    app.training.shutdown(|m| eprintln!("{m}"));
     let saved = app.session.checkpoint();
     result?;
     saved.context("cannot store the review state")?;
@@ -102,7 +104,7 @@ fn event_loop(
             dirty = false;
         }
         let busy = !app.jobs.running.is_empty() || (app.search.matched.is_some() && !app.search.done);
-        let wait = if busy { Duration::from_millis(40) } else { Duration::from_millis(250) };
+        let wait = if busy || app.training.busy() { Duration::from_millis(40) } else { Duration::from_millis(250) };
         if event::poll(wait)? {
             // Take every pending event, then draw once.
             loop {

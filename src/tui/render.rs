@@ -63,6 +63,7 @@ pub fn render(app: &App, f: &mut Frame) {
             );
             f.render_widget(&area_w, l.detail);
         }
+        _ if app.training.panel.is_some() => super::training::view::render_panel(app, f, l.detail),
         _ => render_detail(app, f, l.detail),
     }
     render_status(app, f, l.status);
@@ -70,6 +71,7 @@ pub fn render(app: &App, f: &mut Frame) {
     match &app.mode {
         Mode::Help => render_help(app, f, area),
         Mode::Dialog(d) => render_dialog(app, f, area, d),
+        Mode::Train => super::training::view::render_ask(app, f, area),
         _ => {}
     }
 }
@@ -284,6 +286,7 @@ fn render_status(app: &App, f: &mut Frame, area: Rect) {
             Style::default().fg(Color::Blue),
         ));
     }
+    spans.extend(super::training::view::status_spans(app));
     if let Some((msg, err)) = &app.message {
         let style = if *err { Style::default().fg(Color::Red) } else { Style::default().fg(Color::Green) };
         spans.push(Span::styled(format!("│ {}", super::text::sanitize_line(msg)), style));
@@ -339,7 +342,7 @@ fn render_hints(app: &App, f: &mut Frame, area: Rect) {
         }
         Mode::Edit(_) => Line::styled("editing: review keys are off · Esc apply · Ctrl-s apply · Ctrl-c cancel", dim),
         Mode::Help => Line::styled("j/k scroll · any other key closes", dim),
-        Mode::Dialog(_) => Line::styled("answer the question", dim),
+        Mode::Dialog(_) | Mode::Train => Line::styled("answer the question", dim),
         Mode::Normal => Line::styled(
             hint(
                 app,

@@ -89,6 +89,11 @@ fn fail(app: &mut App, e: impl std::fmt::Display) {
 /// The one function that changes the app.
 pub fn update(app: &mut App, action: Action) {
     use Command::*;
+    if let Action::Command(c) = &action
+        && super::training::intercept(app, *c)
+    {
+        return;
+    }
     let changes_data = match &action {
         Action::Command(c) => !matches!(
             c,
@@ -305,6 +310,7 @@ fn command(app: &mut App, cmd: Command) {
             app.jobs.cancel_all();
             say(app, format!("stopping {n} background job{}", if n == 1 { "" } else { "s" }));
         }
+        Command::Train | Command::TrainPanel | Command::TrainStop | Command::TryIt => {} // training::intercept
         Command::Help => {
             app.help_scroll = 0;
             app.mode = Mode::Help;
@@ -463,6 +469,7 @@ fn input(app: &mut App, k: KeyEvent) {
             }
         },
         Mode::Dialog(d) => dialog_key(app, d, k),
+        Mode::Train => super::training::dialog_key(app, k),
     }
 }
 
