@@ -20,6 +20,7 @@ pub struct ScoreArgs<'a> {
     pub select: Option<&'a str>,
     pub config: Option<&'a Path>,
     pub no_cache: bool,
+    pub compare_tokens: usize,
     pub quiet: bool,
 }
 
@@ -80,7 +81,8 @@ pub fn score(a: &ScoreArgs) -> Result<i32> {
     };
     let model = LocalModel::load(&model_dir)?;
     let template = Template::from_name(a.template, Some(&model_dir))?;
-    let engine = Engine::new(model, template, EngineOptions::default())?;
+    let opts = EngineOptions { compare_tokens: a.compare_tokens, ..EngineOptions::default() };
+    let engine = Engine::new(model, template, opts)?;
     let mut cache = match (a.no_cache, judge::cache_dir()) {
         (false, Some(d)) => ScoreCache::open(&d, &engine.cache_key()),
         _ => ScoreCache::disabled("caching turned off"),
@@ -173,6 +175,7 @@ pub fn record_json(
             ("first_tokens_raw_fit", s.first_tokens_raw_fit),
             ("repetition", s.repetition),
             ("nll_cz", m.nll_cz),
+            ("nll_cz_head", m.nll_cz_head),
             ("nll_z", m.nll_z),
             ("nll_y", m.nll_y),
             ("nll_raw", m.nll_raw),

@@ -18,15 +18,19 @@ pub struct Surprise {
 /// `tok(y)` appended to `[BOS] + tok(x)`; the response tokens are the same in every context.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct ModelSignals {
-    /// `s(y | template(c, z))`.
+    /// `s(y | template(c, z))` over the whole response.
     pub nll_cz: f32,
-    /// `s(y | z + "\n\n")`; equals `nll_y` when the input is empty.
+    /// `s(y | template(c, z))` over the response tokens the other contexts score (the first
+    /// `compare_tokens`, see [`super::EngineOptions`]): the left side of every comparison.
+    #[serde(default)]
+    pub nll_cz_head: f32,
+    /// `s(y | z + "\n\n")` over the compared tokens; equals `nll_y` when the input is empty.
     pub nll_z: f32,
-    /// `s(y | alone)`: the template's alone context ([`super::Template::alone`]: empty for Alpaca, so
+    /// `s(y | alone)` over the compared tokens: the template's alone context ([`super::Template::alone`]: empty for Alpaca, so
     /// `y` follows BOS directly and its first token is scored given BOS). A model without BOS gets a
     /// single `"\n"` as context instead, so the first response token is always scored.
     pub nll_y: f32,
-    /// `s(y | c + "\n\n" + z + "\n")`: plain text, no template.
+    /// `s(y | c + "\n\n" + z + "\n")` over the compared tokens: plain text, no template.
     pub nll_raw: f32,
     /// Mean NLL of the first `first_tokens` response tokens under the template.
     pub first_cz: f32,
@@ -188,13 +192,13 @@ pub const FEATURE_NAMES: [&str; 12] = [
 ];
 
 /// The feature vector the continuation score is a logistic function of. Model features (nats):
-/// `-(nll_z - nll_cz)`, `nll_cz - nll_raw`, `first_cz - first_raw`, IFD, `nll_cz`; the rest are
+/// `-(nll_z - nll_cz_head)`, `nll_cz_head - nll_raw`, `first_cz - first_raw`, IFD, `nll_cz`; the rest are
 /// [`SurfaceCues`] as 0/1 or shares.
 pub fn continuation_features(m: &ModelSignals, cues: &SurfaceCues) -> [f32; 12] {
     let b = |x: bool| x as u8 as f32;
     [
-        -(m.nll_z - m.nll_cz),
-        m.nll_cz - m.nll_raw,
+        -(m.nll_z - m.nll_cz_head),
+        m.nll_cz_head - m.nll_raw,
         m.first_cz - m.first_raw,
         ifd(m).clamp(0.0, 3.0),
         b(cues.starts_lowercase),
@@ -274,9 +278,9 @@ impl Default for QualityWeights {
     }
 }
 
-/// Cherry LLM's IFD: the ratio of mean losses `nll_cz / nll_y`.
+/// Cherry LLM's IFD: the ratio of mean losses `nll_cz_head / nll_y` over the same response tokens.
 pub fn ifd(m: &ModelSignals) -> f32 {
-    m.nll_cz / m.nll_y.max(1e-6)
+    m.nll_cz_head / m.nll_y.max(1e-6)
 }
 
 /// All signals of one record, derived from the model's measurements and the text.
@@ -329,9 +333,9 @@ impl Signals {
         Signals {
             ppl: m.nll_cz.exp(),
             ifd,
-            ifd_ppl: (m.nll_cz - m.nll_y).exp(),
-            instruction_gain: m.nll_z - m.nll_cz,
-            raw_fit: m.nll_cz - m.nll_raw,
+            ifd_ppl: (m.nll_cz_head - m.nll_y).exp(),
+            instruction_gain: m.nll_z - m.nll_cz_head,
+            raw_fit: m.nll_cz_head - m.nll_raw,
             first_tokens_raw_fit: m.first_cz - m.first_raw,
             repetition,
             continuation,
@@ -351,6 +355,7 @@ mod tests {
             nll_z: z,
             nll_y: y,
             nll_raw: raw,
+            nll_cz_head: cz,
             first_cz: cz,
             first_raw: raw,
             tokens: 5,
