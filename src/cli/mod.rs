@@ -22,6 +22,9 @@ pub struct Cli {
     /// Print the effective configuration (config.toml merged over the defaults) as TOML and exit.
     #[arg(long)]
     pub print_config: bool,
+    /// Judge model directory for scoring in the TUI; default: $SIFT_MODEL, then the bundled model.
+    #[arg(long)]
+    pub model: Option<PathBuf>,
     #[command(subcommand)]
     pub command: Option<Command>,
 }
@@ -177,6 +180,6 @@ pub fn run(cli: Cli) -> Result<i32> {
             })
         }
         None if cli.print_config => crate::tui::print_config().map(|()| 0),
-        None => crate::tui::run(cli.file.as_deref(), format).map(|()| 0),
+        None => crate::tui::run(cli.file.as_deref(), format, cli.model.as_deref()).map(|()| 0),
     }
 }

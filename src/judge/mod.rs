@@ -38,9 +38,21 @@ pub use signals::{ContinuationWeights, ModelSignals, QualityWeights, Signals, Su
 pub use template::Template;
 
 use anyhow::Result;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 /// The model used when none is given: `SIFT_MODEL` if set, else the bundled default model.
 pub fn default_model_dir() -> Result<PathBuf> {
     crate::model::bundled::default_model_dir()
+}
+
+/// The judge the CLI and the TUI score with: the model in `model` (else [`default_model_dir`]) under
+/// the template named `template`, with `opts`.
+pub fn load_engine(model: Option<&Path>, template: &str, opts: EngineOptions) -> Result<Engine> {
+    let dir = match model {
+        Some(d) => d.to_path_buf(),
+        None => default_model_dir()?,
+    };
+    let m = crate::model::LocalModel::load(&dir)?;
+    let template = Template::from_name(template, Some(&dir))?;
+    Engine::new(m, template, opts)
 }

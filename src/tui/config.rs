@@ -1,4 +1,4 @@
-//! `config.toml`: options, key overrides and flag settings. A file names only what it changes;
+//! `config.toml`: options, key overrides, flag settings and the judge's thresholds. A file names only what it changes;
 //! `SIFT_CONFIG` points at another file (for tests).
 
 use super::keymap::Keymap;
@@ -36,6 +36,8 @@ pub struct Config {
     #[serde(deserialize_with = "keys_de")]
     pub keys: BTreeMap<String, Vec<String>>,
     pub flags: FlagConfig,
+    /// The judge's weights and flag thresholds (as `sift score --config` reads them).
+    pub judge: crate::judge::JudgeConfig,
 }
 
 fn keys_de<'de, D: serde::Deserializer<'de>>(d: D) -> Result<BTreeMap<String, Vec<String>>, D::Error> {

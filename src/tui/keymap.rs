@@ -44,6 +44,9 @@ pub enum Command {
     Save,
     Quit,
     CancelJobs,
+    Score,
+    Histogram,
+    HistogramNext,
     Help,
 }
 
@@ -85,7 +88,10 @@ pub const COMMANDS: &[(Command, &str, &[&str], &str)] = &[
     (Command::Redo, "redo", &["ctrl-r"], "redo"),
     (Command::Save, "save", &["w"], "save the file"),
     (Command::Quit, "quit", &["q", "ctrl-c"], "quit"),
-    (Command::CancelJobs, "cancel_jobs", &["ctrl-x"], "stop background jobs"),
+    (Command::Score, "score", &["M"], "judge: score every record with the model"),
+    (Command::Histogram, "histogram", &["H"], "histogram of a signal (toggle)"),
+    (Command::HistogramNext, "histogram_next", &["h"], "histogram: next signal"),
+    (Command::CancelJobs, "cancel_jobs", &["ctrl-x"], "stop background jobs (and the judge)"),
     (Command::Help, "help", &["?"], "this help"),
 ];
 

@@ -305,6 +305,7 @@ fn command(app: &mut App, cmd: Command) {
             app.jobs.cancel_all();
             say(app, format!("stopping {n} background job{}", if n == 1 { "" } else { "s" }));
         }
+        Command::Score | Command::Histogram | Command::HistogramNext => super::score::command(app, cmd),
         Command::Help => {
             app.help_scroll = 0;
             app.mode = Mode::Help;
