@@ -77,6 +77,7 @@ fn main() {
     // Text cues alone (model features held at zero): fitted on the training split, scored held out.
     let zero = ModelSignals {
         nll_cz: 0.0,
+        nll_cz_head: 0.0,
         nll_z: 0.0,
         nll_y: 1.0,
         nll_raw: 0.0,
@@ -128,7 +129,7 @@ fn main() {
             auroc(&x.iter().map(|f| f[j] as f64).collect::<Vec<_>>(), &y)
         );
     }
-    let ifd: Vec<f64> = sig.iter().map(|m| (m.nll_cz / m.nll_y) as f64).collect();
+    let ifd: Vec<f64> = sig.iter().map(|m| (m.nll_cz_head / m.nll_y) as f64).collect();
     println!("  IFD alone                     AUROC {:.3}", auroc(&ifd, &y));
     if support::flag("--fit") {
         let n: usize = support::arg("--train").map_or(600, |s| s.parse().unwrap());

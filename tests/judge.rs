@@ -4,6 +4,7 @@
 mod common;
 use common::*;
 use sift::judge::devset::{self, AlpacaRecord, Split};
+use sift::judge::engine::response_nll;
 use sift::judge::template::{ALPACA_RESPONSE_HEADER, alpaca_prompt};
 use sift::judge::{CacheKey, Engine, EngineOptions, ScoreCache, ScoreEvent, Template};
 use sift::model::{LocalModel, Mode, token_logprobs};
@@ -86,6 +87,93 @@ fn losses_cover_exactly_the_response_tokens() {
     let alone = direct(&e.model, "", recs[0].output);
     assert!((s.nll_y - alone).abs() < 1e-4, "alone = BOS only under Alpaca");
     assert!(alpaca_prompt(recs[0].instruction, recs[0].input).ends_with(ALPACA_RESPONSE_HEADER));
+}
+
+/// Mean NLL of the first `k` tokens of `y` after `ctx` (same tokenization as [`direct`]).
+fn direct_head(m: &LocalModel, ctx: &str, y: &str, k: usize) -> f32 {
+    let mut ids: Vec<u32> = m.config.bos_token_id.into_iter().collect();
+    ids.extend(m.encode(ctx).unwrap());
+    let start = ids.len();
+    ids.extend(m.encode(y).unwrap().into_iter().take(k));
+    let lp = &token_logprobs(&m.decoder, &[&ids], Mode::Fast).unwrap()[0];
+    let resp = &lp[start - 1..];
+    -resp.iter().sum::<f32>() / resp.len() as f32
+}
+
+#[test]
+fn comparisons_use_the_first_compare_tokens_and_perplexity_the_whole_response() {
+    let model = LocalModel::load(&fixture()).unwrap();
+    let e =
+        Engine::new(model, Template::Raw, EngineOptions { compare_tokens: 3, first_tokens: 2, ..Default::default() })
+            .unwrap();
+    let recs = texts(&RECS);
+    let out = score(&e, &recs, &mut ScoreCache::disabled("test"));
+    let close = |a: f32, b: f32| (a - b).abs() < 1e-4 * b.abs().max(1.0);
+    let mut long = 0;
+    for (r, s) in recs.iter().zip(&out.signals) {
+        let s = s.as_ref().unwrap();
+        let m = &e.model;
+        let raw = if r.input.is_empty() {
+            format!("{}\n", r.instruction)
+        } else {
+            format!("{}\n\n{}\n", r.instruction, r.input)
+        };
+        assert!(close(s.nll_cz, direct(m, &raw, r.output)), "whole response under the template");
+        assert!(close(s.nll_cz_head, direct_head(m, &raw, r.output, 3)));
+        assert!(close(s.nll_y, direct_head(m, "", r.output, 3)), "alone: first 3 tokens only");
+        assert!(close(s.nll_raw, s.nll_cz_head), "raw template: the raw context is the template context");
+        assert_eq!(s.tokens as usize, m.encode(r.output).unwrap().len());
+        long += usize::from(s.tokens > 3);
+    }
+    assert!(long >= 2, "the fixture texts must exercise the cut");
+    let sig = sift::judge::signals::ifd(out.signals[3].as_ref().unwrap());
+    let m = out.signals[3].as_ref().unwrap();
+    assert!((sig - m.nll_cz_head / m.nll_y).abs() < 1e-6 && m.nll_cz_head != m.nll_cz);
+}
+
+#[test]
+fn a_shared_prefix_cache_gives_the_same_losses_as_full_sequences() {
+    let m = LocalModel::load(&fixture()).unwrap();
+    let v = m.config.vocab_size as u32;
+    let prefix: Vec<u32> = (0..12).map(|i| (i * 37 + 5) % v).collect();
+    let suffixes: Vec<Vec<u32>> =
+        [9usize, 20, 14].iter().map(|&n| (0..n as u32).map(|i| (i * 53 + n as u32) % v).collect()).collect();
+    let starts = [3usize, 1, 7];
+    let full: Vec<Vec<u32>> = suffixes.iter().map(|s| [prefix.clone(), s.clone()].concat()).collect();
+    let a = response_nll(
+        &m.decoder,
+        &full.iter().zip(starts).map(|(s, st)| (s.as_slice(), st + prefix.len())).collect::<Vec<_>>(),
+        None,
+    )
+    .unwrap();
+    let mut cache = m.decoder.new_cache();
+    let ids = candle_core::Tensor::new(prefix.as_slice(), m.decoder.device()).unwrap().unsqueeze(0).unwrap();
+    m.decoder.forward_step(&ids, &mut cache, 0).unwrap();
+    let b = response_nll(
+        &m.decoder,
+        &suffixes.iter().zip(starts).map(|(s, st)| (s.as_slice(), st)).collect::<Vec<_>>(),
+        Some(&cache),
+    )
+    .unwrap();
+    assert_eq!(a.iter().map(Vec::len).collect::<Vec<_>>(), vec![6, 19, 7]);
+    for (x, y) in a.iter().flatten().zip(b.iter().flatten()) {
+        assert!((x - y).abs() < 1e-4, "{x} vs {y}");
+    }
+}
+
+#[test]
+fn alpaca_scores_under_the_shared_preamble_match_direct_scoring_with_the_bundled_model() {
+    let root = tempfile::tempdir().unwrap();
+    let m = LocalModel::load(&sift::model::bundled::unpack_bundled(root.path()).unwrap()).unwrap();
+    let e = Engine::new(m, Template::Alpaca, EngineOptions { compare_tokens: 0, ..Default::default() }).unwrap();
+    let recs = texts(&RECS);
+    let out = score(&e, &recs, &mut ScoreCache::disabled("test"));
+    for (r, s) in recs.iter().zip(&out.signals) {
+        let s = s.as_ref().unwrap();
+        let want = direct(&e.model, &alpaca_prompt(r.instruction, r.input), r.output);
+        assert!((s.nll_cz - want).abs() < 1e-4 * want.max(1.0), "{r:?}: {} vs {want}", s.nll_cz);
+        assert!(!s.truncated);
+    }
 }
 
 #[test]
@@ -239,13 +327,18 @@ fn sift_score_writes_one_object_per_record_in_order() {
     assert!(lines[0]["nll_cz"].as_f64().unwrap() > 0.0 && lines[0]["instruction_gain"].is_number());
     assert!(lines[5]["ifd"].is_null());
     assert!(lines[5]["flags"].as_array().unwrap().iter().any(|f| f == "empty_response"));
-    // --select scores a subset; without a model and SIFT_MODEL the error says what to do.
+    // Without --model and SIFT_MODEL the bundled model scores; --select scores a subset.
+    let cache = tempfile::tempdir().unwrap();
     let run = sift()
-        .args(["score", path.to_str().unwrap(), "--out", out.to_str().unwrap()])
+        .args(["score", path.to_str().unwrap(), "-q", "--out", out.to_str().unwrap()])
         .env_remove("SIFT_MODEL")
+        .env("SIFT_CACHE_DIR", cache.path())
         .output()
         .unwrap();
-    assert!(String::from_utf8_lossy(&run.stderr).contains("no default model is bundled yet; pass --model DIR"));
+    assert!(run.status.success(), "{}", String::from_utf8_lossy(&run.stderr));
+    let first: serde_json::Value =
+        serde_json::from_str(std::fs::read_to_string(&out).unwrap().lines().next().unwrap()).unwrap();
+    assert!(first["ppl"].as_f64().unwrap() > 1.0 && first["continuation"].is_number());
     let run = sift()
         .args(["score", path.to_str().unwrap(), "--select", "1,3-4", "-q", "--no-cache"])
         .args(["--out", out.to_str().unwrap(), "--template", "raw"])
@@ -310,9 +403,8 @@ fn dev_set_pairs_genuine_records_with_next_sentence_continuations() {
 }
 
 #[test]
-fn default_model_dir_is_a_clear_error() {
-    if std::env::var_os("SIFT_MODEL").is_none() {
-        let e = sift::judge::default_model_dir().unwrap_err().to_string();
-        assert_eq!(e, "no default model is bundled yet; pass --model DIR");
-    }
+fn a_model_path_that_is_not_a_model_is_a_clear_error() {
+    let d = tempfile::tempdir().unwrap();
+    let e = format!("{:#}", LocalModel::load(d.path()).err().expect("an empty folder is not a model"));
+    assert!(e.contains(&d.path().display().to_string()) && e.contains("config.json"), "{e}");
 }

@@ -166,15 +166,28 @@ fn sift_train_end_to_end_lists_resumes_and_answers() {
 }
 
 #[test]
-fn train_without_base_asks_for_one() {
-    let (_d, path) = alpaca_file(12);
+fn train_without_base_uses_the_bundled_model_and_a_bad_sift_model_is_named() {
+    let (d, path) = alpaca_file(12);
+    let cache = d.path().join("cache");
+    let out = d.path().join("run");
     let o = common::sift()
-        .env("SIFT_DEFAULT_MODEL", "/nonexistent/model")
+        .env_remove("SIFT_MODEL")
+        .env("SIFT_CACHE_DIR", &cache)
+        .args(["train", path.to_str().unwrap(), "--select", "all", "--max-steps", "2", "--out"])
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let base = sift::model::bundled::unpack_bundled(&cache.join("models")).unwrap();
+    let trained = sift::model::LocalModel::load(&out.join("model")).unwrap();
+    assert_eq!(trained.config, sift::model::LocalModel::load(&base).unwrap().config);
+    let o = common::sift()
+        .env("SIFT_MODEL", "/nonexistent/model")
         .args(["train", path.to_str().unwrap(), "--select", "all", "--out", "/tmp/unused-sift-run"])
         .output()
         .unwrap();
     assert!(!o.status.success());
-    assert!(String::from_utf8_lossy(&o.stderr).contains("--base"));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("/nonexistent/model"));
 }
 
 #[test]
@@ -183,4 +196,46 @@ fn run_dates_are_utc_calendar_dates() {
     assert_eq!(format_unix(0), "1970-01-01 00:00");
     assert_eq!(format_unix(951_782_400), "2000-02-29 00:00");
     assert_eq!(format_unix(1_795_300_000), "2026-11-21 22:26");
+}
+
+#[test]
+fn try_streams_an_answer_and_matches_the_library() {
+    let o = common::sift()
+        .args(["try", "Name a colour.", "--max-tokens", "6", "--repeat-penalty", "1", "--model"])
+        .arg(fixture())
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let model = sift::model::LocalModel::load(&fixture()).unwrap();
+    let params = GenerateParams { max_new_tokens: 6, ..Default::default() };
+    let g = sift::train::try_it::answer_with(
+        &model,
+        "Name a colour.",
+        "",
+        &params,
+        |_| {},
+        &std::sync::atomic::AtomicBool::new(false),
+    )
+    .unwrap();
+    assert_eq!(String::from_utf8_lossy(&o.stdout), format!("{}\n", g.text));
+    let bad = common::sift().args(["try", "Hi", "--model", "/nonexistent/model"]).output().unwrap();
+    assert!(!bad.status.success() && String::from_utf8_lossy(&bad.stderr).contains("/nonexistent/model"));
+}
+
+#[test]
+fn the_repeat_penalty_breaks_the_bundled_models_greedy_loops() {
+    let root = tempfile::tempdir().unwrap();
+    let model = sift::model::LocalModel::load(&sift::model::bundled::unpack_bundled(root.path()).unwrap()).unwrap();
+    let distinct = |penalty: f32| {
+        let params = GenerateParams { max_new_tokens: 48, repeat_penalty: penalty, ..Default::default() };
+        let never = std::sync::atomic::AtomicBool::new(false);
+        let g =
+            sift::train::try_it::answer_with(&model, "Write a humorous joke.", "", &params, |_| {}, &never).unwrap();
+        let set: std::collections::HashSet<u32> = g.tokens.iter().copied().collect();
+        (set.len(), g.tokens.len())
+    };
+    let (plain, n) = distinct(1.0);
+    let (penalised, m) = distinct(sift::model::generate::ANSWER_REPEAT_PENALTY);
+    assert!(n == 48 && plain * 2 < n, "greedy decoding of the tiny model loops: {plain} distinct of {n}");
+    assert!(penalised > plain + 8, "{penalised} distinct of {m} vs {plain}");
 }

@@ -8,6 +8,7 @@ pub mod train;
 use anyhow::Result;
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;
+use train::{PretrainArgs, TrainArgs, TryArgs};
 
 /// Curate instruction-tuning data: browse, fix, judge with a small local model, train on the selection.
 #[derive(Parser, Debug)]
@@ -21,6 +22,9 @@ pub struct Cli {
     /// Print the effective configuration (config.toml merged over the defaults) as TOML and exit.
     #[arg(long)]
     pub print_config: bool,
+    /// Judge model directory for scoring in the TUI; default: $SIFT_MODEL, then the bundled model.
+    #[arg(long)]
+    pub model: Option<PathBuf>,
     #[command(subcommand)]
     pub command: Option<Command>,
 }
@@ -108,6 +112,10 @@ pub enum Command {
         /// Neither read nor write the score cache.
         #[arg(long)]
         no_cache: bool,
+        /// Response tokens compared across contexts for IFD, instruction gain and raw fit (0: the
+        /// whole response, Cherry's exact IFD, about 1.4x slower).
+        #[arg(long, default_value_t = 32)]
+        compare_tokens: usize,
         /// No progress on stderr.
         #[arg(long, short)]
         quiet: bool,
@@ -116,105 +124,12 @@ pub enum Command {
     Train(Box<TrainArgs>),
     /// Build a small Llama from scratch on an Alpaca corpus (tokenizer, training, f16 HF model dir).
     Pretrain(Box<PretrainArgs>),
+    /// Answer an instruction with a model, streamed to stdout: the bundled default model, a base
+    /// model, or a trained run's `model/` (the Alpaca prompt it was trained on).
+    Try(Box<TryArgs>),
 }
 
-/// Arguments of `sift pretrain`.
-#[derive(clap::Args, Debug)]
-pub struct PretrainArgs {
-    /// Alpaca JSON array (records with index % 20 == 0 are held out for validation).
-    #[arg(long)]
-    pub corpus: PathBuf,
-    /// Output model directory.
-    #[arg(long)]
-    pub out: PathBuf,
-    /// Work directory for checkpoints and metrics (default: OUT-run).
-    #[arg(long)]
-    pub run_dir: Option<PathBuf>,
-    #[arg(long, default_value_t = 0)]
-    pub seed: u64,
-    /// Training time budget in minutes (the step count is fixed after the first steps to fit it).
-    #[arg(long)]
-    pub minutes: Option<f64>,
-    /// Optimizer steps (deterministic for a seed; one epoch when neither this nor --minutes is given).
-    #[arg(long)]
-    pub max_steps: Option<usize>,
-    /// Use only the first N corpus records.
-    #[arg(long)]
-    pub limit: Option<usize>,
-    #[arg(long, default_value_t = 8000)]
-    pub vocab: usize,
-    #[arg(long, default_value_t = 320)]
-    pub hidden: usize,
-    #[arg(long, default_value_t = 6)]
-    pub layers: usize,
-    #[arg(long, default_value_t = 5)]
-    pub heads: usize,
-    #[arg(long, default_value_t = 5)]
-    pub kv_heads: usize,
-    #[arg(long, default_value_t = 864)]
-    pub intermediate: usize,
-    /// Context length in tokens.
-    #[arg(long, default_value_t = 512)]
-    pub context: usize,
-    /// Documents per step.
-    #[arg(long, default_value_t = 16)]
-    pub batch: usize,
-    #[arg(long, default_value_t = 1e-3)]
-    pub lr: f64,
-    #[arg(long, default_value_t = 500)]
-    pub eval_every: usize,
-    /// Continue from the work directory's checkpoint.
-    #[arg(long)]
-    pub resume: bool,
-}
-
-/// Arguments of `sift train`.
-#[derive(clap::Args, Debug)]
-pub struct TrainArgs {
-    /// The dataset.
-    pub file: PathBuf,
-    /// accepted | all | rejected | unreviewed | needs-edit
-    #[arg(long, default_value = "accepted", value_parser = parse_selection)]
-    pub select: crate::session::Selection,
-    /// Base model directory (HF format); the bundled default model when omitted.
-    #[arg(long)]
-    pub base: Option<PathBuf>,
-    /// Run directory (data, settings, metrics, checkpoints, final model in model/).
-    #[arg(long)]
-    pub out: PathBuf,
-    /// Passes over the training records.
-    #[arg(long, default_value_t = 3)]
-    pub epochs: usize,
-    /// Optimizer steps (overrides --epochs).
-    #[arg(long)]
-    pub max_steps: Option<usize>,
-    /// Peak learning rate (warmup then cosine decay).
-    #[arg(long, default_value_t = 1e-4)]
-    pub lr: f64,
-    /// Records per micro-batch.
-    #[arg(long, default_value_t = 8)]
-    pub batch: usize,
-    /// Micro-batches per optimizer step.
-    #[arg(long, default_value_t = 1)]
-    pub accum: usize,
-    /// Token limit per example (prompt truncated first).
-    #[arg(long, default_value_t = 512)]
-    pub max_len: usize,
-    /// Evaluate on held-out records every N steps.
-    #[arg(long, default_value_t = 50)]
-    pub eval_every: usize,
-    /// Fraction of records held out per evaluation set (seen tasks, unseen tasks).
-    #[arg(long, default_value_t = 0.05)]
-    pub eval_frac: f64,
-    /// Seed for the split, data order and initialisation.
-    #[arg(long, default_value_t = 42)]
-    pub seed: u64,
-    /// Continue the run in --out from its last checkpoint.
-    #[arg(long)]
-    pub resume: bool,
-}
-
-fn parse_selection(s: &str) -> Result<crate::session::Selection, String> {
+pub(crate) fn parse_selection(s: &str) -> Result<crate::session::Selection, String> {
     crate::session::Selection::parse(s)
 }
 
@@ -247,50 +162,10 @@ pub fn run(cli: Cli) -> Result<i32> {
         }
         Some(Command::Batch { file }) => data::batch(&file, format, std::io::stdin().lock(), std::io::stdout().lock()),
         Some(Command::Export(args)) => export::run(*args, format),
-        Some(Command::Train(a)) => {
-            let mut s = crate::train::runs::RunSettings::new(a.select, a.out.clone());
-            s.base = a.base.clone();
-            s.epochs = a.epochs;
-            s.max_steps = a.max_steps;
-            s.lr = a.lr;
-            s.batch = a.batch;
-            s.accum = a.accum;
-            s.max_len = a.max_len;
-            s.eval_every = a.eval_every;
-            s.eval_frac = a.eval_frac;
-            s.seed = a.seed;
-            s.resume = a.resume;
-            train::train(&a.file, format, &s)
-        }
-        Some(Command::Pretrain(a)) => {
-            let run_dir = a.run_dir.clone().unwrap_or_else(|| {
-                let mut p = a.out.clone().into_os_string();
-                p.push("-run");
-                PathBuf::from(p)
-            });
-            let c = crate::train::pretrain::PretrainConfig {
-                corpus: a.corpus.clone(),
-                out: a.out.clone(),
-                run_dir,
-                seed: a.seed,
-                minutes: a.minutes,
-                max_steps: a.max_steps,
-                limit: a.limit,
-                vocab: a.vocab,
-                hidden: a.hidden,
-                layers: a.layers,
-                heads: a.heads,
-                kv_heads: a.kv_heads,
-                intermediate: a.intermediate,
-                context: a.context,
-                batch: a.batch,
-                lr: a.lr,
-                eval_every: a.eval_every,
-                resume: a.resume,
-            };
-            train::pretrain(&c)
-        }
-        Some(Command::Score { file, model, template, out, select, config, no_cache, quiet }) => {
+        Some(Command::Train(a)) => train::train(&a.file, format, &a.settings()),
+        Some(Command::Pretrain(a)) => train::pretrain(&a.config()),
+        Some(Command::Try(a)) => train::try_it(&a),
+        Some(Command::Score { file, model, template, out, select, config, no_cache, compare_tokens, quiet }) => {
             score::score(&score::ScoreArgs {
                 file: &file,
                 format,
@@ -300,10 +175,11 @@ pub fn run(cli: Cli) -> Result<i32> {
                 select: select.as_deref(),
                 config: config.as_deref(),
                 no_cache,
+                compare_tokens,
                 quiet,
             })
         }
         None if cli.print_config => crate::tui::print_config().map(|()| 0),
-        None => crate::tui::run(cli.file.as_deref(), format).map(|()| 0),
+        None => crate::tui::run(cli.file.as_deref(), format, cli.model.as_deref()).map(|()| 0),
     }
 }

@@ -1,8 +1,7 @@
 //! `sift score`: judge every record with a local model and write one JSON object per record.
 
 use crate::dataset::{Dataset, Format};
-use crate::judge::{self, Engine, EngineOptions, JudgeConfig, ScoreCache, ScoreEvent, Template};
-use crate::model::LocalModel;
+use crate::judge::{self, EngineOptions, JudgeConfig, ScoreCache, ScoreEvent};
 use crate::quality::heuristics::{FlagConfig, RecordText};
 use anyhow::{Context, Result, bail};
 use serde_json::{Value, json};
@@ -20,6 +19,7 @@ pub struct ScoreArgs<'a> {
     pub select: Option<&'a str>,
     pub config: Option<&'a Path>,
     pub no_cache: bool,
+    pub compare_tokens: usize,
     pub quiet: bool,
 }
 
@@ -74,13 +74,8 @@ pub fn score(a: &ScoreArgs) -> Result<i32> {
         .collect();
     let heuristic = crate::quality::flag_dataset(&texts, &FlagConfig::default());
 
-    let model_dir = match &a.model {
-        Some(d) => d.clone(),
-        None => judge::default_model_dir()?,
-    };
-    let model = LocalModel::load(&model_dir)?;
-    let template = Template::from_name(a.template, Some(&model_dir))?;
-    let engine = Engine::new(model, template, EngineOptions::default())?;
+    let opts = EngineOptions { compare_tokens: a.compare_tokens, ..EngineOptions::default() };
+    let engine = judge::load_engine(a.model.as_deref(), a.template, opts)?;
     let mut cache = match (a.no_cache, judge::cache_dir()) {
         (false, Some(d)) => ScoreCache::open(&d, &engine.cache_key()),
         _ => ScoreCache::disabled("caching turned off"),
@@ -173,6 +168,7 @@ pub fn record_json(
             ("first_tokens_raw_fit", s.first_tokens_raw_fit),
             ("repetition", s.repetition),
             ("nll_cz", m.nll_cz),
+            ("nll_cz_head", m.nll_cz_head),
             ("nll_z", m.nll_z),
             ("nll_y", m.nll_y),
             ("nll_raw", m.nll_raw),

@@ -6,7 +6,7 @@ use crate::train::runs::{RunSettings, execute_run, prepare_run};
 use crate::train::{TrainEvent, TrainSummary};
 use anyhow::Result;
 use std::io::Write;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
 
@@ -110,5 +110,211 @@ pub fn pretrain(cfg: &crate::train::pretrain::PretrainConfig) -> Result<i32> {
     progress(rx);
     let log = worker.join().map_err(|_| anyhow::anyhow!("pretraining thread panicked"))??;
     println!("{}", serde_json::to_string_pretty(&log)?);
+    Ok(0)
+}
+
+/// Arguments of `sift pretrain`.
+#[derive(clap::Args, Debug)]
+pub struct PretrainArgs {
+    /// Alpaca JSON array (records with index % 20 == 0 are held out for validation).
+    #[arg(long)]
+    pub corpus: PathBuf,
+    /// Output model directory.
+    #[arg(long)]
+    pub out: PathBuf,
+    /// Work directory for checkpoints and metrics (default: OUT-run).
+    #[arg(long)]
+    pub run_dir: Option<PathBuf>,
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// Training time budget in minutes (the step count is fixed after the first steps to fit it).
+    #[arg(long)]
+    pub minutes: Option<f64>,
+    /// Optimizer steps (deterministic for a seed; one epoch when neither this nor --minutes is given).
+    #[arg(long)]
+    pub max_steps: Option<usize>,
+    /// Use only the first N corpus records.
+    #[arg(long)]
+    pub limit: Option<usize>,
+    #[arg(long, default_value_t = 8000)]
+    pub vocab: usize,
+    #[arg(long, default_value_t = 320)]
+    pub hidden: usize,
+    #[arg(long, default_value_t = 6)]
+    pub layers: usize,
+    #[arg(long, default_value_t = 5)]
+    pub heads: usize,
+    #[arg(long, default_value_t = 5)]
+    pub kv_heads: usize,
+    #[arg(long, default_value_t = 864)]
+    pub intermediate: usize,
+    /// Context length in tokens.
+    #[arg(long, default_value_t = 512)]
+    pub context: usize,
+    /// Documents per step.
+    #[arg(long, default_value_t = 16)]
+    pub batch: usize,
+    #[arg(long, default_value_t = 1e-3)]
+    pub lr: f64,
+    #[arg(long, default_value_t = 500)]
+    pub eval_every: usize,
+    /// Continue from the work directory's checkpoint.
+    #[arg(long)]
+    pub resume: bool,
+}
+
+/// Arguments of `sift train`.
+#[derive(clap::Args, Debug)]
+pub struct TrainArgs {
+    /// The dataset.
+    pub file: PathBuf,
+    /// accepted | all | rejected | unreviewed | needs-edit
+    #[arg(long, default_value = "accepted", value_parser = super::parse_selection)]
+    pub select: crate::session::Selection,
+    /// Base model directory (HF format); the bundled default model when omitted.
+    #[arg(long)]
+    pub base: Option<PathBuf>,
+    /// Run directory (data, settings, metrics, checkpoints, final model in model/).
+    #[arg(long)]
+    pub out: PathBuf,
+    /// Passes over the training records.
+    #[arg(long, default_value_t = 3)]
+    pub epochs: usize,
+    /// Optimizer steps (overrides --epochs).
+    #[arg(long)]
+    pub max_steps: Option<usize>,
+    /// Peak learning rate (warmup then cosine decay).
+    #[arg(long, default_value_t = 1e-4)]
+    pub lr: f64,
+    /// Records per micro-batch.
+    #[arg(long, default_value_t = 8)]
+    pub batch: usize,
+    /// Micro-batches per optimizer step.
+    #[arg(long, default_value_t = 1)]
+    pub accum: usize,
+    /// Token limit per example (prompt truncated first).
+    #[arg(long, default_value_t = 512)]
+    pub max_len: usize,
+    /// Evaluate on held-out records every N steps.
+    #[arg(long, default_value_t = 50)]
+    pub eval_every: usize,
+    /// Fraction of records held out per evaluation set (seen tasks, unseen tasks).
+    #[arg(long, default_value_t = 0.05)]
+    pub eval_frac: f64,
+    /// Seed for the split, data order and initialisation.
+    #[arg(long, default_value_t = 42)]
+    pub seed: u64,
+    /// Continue the run in --out from its last checkpoint.
+    #[arg(long)]
+    pub resume: bool,
+}
+
+impl TrainArgs {
+    /// The engine's run settings for these flags.
+    pub fn settings(&self) -> RunSettings {
+        let mut s = RunSettings::new(self.select.clone(), self.out.clone());
+        s.base = self.base.clone();
+        s.epochs = self.epochs;
+        s.max_steps = self.max_steps;
+        s.lr = self.lr;
+        s.batch = self.batch;
+        s.accum = self.accum;
+        s.max_len = self.max_len;
+        s.eval_every = self.eval_every;
+        s.eval_frac = self.eval_frac;
+        s.seed = self.seed;
+        s.resume = self.resume;
+        s
+    }
+}
+
+impl PretrainArgs {
+    /// The pretraining settings for these flags (work directory `OUT-run` unless given).
+    pub fn config(&self) -> crate::train::pretrain::PretrainConfig {
+        let run_dir = self.run_dir.clone().unwrap_or_else(|| {
+            let mut p = self.out.clone().into_os_string();
+            p.push("-run");
+            PathBuf::from(p)
+        });
+        crate::train::pretrain::PretrainConfig {
+            corpus: self.corpus.clone(),
+            out: self.out.clone(),
+            run_dir,
+            seed: self.seed,
+            minutes: self.minutes,
+            max_steps: self.max_steps,
+            limit: self.limit,
+            vocab: self.vocab,
+            hidden: self.hidden,
+            layers: self.layers,
+            heads: self.heads,
+            kv_heads: self.kv_heads,
+            intermediate: self.intermediate,
+            context: self.context,
+            batch: self.batch,
+            lr: self.lr,
+            eval_every: self.eval_every,
+            resume: self.resume,
+        }
+    }
+}
+
+/// Arguments of `sift try`.
+#[derive(clap::Args, Debug)]
+pub struct TryArgs {
+    /// The instruction.
+    pub instruction: String,
+    /// The input (context) for the instruction.
+    #[arg(long, default_value = "")]
+    pub input: String,
+    /// Model directory; default: $SIFT_MODEL, then the bundled model.
+    #[arg(long)]
+    pub model: Option<PathBuf>,
+    /// Most new tokens.
+    #[arg(long, default_value_t = 200)]
+    pub max_tokens: usize,
+    /// Sampling temperature (0: greedy).
+    #[arg(long, default_value_t = 0.0)]
+    pub temperature: f64,
+    /// Nucleus sampling mass.
+    #[arg(long)]
+    pub top_p: Option<f64>,
+    /// Sampling seed.
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// Penalty on tokens repeated from the last 64 generated (1: off).
+    #[arg(long, default_value_t = crate::model::generate::ANSWER_REPEAT_PENALTY)]
+    pub repeat_penalty: f32,
+}
+
+/// Runs `sift try`: streams the answer to stdout, then a newline.
+pub fn try_it(a: &TryArgs) -> Result<i32> {
+    let dir = match &a.model {
+        Some(d) => d.clone(),
+        None => crate::model::bundled::default_model_dir()?,
+    };
+    let model = crate::model::LocalModel::load(&dir)?;
+    let params = crate::model::GenerateParams {
+        max_new_tokens: a.max_tokens,
+        temperature: a.temperature,
+        top_p: a.top_p,
+        seed: a.seed,
+        repeat_penalty: a.repeat_penalty,
+        ..Default::default()
+    };
+    let mut out = std::io::stdout().lock();
+    let cancel = AtomicBool::new(false);
+    crate::train::try_it::answer_with(
+        &model,
+        &a.instruction,
+        &a.input,
+        &params,
+        |piece| {
+            let _ = out.write_all(piece.as_bytes());
+            let _ = out.flush();
+        },
+        &cancel,
+    )?;
+    println!();
     Ok(0)
 }

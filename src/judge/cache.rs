@@ -192,7 +192,9 @@ impl ScoreCache {
     pub fn put_many(&mut self, entries: &[(u64, ModelSignals)]) {
         let mut out = String::new();
         for (h, s) in entries {
-            let finite = [s.nll_cz, s.nll_z, s.nll_y, s.nll_raw, s.first_cz, s.first_raw].iter().all(|x| x.is_finite());
+            let finite = [s.nll_cz, s.nll_cz_head, s.nll_z, s.nll_y, s.nll_raw, s.first_cz, s.first_raw]
+                .iter()
+                .all(|x| x.is_finite());
             if finite && self.map.get(h) != Some(s) {
                 out.push_str(&entry_line(*h, s));
                 self.map.insert(*h, s.clone());

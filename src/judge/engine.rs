@@ -6,7 +6,7 @@ use super::cache::{CacheKey, ScoreCache, content_hash};
 use super::signals::{ModelSignals, Surprise};
 use super::template::{Template, input_layout, raw_layout};
 use crate::model::LocalModel;
-use crate::model::decoder::{Decoder, Mode};
+use crate::model::decoder::{Decoder, KvCache, Mode};
 use crate::model::logprobs::gather_logprobs;
 use crate::quality::heuristics::RecordText;
 use anyhow::{Result, anyhow, bail};
@@ -25,6 +25,12 @@ pub struct EngineOptions {
     pub batch_tokens: usize,
     /// Response tokens in the first-tokens surprisal window.
     pub first_tokens: usize,
+    /// Response tokens scored under the comparison contexts (input alone, response alone, raw
+    /// layout) and compared with the template's loss over the same tokens (IFD, instruction gain,
+    /// raw fit). The start of a response is where the contexts differ most; 0 compares whole
+    /// responses (Cherry's exact IFD) at about 1.4x the cost. The template context always scores
+    /// the whole response (perplexity, surprising tokens).
+    pub compare_tokens: usize,
     /// Most surprising response tokens kept for display.
     pub top_surprising: usize,
     /// Records tokenized and scored together (results stream out per chunk).
@@ -40,6 +46,7 @@ impl Default for EngineOptions {
             max_tokens: 1024,
             batch_tokens: 4096,
             first_tokens: 16,
+            compare_tokens: 32,
             top_surprising: 8,
             chunk_records: 128,
             parallel_batches: 1,
@@ -87,14 +94,20 @@ pub struct Engine {
     pub template: Template,
     pub opts: EngineOptions,
     alone_ids: Vec<u32>,
+    /// Template openings shared by many prompts (e.g. Alpaca's preamble, with and without input),
+    /// with their keys and values computed once: a prompt that starts with one is scored from
+    /// the end of it, which gives the same numbers for less work.
+    prefixes: Vec<(Vec<u32>, KvCache)>,
 }
 
-/// One scored sequence: context tokens then response tokens starting at `start`.
+/// One scored sequence: context tokens then response tokens starting at `start`; with `prefix`,
+/// `ids` continue that shared prefix (see [`Engine`]).
 struct Seq {
     record: usize,
     layout: usize,
     ids: Vec<u32>,
     start: usize,
+    prefix: Option<usize>,
 }
 
 /// A record's sequences with the byte offsets of its response tokens in `y`.
@@ -112,9 +125,30 @@ const RAW: usize = 3;
 impl Engine {
     /// An engine for `model` scoring under `template`.
     pub fn new(model: LocalModel, template: Template, opts: EngineOptions) -> Result<Engine> {
-        let mut e = Engine { model, template, opts, alone_ids: vec![] };
+        let mut e = Engine { model, template, opts, alone_ids: vec![], prefixes: vec![] };
         e.alone_ids = e.context_ids(&e.template.alone()?)?;
+        e.prefixes = e.shared_prefixes()?;
         Ok(e)
+    }
+
+    /// The token prefix every prompt of the template shares (one for prompts with an input, one
+    /// without), found as the common start of two prompts that differ only in their texts.
+    fn shared_prefixes(&self) -> Result<Vec<(Vec<u32>, KvCache)>> {
+        let mut out: Vec<(Vec<u32>, KvCache)> = Vec::new();
+        for input in ["", "Some text."] {
+            let a = self.context_ids(&self.template.prompt("Name a colour.", input)?)?;
+            let b = self.context_ids(&self.template.prompt("Write a poem.", input)?)?;
+            let n = a.iter().zip(&b).take_while(|(x, y)| x == y).count();
+            // Short openings are not worth a separate batch; the prefix must leave room to score.
+            if n < 8 || n + 8 > self.limit() || out.iter().any(|(p, _)| p[..] == a[..n]) {
+                continue;
+            }
+            let mut cache = self.model.decoder.new_cache();
+            let ids = Tensor::new(&a[..n], self.model.decoder.device())?.unsqueeze(0)?;
+            self.model.decoder.forward_step(&ids, &mut cache, 0)?;
+            out.push((a[..n].to_vec(), cache));
+        }
+        Ok(out)
     }
 
     /// The cache key for this model, template and settings.
@@ -122,7 +156,12 @@ impl Engine {
         CacheKey {
             model: self.model.fingerprint().to_string(),
             template: self.template.name(),
-            settings: format!("max_tokens={} first_tokens={}", self.limit(), self.opts.first_tokens),
+            settings: format!(
+                "max_tokens={} first_tokens={} compare_tokens={}",
+                self.limit(),
+                self.opts.first_tokens,
+                self.opts.compare_tokens
+            ),
         }
     }
 
@@ -165,6 +204,12 @@ impl Engine {
         let seqs = contexts
             .into_iter()
             .map(|(layout, mut ctx)| {
+                let keep = if layout == CZ || self.opts.compare_tokens == 0 {
+                    y.len()
+                } else {
+                    y.len().min(self.opts.compare_tokens.max(self.opts.first_tokens))
+                };
+                let y = &y[..keep];
                 let room = limit - y.len();
                 if ctx.len() > room {
                     // Keep BOS (if any) and the end of the context, next to the response.
@@ -172,9 +217,19 @@ impl Engine {
                     ctx.drain(keep_head..keep_head + ctx.len() - room);
                     truncated = true;
                 }
-                let start = ctx.len();
-                ctx.extend_from_slice(&y);
-                Seq { record, layout, ids: ctx, start }
+                let mut start = ctx.len();
+                ctx.extend_from_slice(y);
+                // A prompt that opens with a shared prefix (and keeps a context token after it)
+                // continues that prefix's cached keys and values.
+                let prefix = (layout == CZ)
+                    .then(|| self.prefixes.iter().position(|(p, _)| start > p.len() && ctx.starts_with(p)))
+                    .flatten();
+                if let Some(k) = prefix {
+                    let n = self.prefixes[k].0.len();
+                    ctx.drain(..n);
+                    start -= n;
+                }
+                Seq { record, layout, ids: ctx, start, prefix }
             })
             .collect();
         Ok(Built { offsets, truncated, seqs })
@@ -254,7 +309,7 @@ impl Engine {
     /// Per-token response NLLs of every sequence (input order), or `None` when cancelled.
     fn run_batches(&self, seqs: &[Seq], cancel: &AtomicBool) -> Result<Option<Vec<Vec<f32>>>> {
         let mut order: Vec<usize> = (0..seqs.len()).collect();
-        order.sort_by_key(|&i| std::cmp::Reverse(seqs[i].ids.len()));
+        order.sort_by_key(|&i| (seqs[i].prefix, std::cmp::Reverse(seqs[i].ids.len())));
         // Longest first: each batch's first sequence fixes its padded length.
         let mut batches: Vec<&[usize]> = Vec::new();
         let mut i = 0;
@@ -262,13 +317,19 @@ impl Engine {
             let len = seqs[order[i]].ids.len().max(1);
             let cap = (self.opts.batch_tokens / len).max(1).min(order.len() - i);
             // Length buckets: a batch also ends where padding would exceed a third of a sequence.
-            let n = order[i..i + cap].iter().take_while(|&&j| seqs[j].ids.len() * 4 >= len * 3).count().max(1);
+            // A batch shares one prefix (or none).
+            let n = order[i..i + cap]
+                .iter()
+                .take_while(|&&j| seqs[j].ids.len() * 4 >= len * 3 && seqs[j].prefix == seqs[order[i]].prefix)
+                .count()
+                .max(1);
             batches.push(&order[i..i + n]);
             i += n;
         }
         let run = |b: &[usize]| {
             let batch: Vec<(&[u32], usize)> = b.iter().map(|&j| (seqs[j].ids.as_slice(), seqs[j].start)).collect();
-            response_nll(&self.model.decoder, &batch)
+            let prefix = seqs[b[0]].prefix.map(|k| &self.prefixes[k].1);
+            response_nll(&self.model.decoder, &batch, prefix)
         };
         let mut out = vec![Vec::new(); seqs.len()];
         for group in batches.chunks(self.opts.parallel_batches.max(1)) {
@@ -291,6 +352,7 @@ impl Engine {
         let first = |v: &[f32]| mean(&v[..v.len().min(self.opts.first_tokens)]);
         let get = |k: usize| l[k].as_deref().unwrap_or(&[]);
         let cz = get(CZ);
+        let compared = if self.opts.compare_tokens == 0 { cz.len() } else { get(ALONE).len().min(cz.len()) };
         let nll_y = mean(get(ALONE));
         let mut top: Vec<usize> = (0..cz.len()).collect();
         top.sort_by(|&a, &b| cz[b].total_cmp(&cz[a]));
@@ -298,6 +360,7 @@ impl Engine {
         top.sort_unstable();
         ModelSignals {
             nll_cz: mean(cz),
+            nll_cz_head: mean(&cz[..compared]),
             nll_z: if l[Z].is_some() { mean(get(Z)) } else { nll_y },
             nll_y,
             nll_raw: mean(get(RAW)),
@@ -314,9 +377,10 @@ impl Engine {
 }
 
 /// Negative log-likelihood of each response token `seq[start..]` given its prefix, for one batch of
-/// `(sequence, start)` pairs (right-padded into one `[B, T]` batch; `start >= 1`). Only rows that
-/// predict a response token go through the output projection.
-pub fn response_nll(model: &Decoder, batch: &[(&[u32], usize)]) -> Result<Vec<Vec<f32>>> {
+/// `(sequence, start)` pairs (right-padded into one `[B, T]` batch; `start >= 1`), each sequence
+/// continuing the cached `shared` prefix when given. Only rows that predict a response token go
+/// through the output projection.
+pub fn response_nll(model: &Decoder, batch: &[(&[u32], usize)], shared: Option<&KvCache>) -> Result<Vec<Vec<f32>>> {
     let cfg = model.config();
     let t = batch.iter().map(|(s, _)| s.len()).max().unwrap_or(0);
     let b = batch.len();
@@ -339,11 +403,20 @@ pub fn response_nll(model: &Decoder, batch: &[(&[u32], usize)]) -> Result<Vec<Ve
     if targets.is_empty() {
         return Ok(vec![Vec::new(); b]);
     }
-    if t > cfg.max_position_embeddings {
-        bail!("sequence of {t} tokens exceeds the model context ({} positions)", cfg.max_position_embeddings);
+    let before = shared.map_or(0, KvCache::len);
+    if before + t > cfg.max_position_embeddings {
+        bail!(
+            "sequence of {} tokens exceeds the model context ({} positions)",
+            before + t,
+            cfg.max_position_embeddings
+        );
     }
     let dev = model.device();
-    let hidden = model.hidden_states(&Tensor::from_vec(ids, (b, t), dev)?, Mode::Fast)?;
+    let ids = Tensor::from_vec(ids, (b, t), dev)?;
+    let hidden = match shared {
+        Some(p) => model.hidden_states_after(&ids, p)?,
+        None => model.hidden_states(&ids, Mode::Fast)?,
+    };
     let hidden = hidden.reshape((b * t, cfg.hidden_size))?.index_select(&Tensor::new(rows.as_slice(), dev)?, 0)?;
     let chunk = ((16usize << 20) / cfg.vocab_size).max(1);
     let mut flat = Vec::with_capacity(targets.len());

@@ -10,14 +10,15 @@
 //!
 //! | signal | definition |
 //! |---|---|
-//! | `nll_cz` | `s(y | template(c, z))`, Stanford Alpaca by default |
+//! | `nll_cz` | `s(y | template(c, z))`, Stanford Alpaca by default, over the whole response |
+//! | `nll_cz_head` | the same over the compared tokens: the first `compare_tokens` (32) response tokens, which every row below scores |
 //! | `nll_z` | `s(y | z + "\n\n")` (= `nll_y` when `z` is empty) |
 //! | `nll_y` | `s(y | nothing)`: `y` right after BOS, first token scored given BOS |
 //! | `nll_raw` | `s(y | c + "\n\n" + z + "\n")`, plain text |
 //! | `ppl` | `exp(nll_cz)` |
-//! | `ifd` | Cherry LLM's IFD, ratio of mean losses `nll_cz / nll_y` (`ifd_ppl`: Superfiltering's `exp(nll_cz - nll_y)`) |
-//! | `instruction_gain` | `nll_z - nll_cz` |
-//! | `raw_fit` | `nll_cz - nll_raw` (> 0: plain continuation fits better than the template) |
+//! | `ifd` | Cherry LLM's IFD, ratio of mean losses `nll_cz_head / nll_y` (`ifd_ppl`: Superfiltering's `exp(nll_cz_head - nll_y)`); `--compare-tokens 0` compares whole responses |
+//! | `instruction_gain` | `nll_z - nll_cz_head` |
+//! | `raw_fit` | `nll_cz_head - nll_raw` (> 0: plain continuation fits better than the template) |
 //! | `first_tokens_raw_fit` | the same over the first 16 response tokens |
 //! | `repetition` | max(share of repeated word 4-grams, share of repeated lines) |
 //! | `continuation` | `sigmoid(bias + w · features)`, see [`signals::continuation_features`] |
@@ -36,13 +37,22 @@ pub use flags::{Assessment, JudgeConfig, JudgeFlag, ModelFlagConfig, assess};
 pub use signals::{ContinuationWeights, ModelSignals, QualityWeights, Signals, SurfaceCues};
 pub use template::Template;
 
-use anyhow::{Result, bail};
-use std::path::PathBuf;
+use anyhow::Result;
+use std::path::{Path, PathBuf};
 
 /// The model used when none is given: `SIFT_MODEL` if set, else the bundled default model.
 pub fn default_model_dir() -> Result<PathBuf> {
-    if let Some(d) = std::env::var_os("SIFT_MODEL").filter(|d| !d.is_empty()) {
-        return Ok(PathBuf::from(d));
-    }
-    bail!("no default model is bundled yet; pass --model DIR")
+    crate::model::bundled::default_model_dir()
+}
+
+/// The judge the CLI and the TUI score with: the model in `model` (else [`default_model_dir`]) under
+/// the template named `template`, with `opts`.
+pub fn load_engine(model: Option<&Path>, template: &str, opts: EngineOptions) -> Result<Engine> {
+    let dir = match model {
+        Some(d) => d.to_path_buf(),
+        None => default_model_dir()?,
+    };
+    let m = crate::model::LocalModel::load(&dir)?;
+    let template = Template::from_name(template, Some(&dir))?;
+    Engine::new(m, template, opts)
 }

@@ -344,6 +344,24 @@ impl Decoder {
         self.trunk(ids, mode, 0, None)
     }
 
+    /// Final hidden states `[B, T, hidden]` of `ids` `[B, T]` continuing a shared prefix whose
+    /// keys and values are in `prefix` (computed once at batch size 1 with [`Decoder::forward_step`]):
+    /// every row sees the prefix, positions start after it. Fast kernels.
+    pub fn hidden_states_after(&self, ids: &Tensor, prefix: &KvCache) -> Result<Tensor> {
+        let b = ids.dim(0)?;
+        let mut cache = KvCache::new(self.blocks.len());
+        for (slot, layer) in cache.layers.iter_mut().zip(&prefix.layers) {
+            if let Some((k, v)) = layer {
+                let grow = |t: &Tensor| -> Result<Tensor> {
+                    let (_, h, p, d) = t.dims4()?;
+                    t.broadcast_as((b, h, p, d))?.contiguous()
+                };
+                *slot = Some((grow(k)?, grow(v)?));
+            }
+        }
+        self.trunk(ids, Mode::Fast, prefix.len(), Some(&mut cache))
+    }
+
     /// Projects hidden states `[.., hidden]` to logits `[.., vocab]`.
     pub fn project(&self, hidden: &Tensor) -> Result<Tensor> {
         let dims = hidden.dims().to_vec();

@@ -17,11 +17,26 @@ pub struct GenerateParams {
     pub top_p: Option<f64>,
     /// RNG seed for sampling.
     pub seed: u64,
+    /// Divides (multiplies, when negative) the logits of tokens generated in the last
+    /// `repeat_last_n` steps; 1.0 turns it off. Small models loop without it.
+    pub repeat_penalty: f32,
+    /// How many recent tokens the penalty looks at.
+    pub repeat_last_n: usize,
 }
+
+/// The repetition penalty "try it" uses by default.
+pub const ANSWER_REPEAT_PENALTY: f32 = 1.3;
 
 impl Default for GenerateParams {
     fn default() -> Self {
-        GenerateParams { max_new_tokens: 256, temperature: 0.0, top_p: None, seed: 0 }
+        GenerateParams {
+            max_new_tokens: 256,
+            temperature: 0.0,
+            top_p: None,
+            seed: 0,
+            repeat_penalty: 1.0,
+            repeat_last_n: 64,
+        }
     }
 }
 
@@ -127,8 +142,12 @@ pub fn generate(
             break StopReason::ContextFull;
         }
         let ids = Tensor::new(input.as_slice(), dec.device())?.unsqueeze(0)?;
-        let logits = dec.forward_step(&ids, &mut cache, pos)?.squeeze(0)?;
+        let mut logits = dec.forward_step(&ids, &mut cache, pos)?.squeeze(0)?;
         pos += input.len();
+        if params.repeat_penalty != 1.0 && !stream.tokens.is_empty() {
+            let recent = &stream.tokens[stream.tokens.len().saturating_sub(params.repeat_last_n)..];
+            logits = candle_transformers::utils::apply_repeat_penalty(&logits, params.repeat_penalty, recent)?;
+        }
         let next = sampler.sample(&logits)?;
         if model.eos_token_ids.contains(&next) {
             break StopReason::Eos;

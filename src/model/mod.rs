@@ -2,6 +2,7 @@
 //! a fast scoring path and a differentiable training path, per-token log-probs, generation, and
 //! checkpoints transformers can load.
 
+pub mod bundled;
 pub mod config;
 pub mod decoder;
 pub mod generate;

@@ -8,8 +8,8 @@
 
 use super::checkpoint::write_atomic;
 use super::data::{Example, alpaca_prompt};
-use crate::judge::template::raw_layout;
 use super::trainer::{ModelSource, TrainConfig, TrainData, TrainEvent, TrainSummary, evaluate, run_training};
+use crate::judge::template::raw_layout;
 use crate::model::{LocalModel, ModelConfig};
 use anyhow::{Context, Result, anyhow, bail};
 use candle_core::DType;

@@ -18,18 +18,9 @@ use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
 use std::sync::mpsc::Sender;
 
-/// The model used when no base is given: `assets/model` of the source tree (or `$SIFT_DEFAULT_MODEL`).
+/// The model used when no base is given: `SIFT_MODEL` if set, else the bundled default model.
 pub fn default_model_dir() -> Result<PathBuf> {
-    let dir = std::env::var_os("SIFT_DEFAULT_MODEL")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("assets/model"));
-    if !dir.join("config.json").is_file() {
-        bail!(
-            "no default model is available yet ({} has none); pass --base MODEL_DIR (an HF-format Llama/Qwen2 directory)",
-            dir.display()
-        );
-    }
-    Ok(dir)
+    crate::model::bundled::default_model_dir()
 }
 
 /// Settings of a fine-tuning run (the CLI flags; the TUI fills the same).

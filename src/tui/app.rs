@@ -5,7 +5,7 @@ use super::config::Config;
 use super::index::{Batch, FEED_BYTES, FEED_RECORDS, Feed, index_job};
 use super::jobs::{JobMsg, JobOutput, Jobs, Signals};
 use super::keymap::Keymap;
-use super::search::{Fields, Query, Searcher};
+use super::search::{Fields, Query, Searcher, lower, matcher};
 use super::view::{Filter, LEN, Sort};
 use crate::dataset::{Dataset, Field, Format, Record};
 use crate::quality::heuristics::{self, FlagKind, RecordText};
@@ -109,6 +109,8 @@ pub struct SearchState {
     pub total: usize,
     pub started: Option<Instant>,
     pub first_result_ms: Option<f64>,
+    /// The edit clock when the search started: records changed since were matched at the change.
+    pub since: u64,
 }
 
 /// One editable, showable field of a record.
@@ -179,6 +181,8 @@ pub struct App {
     pub jobs: Jobs,
     /// Training runs, their panel and "try it".
     pub training: super::training::Training,
+    pub judge: super::score::JudgeState,
+    pub histogram: super::histogram::HistogramState,
     pub searcher: Searcher,
     pub indexed: bool,
     pub effect: Option<Effect>,
@@ -227,6 +231,8 @@ impl App {
             message,
             signals: Signals::default(),
             jobs: Jobs::default(),
+            judge: Default::default(),
+            histogram: Default::default(),
             searcher: Searcher::new(),
             indexed: false,
             effect: None,
@@ -295,18 +301,28 @@ impl App {
                         j.name = name;
                         j.done = 0;
                         j.started = Instant::now();
+                        j.reported = None;
                     }
                 }
-                JobMsg::Progress { job, done, total } => {
+                JobMsg::Progress { job, done, total, rate } => {
                     if let Some(j) = self.jobs.running.iter_mut().find(|j| j.id == job) {
                         j.done = done;
                         j.total = total;
+                        j.reported = rate.or(j.reported);
                     }
                 }
-                JobMsg::Output { output, .. } => {
+                JobMsg::Output { job, output } => {
+                    let since = self.jobs.since(job);
+                    let output = match output {
+                        JobOutput::Judge(msg) => {
+                            self.absorb_judge(since, msg);
+                            continue;
+                        }
+                        o => o,
+                    };
                     let flags = matches!(output, JobOutput::Flags(_));
                     let lens = matches!(&output, JobOutput::Numeric { name, .. } if name == LEN);
-                    if let Some(corpus) = self.signals.absorb(output) {
+                    if let Some(corpus) = self.signals.absorb(output, since) {
                         self.searcher.set_corpus(corpus);
                         self.indexed = true;
                         if self.message.as_ref().is_some_and(|m| m.0.starts_with("indexing")) {
@@ -338,7 +354,7 @@ impl App {
             self.search.scanned = msg.scanned;
             self.search.total = msg.total;
         }
-        changed
+        self.judge_tick() || changed
     }
 
     fn absorb_search(&mut self, ids: Vec<u32>, done: bool) {
@@ -348,6 +364,9 @@ impl App {
         self.ensure_pos();
         let mut add = Vec::new();
         for id in ids {
+            if self.signals.is_stale(id, self.search.since) {
+                continue;
+            }
             if let Some(&p) = self.pos_of.get(id as usize)
                 && p != u32::MAX
                 && self.filter.passes(&self.session, &self.signals, p as usize)
@@ -385,6 +404,7 @@ impl App {
         self.search.scanned = 0;
         self.search.started = Some(Instant::now());
         self.search.first_result_ms = None;
+        self.search.since = self.jobs.clock;
         self.view = Some(Vec::new());
         self.cursor = 0;
         self.offset = 0;
@@ -524,6 +544,8 @@ impl App {
             None => {
                 self.pos_dirty = true;
                 self.start_background();
+                let ids = self.session.dataset().entries().iter().filter(|e| !e.malformed).map(|e| e.id);
+                self.judge.all_touched(&mut self.signals, ids);
             }
         }
         // A decision or an edit moves nothing unless a filter or search decides what is shown
@@ -539,12 +561,15 @@ impl App {
         self.counts = self.session.status_counts();
     }
 
-    /// Re-reads the text, length and flags of records after an edit.
+    /// Re-reads the text, length, flags and search match of records after a change; their results
+    /// from jobs started before are stale now, and so are their scores if their text changed.
     pub fn reindex(&mut self, ids: &[u32]) {
         let ds = self.session.dataset();
         for &id in ids {
             let Some(rec) = ds.position(id).and_then(|p| ds.record(p)) else { continue };
             let fields = search_fields(&rec);
+            self.jobs.clock += 1;
+            self.signals.changed_at.insert(id, self.jobs.clock);
             self.signals.numeric.entry(LEN.to_string()).or_default().insert(id, record_len(&fields));
             if self.config.options.flags {
                 let text = RecordText { instruction: &fields[0], input: &fields[1], output: &fields[2] };
@@ -562,6 +587,14 @@ impl App {
                 }
             }
             self.searcher.update(id, &fields);
+            if let Some(m) = self.search.matched.as_mut() {
+                if Query::parse(&self.search.query).matches(&matcher(), &lower(&fields)) {
+                    m.insert(id);
+                } else {
+                    m.remove(&id);
+                }
+            }
+            self.judge.touched(&mut self.signals, id, &fields);
         }
     }
 }

@@ -1,4 +1,4 @@
-//! `config.toml`: options, key overrides and flag settings. A file names only what it changes;
+//! `config.toml`: options, key overrides, flag settings and the judge's thresholds. A file names only what it changes;
 //! `SIFT_CONFIG` points at another file (for tests).
 
 use super::keymap::Keymap;
@@ -38,6 +38,8 @@ pub struct Config {
     pub flags: FlagConfig,
     /// `[train]`: runs started with the train key.
     pub train: super::training::TrainOptions,
+    /// The judge's weights and flag thresholds (as `sift score --config` reads them).
+    pub judge: crate::judge::JudgeConfig,
 }
 
 fn keys_de<'de, D: serde::Deserializer<'de>>(d: D) -> Result<BTreeMap<String, Vec<String>>, D::Error> {

@@ -1,8 +1,9 @@
-//! Background jobs (indexing, flags; later model scoring and training): a thread per job reporting
+//! Background jobs (indexing, flags, model scoring; later training): a thread per job reporting
 //! progress and results through one channel, with a cancel flag; and the per-record signal store
-//! the results land in.
+//! the results land in. An edit clock tells results computed from a record's older text apart.
 
-use crate::quality::heuristics::Flag;
+use crate::judge::JudgeFlag;
+use crate::quality::heuristics::{Flag, FlagKind};
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -19,6 +20,8 @@ pub enum JobOutput {
     Numeric { name: String, values: Vec<(u32, f32)> },
     /// Quality flags for records (by id); replaces earlier flags of those records.
     Flags(Vec<(u32, Vec<Flag>)>),
+    /// Results of the model judge.
+    Judge(super::score::JudgeMsg),
 }
 
 /// The threads background jobs compute on: one fewer than the cores, so the UI and the search
@@ -41,6 +44,8 @@ pub enum JobMsg {
         job: u64,
         done: usize,
         total: usize,
+        /// Items per second and seconds left, when the job measures them itself.
+        rate: Option<(f64, f64)>,
     },
     /// The job moved on to another phase (shown as its name; progress restarts).
     Phase {
@@ -67,7 +72,11 @@ pub struct JobCtx {
 impl JobCtx {
     /// Reports progress.
     pub fn progress(&self, done: usize, total: usize) {
-        let _ = self.tx.send(JobMsg::Progress { job: self.job, done, total });
+        let _ = self.tx.send(JobMsg::Progress { job: self.job, done, total, rate: None });
+    }
+    /// Reports progress with the job's own rate and ETA (NaN: not known yet).
+    pub fn progress_rate(&self, done: usize, total: usize, per_s: f64, eta_s: f64) {
+        let _ = self.tx.send(JobMsg::Progress { job: self.job, done, total, rate: Some((per_s, eta_s)) });
     }
     /// Names the phase the job is in now.
     pub fn phase(&self, name: &str) {
@@ -81,6 +90,10 @@ impl JobCtx {
     pub fn cancelled(&self) -> bool {
         self.cancel.load(Ordering::Relaxed)
     }
+    /// The cancel flag itself, for code that polls it (the judge's engine).
+    pub fn cancel_flag(&self) -> Arc<AtomicBool> {
+        self.cancel.clone()
+    }
 }
 
 /// A running job as the status bar shows it.
@@ -92,16 +105,26 @@ pub struct JobInfo {
     pub total: usize,
     pub started: Instant,
     pub cancel: Arc<AtomicBool>,
+    /// The edit clock when the job started: its results for records changed since are stale.
+    pub since: u64,
+    /// Rate and ETA as the job measures them (a scorer skipping cached records knows better).
+    pub reported: Option<(f64, f64)>,
 }
 
 impl JobInfo {
     /// Items per second so far.
     pub fn rate(&self) -> f64 {
+        if let Some((rate, _)) = self.reported {
+            return rate;
+        }
         let secs = self.started.elapsed().as_secs_f64();
         if secs > 0.0 { self.done as f64 / secs } else { 0.0 }
     }
     /// Seconds left at the current rate.
     pub fn eta(&self) -> Option<f64> {
+        if let Some((_, eta)) = self.reported {
+            return eta.is_finite().then_some(eta);
+        }
         let rate = self.rate();
         (rate > 0.0 && self.total >= self.done).then(|| (self.total - self.done) as f64 / rate)
     }
@@ -113,12 +136,14 @@ pub struct Jobs {
     pub rx: Receiver<JobMsg>,
     pub running: Vec<JobInfo>,
     next: u64,
+    /// The edit clock: advanced whenever records change ([`Signals::changed_at`] keeps when).
+    pub clock: u64,
 }
 
 impl Default for Jobs {
     fn default() -> Self {
         let (tx, rx) = channel();
-        Jobs { tx, rx, running: Vec::new(), next: 1 }
+        Jobs { tx, rx, running: Vec::new(), next: 1, clock: 0 }
     }
 }
 
@@ -140,6 +165,8 @@ impl Jobs {
             total,
             started: Instant::now(),
             cancel: cancel.clone(),
+            since: self.clock,
+            reported: None,
         });
         let ctx = JobCtx { job: id, tx: self.tx.clone(), cancel };
         std::thread::Builder::new()
@@ -149,6 +176,11 @@ impl Jobs {
                 let _ = ctx.tx.send(JobMsg::Finished { job: ctx.job, error });
             })
             .expect("spawn job thread");
+    }
+
+    /// The edit clock at the start of job `id` (the current clock for an unknown job).
+    pub fn since(&self, id: u64) -> u64 {
+        self.running.iter().find(|j| j.id == id).map_or(self.clock, |j| j.since)
     }
 
     /// Asks every running job to stop.
@@ -163,9 +195,14 @@ impl Jobs {
 #[derive(Default)]
 pub struct Signals {
     pub numeric: BTreeMap<String, HashMap<u32, f32>>,
+    /// Heuristic (model-free) flags.
     pub flags: HashMap<u32, Vec<Flag>>,
+    /// Flags the model judge raised.
+    pub model_flags: HashMap<u32, Vec<JudgeFlag>>,
     /// Whether flags have been computed (so "no flags" means clean, not unknown).
     pub flags_ready: bool,
+    /// The edit clock ([`Jobs::clock`]) at each record's last change.
+    pub changed_at: HashMap<u32, u64>,
 }
 
 impl Signals {
@@ -177,20 +214,44 @@ impl Signals {
     pub fn names(&self) -> Vec<String> {
         self.numeric.keys().cloned().collect()
     }
-    /// The flags of a record.
+    /// The heuristic flags of a record.
     pub fn flags(&self, id: u32) -> &[Flag] {
         self.flags.get(&id).map_or(&[], Vec::as_slice)
     }
-    /// Stores a job's output.
-    pub fn absorb(&mut self, out: JobOutput) -> Option<Arc<Corpus>> {
+    /// The model flags of a record.
+    pub fn model_flags(&self, id: u32) -> &[JudgeFlag] {
+        self.model_flags.get(&id).map_or(&[], Vec::as_slice)
+    }
+    /// The names of every flag of a record: heuristic flags first, then the model's.
+    pub fn flag_names(&self, id: u32) -> impl Iterator<Item = &str> {
+        self.flags(id).iter().map(|f| f.kind.name()).chain(self.model_flags(id).iter().map(|f| f.name.as_str()))
+    }
+    /// Whether a result computed at edit clock `since` is out of date for record `id`.
+    pub fn is_stale(&self, id: u32, since: u64) -> bool {
+        self.changed_at.get(&id).is_some_and(|&t| t > since)
+    }
+    /// Stores the output of a job that started at edit clock `since`; values for records changed
+    /// since then are dropped (their own flags and length were recomputed at the edit).
+    pub fn absorb(&mut self, out: JobOutput, since: u64) -> Option<Arc<Corpus>> {
         match out {
             JobOutput::Corpus(c) => return Some(c),
+            JobOutput::Judge(_) => {}
             JobOutput::Numeric { name, values } => {
                 let m = self.numeric.entry(name).or_default();
-                m.extend(values);
+                for (id, v) in values {
+                    if self.changed_at.get(&id).is_none_or(|&t| t <= since) {
+                        m.insert(id, v);
+                    }
+                }
             }
             JobOutput::Flags(f) => {
-                for (id, flags) in f {
+                let dup = |f: &Flag| matches!(f.kind, FlagKind::Duplicate | FlagKind::NearDuplicate);
+                for (id, mut flags) in f {
+                    if self.is_stale(id, since) {
+                        // Only the dataset-level duplicate flags, which an edit does not recompute.
+                        flags.retain(dup);
+                        flags.extend(self.flags(id).iter().filter(|f| !dup(f)).cloned());
+                    }
                     if flags.is_empty() {
                         self.flags.remove(&id);
                     } else {

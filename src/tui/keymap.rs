@@ -48,6 +48,9 @@ pub enum Command {
     TrainPanel,
     TrainStop,
     TryIt,
+    Score,
+    Histogram,
+    HistogramNext,
     Help,
 }
 
@@ -89,11 +92,14 @@ pub const COMMANDS: &[(Command, &str, &[&str], &str)] = &[
     (Command::Redo, "redo", &["ctrl-r"], "redo"),
     (Command::Save, "save", &["w"], "save the file"),
     (Command::Quit, "quit", &["q", "ctrl-c"], "quit"),
-    (Command::CancelJobs, "cancel_jobs", &["ctrl-x"], "stop background jobs"),
     (Command::Train, "train", &["T"], "train on marked records (else accepted)"),
     (Command::TrainPanel, "train_panel", &["P"], "training panel: run/past runs/try it/off"),
     (Command::TrainStop, "train_stop", &["X"], "stop the training run (keeps checkpoint)"),
     (Command::TryIt, "try_it", &["R"], "try it: trained vs base model answer"),
+    (Command::Score, "score", &["M"], "judge: score every record with the model"),
+    (Command::Histogram, "histogram", &["H"], "histogram of a signal (toggle)"),
+    (Command::HistogramNext, "histogram_next", &["h"], "histogram: next signal"),
+    (Command::CancelJobs, "cancel_jobs", &["ctrl-x"], "stop background jobs (and the judge)"),
     (Command::Help, "help", &["?"], "this help"),
 ];
 

@@ -2,16 +2,19 @@
 //!
 //! State lives in [`app::App`]; events become [`app::Action`]s through the key map
 //! ([`update::map_event`]); [`update::update`] is the only place the state changes; and
-//! [`render::render`] draws from `&App`. Background work (indexing, flags, search) runs on threads
-//! and reports through channels that the event loop drains between frames.
+//! [`render::render`] draws from `&App`. Background work (indexing, flags, search, the model judge)
+//! runs on threads and reports through channels that the event loop drains between frames.
 
 pub mod app;
 pub mod config;
+pub mod histogram;
 pub mod index;
 pub mod jobs;
 pub mod keymap;
 pub mod render;
 pub mod sample;
+pub mod score;
+pub mod score_view;
 pub mod search;
 pub mod text;
 pub mod training;
@@ -29,8 +32,9 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-/// Opens `path` (the bundled sample when None) in the TUI; returns when the user quits.
-pub fn run(path: Option<&Path>, format: Option<Format>) -> Result<()> {
+/// Opens `path` (the bundled sample when None) in the TUI, judging with the model in `model` (the
+/// default model when None); returns when the user quits.
+pub fn run(path: Option<&Path>, format: Option<Format>, model: Option<&Path>) -> Result<()> {
     let config = config::Config::load()?;
     let path = match path {
         Some(p) => p.to_path_buf(),
@@ -67,6 +71,7 @@ pub fn run(path: Option<&Path>, format: Option<Format>) -> Result<()> {
             anyhow::bail!(e);
         }
     };
+    app.judge.model_dir = model.map(Path::to_path_buf);
     let _ = execute!(std::io::stdout(), EnableMouseCapture);
     let result = event_loop(&mut terminal, &mut app, &term_flag, early);
     let _ = execute!(std::io::stdout(), DisableMouseCapture);

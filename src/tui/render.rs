@@ -50,8 +50,13 @@ pub fn glyph(s: Status) -> (&'static str, Color) {
 /// Draws the whole screen.
 pub fn render(app: &App, f: &mut Frame) {
     let area = f.area();
-    let l = layout(area, app);
+    let mut l = layout(area, app);
     render_list(app, f, l.list);
+    let (detail, histogram) = super::histogram::split(app, l.detail);
+    l.detail = detail;
+    if let Some(h) = histogram {
+        super::histogram::render(app, f, h);
+    }
     match &app.mode {
         Mode::Edit(ed) => {
             let mut area_w = ed.area.clone();
@@ -99,6 +104,7 @@ fn render_list(app: &App, f: &mut Frame, area: Rect) {
     let width = (ds.len().max(1).ilog10() + 1) as usize;
     let score_name = app.sort.key.clone().unwrap_or_else(|| LEN.to_string());
     let pattern = Query::parse(&app.search.query);
+    let cols = super::score_view::list_columns(app, inner.width as usize);
     let mut lines = Vec::with_capacity(inner.height as usize);
     for row in 0..inner.height as usize {
         let i = app.offset + row;
@@ -106,12 +112,11 @@ fn render_list(app: &App, f: &mut Frame, area: Rect) {
         let Some(e) = ds.entry(pos) else { break };
         let review = app.session.review(pos);
         let (g, color) = glyph(review.status);
-        let flags = app.signals.flags(e.id);
-        let flag_txt = match flags.first() {
-            None if app.signals.flags_ready => String::new(),
-            None => String::new(),
-            Some(fl) if flags.len() == 1 => ellipsize(fl.kind.name(), 9),
-            Some(fl) => format!("{}+{}", ellipsize(fl.kind.name(), 7), flags.len() - 1),
+        let flags: Vec<&str> = app.signals.flag_names(e.id).collect();
+        let flag_txt = match flags.as_slice() {
+            [] => String::new(),
+            [one] => ellipsize(one, 9),
+            [first, rest @ ..] => format!("{}+{}", ellipsize(first, 7), rest.len()),
         };
         let score = app.signals.value(&score_name, e.id).map_or(String::from("-"), fmt_num);
         let selected = app.is_selected(i, e.id);
@@ -124,7 +129,7 @@ fn render_list(app: &App, f: &mut Frame, area: Rect) {
         };
         let changed = if ds.is_changed(pos) { "*" } else { " " };
         let prefix = format!("{mark}{pos:>width$}{changed}");
-        let fixed = prefix.chars().count() + 2 + 10 + 7;
+        let fixed = prefix.chars().count() + 2 + 10 + 7 + super::score_view::columns_width(&cols);
         let room = (inner.width as usize).saturating_sub(fixed);
         let (text, malformed) = match ds.record(pos) {
             Some(r) => (preview(&r.instruction, room.max(1)), false),
@@ -138,6 +143,7 @@ fn render_list(app: &App, f: &mut Frame, area: Rect) {
             Span::styled(format!("{flag_txt:<9} "), Style::default().fg(Color::Magenta)),
             Span::styled(format!("{score:>6} "), Style::default().fg(Color::Blue)),
         ];
+        spans.extend(super::score_view::list_cells(app, e.id, &cols));
         if malformed {
             spans.push(Span::styled(text, Style::default().fg(Color::Red)));
         } else if pattern.covers(0) && !pattern.terms.is_empty() {
@@ -204,22 +210,7 @@ fn render_detail(app: &App, f: &mut Frame, area: Rect) {
     }
     title.push(' ');
     let block = Block::default().borders(Borders::ALL).title(ellipsize(&title, area.width as usize));
-    let mut lines: Vec<Line> = Vec::new();
-    for fl in app.signals.flags(e.id) {
-        lines.push(Line::from(vec![
-            Span::styled(format!("⚑ {}: ", fl.kind.name()), Style::default().fg(Color::Magenta)),
-            Span::raw(sanitize_lines(&fl.reason).join(" ")),
-        ]));
-    }
-    let scores: Vec<String> = app
-        .signals
-        .numeric
-        .iter()
-        .filter_map(|(name, m)| m.get(&e.id).map(|v| format!("{name} {}", fmt_num(*v))))
-        .collect();
-    if !scores.is_empty() {
-        lines.push(Line::styled(scores.join(" · "), Style::default().fg(Color::Blue)));
-    }
+    let mut lines: Vec<Line> = super::score_view::detail_lines(app, e.id);
     if !review.note.is_empty() {
         lines.push(Line::styled(
             format!("note: {}", sanitize_lines(&review.note).join(" ")),
@@ -231,6 +222,9 @@ fn render_detail(app: &App, f: &mut Frame, area: Rect) {
         Some(r) => {
             let fields = record_fields(ds.format(), &r);
             let focus = app.focus.min(fields.len().saturating_sub(1));
+            // The response the judge scored, with its most surprising tokens.
+            let response = fields.iter().rposition(|f| f.text == r.output);
+            let marks = app.judge.surprising.get(&e.id).map_or(&[][..], Vec::as_slice);
             for (k, fv) in fields.iter().enumerate() {
                 let head = Style::default().fg(Color::Cyan).add_modifier(Modifier::BOLD);
                 let head = if k == focus { head.add_modifier(Modifier::REVERSED) } else { head };
@@ -244,6 +238,9 @@ fn render_detail(app: &App, f: &mut Frame, area: Rect) {
                 let hl = !query.terms.is_empty() && (query.covers(search_k) || search_k == 3);
                 if fv.text.is_empty() {
                     lines.push(Line::styled("(empty)", Style::default().fg(Color::DarkGray)));
+                } else if !hl && response == Some(k) && !marks.is_empty() {
+                    lines.extend(super::score_view::marked_lines(&fv.text, marks));
+                    continue;
                 }
                 for l in sanitize_lines(&fv.text).into_iter().filter(|_| !fv.text.is_empty()) {
                     if hl {
@@ -280,11 +277,11 @@ fn render_status(app: &App, f: &mut Frame, area: Rect) {
     }
     for j in &app.jobs.running {
         let pct = (j.done * 100).checked_div(j.total).unwrap_or(0);
-        let eta = j.eta().map_or(String::new(), |s| format!(" ETA {s:.0}s"));
-        spans.push(Span::styled(
-            format!("⟳ {} {pct}% {:.0}/s{eta} ", j.name, j.rate()),
-            Style::default().fg(Color::Blue),
-        ));
+        let eta = j.eta().map_or(String::new(), |s| format!(" ETA {}", super::text::duration(s)));
+        let rate = j.rate();
+        let rate = if rate < 10.0 { format!("{rate:.1}") } else { format!("{rate:.0}") };
+        let bar = super::text::progress_bar(j.done, j.total, 8);
+        spans.push(Span::styled(format!("⟳ {} {bar} {pct}% {rate}/s{eta} ", j.name), Style::default().fg(Color::Blue)));
     }
     spans.extend(super::training::view::status_spans(app));
     if let Some((msg, err)) = &app.message {
@@ -328,7 +325,7 @@ fn render_hints(app: &App, f: &mut Frame, area: Rect) {
         Mode::Prompt { kind, text } => {
             let label = match kind {
                 PromptKind::Jump => "go to record: ",
-                PromptKind::Filter => "filter (status:X tag:X flag:X len>N changed !cond): ",
+                PromptKind::Filter => "filter (status:X tag:X flag:X len>N quality<N changed !cond): ",
                 PromptKind::Tag => "add tag: ",
                 PromptKind::Untag => "remove tag: ",
                 PromptKind::Note => "note: ",
@@ -387,6 +384,8 @@ fn render_help(app: &App, f: &mut Frame, area: Rect) {
     lines.push(Line::raw(""));
     lines.push(Line::raw("Search: / then type; i: in: o: limit it to instruction, input or response."));
     lines.push(Line::raw("Edit: Esc applies, Ctrl-c cancels; every change can be undone with u."));
+    lines.push(Line::raw("Judge (M) signals: quality continuation ifd ppl gain (filter quality<0.5,"));
+    lines.push(Line::raw("sort with s); model flags: continuation high_ifd high_ppl repetitive."));
     f.render_widget(Clear, r);
     f.render_widget(
         Paragraph::new(lines)

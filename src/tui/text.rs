@@ -59,6 +59,30 @@ pub fn ellipsize(s: &str, max: usize) -> String {
     out
 }
 
+/// A progress bar `width` cells wide, in eighths: `███▌░░░░`.
+pub fn progress_bar(done: usize, total: usize, width: usize) -> String {
+    const PARTS: [char; 8] = [' ', '▏', '▎', '▍', '▌', '▋', '▊', '▉'];
+    let eighths = (done.min(total) * width * 8).checked_div(total).unwrap_or(0);
+    let mut out = "█".repeat(eighths / 8);
+    if eighths / 8 < width && !eighths.is_multiple_of(8) {
+        out.push(PARTS[eighths % 8]);
+    }
+    while out.chars().count() < width {
+        out.push('░');
+    }
+    out
+}
+
+/// Seconds for reading: `42s`, `3m05s`, `2h07m`.
+pub fn duration(secs: f64) -> String {
+    let s = secs.max(0.0).round() as u64;
+    match s {
+        0..60 => format!("{s}s"),
+        60..3600 => format!("{}m{:02}s", s / 60, s % 60),
+        _ => format!("{}h{:02}m", s / 3600, s / 60 % 60),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -70,5 +94,17 @@ mod tests {
         assert_eq!(sanitize_lines("a\r\nb"), vec!["a", "b"]);
         assert_eq!(preview("\n\n  hello\u{1b}world\nnext", 7), "hello␛w");
         assert!(sanitize_line("\u{0}\u{1f}\u{7f}").chars().all(|c| !c.is_control()));
+    }
+
+    #[test]
+    fn bars_and_durations() {
+        assert_eq!(progress_bar(0, 10, 4), "░░░░");
+        assert_eq!(progress_bar(5, 10, 4), "██░░");
+        assert_eq!(progress_bar(9, 16, 2), "█▏");
+        assert_eq!(progress_bar(3, 0, 3), "░░░");
+        assert_eq!(progress_bar(12, 10, 2), "██");
+        assert_eq!(duration(42.4), "42s");
+        assert_eq!(duration(185.0), "3m05s");
+        assert_eq!(duration(7620.0), "2h07m");
     }
 }

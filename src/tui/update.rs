@@ -311,6 +311,7 @@ fn command(app: &mut App, cmd: Command) {
             say(app, format!("stopping {n} background job{}", if n == 1 { "" } else { "s" }));
         }
         Command::Train | Command::TrainPanel | Command::TrainStop | Command::TryIt => {} // training::intercept
+        Command::Score | Command::Histogram | Command::HistogramNext => super::score::command(app, cmd),
         Command::Help => {
             app.help_scroll = 0;
             app.mode = Mode::Help;

@@ -1,5 +1,6 @@
 //! Which records the list shows and in what order: filters (status, tag, flag, changed, any
-//! numeric signal in a range) and sort keys (index or any numeric signal).
+//! numeric signal in a range: `len`, and the judge's `quality`, `continuation`, `ifd`, `ppl`,
+//! `gain`) and sort keys (index or any numeric signal).
 
 use super::jobs::Signals;
 use crate::session::{Session, Status};
@@ -83,7 +84,7 @@ fn parse_cond(term: &str) -> Result<Cond, String> {
             return Ok(Cond::Num { name: name.to_string(), op, value });
         }
     }
-    Err(format!("cannot read `{term}` (try status:accepted tag:x flag:refusal len>200 changed)"))
+    Err(format!("cannot read `{term}` (try status:accepted tag:x flag:refusal len>200 quality<0.5 changed)"))
 }
 
 impl Filter {
@@ -153,9 +154,9 @@ fn eval(c: &Cond, s: &Session, sig: &Signals, pos: usize, id: u32) -> bool {
         Cond::Status(st) => s.status(pos) == *st,
         Cond::Tag(t) => s.review(pos).tags.iter().any(|x| x == t),
         Cond::HasNote => !s.review(pos).note.is_empty(),
-        Cond::Flag(None) => !sig.flags(id).is_empty(),
-        Cond::Flag(Some(name)) => sig.flags(id).iter().any(|f| f.kind.name() == name),
-        Cond::NoFlag => sig.flags(id).is_empty(),
+        Cond::Flag(None) => sig.flag_names(id).next().is_some(),
+        Cond::Flag(Some(name)) => sig.flag_names(id).any(|f| f == name),
+        Cond::NoFlag => sig.flag_names(id).next().is_none(),
         Cond::Changed => s.dataset().is_changed(pos),
         Cond::Num { name, op, value } => sig.value(name, id).is_some_and(|v| match op {
             Op::Lt => v < *value,

@@ -377,7 +377,11 @@ fn try_it(app: &mut App) {
         return fail(app, "this record is not valid JSON");
     };
     let trained = app.training.trained_model();
-    let params = GenerateParams { max_new_tokens: app.training.options.try_max_tokens.max(1), ..Default::default() };
+    let params = GenerateParams {
+        max_new_tokens: app.training.options.try_max_tokens.max(1),
+        repeat_penalty: crate::model::generate::ANSWER_REPEAT_PENALTY,
+        ..Default::default()
+    };
     let base = app.training.options.base.clone();
     let t = &mut app.training;
     t.try_it.start((pos, rec.instruction, rec.input, rec.output), trained, base, params);

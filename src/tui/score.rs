@@ -1,0 +1,431 @@
+//! The model judge in the TUI: scores records in the background with the same engine and the same
+//! assessment as `sift score`, streams the results into the signal store, and rescores a record
+//! whose text changed (the score cache makes every unchanged record free).
+
+use super::app::App;
+use super::index::Batch;
+use super::jobs::{JobCtx, JobOutput, Signals, background_pool};
+use super::search::Fields;
+use super::view::LEN;
+use crate::dataset::Format;
+use crate::judge::signals::Surprise;
+use crate::judge::{self, Engine, JudgeConfig, JudgeFlag, ModelSignals, OwnedText, ScoreCache, ScoreEvent};
+use crate::quality::heuristics::{Flag, RecordText};
+use std::collections::{HashMap, HashSet};
+use std::path::PathBuf;
+use std::sync::atomic::Ordering;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+/// The judge's numeric signals in the store, in [`Scores::values`] order.
+pub const SIGNALS: [&str; 5] = ["quality", "continuation", "ifd", "ppl", "gain"];
+
+/// The prompt template the TUI scores under (the CLI's default).
+pub const TEMPLATE: &str = "alpaca";
+
+/// How often a scoring job hands its results over, and the list re-sorts at most.
+const FLUSH: Duration = Duration::from_millis(100);
+const REFRESH: Duration = Duration::from_secs(1);
+
+/// What the judge says about one scored record.
+#[derive(Clone, Debug)]
+pub struct Scores {
+    /// quality, continuation, ifd, ppl and instruction gain ([`SIGNALS`]).
+    pub values: [f32; 5],
+    /// The model flags with their reasons.
+    pub flags: Vec<JudgeFlag>,
+    /// The response's most surprising tokens (byte spans).
+    pub surprising: Vec<Surprise>,
+}
+
+/// One record's result: the content hash of the text scored, and the scores (None: nothing to
+/// score, the response is empty).
+#[derive(Clone, Debug)]
+pub struct Judged {
+    pub id: u32,
+    pub hash: u64,
+    pub scores: Option<Scores>,
+}
+
+/// What a run did.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RunStats {
+    pub records: usize,
+    pub scored: usize,
+    pub cached: usize,
+    pub cancelled: bool,
+}
+
+/// What a scoring job reports.
+pub enum JudgeMsg {
+    Results(Vec<Judged>),
+    Done(RunStats),
+}
+
+/// The judge's part of the app state.
+pub struct JudgeState {
+    /// The model directory (`--model`); None: [`judge::default_model_dir`].
+    pub model_dir: Option<PathBuf>,
+    /// Where scores are cached (the CLI's cache); None: no cache.
+    pub cache_dir: Option<PathBuf>,
+    /// Whether changed records are rescored (scoring was started and neither stopped nor failed).
+    pub active: bool,
+    /// Records waiting for the next scoring job.
+    pub pending: HashSet<u32>,
+    /// Records the running job scores.
+    pub in_flight: HashSet<u32>,
+    /// The running scoring job.
+    pub job: Option<u64>,
+    /// The content hash of the text each record's scores are for.
+    pub scored: HashMap<u32, u64>,
+    /// The most surprising response tokens of each scored record.
+    pub surprising: HashMap<u32, Vec<Surprise>>,
+    /// What the last finished run did.
+    pub last: Option<RunStats>,
+    /// The running job's report, once it sent one.
+    finished: Option<RunStats>,
+    /// Whether the running job was seen stopping (the user cancelled it).
+    stopping: bool,
+    /// The loaded engine, kept for the next run.
+    engine: Arc<Mutex<Option<Arc<Engine>>>>,
+    refreshed: Instant,
+}
+
+impl Default for JudgeState {
+    fn default() -> Self {
+        JudgeState {
+            model_dir: None,
+            cache_dir: judge::cache_dir(),
+            active: false,
+            pending: HashSet::new(),
+            in_flight: HashSet::new(),
+            job: None,
+            scored: HashMap::new(),
+            surprising: HashMap::new(),
+            last: None,
+            finished: None,
+            stopping: false,
+            engine: Arc::default(),
+            refreshed: Instant::now(),
+        }
+    }
+}
+
+impl JudgeState {
+    /// Whether a record waits for (re)scoring.
+    pub fn waiting(&self, id: u32) -> bool {
+        self.pending.contains(&id) || self.in_flight.contains(&id)
+    }
+
+    /// After record `id` changed (its current text is `f`): drops its scores when they are for other
+    /// text, and queues it for scoring while the judge is active.
+    pub fn touched(&mut self, signals: &mut Signals, id: u32, f: &Fields) {
+        let hash = judge::content_hash(&f[0], &f[1], &f[2]);
+        match self.scored.get(&id) {
+            Some(&h) if h == hash => return,
+            Some(_) => {
+                self.scored.remove(&id);
+                clear(signals, &mut self.surprising, id);
+            }
+            None => {}
+        }
+        if self.active {
+            self.pending.insert(id);
+        }
+    }
+
+    /// After changes to unknown records: rescores everything while active, else drops every score.
+    pub fn all_touched(&mut self, signals: &mut Signals, ids: impl Iterator<Item = u32>) {
+        if self.active {
+            self.pending.extend(ids);
+            return;
+        }
+        for name in SIGNALS {
+            signals.numeric.remove(name);
+        }
+        signals.model_flags.clear();
+        self.scored.clear();
+        self.surprising.clear();
+    }
+}
+
+fn clear(signals: &mut Signals, surprising: &mut HashMap<u32, Vec<Surprise>>, id: u32) {
+    for name in SIGNALS {
+        if let Some(m) = signals.numeric.get_mut(name) {
+            m.remove(&id);
+        }
+    }
+    signals.model_flags.remove(&id);
+    surprising.remove(&id);
+}
+
+/// Everything a scoring job needs, taken on the UI thread.
+struct Request {
+    format: Format,
+    batch: Batch,
+    heuristics: HashMap<u32, Vec<Flag>>,
+    cfg: JudgeConfig,
+    model_dir: Option<PathBuf>,
+    cache_dir: Option<PathBuf>,
+    engine: Arc<Mutex<Option<Arc<Engine>>>>,
+}
+
+impl App {
+    /// Starts scoring every record with the judge (the `score` command).
+    pub fn start_scoring(&mut self) {
+        let ds = self.session.dataset();
+        let all = ds.entries().iter().filter(|e| !e.malformed).map(|e| e.id);
+        self.judge.pending = all.filter(|id| !self.judge.in_flight.contains(id)).collect();
+        let say = |app: &mut App, m: &str| app.message = Some((m.to_string(), false));
+        if self.judge.pending.is_empty() {
+            let busy = !self.judge.in_flight.is_empty();
+            return say(self, if busy { "the judge is already scoring (ctrl-x stops it)" } else { "nothing to score" });
+        }
+        self.judge.active = true;
+        if self.judge.job.is_some() {
+            say(self, "the judge scores the other records next");
+        } else if !self.judge_tick() {
+            say(self, "scoring starts once the flags are ready");
+        }
+    }
+
+    /// Follows the scoring job and starts the next one when records wait; returns whether anything
+    /// changed. Called after every [`App::poll`].
+    pub fn judge_tick(&mut self) -> bool {
+        let mut changed = false;
+        if let Some(job) = self.judge.job {
+            if let Some(j) = self.jobs.running.iter().find(|j| j.id == job) {
+                if j.cancel.load(Ordering::Relaxed) && !self.judge.stopping {
+                    // Stopped: no automatic rescoring until the user starts the judge again.
+                    self.judge.stopping = true;
+                    self.judge.active = false;
+                    self.judge.pending.clear();
+                }
+                return false;
+            }
+            self.judge.job = None;
+            self.judge.in_flight.clear();
+            let ok = self.judge.finished.take().is_some_and(|s| !s.cancelled);
+            let seen = std::mem::take(&mut self.judge.stopping);
+            if !ok && !seen {
+                // Failed (or stopped unseen): the same.
+                self.judge.active = false;
+                self.judge.pending.clear();
+            }
+            if self.wants_refresh() {
+                self.refresh_view();
+            }
+            changed = true;
+        }
+        let waiting_flags = self.config.options.flags && !self.signals.flags_ready;
+        if self.judge.pending.is_empty() || waiting_flags {
+            return changed;
+        }
+        self.spawn_judge();
+        true
+    }
+
+    fn spawn_judge(&mut self) {
+        let pending = std::mem::take(&mut self.judge.pending);
+        let ds = self.session.dataset();
+        let mut batch = Batch::default();
+        let mut add = |p: usize| {
+            let start = batch.raws.len();
+            batch.raws.extend_from_slice(ds.raw(p));
+            batch.spans.push((start, batch.raws.len()));
+            batch.ids.push(ds.entry(p).expect("in range").id);
+        };
+        if pending.len() <= 16 {
+            let mut positions: Vec<usize> = pending.iter().filter_map(|&id| ds.position(id)).collect();
+            positions.sort_unstable();
+            positions.into_iter().filter(|&p| !ds.entry(p).expect("in range").malformed).for_each(&mut add);
+        } else {
+            let entries = ds.entries();
+            (0..entries.len()).filter(|&p| !entries[p].malformed && pending.contains(&entries[p].id)).for_each(add);
+        }
+        if batch.ids.is_empty() {
+            return;
+        }
+        let heuristics =
+            batch.ids.iter().filter_map(|id| self.signals.flags.get(id).map(|f| (*id, f.clone()))).collect();
+        self.judge.in_flight = batch.ids.iter().copied().collect();
+        let n = batch.ids.len();
+        let req = Request {
+            format: ds.format(),
+            batch,
+            heuristics,
+            cfg: self.config.judge.clone(),
+            model_dir: self.judge.model_dir.clone(),
+            cache_dir: self.judge.cache_dir.clone(),
+            engine: self.judge.engine.clone(),
+        };
+        self.jobs.spawn("judge", n, move |ctx| run(ctx, req));
+        self.judge.job = self.jobs.running.last().map(|j| j.id);
+        self.judge.finished = None;
+    }
+
+    /// Takes in a scoring job's report; `since`: the edit clock when the job started.
+    pub fn absorb_judge(&mut self, since: u64, msg: JudgeMsg) {
+        match msg {
+            JudgeMsg::Done(s) => {
+                self.judge.finished = Some(s);
+                self.judge.last = Some(s);
+                if s.records > 1 || s.cancelled {
+                    let what = if s.cancelled { "judge stopped after" } else { "judge scored" };
+                    let msg = format!("{what} {} records ({} from cache)", s.scored + s.cached, s.cached);
+                    self.message = Some((msg, false));
+                }
+            }
+            JudgeMsg::Results(v) => {
+                for j in v {
+                    self.store_judged(since, j);
+                }
+                if self.wants_refresh() && self.judge.refreshed.elapsed() >= REFRESH {
+                    self.refresh_view();
+                    self.judge.refreshed = Instant::now();
+                }
+            }
+        }
+    }
+
+    fn store_judged(&mut self, since: u64, j: Judged) {
+        // Changed since the job read it: keep the result only if the text is the same again.
+        if self.signals.is_stale(j.id, since) && self.text_hash(j.id) != Some(j.hash) {
+            return;
+        }
+        self.judge.in_flight.remove(&j.id);
+        self.judge.scored.insert(j.id, j.hash);
+        let Some(s) = j.scores else {
+            clear(&mut self.signals, &mut self.judge.surprising, j.id);
+            return;
+        };
+        for (name, v) in SIGNALS.iter().zip(s.values) {
+            match self.signals.numeric.get_mut(*name) {
+                Some(m) => {
+                    m.insert(j.id, v);
+                }
+                None => {
+                    self.signals.numeric.insert(name.to_string(), HashMap::from([(j.id, v)]));
+                }
+            }
+        }
+        if s.flags.is_empty() {
+            self.signals.model_flags.remove(&j.id);
+        } else {
+            self.signals.model_flags.insert(j.id, s.flags);
+        }
+        self.judge.surprising.insert(j.id, s.surprising);
+    }
+
+    /// The content hash of a record's current text, as the judge files it.
+    fn text_hash(&self, id: u32) -> Option<u64> {
+        let ds = self.session.dataset();
+        let r = ds.record(ds.position(id)?)?;
+        Some(judge::content_hash(&r.instruction, &r.input, &r.output))
+    }
+
+    /// Whether streamed scores can change what the list shows or its order.
+    fn wants_refresh(&self) -> bool {
+        self.search.matched.is_none() && (!self.filter.is_empty() || self.sort.key.as_deref().is_some_and(|k| k != LEN))
+    }
+}
+
+/// The scoring job: loads the engine once (kept for later runs), decodes the records, scores them
+/// with the cache and streams the assessments.
+fn run(ctx: &JobCtx, req: Request) -> Result<(), String> {
+    let engine = {
+        let mut slot = req.engine.lock().map_err(|_| "the judge failed earlier".to_string())?;
+        match slot.as_ref() {
+            Some(e) => e.clone(),
+            None => {
+                ctx.phase("loading model");
+                let e = judge::load_engine(req.model_dir.as_deref(), TEMPLATE, judge::EngineOptions::default())
+                    .map_err(|e| format!("cannot load the judge model: {e:#}"))?;
+                slot.insert(Arc::new(e)).clone()
+            }
+        }
+    };
+    ctx.phase("judge");
+    background_pool().install(|| score(ctx, &engine, &req))
+}
+
+fn score(ctx: &JobCtx, engine: &Engine, req: &Request) -> Result<(), String> {
+    use rayon::prelude::*;
+    let b = &req.batch;
+    let texts: Vec<OwnedText> = b
+        .spans
+        .par_iter()
+        .map(|&(s, e)| {
+            let r = crate::dataset::format::decode(req.format, &b.raws[s..e]).record;
+            OwnedText { instruction: r.instruction, input: r.input, output: r.output }
+        })
+        .collect();
+    if ctx.cancelled() {
+        return Ok(());
+    }
+    let texts: Vec<RecordText> = texts.iter().map(OwnedText::as_text).collect();
+    let mut cache = match &req.cache_dir {
+        Some(d) => ScoreCache::open(d, &engine.cache_key()),
+        None => ScoreCache::disabled("no cache directory"),
+    };
+    let mut buf = Vec::new();
+    let mut flushed = Instant::now();
+    let flush = |buf: &mut Vec<Judged>| {
+        if !buf.is_empty() {
+            ctx.output(JobOutput::Judge(JudgeMsg::Results(std::mem::take(buf))));
+        }
+    };
+    let outcome = engine
+        .score(&texts, &mut cache, &ctx.cancel_flag(), &mut |ev| match ev {
+            ScoreEvent::Scored { position, signals, .. } => {
+                let id = b.ids[position];
+                let heuristic = req.heuristics.get(&id).map_or(&[][..], Vec::as_slice);
+                buf.push(judged(id, &texts[position], signals, heuristic, &req.cfg));
+                if flushed.elapsed() >= FLUSH {
+                    flush(&mut buf);
+                    flushed = Instant::now();
+                }
+            }
+            ScoreEvent::Progress { done, total, records_per_s, eta_s } => {
+                flush(&mut buf);
+                ctx.progress_rate(done, total, records_per_s, eta_s);
+            }
+            ScoreEvent::Done { .. } | ScoreEvent::Failed(_) => {}
+        })
+        .map_err(|e| format!("judge: {e:#}"))?;
+    flush(&mut buf);
+    let stats =
+        RunStats { records: b.ids.len(), scored: outcome.scored, cached: outcome.cached, cancelled: outcome.cancelled };
+    ctx.output(JobOutput::Judge(JudgeMsg::Done(stats)));
+    Ok(())
+}
+
+/// The assessment of one record, as `sift score` makes it: heuristic flags in, model flags out.
+fn judged(id: u32, t: &RecordText, m: Option<ModelSignals>, heuristic: &[Flag], cfg: &JudgeConfig) -> Judged {
+    let hash = judge::content_hash(t.instruction, t.input, t.output);
+    let mut a = judge::assess(m.as_ref(), t, heuristic, cfg);
+    let scores = a.signals.take().map(|s| Scores {
+        values: [s.quality, s.continuation, s.ifd, s.ppl, s.instruction_gain],
+        // Heuristic flags come first; the app has those already.
+        flags: a.flags.split_off(heuristic.len().min(a.flags.len())),
+        surprising: m.map(|m| m.surprising).unwrap_or_default(),
+    });
+    Judged { id, hash, scores }
+}
+
+/// Handles the judge's key commands.
+pub fn command(app: &mut App, cmd: super::keymap::Command) {
+    use super::keymap::Command;
+    match cmd {
+        Command::Score => app.start_scoring(),
+        Command::Histogram => app.histogram.shown = !app.histogram.shown,
+        Command::HistogramNext => {
+            let names = app.signals.names();
+            let cur = super::histogram::signal(app);
+            let i = names.iter().position(|n| Some(n.as_str()) == cur.as_deref()).map_or(0, |i| i + 1);
+            app.histogram.signal = names.get(i % names.len().max(1)).cloned();
+            app.histogram.shown = true;
+        }
+        _ => {}
+    }
+}

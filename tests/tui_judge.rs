@@ -1,0 +1,313 @@
+//! The judge in the TUI, through the real update loop with the tiny fixture model: scoring every
+//! record, sorting and filtering by the new signals, flag explanations, the histogram and score
+//! columns, surprising tokens, rescoring only an edited record, and stale results being dropped.
+
+use ratatui::Terminal;
+use ratatui::backend::TestBackend;
+use ratatui::style::{Color, Modifier};
+use sift::quality::heuristics::{Flag, FlagKind};
+use sift::session::{OpenOptions, Session};
+use sift::tui::app::{Action, App};
+use sift::tui::config::Config;
+use sift::tui::jobs::{JobInfo, JobOutput};
+use sift::tui::render::render;
+use sift::tui::score::{RunStats, SIGNALS};
+use sift::tui::update::{type_keys, update};
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+const RECORDS: &[(&str, &str, &str)] = &[
+    ("Name three primary colors.", "", "Red, yellow and blue."),
+    ("Translate to German.", "Good morning", "Guten Morgen"),
+    (
+        "Write a haiku about autumn.",
+        "",
+        "Leaves drift on cold wind\nthe maple lets go its red\nponds hold the grey sky",
+    ),
+    (
+        "Summarize the text.",
+        "The sun is a star. It formed 4.6 billion years ago",
+        "and it will burn for billions more years.",
+    ),
+    ("Describe the image.", "", "I'm sorry, but I cannot see images."),
+    ("What is 2 + 2?", "", "4"),
+    ("List two fruits.", "", "apple apple apple apple apple apple apple apple apple apple"),
+    ("Give a synonym for happy.", "", ""),
+];
+
+fn fixture() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/tiny-llama")
+}
+
+fn alpaca(records: &[(&str, &str, &str)]) -> String {
+    let v: Vec<serde_json::Value> =
+        records.iter().map(|(i, n, o)| serde_json::json!({"instruction": i, "input": n, "output": o})).collect();
+    serde_json::to_string_pretty(&v).unwrap()
+}
+
+/// The app over `records` in `dir`, judging with the fixture model and a cache in `dir`, indexed.
+fn open(dir: &Path, records: &[(&str, &str, &str)]) -> App {
+    let path = dir.join("data.json");
+    std::fs::write(&path, alpaca(records)).unwrap();
+    let s = Session::open(&path, &OpenOptions { format: None, state_dir: Some(dir.join("state")) }).unwrap();
+    let mut app = App::new(s, Config::default()).unwrap();
+    app.judge.model_dir = Some(fixture());
+    app.judge.cache_dir = Some(dir.join("cache"));
+    update(&mut app, Action::Resize(100, 30));
+    app.start_background();
+    settle(&mut app);
+    app
+}
+
+/// Polls until every background job (the judge's included) is done.
+fn settle(app: &mut App) {
+    let t = Instant::now();
+    while t.elapsed() < Duration::from_secs(600) {
+        app.poll();
+        let searching = app.search.matched.is_some() && !app.search.done;
+        if app.jobs.running.is_empty() && app.indexed && !searching && app.judge.pending.is_empty() {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    panic!("background work did not finish");
+}
+
+fn keys(app: &mut App, k: &str) {
+    type_keys(app, k);
+    settle(app);
+}
+
+fn screen(app: &mut App, w: u16, h: u16) -> Terminal<TestBackend> {
+    update(app, Action::Resize(w, h));
+    let mut t = Terminal::new(TestBackend::new(w, h)).unwrap();
+    t.draw(|f| render(app, f)).unwrap();
+    t
+}
+
+fn text(t: &Terminal<TestBackend>) -> String {
+    let b = t.backend().buffer();
+    (0..b.area.height).map(|y| (0..b.area.width).map(|x| b[(x, y)].symbol()).collect::<String>() + "\n").collect()
+}
+
+fn id_at(app: &App, row: usize) -> u32 {
+    app.session.dataset().entry(app.pos_at(row).unwrap()).unwrap().id
+}
+
+fn values(app: &App, name: &str) -> HashMap<u32, f32> {
+    app.signals.numeric.get(name).cloned().unwrap_or_default()
+}
+
+#[test]
+fn scores_sort_filter_explain_and_rescore_only_an_edit() {
+    let d = tempfile::tempdir().unwrap();
+    let mut app = open(d.path(), RECORDS);
+    assert!(!app.signals.numeric.contains_key("quality"));
+    keys(&mut app, "M");
+    assert_eq!(
+        app.judge.last,
+        Some(RunStats { records: 8, scored: 7, cached: 0, cancelled: false }),
+        "{:?}",
+        app.message
+    );
+    // Every record with a response has every signal; the empty one has none and waits for nothing.
+    for pos in 0..RECORDS.len() {
+        let id = app.session.dataset().entry(pos).unwrap().id;
+        for name in SIGNALS {
+            assert_eq!(app.signals.value(name, id).is_some(), pos != 7, "{name} of #{pos}");
+        }
+        assert!(!app.judge.waiting(id));
+    }
+    // The model flags merge with the heuristic ones and work in filters.
+    assert!(app.signals.model_flags(6).iter().any(|f| f.name == "repetitive"), "{:?}", app.signals.model_flags(6));
+    keys(&mut app, "Fflag:repetitive<enter>");
+    assert_eq!((app.shown(), app.current()), (1, Some(6)));
+    let t = screen(&mut app, 100, 30);
+    let reason = &app.signals.model_flags(6).iter().find(|f| f.name == "repetitive").unwrap().reason;
+    assert!(text(&t).contains(&format!("⚑ model repetitive: {reason}")), "{}", text(&t));
+
+    // Sorting by continuation orders the records by it (records without a value last).
+    keys(&mut app, "<esc>");
+    for _ in 0..10 {
+        if app.sort.key.as_deref() == Some("continuation") {
+            break;
+        }
+        keys(&mut app, "s");
+    }
+    assert_eq!(app.sort.key.as_deref(), Some("continuation"));
+    let cont = values(&app, "continuation");
+    let order: Vec<Option<f32>> = (0..app.shown()).map(|i| cont.get(&id_at(&app, i)).copied()).collect();
+    assert_eq!(order.last(), Some(&None), "the unscored record is last");
+    assert!(order[..7].windows(2).all(|w| w[0].unwrap() >= w[1].unwrap()), "{order:?}");
+
+    // The existing filter syntax reads the new names.
+    let mut sorted: Vec<f32> = cont.values().copied().collect();
+    sorted.sort_by(f32::total_cmp);
+    let cut = sorted[3];
+    keys(&mut app, &format!("Fcontinuation>{cut}<enter>"));
+    assert_eq!(app.shown(), cont.values().filter(|&&v| v > cut).count());
+    assert!(app.shown() > 0 && app.shown() < 7);
+    keys(&mut app, "<esc>");
+
+    // The heuristic flag and its reason, the signal values, and the surprising tokens underlined.
+    app.sort = Default::default();
+    app.refresh_view();
+    keys(&mut app, ":4<enter>");
+    let t = screen(&mut app, 100, 30);
+    let screen_text = text(&t);
+    let refusal = &app.signals.flags(4)[0];
+    assert_eq!(refusal.kind, FlagKind::Refusal);
+    assert!(screen_text.contains(&format!("⚑ refusal: {}", refusal.reason)), "{screen_text}");
+    assert!(screen_text.contains("quality ") && screen_text.contains("continuation "), "{screen_text}");
+    let b = t.backend().buffer();
+    let marked: String = b
+        .content()
+        .iter()
+        .filter(|c| c.fg == Color::LightRed && c.modifier.contains(Modifier::UNDERLINED))
+        .map(|c| c.symbol())
+        .collect();
+    assert!(!marked.trim().is_empty(), "{screen_text}");
+    assert!(marked.chars().all(|c| RECORDS[4].2.contains(c)), "{marked}");
+
+    // A decision changes no text: nothing is rescored.
+    let quality = values(&app, "quality");
+    type_keys(&mut app, "a");
+    assert_eq!(app.session.status(4), sift::session::Status::Accepted);
+    assert!(app.judge.pending.is_empty() && app.signals.value("quality", 4).is_some());
+    settle(&mut app);
+    assert_eq!(app.judge.last.unwrap().records, 8);
+
+    // An edit makes the record's scores stale at once, and only that record is rescored.
+    keys(&mut app, ":2<enter>");
+    type_keys(&mut app, "<tab><tab>eNEW <esc>");
+    assert!(app.session.dataset().record(2).unwrap().output.starts_with("NEW Leaves"));
+    assert_eq!(app.signals.value("quality", 2), None, "stale scores are cleared");
+    assert!(app.judge.waiting(2));
+    assert!(screen(&mut app, 100, 30).backend().buffer().content().iter().any(|c| c.symbol() == "…"));
+    settle(&mut app);
+    assert_eq!(app.judge.last, Some(RunStats { records: 1, scored: 1, cached: 0, cancelled: false }));
+    let after = values(&app, "quality");
+    assert!(after[&2] != quality[&2], "new text, new score");
+    assert!(quality.iter().all(|(id, v)| *id == 2 || after[id] == *v));
+    // Undo brings the old text back, and its scores come from the cache.
+    keys(&mut app, "u");
+    assert_eq!(app.judge.last, Some(RunStats { records: 1, scored: 0, cached: 1, cancelled: false }));
+    assert_eq!(values(&app, "quality"), quality);
+    // A second full run is answered from the cache.
+    keys(&mut app, "M");
+    assert_eq!(app.judge.last, Some(RunStats { records: 8, scored: 0, cached: 7, cancelled: false }));
+}
+
+#[test]
+fn snapshots_of_columns_histogram_and_progress() {
+    let d = tempfile::tempdir().unwrap();
+    let mut app = open(d.path(), RECORDS);
+    keys(&mut app, "M:4<enter>");
+    insta::assert_snapshot!("judge_list_80", screen(&mut app, 80, 24).backend());
+    keys(&mut app, "H");
+    assert!(app.histogram.shown);
+    insta::assert_snapshot!("judge_histogram", screen(&mut app, 100, 30).backend());
+    keys(&mut app, "hh");
+    insta::assert_snapshot!("judge_wide", screen(&mut app, 150, 30).backend());
+    keys(&mut app, "H");
+    assert!(!app.histogram.shown);
+    // The status bar of a running scoring job: a bar, the job's own rate and its ETA.
+    app.jobs.running.push(JobInfo {
+        id: 999,
+        name: "judge".into(),
+        done: 50,
+        total: 100,
+        started: Instant::now(),
+        cancel: Default::default(),
+        since: 0,
+        reported: Some((3.5, 65.0)),
+    });
+    let t = screen(&mut app, 100, 24);
+    assert!(text(&t).contains("⟳ judge ████░░░░ 50% 3.5/s ETA 1m05s"), "{}", text(&t));
+    insta::assert_snapshot!("judge_progress", t.backend());
+    app.jobs.running.clear();
+    for (w, h) in [(1, 1), (20, 6), (60, 14), (300, 3), (24, 40)] {
+        keys(&mut app, "H");
+        screen(&mut app, w, h);
+    }
+}
+
+#[test]
+fn a_missing_model_is_a_message_not_a_crash() {
+    let d = tempfile::tempdir().unwrap();
+    let mut app = open(d.path(), RECORDS);
+    app.judge.model_dir = Some(d.path().join("no-such-model"));
+    keys(&mut app, "M");
+    let (msg, error) = app.message.clone().unwrap();
+    assert!(error && msg.contains("cannot load the judge model"), "{msg}");
+    assert!(!app.judge.active && !app.signals.numeric.contains_key("quality"));
+    let t = screen(&mut app, 100, 24);
+    assert!(text(&t).contains("cannot load the judge model"));
+    // Edits do not try again; pressing the key again does (and fails the same way).
+    keys(&mut app, "<tab><tab>eX<esc>");
+    assert!(app.judge.last.is_none() && app.jobs.running.is_empty());
+}
+
+#[test]
+fn stopping_the_judge_stops_rescoring_until_started_again() {
+    let d = tempfile::tempdir().unwrap();
+    let mut app = open(d.path(), RECORDS);
+    keys(&mut app, "M<c-x>");
+    assert!(!app.judge.active && app.judge.pending.is_empty() && app.judge.in_flight.is_empty());
+    let before = app.judge.last;
+    keys(&mut app, "<tab><tab>eX<esc>");
+    assert_eq!(app.judge.last, before, "no rescoring after a stop");
+    keys(&mut app, "M");
+    let last = app.judge.last.unwrap();
+    assert_eq!((last.records, last.scored + last.cached, last.cancelled), (8, 7, false));
+    assert!(app.judge.active);
+}
+
+#[test]
+fn results_from_before_an_edit_are_dropped() {
+    let d = tempfile::tempdir().unwrap();
+    let mut app = open(d.path(), RECORDS);
+    assert_eq!(app.signals.flags(4)[0].kind, FlagKind::Refusal);
+    // A flags job that read record 4 before the edit reports after it.
+    let (tx, rx) = std::sync::mpsc::channel::<()>();
+    app.jobs.spawn("flags", 1, move |ctx| {
+        rx.recv().map_err(|e| e.to_string())?;
+        let stale = Flag { kind: FlagKind::Refusal, reason: "old text".into() };
+        ctx.output(JobOutput::Flags(vec![(4, vec![stale])]));
+        ctx.output(JobOutput::Numeric { name: "len".into(), values: vec![(4, 1.0)] });
+        Ok(())
+    });
+    type_keys(&mut app, ":4<enter><tab><tab>e<c-k>The picture shows a red barn.<esc>");
+    let refusal = |app: &App| app.signals.flags(4).iter().any(|f| f.kind == FlagKind::Refusal);
+    assert!(!refusal(&app), "fresh flags at the edit");
+    tx.send(()).unwrap();
+    settle(&mut app);
+    assert!(!refusal(&app), "the stale result is dropped: {:?}", app.signals.flags(4));
+    assert_ne!(app.signals.value("len", 4), Some(1.0));
+
+    // Scoring while the user edits: the final scores are those of the final text.
+    type_keys(&mut app, "M:2<enter><tab><tab><tab>eNEW <esc>");
+    settle(&mut app);
+    let r = app.session.dataset().record(2).unwrap();
+    assert!(r.output.starts_with("NEW "));
+    assert_eq!(app.judge.scored[&2], sift::judge::content_hash(&r.instruction, &r.input, &r.output));
+    let d2 = tempfile::tempdir().unwrap();
+    let mut alone = open(d2.path(), &[(&r.instruction, &r.input, &r.output)]);
+    keys(&mut alone, "M");
+    let (a, b) = (app.signals.value("continuation", 2).unwrap(), alone.signals.value("continuation", 0).unwrap());
+    assert!((a - b).abs() < 1e-4, "{a} {b}");
+}
+
+#[test]
+fn an_edit_during_a_search_is_matched_again() {
+    let d = tempfile::tempdir().unwrap();
+    let mut app = open(d.path(), RECORDS);
+    keys(&mut app, "/haiku<enter>");
+    assert_eq!((app.shown(), app.current()), (1, Some(2)));
+    keys(&mut app, "e<c-k>Write a poem about autumn.<esc>");
+    assert_eq!(app.session.dataset().record(2).unwrap().instruction, "Write a poem about autumn.");
+    assert_eq!(app.shown(), 0, "no longer matches");
+    keys(&mut app, "u");
+    assert_eq!((app.shown(), app.current()), (1, Some(2)), "matches again after the undo");
+}
