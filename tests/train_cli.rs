@@ -180,7 +180,9 @@ fn train_without_base_uses_the_bundled_model_and_a_bad_sift_model_is_named() {
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     let base = sift::model::bundled::unpack_bundled(&cache.join("models")).unwrap();
     let trained = sift::model::LocalModel::load(&out.join("model")).unwrap();
-    assert_eq!(trained.config, sift::model::LocalModel::load(&base).unwrap().config);
+    let bundled = sift::model::LocalModel::load(&base).unwrap().config;
+    let shape = |c: &ModelConfig| (c.vocab_size, c.hidden_size, c.num_hidden_layers, c.intermediate_size);
+    assert_eq!(shape(&trained.config), shape(&bundled), "the run fine-tuned the bundled model");
     let o = common::sift()
         .env("SIFT_MODEL", "/nonexistent/model")
         .args(["train", path.to_str().unwrap(), "--select", "all", "--out", "/tmp/unused-sift-run"])
