@@ -239,5 +239,5 @@ fn the_repeat_penalty_breaks_the_bundled_models_greedy_loops() {
     let (plain, n) = distinct(1.0);
     let (penalised, m) = distinct(sift::model::generate::ANSWER_REPEAT_PENALTY);
     assert!(n == 48 && plain * 2 < n, "greedy decoding of the tiny model loops: {plain} distinct of {n}");
-    assert!(penalised > plain + 8, "{penalised} distinct of {m} vs {plain}");
+    assert!(penalised * 4 >= m * 3 && m >= 8, "with the penalty: {penalised} distinct of {m}");
 }
