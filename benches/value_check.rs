@@ -1,7 +1,8 @@
 //! The value check: does curating with sift pay off? From Stanford Alpaca, a pool of training-slice
-//! records (index % 20 != 0) is judged with the model (heuristic + model flags and the quality
-//! score, through the same code as `sift score`). "Curated" keeps the N unflagged records with the
-//! highest quality; "random" draws N records from the same pool (two seeds). The model is then
+//! records (index % 20 != 0) is judged with the model (heuristic + model flags, quality and IFD,
+//! through the same code as `sift score`). Three curated subsets of N records are drawn from the
+//! unflagged records: the highest quality; the highest IFD below 1 (Cherry LLM's rule); and a
+//! random sample. "Random" draws N records from the whole pool (two seeds). The model is then
 //! fine-tuned on each subset with identical settings (the same code as `sift train`) and every result
 //! is evaluated on a clean held-out set: validation-slice records (index % 20 == 0, never trained
 //! on by the default model) that carry no heuristic flag. Lower loss (nats per response token) is
@@ -81,24 +82,36 @@ fn main() {
         quiet: true,
     };
     sift::cli::score::score(&args).unwrap();
-    let judged: Vec<(f64, bool)> = std::fs::read_to_string(&scores)
+    // (quality, ifd, flagged) per pool record.
+    let judged: Vec<(f64, f64, bool)> = std::fs::read_to_string(&scores)
         .unwrap()
         .lines()
         .map(|l| {
             let v: serde_json::Value = serde_json::from_str(l).unwrap();
             let flagged = v["flags"].as_array().is_some_and(|f| !f.is_empty());
-            (v["quality"].as_f64().unwrap_or(0.0), flagged)
+            (v["quality"].as_f64().unwrap_or(0.0), v["ifd"].as_f64().unwrap_or(f64::NAN), flagged)
         })
         .collect();
-    let flagged = judged.iter().filter(|j| j.1).count();
-    let mut ranked: Vec<usize> = (0..pool.len()).filter(|&i| !judged[i].1).collect();
-    ranked.sort_by(|&a, &b| judged[b].0.total_cmp(&judged[a].0));
-    let curated: Vec<&AlpacaRecord> = ranked.iter().take(n).map(|&i| pool[i]).collect();
+    let flagged = judged.iter().filter(|j| j.2).count();
+    let clean: Vec<usize> = (0..pool.len()).filter(|&i| !judged[i].2).collect();
+    let mut by_quality = clean.clone();
+    by_quality.sort_by(|&a, &b| judged[b].0.total_cmp(&judged[a].0));
+    let mut by_ifd: Vec<usize> = clean.iter().copied().filter(|&i| judged[i].1 < 1.0).collect();
+    by_ifd.sort_by(|&a, &b| judged[b].1.total_cmp(&judged[a].1));
+    let pick = |idx: &[usize]| idx.iter().take(n).map(|&i| pool[i]).collect::<Vec<_>>();
+    let shuffled = |idx: &[usize], seed: u64| {
+        let mut idx = idx.to_vec();
+        let mut rng = SplitMix64(seed);
+        for i in (1..idx.len()).rev() {
+            idx.swap(i, rng.below(i + 1));
+        }
+        idx
+    };
     println!(
-        "pool {} records, judged in {:.0} s: {flagged} flagged; curated = top {} unflagged by quality",
+        "pool {} records, judged in {:.0} s: {flagged} flagged, {} unflagged",
         pool.len(),
         t0.elapsed().as_secs_f64(),
-        curated.len()
+        clean.len()
     );
 
     // Clean held-out set: validation slice, no heuristic flag.
@@ -123,22 +136,21 @@ fn main() {
     println!("clean held-out set: {} records ({} examples)", val.len(), val_ex.len());
     println!("base model: eval loss {:.4}", eval(&model));
 
-    let mut subsets: Vec<(String, Vec<&AlpacaRecord>, u64)> = vec![("curated".into(), curated, 1)];
-    for seed in [1u64, 2] {
-        let mut rng = SplitMix64(seed);
-        let mut idx: Vec<usize> = (0..pool.len()).collect();
-        for i in (1..idx.len()).rev() {
-            idx.swap(i, rng.below(i + 1));
-        }
-        subsets.push((format!("random (seed {seed})"), idx.iter().take(n).map(|&i| pool[i]).collect(), 1));
-    }
+    let all_idx: Vec<usize> = (0..pool.len()).collect();
+    let subsets: Vec<(String, Vec<&AlpacaRecord>, u64)> = vec![
+        ("unflagged, top quality".into(), pick(&by_quality), 1),
+        ("unflagged, top IFD < 1".into(), pick(&by_ifd), 1),
+        ("unflagged, random".into(), pick(&shuffled(&clean, 1)), 1),
+        ("random (seed 1)".into(), pick(&shuffled(&all_idx, 1)), 1),
+        ("random (seed 2)".into(), pick(&shuffled(&all_idx, 2)), 1),
+    ];
     for (name, recs, seed) in subsets {
-        let file = dir.path().join(format!("{}.json", name.replace([' ', '(', ')'], "_")));
+        let file = dir.path().join(format!("{}.json", name.replace([' ', '(', ')', ',', '<'], "_")));
         write_records(&file, &recs);
         let t = Instant::now();
         let trained = finetune(&file, &model, file.with_extension("run"), steps, seed);
         println!(
-            "{name:>16}: {} records, {steps} steps ({:.0} s): eval loss {:.4}",
+            "{name:>24}: {} records, {steps} steps ({:.0} s): eval loss {:.4}",
             recs.len(),
             t.elapsed().as_secs_f64(),
             eval(&trained)

@@ -198,7 +198,7 @@ pub struct TrainArgs {
     /// Evaluate on held-out records every N steps.
     #[arg(long, default_value_t = 50)]
     pub eval_every: usize,
-    /// Fraction of records held out per evaluation set (seen tasks, unseen tasks).
+    /// Fraction of records held out per evaluation set (seen tasks, unseen tasks), at most 256 each.
     #[arg(long, default_value_t = 0.05)]
     pub eval_frac: f64,
     /// Seed for the split, data order and initialisation.

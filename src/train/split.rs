@@ -50,7 +50,12 @@ fn hash_str(s: &str) -> u64 {
     xxhash_rust::xxh3::xxh3_64(s.as_bytes())
 }
 
-/// Splits `positions` into train / intra-task / inter-task sets. About `frac` of the records go
+/// The most records in each held-out set: enough for a stable loss, few enough that evaluating
+/// the base model before training (and every `eval_every` steps) stays a matter of seconds.
+pub const MAX_HELD_OUT: usize = 256;
+
+/// Splits `positions` into train / intra-task / inter-task sets. About `frac` of the records (at
+/// most [`MAX_HELD_OUT`]) go
 /// to each held-out set; whole tasks are held out only when there are at least 4 tasks (and at
 /// least 3 stay seen), and a seen task always keeps a training record. Tiny selections (under 10
 /// records) are not split.
@@ -65,7 +70,7 @@ pub fn split_by_task(session: &Session, positions: &[usize], frac: f64, seed: u6
         out.train = positions.to_vec();
         return out;
     }
-    let target = ((n as f64 * frac).round() as usize).max(1);
+    let target = ((n as f64 * frac).round() as usize).clamp(1, MAX_HELD_OUT);
     let mut names: Vec<&String> = tasks.keys().collect();
     names.sort_by_key(|t| (mix(seed, hash_str(t)), t.to_string()));
     let mut seen = Vec::new();
