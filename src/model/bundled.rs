@@ -15,7 +15,7 @@ const FILES: [(&str, &[u8]); 4] = [
 
 /// Content hash of the embedded files (names the unpacked folder, so a new build never reuses an
 /// older model's folder).
-pub fn bundled_hash() -> u64 {
+fn bundled_hash() -> u64 {
     let mut h = xxhash_rust::xxh3::Xxh3::new();
     for (name, bytes) in FILES {
         h.update(name.as_bytes());
@@ -23,11 +23,6 @@ pub fn bundled_hash() -> u64 {
         h.update(bytes);
     }
     h.digest()
-}
-
-/// Size of the embedded model files in bytes.
-pub fn bundled_bytes() -> usize {
-    FILES.iter().map(|(_, b)| b.len()).sum()
 }
 
 /// The model to use when the user names none: `$SIFT_MODEL` when set, else the bundled model,
