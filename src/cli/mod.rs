@@ -113,7 +113,7 @@ pub enum Command {
         #[arg(long)]
         no_cache: bool,
         /// Response tokens compared across contexts for IFD, instruction gain and raw fit (0: the
-        /// whole response, Cherry's exact IFD, about 1.4x slower).
+        /// whole response, Cherry's exact IFD, about 1.5x slower).
         #[arg(long, default_value_t = 32)]
         compare_tokens: usize,
         /// No progress on stderr.

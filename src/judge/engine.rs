@@ -28,7 +28,7 @@ pub struct EngineOptions {
     /// Response tokens scored under the comparison contexts (input alone, response alone, raw
     /// layout) and compared with the template's loss over the same tokens (IFD, instruction gain,
     /// raw fit). The start of a response is where the contexts differ most; 0 compares whole
-    /// responses (Cherry's exact IFD) at about 1.4x the cost. The template context always scores
+    /// responses (Cherry's exact IFD) at about 1.5x the cost. The template context always scores
     /// the whole response (perplexity, surprising tokens).
     pub compare_tokens: usize,
     /// Most surprising response tokens kept for display.
