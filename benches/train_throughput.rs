@@ -5,7 +5,8 @@
 //! PyTorch through tools/bench_torch_train.py, interleaved with ours (A B A B ...), and the ratio
 //! of medians is printed.
 //!
-//! `cargo bench --bench train_throughput` (SIFT_BENCH_ROUNDS, SIFT_BENCH_STEPS change the counts).
+//! `cargo bench --bench train_throughput` (SIFT_BENCH_ROUNDS, SIFT_BENCH_STEPS change the counts;
+//! SIFT_BENCH_PLAIN=1 times the training path with the fused kernels of `model::fused` off).
 
 use sift::model::ModelConfig;
 use sift::train::{Example, ModelSource, TrainConfig, TrainData, Trainer};
@@ -61,6 +62,9 @@ fn main() {
     tc.max_steps = Some(1_000_000);
     tc.eval_every = 0;
     tc.save_every = 0;
+    // SIFT_BENCH_PLAIN=1: time the training path with the fused kernels off (plain tensor ops).
+    let plain = std::env::var_os("SIFT_BENCH_PLAIN").is_some();
+    sift::model::fused::set_enabled(!plain);
     let mut tr = Trainer::new(tc, TrainData { train, eval: vec![] }).unwrap();
     let no = AtomicBool::new(false);
     tr.step(&no).unwrap(); // warm-up
@@ -93,7 +97,12 @@ fn main() {
         eprintln!("round {} done", round + 1);
     }
     let m = median(ours.clone());
-    println!("candle: median {m:.0} tok/s over {} steps, peak RSS {:.0} MB", ours.len(), peak_rss_mb());
+    println!(
+        "candle{}: median {m:.0} tok/s over {} steps, peak RSS {:.0} MB",
+        if plain { " (plain ops)" } else { "" },
+        ours.len(),
+        peak_rss_mb()
+    );
     if !theirs.is_empty() {
         let t = median(theirs.clone());
         println!("torch:  median {t:.0} tok/s over {} steps, peak RSS {torch_peak:.0} MB", theirs.len());

@@ -130,7 +130,7 @@ fn lse_generic(row: &[f32]) -> f32 {
 
 /// `exp(x)` for `x <= 0` (Cephes polynomial, ~1 ulp), branch-free so it vectorises.
 #[inline(always)]
-fn exp_nonpos(x: f32) -> f32 {
+pub(crate) fn exp_nonpos(x: f32) -> f32 {
     const LOG2E: f32 = std::f32::consts::LOG2_E;
     const LN2_HI: f32 = 0.693_359_4;
     const LN2_LO: f32 = -2.121_944_4e-4;

@@ -26,8 +26,12 @@ pub fn microbatch_nll(dec: &Decoder, mb: &MicroBatch, mode: Mode) -> Result<Tens
     let h = dec.config().hidden_size;
     let hidden = dec.hidden_states(&ids, mode)?.reshape((mb.b * mb.t, h))?;
     let rows = Tensor::new(mb.rows.as_slice(), dev)?;
-    let logits = dec.project(&hidden.index_select(&rows, 0)?)?.unsqueeze(0)?;
+    let logits = dec.project(&hidden.index_select(&rows, 0)?)?;
     let tg: Vec<u32> = mb.rows.iter().map(|&r| mb.targets[r as usize]).collect();
+    if crate::model::fused::supported(dev, logits.dtype()) {
+        return Ok(crate::model::fused::nll_rows(&logits, &tg)?.sum_all()?);
+    }
+    let logits = logits.unsqueeze(0)?;
     let targets = Tensor::new(tg.as_slice(), dev)?.unsqueeze(0)?;
     let mask = Tensor::ones((1, tg.len()), logits.dtype(), dev)?;
     Ok(masked_nll_sum(&logits, &targets, &mask)?.0)

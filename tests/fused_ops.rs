@@ -1,0 +1,149 @@
+//! The fused training kernels (`sift::model::fused`) against the same maths built from plain
+//! candle tensor ops: equal values, and equal gradients for a random weighting of the output, in
+//! f64 and f32. (`tests/model_grad.rs` checks the whole model, built on these, against finite
+//! differences.)
+
+use candle_core::{D, DType, Device, Tensor, Var};
+use sift::model::fused;
+
+fn rand(shape: &[usize], seed: u64, dtype: DType) -> Tensor {
+    let mut s = seed;
+    let n: usize = shape.iter().product();
+    let v: Vec<f64> = (0..n)
+        .map(|_| {
+            s = s.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            ((s >> 11) as f64 / (1u64 << 53) as f64) * 4.0 - 2.0
+        })
+        .collect();
+    Tensor::from_vec(v, shape, &Device::Cpu).unwrap().to_dtype(dtype).unwrap()
+}
+
+fn vec(t: &Tensor) -> Vec<f64> {
+    t.to_dtype(DType::F64).unwrap().flatten_all().unwrap().to_vec1().unwrap()
+}
+
+fn assert_close(a: &Tensor, b: &Tensor, tol: f64, what: &str) {
+    let (a, b) = (vec(a), vec(b));
+    assert_eq!(a.len(), b.len(), "{what}: sizes");
+    let worst = a.iter().zip(&b).map(|(x, y)| (x - y).abs() / x.abs().max(y.abs()).max(1.0)).fold(0.0, f64::max);
+    assert!(worst < tol, "{what}: worst difference {worst:e}");
+}
+
+/// Value of `f(inputs)` and the gradients of `sum(f(inputs) * weights)` with respect to each input.
+fn value_and_grads(inputs: &[Tensor], f: impl Fn(&[Tensor]) -> Tensor) -> (Tensor, Vec<Tensor>) {
+    let vars: Vec<Var> = inputs.iter().map(|t| Var::from_tensor(t).unwrap()).collect();
+    let ts: Vec<Tensor> = vars.iter().map(|v| v.as_tensor().clone()).collect();
+    let y = f(&ts);
+    let w = rand(y.dims(), 99, y.dtype());
+    let g = (&y * &w).unwrap().sum_all().unwrap().backward().unwrap();
+    let grads = ts.iter().map(|t| g.get(t).expect("an input got no gradient").clone()).collect();
+    (y, grads)
+}
+
+fn compare(inputs: &[Tensor], fused: impl Fn(&[Tensor]) -> Tensor, plain: impl Fn(&[Tensor]) -> Tensor, what: &str) {
+    let tol = if inputs[0].dtype() == DType::F64 { 1e-12 } else { 2e-5 };
+    let (yf, gf) = value_and_grads(inputs, fused);
+    let (yp, gp) = value_and_grads(inputs, plain);
+    assert_close(&yf, &yp, tol, &format!("{what} value"));
+    for (i, (a, b)) in gf.iter().zip(&gp).enumerate() {
+        assert_close(a, b, tol, &format!("{what} gradient of input {i}"));
+    }
+}
+
+fn plain_causal_softmax(x: &Tensor, scale: f64) -> Tensor {
+    let dims = x.dims();
+    let (t, tk) = (dims[dims.len() - 2], dims[dims.len() - 1]);
+    let mask: Vec<f64> =
+        (0..t).flat_map(|i| (0..tk).map(move |j| if j > i + tk - t { f64::NEG_INFINITY } else { 0.0 })).collect();
+    let mask = Tensor::from_vec(mask, (t, tk), &Device::Cpu).unwrap().to_dtype(x.dtype()).unwrap();
+    let s = (x * scale).unwrap().broadcast_add(&mask).unwrap();
+    let max = s.max_keepdim(D::Minus1).unwrap().detach();
+    let e = s.broadcast_sub(&max).unwrap().exp().unwrap();
+    e.broadcast_div(&e.sum_keepdim(D::Minus1).unwrap()).unwrap()
+}
+
+#[test]
+fn causal_softmax_matches_plain_ops_with_and_without_a_cached_prefix() {
+    for dtype in [DType::F64, DType::F32] {
+        // Square (training) and queries after 3 cached keys (T=5 of Tk=8).
+        for (t, tk) in [(6, 6), (5, 8)] {
+            let x = rand(&[2, 3, t, tk], 1, dtype);
+            compare(
+                &[x],
+                |v| fused::causal_softmax(&v[0], 0.35).unwrap(),
+                |v| plain_causal_softmax(&v[0], 0.35),
+                &format!("causal softmax {dtype:?} {t}x{tk}"),
+            );
+        }
+    }
+}
+
+#[test]
+fn causal_softmax_puts_exact_zeros_on_future_keys() {
+    let y = fused::causal_softmax(&rand(&[1, 1, 4, 4], 3, DType::F32), 1.0).unwrap();
+    let rows: Vec<Vec<f32>> = y.squeeze(0).unwrap().squeeze(0).unwrap().to_vec2().unwrap();
+    for (i, row) in rows.iter().enumerate() {
+        assert!(row[i + 1..].iter().all(|&p| p == 0.0), "row {i}: {row:?}");
+        assert!((row.iter().sum::<f32>() - 1.0).abs() < 1e-6);
+    }
+}
+
+#[test]
+fn rms_norm_matches_plain_ops() {
+    for dtype in [DType::F64, DType::F32] {
+        let x = rand(&[2, 5, 16], 4, dtype);
+        let w = rand(&[16], 5, dtype).affine(0.3, 1.0).unwrap();
+        let plain = |v: &[Tensor]| {
+            let var = v[0].sqr().unwrap().mean_keepdim(D::Minus1).unwrap();
+            let d = (var + 1e-5).unwrap().sqrt().unwrap();
+            v[0].broadcast_div(&d).unwrap().broadcast_mul(&v[1]).unwrap()
+        };
+        compare(&[x, w], |v| fused::rms_norm(&v[0], &v[1], 1e-5).unwrap(), plain, &format!("rms norm {dtype:?}"));
+    }
+}
+
+#[test]
+fn rope_matches_rotate_half_and_candles_fused_kernel() {
+    for dtype in [DType::F64, DType::F32] {
+        let (t, hd) = (7, 8);
+        let x = rand(&[2, 3, t, hd], 6, dtype);
+        let angles: Vec<f64> =
+            (0..t).flat_map(|p| (0..hd / 2).map(move |i| p as f64 * 0.3f64.powi(i as i32))).collect();
+        let cos = Tensor::from_vec(angles.iter().map(|a| a.cos()).collect(), (t, hd / 2), &Device::Cpu).unwrap();
+        let sin = Tensor::from_vec(angles.iter().map(|a| a.sin()).collect(), (t, hd / 2), &Device::Cpu).unwrap();
+        let (cos, sin) = (cos.to_dtype(dtype).unwrap(), sin.to_dtype(dtype).unwrap());
+        let plain = |v: &[Tensor]| {
+            let (x1, x2) = (v[0].narrow(3, 0, hd / 2).unwrap(), v[0].narrow(3, hd / 2, hd / 2).unwrap());
+            let rot = Tensor::cat(&[&x2.neg().unwrap(), &x1], 3).unwrap();
+            let full = |c: &Tensor| Tensor::cat(&[c, c], 1).unwrap();
+            (v[0].broadcast_mul(&full(&cos)).unwrap() + rot.broadcast_mul(&full(&sin)).unwrap()).unwrap()
+        };
+        compare(&[x.clone()], |v| fused::rope(&v[0], &cos, &sin).unwrap(), plain, &format!("rope {dtype:?}"));
+        if dtype == DType::F32 {
+            let candle = candle_nn::rotary_emb::rope(&x, &cos, &sin).unwrap();
+            assert_close(&fused::rope(&x, &cos, &sin).unwrap(), &candle, 1e-6, "rope vs candle's kernel");
+        }
+    }
+}
+
+#[test]
+fn nll_rows_matches_the_masked_loss_and_rejects_bad_targets() {
+    for dtype in [DType::F64, DType::F32] {
+        let logits = (rand(&[6, 50], 7, dtype) * 3.0).unwrap();
+        let targets = [0u32, 49, 7, 7, 23, 11];
+        let tg = Tensor::new(&targets[..], &Device::Cpu).unwrap().unsqueeze(0).unwrap();
+        let plain = |v: &[Tensor]| {
+            let ones = Tensor::ones((1, 6), v[0].dtype(), &Device::Cpu).unwrap();
+            sift::model::masked_nll_sum(&v[0].unsqueeze(0).unwrap(), &tg, &ones).unwrap().0
+        };
+        compare(
+            &[logits],
+            |v| fused::nll_rows(&v[0], &targets).unwrap().sum_all().unwrap(),
+            plain,
+            &format!("nll rows {dtype:?}"),
+        );
+    }
+    let logits = rand(&[2, 10], 8, DType::F32);
+    assert!(fused::nll_rows(&logits, &[1, 10]).is_err(), "a target outside the vocabulary");
+    assert!(fused::nll_rows(&logits, &[1]).is_err(), "fewer targets than rows");
+}
