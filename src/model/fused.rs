@@ -34,7 +34,7 @@ pub fn supported(device: &Device, dtype: DType) -> bool {
 }
 
 /// Float types the kernels run on.
-trait Real: WithDType + num_traits::Float + Send + Sync + std::iter::Sum {
+trait Real: WithDType + num_traits::Float + num_traits::NumAssign + Send + Sync + std::iter::Sum {
     /// `exp(x)` for `x <= 0`.
     fn exp_np(self) -> Self;
     /// Log-sum-exp of a row.
@@ -109,10 +109,10 @@ fn softmax_fwd<T: Real>(s: &CpuStorage, l: &Layout, scale: f64) -> Result<(CpuSt
         let mut sum = T::zero();
         for (oj, &xj) in o[..n].iter_mut().zip(&row[..n]) {
             *oj = (xj * scale - m).exp_np();
-            sum = sum + *oj;
+            sum += *oj;
         }
         let inv = T::one() / sum;
-        o[..n].iter_mut().for_each(|v| *v = *v * inv);
+        o[..n].iter_mut().for_each(|v| *v *= inv);
     });
     Ok((T::to_cpu_storage_owned(out), l.shape().clone()))
 }
@@ -361,7 +361,7 @@ fn nll_bwd<T: Real>(
             for (oj, &xj) in o.iter_mut().zip(row) {
                 *oj = gi * num_traits::Float::min(xj - lse, T::zero()).exp_np();
             }
-            o[t as usize] = o[t as usize] - gi;
+            o[t as usize] -= gi;
         },
     );
     Ok((T::to_cpu_storage_owned(out), xl.shape().clone()))
