@@ -118,7 +118,12 @@ fn rope_matches_rotate_half_and_candles_fused_kernel() {
             let full = |c: &Tensor| Tensor::cat(&[c, c], 1).unwrap();
             (v[0].broadcast_mul(&full(&cos)).unwrap() + rot.broadcast_mul(&full(&sin)).unwrap()).unwrap()
         };
-        compare(&[x.clone()], |v| fused::rope(&v[0], &cos, &sin).unwrap(), plain, &format!("rope {dtype:?}"));
+        compare(
+            std::slice::from_ref(&x),
+            |v| fused::rope(&v[0], &cos, &sin).unwrap(),
+            plain,
+            &format!("rope {dtype:?}"),
+        );
         if dtype == DType::F32 {
             let candle = candle_nn::rotary_emb::rope(&x, &cos, &sin).unwrap();
             assert_close(&fused::rope(&x, &cos, &sin).unwrap(), &candle, 1e-6, "rope vs candle's kernel");
