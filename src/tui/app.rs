@@ -532,18 +532,18 @@ impl App {
     /// After a change to the session: keeps search text, signals and the view in step.
     /// `touched`: the ids changed (None: unknown, everything is re-indexed).
     pub fn changed(&mut self, touched: Option<Vec<u32>>, structural: bool) {
-        if structural {
+        if structural || touched.is_none() {
+            // Records came or went (or anything may have): duplicates are a property of the whole
+            // set and their reasons name records by position, so the index runs again; flags from
+            // jobs started before now are dropped.
             self.pos_dirty = true;
-            if self.feed.is_some() {
-                // Positions moved under the running index: start it again.
-                self.start_background();
-            }
+            self.jobs.clock += 1;
+            self.signals.reshaped_at = self.jobs.clock;
+            self.start_background();
         }
         match &touched {
             Some(ids) => self.reindex(ids),
             None => {
-                self.pos_dirty = true;
-                self.start_background();
                 let ids = self.session.dataset().entries().iter().filter(|e| !e.malformed).map(|e| e.id);
                 self.judge.all_touched(&mut self.signals, ids);
             }

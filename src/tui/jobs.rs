@@ -18,7 +18,7 @@ pub enum JobOutput {
     Corpus(Arc<Corpus>),
     /// A named numeric signal for records (by id): lengths now, model scores later.
     Numeric { name: String, values: Vec<(u32, f32)> },
-    /// Quality flags for records (by id); replaces earlier flags of those records.
+    /// Quality flags of every record (by id; a record left out has none); replaces all earlier flags.
     Flags(Vec<(u32, Vec<Flag>)>),
     /// Results of the model judge.
     Judge(super::score::JudgeMsg),
@@ -203,6 +203,8 @@ pub struct Signals {
     pub flags_ready: bool,
     /// The edit clock ([`Jobs::clock`]) at each record's last change.
     pub changed_at: HashMap<u32, u64>,
+    /// The edit clock when records were last added or deleted: flags computed before are dropped.
+    pub reshaped_at: u64,
 }
 
 impl Signals {
@@ -231,7 +233,8 @@ impl Signals {
         self.changed_at.get(&id).is_some_and(|&t| t > since)
     }
     /// Stores the output of a job that started at edit clock `since`; values for records changed
-    /// since then are dropped (their own flags and length were recomputed at the edit).
+    /// since then are dropped (their own flags and length were recomputed at the edit), and so are
+    /// flags computed before records were added or deleted (duplicates name records by position).
     pub fn absorb(&mut self, out: JobOutput, since: u64) -> Option<Arc<Corpus>> {
         match out {
             JobOutput::Corpus(c) => return Some(c),
@@ -244,20 +247,26 @@ impl Signals {
                     }
                 }
             }
+            JobOutput::Flags(_) if since < self.reshaped_at => {}
             JobOutput::Flags(f) => {
                 let dup = |f: &Flag| matches!(f.kind, FlagKind::Duplicate | FlagKind::NearDuplicate);
+                // Records edited since the job started keep the flags the edit computed.
+                let mut edited: HashMap<u32, Vec<Flag>> = std::mem::take(&mut self.flags)
+                    .into_iter()
+                    .filter(|(id, _)| self.is_stale(*id, since))
+                    .map(|(id, flags)| (id, flags.into_iter().filter(|f| !dup(f)).collect()))
+                    .collect();
                 for (id, mut flags) in f {
                     if self.is_stale(id, since) {
                         // Only the dataset-level duplicate flags, which an edit does not recompute.
                         flags.retain(dup);
-                        flags.extend(self.flags(id).iter().filter(|f| !dup(f)).cloned());
+                        flags.extend(edited.remove(&id).unwrap_or_default());
                     }
-                    if flags.is_empty() {
-                        self.flags.remove(&id);
-                    } else {
+                    if !flags.is_empty() {
                         self.flags.insert(id, flags);
                     }
                 }
+                self.flags.extend(edited.into_iter().filter(|(_, flags)| !flags.is_empty()));
                 self.flags_ready = true;
             }
         }
