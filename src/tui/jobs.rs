@@ -10,7 +10,9 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{Receiver, Sender, channel};
 use std::time::Instant;
 
+use super::app::App;
 use super::search::Corpus;
+use super::view::LEN;
 
 /// What a job hands back to the app.
 pub enum JobOutput {
@@ -271,5 +273,74 @@ impl Signals {
             }
         }
         None
+    }
+}
+
+impl App {
+    /// Takes in what background work produced; returns whether anything changed.
+    pub fn poll(&mut self) -> bool {
+        let mut changed = self.feed_step();
+        while let Ok(msg) = self.jobs.rx.try_recv() {
+            changed = true;
+            match msg {
+                JobMsg::Phase { job, name } => {
+                    if let Some(j) = self.jobs.running.iter_mut().find(|j| j.id == job) {
+                        j.name = name;
+                        j.done = 0;
+                        j.started = Instant::now();
+                        j.reported = None;
+                    }
+                }
+                JobMsg::Progress { job, done, total, rate } => {
+                    if let Some(j) = self.jobs.running.iter_mut().find(|j| j.id == job) {
+                        j.done = done;
+                        j.total = total;
+                        j.reported = rate.or(j.reported);
+                    }
+                }
+                JobMsg::Output { job, output } => {
+                    let since = self.jobs.since(job);
+                    let output = match output {
+                        JobOutput::Judge(msg) => {
+                            self.absorb_judge(since, msg);
+                            continue;
+                        }
+                        o => o,
+                    };
+                    let flags = matches!(output, JobOutput::Flags(_));
+                    let lens = matches!(&output, JobOutput::Numeric { name, .. } if name == LEN);
+                    if let Some(corpus) = self.signals.absorb(output, since) {
+                        self.searcher.set_corpus(corpus);
+                        self.indexed = true;
+                        if self.message.as_ref().is_some_and(|m| m.0.starts_with("indexing")) {
+                            self.message = None;
+                        }
+                        if self.search.matched.is_some() {
+                            self.run_search();
+                        }
+                    }
+                    if (flags || lens) && !self.filter.is_empty() && self.search.matched.is_none() {
+                        self.refresh_view();
+                    }
+                }
+                JobMsg::Finished { job, error } => {
+                    if let Some(e) = error {
+                        self.message = Some((format!("background job failed: {e}"), true));
+                    }
+                    self.jobs.running.retain(|j| j.id != job);
+                }
+            }
+        }
+        changed |= super::training::poll(self);
+        while let Ok(msg) = self.searcher.rx.try_recv() {
+            if msg.generation != self.search.generation || self.search.matched.is_none() {
+                continue;
+            }
+            changed = true;
+            self.absorb_search(msg.ids, msg.done);
+            self.search.scanned = msg.scanned;
+            self.search.total = msg.total;
+        }
+        self.judge_tick() || changed
     }
 }
