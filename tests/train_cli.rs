@@ -8,6 +8,7 @@ use sift::model::load::{CheckpointFiles, save_hf_checkpoint};
 use sift::model::{GenerateParams, ModelConfig, init_weights};
 use sift::session::{OpenOptions, Session};
 use sift::train::data::{SftTokenizer, Skip, record_segments, tokenize_segments};
+use sift::train::runs::RunStatus;
 use sift::train::{alpaca_prompt, build_examples};
 use std::path::{Path, PathBuf};
 
@@ -152,7 +153,7 @@ fn sift_train_end_to_end_lists_resumes_and_answers() {
 
     let runs = sift::train::runs::list(&d.path().join("runs")).unwrap();
     assert_eq!(runs.len(), 1);
-    assert_eq!((runs[0].steps, runs[0].finished), (4, true));
+    assert_eq!((runs[0].steps, runs[0].status, runs[0].trainer.as_str()), (4, RunStatus::Finished, "sift"));
     assert!(runs[0].final_loss.is_some() && runs[0].eval_loss.is_some());
 
     let mut pieces = String::new();

@@ -264,3 +264,61 @@ fn remapped_keys_from_config() {
     assert_eq!(app.session.status(0), Status::Accepted);
     assert_eq!(app.current(), Some(0), "no auto-advance");
 }
+
+/// The text of the screen, row by row.
+fn text(t: &Terminal<TestBackend>) -> String {
+    let buf = t.backend().buffer();
+    let w = buf.area.width as usize;
+    let cells: Vec<&str> = buf.content().iter().map(|c| c.symbol()).collect();
+    cells.chunks(w).map(|row| row.concat().trim_end().to_string() + "\n").collect()
+}
+
+/// The reasons of the duplicate flags the detail pane shows for the record at position `pos`.
+fn duplicate_reasons(app: &mut App, pos: usize) -> Vec<String> {
+    keys(app, &format!(":{pos}<enter>"));
+    let screen = text(&screen(app, 160, 40));
+    screen
+        .lines()
+        .filter_map(|l| l.split_once("⚑ duplicate: ").map(|(_, r)| r.split('│').next().unwrap().trim().to_string()))
+        .collect()
+}
+
+/// Positions of the records the `flag:duplicate` filter shows.
+fn flagged_duplicates(app: &mut App) -> Vec<usize> {
+    keys(app, "Fflag:duplicate<enter>");
+    let shown = (0..app.shown()).filter_map(|i| app.pos_at(i)).collect();
+    keys(app, "<esc>");
+    shown
+}
+
+#[test]
+fn duplicate_flags_follow_adds_and_deletes() {
+    let d = tempfile::tempdir().unwrap();
+    let mut records = RECORDS.to_vec();
+    records.push(RECORDS[1]);
+    let mut app = indexed(&write(d.path(), "data.json", &alpaca(&records)));
+    assert_eq!(flagged_duplicates(&mut app), vec![8]);
+    assert_eq!(duplicate_reasons(&mut app, 8), vec!["same instruction and input as #1"]);
+
+    // Deleting the first record moves both: the reason names the original where it is now.
+    keys(&mut app, ":0<enter>Dy");
+    assert_eq!(app.session.dataset().record(0).unwrap().instruction, RECORDS[1].0);
+    assert_eq!(flagged_duplicates(&mut app), vec![7]);
+    assert_eq!(duplicate_reasons(&mut app, 7), vec!["same instruction and input as #0"]);
+
+    // Deleting the original leaves the copy unflagged.
+    keys(&mut app, ":0<enter>Dy");
+    assert_eq!(flagged_duplicates(&mut app), Vec::<usize>::new());
+    assert_eq!(duplicate_reasons(&mut app, 6), Vec::<String>::new());
+
+    // Undo brings the original back, and the flag with it.
+    keys(&mut app, "u");
+    assert_eq!(flagged_duplicates(&mut app), vec![7]);
+
+    // A duplicated record is flagged as a copy of the one it was made from.
+    keys(&mut app, ":5<enter>y");
+    assert_eq!(app.session.dataset().record(6).unwrap().instruction, "What is 2 + 2?");
+    assert_eq!(flagged_duplicates(&mut app), vec![6, 8]);
+    assert_eq!(duplicate_reasons(&mut app, 6), vec!["same instruction as #5"]);
+    assert_eq!(duplicate_reasons(&mut app, 8), vec!["same instruction and input as #0"]);
+}

@@ -246,7 +246,7 @@ fn snapshot_past_runs() {
     let mut app = app(d.path(), &format!("[train]\nruns_dir = {runs:?}\n"));
     type_keys(&mut app, "PP");
     assert_eq!(app.training.panel, Some(PanelView::Runs));
-    let t = screen(&mut app, 140, 16);
+    let t = screen(&mut app, 170, 16);
     let shown = text(&t).replace(&runs.display().to_string(), "[runs]");
     assert!(shown.contains("2023-11-16 02:00") && shown.contains("run-b"), "{shown}");
     insta::assert_snapshot!("train_runs", shown);
@@ -364,6 +364,53 @@ fn external_trainer_progress_lands_in_the_panel_and_stop_kills_it() {
     until(&mut app, "the trainer to stop", |a| !a.training.active());
     assert_eq!(app.training.run.as_ref().unwrap().phase, Phase::Cancelled { checkpoint: false });
     assert!(!alive(pid), "the trainer process is gone");
+
+    // The stopped run is in the past-runs list with what sift knows of it.
+    type_keys(&mut app, "P");
+    assert_eq!(app.training.panel, Some(PanelView::Runs));
+    let shown = text(&screen(&mut app, 200, 32));
+    let folder = run.dir.file_name().unwrap().to_string_lossy().into_owned();
+    let row = shown.lines().find(|l| l.contains(&folder)).unwrap_or_else(|| panic!("{folder} not listed: {shown}"));
+    let cells: Vec<&str> = row.split('│').nth(3).unwrap().split_whitespace().collect();
+    // date, time, trainer, status, selection, records, steps, loss, eval, folder
+    assert_eq!(cells[2..], ["trl", "stopped", "accepted", "1", "2/100", "2.250", "2.400", folder.as_str()], "{row}");
+}
+
+/// Logs two steps in trainer_state.json, writes final weights and exits.
+const FINISHING_TRAINER: &str = r#"set -eu
+mkdir -p output
+printf '{"max_steps": 2, "log_history": [{"loss": 2.5, "step": 1}, {"loss": 2.0, "step": 2}]}' > output/trainer_state.json
+touch output/model.safetensors
+"#;
+
+#[test]
+fn external_runs_are_listed_beside_built_in_ones() {
+    let d = tempfile::tempdir().unwrap();
+    let runs = d.path().join("runs");
+    fake_run(&runs, "run-a", 1_700_000_000, 50, true);
+    let script = d.path().join("fake.sh");
+    std::fs::write(&script, FINISHING_TRAINER).unwrap();
+    let cfg = format!(
+        "[train]\nruns_dir = {runs:?}\n[train.external]\nbackend = \"llamafactory\"\nbase_model = \"org/base\"\n\
+         out_dir = {:?}\ncommand = \"bash {}\"\npoll_ms = 20\n",
+        d.path().join("ext"),
+        script.display()
+    );
+    let mut app = app(d.path(), &cfg);
+    type_keys(&mut app, "vjvT<enter>");
+    until(&mut app, "the trainer to finish", |a| !a.training.active());
+    assert_eq!(app.training.run.as_ref().unwrap().phase, Phase::Finished);
+    type_keys(&mut app, "P");
+    assert_eq!(app.training.panel, Some(PanelView::Runs));
+    let shown = text(&screen(&mut app, 200, 16));
+    assert!(shown.contains(&format!("2 runs in {} and {}", runs.display(), d.path().join("ext").display())), "{shown}");
+    let rows: Vec<&str> = shown.lines().filter(|l| l.contains(" run-")).collect();
+    assert_eq!(rows.len(), 2, "{shown}");
+    let cells: Vec<&str> = rows[0].split('│').nth(3).unwrap().split_whitespace().collect();
+    assert_eq!(cells[2..9], ["llamafa…", "finished", "marked:2", "2", "2/2", "2.000", "-"], "newest first: {shown}");
+    assert!(rows[1].contains("sift     finished") && rows[1].contains("run-a"), "{shown}");
+    // "Try it" asks the newest run of sift's own trainer, not the external one.
+    assert_eq!(app.training.trained_model(), Ok(runs.join("run-a").join("model")));
 }
 
 #[test]

@@ -20,6 +20,7 @@
 use super::shell::shquote;
 use super::{ExportRequest, ExportSummary, Selection, TrainParams, Trainer, export};
 use crate::session::Session;
+use crate::train::runs::{RunStatus, record_end};
 use serde::{Deserialize, Serialize};
 use std::collections::HashSet;
 use std::io::{BufRead, Read, Seek, SeekFrom};
@@ -250,7 +251,7 @@ pub fn start(
     };
     let summary = export(session, &req)?;
     let run_dir = summary.run_dir.clone().unwrap_or(run_dir);
-    let log = run_dir.join("train.log");
+    let log = run_dir.join(crate::train::runs::EXTERNAL_LOG);
     let out = std::fs::File::create(&log).map_err(io_err(format!("cannot create {}", log.display())))?;
     let err = out.try_clone().map_err(io_err("cannot open the log twice"))?;
     let mut cmd = Command::new("bash");
@@ -269,10 +270,22 @@ pub fn start(
     let stop = Arc::new(AtomicBool::new(false));
     let watcher = {
         let (child, cancelled, stop) = (child.clone(), cancelled.clone(), stop.clone());
-        let output = run_dir.join("output");
-        let log = log.clone();
+        let (dir, log) = (run_dir.clone(), log.clone());
         let poll = Duration::from_millis(cfg.poll_ms.max(10));
-        std::thread::spawn(move || watch(&output, &log, poll, submitted, &child, &cancelled, &stop, &events))
+        std::thread::spawn(move || {
+            let Some(end) = watch(&dir.join("output"), &log, poll, submitted, &child, &cancelled, &stop, &events)
+            else {
+                return;
+            };
+            // Recorded before it is reported, so the run list read on the report shows it.
+            let _ = match &end {
+                TrainEvent::Done => record_end(&dir, RunStatus::Finished, None),
+                TrainEvent::Cancelled => record_end(&dir, RunStatus::Stopped, None),
+                TrainEvent::Failed(e) => record_end(&dir, RunStatus::Failed, Some(e)),
+                _ => Ok(()),
+            };
+            let _ = events.send(end);
+        })
     };
     Ok(ExternalRun {
         run_dir,
@@ -471,6 +484,7 @@ impl ProgressReader {
     }
 }
 
+/// Reports progress until the run ends; returns the final event (None: nobody listens, or stopped).
 #[allow(clippy::too_many_arguments)]
 fn watch(
     output: &Path,
@@ -481,7 +495,7 @@ fn watch(
     cancelled: &AtomicBool,
     stop: &AtomicBool,
     events: &Sender<TrainEvent>,
-) {
+) -> Option<TrainEvent> {
     let mut reader = ProgressReader::new(output).with_log(log);
     let mut submit_done = false;
     loop {
@@ -502,48 +516,33 @@ fn watch(
         for p in reader.poll() {
             let finished = p.total.is_some_and(|t| p.step >= t && p.eval_loss.is_none());
             if events.send(TrainEvent::Progress(p)).is_err() {
-                return; // nobody listens any more
+                return None; // nobody listens any more
             }
             if submitted && finished {
-                let _ = events.send(TrainEvent::Done);
-                return;
+                return Some(TrainEvent::Done);
             }
         }
         match exit {
             Some(Ok(status)) if submitted && !submit_done => {
                 submit_done = true;
                 if !status.success() {
-                    let _ = events.send(TrainEvent::Failed(format!(
-                        "the submit command failed ({status}); see {}",
-                        log.display()
-                    )));
-                    return;
+                    let why = format!("the submit command failed ({status}); see {}", log.display());
+                    return Some(TrainEvent::Failed(why));
                 }
             }
-            Some(Ok(_)) if cancelled.load(Ordering::SeqCst) => {
-                let _ = events.send(TrainEvent::Cancelled);
-                return;
-            }
-            Some(Ok(status)) if status.success() => {
-                let _ = events.send(TrainEvent::Done);
-                return;
-            }
+            Some(Ok(_)) if cancelled.load(Ordering::SeqCst) => return Some(TrainEvent::Cancelled),
+            Some(Ok(status)) if status.success() => return Some(TrainEvent::Done),
             Some(Ok(status)) => {
-                let _ = events.send(TrainEvent::Failed(format!(
-                    "the trainer exited with {status}; last lines of {}:\n{}",
-                    log.display(),
-                    tail(log, 10)
+                let (log, tail) = (log.display(), tail(log, 10));
+                return Some(TrainEvent::Failed(format!(
+                    "the trainer exited with {status}; last lines of {log}:\n{tail}"
                 )));
-                return;
             }
-            Some(Err(e)) => {
-                let _ = events.send(TrainEvent::Failed(format!("cannot wait for the trainer: {e}")));
-                return;
-            }
+            Some(Err(e)) => return Some(TrainEvent::Failed(format!("cannot wait for the trainer: {e}"))),
             None => {}
         }
         if stop.load(Ordering::SeqCst) {
-            return;
+            return None;
         }
         std::thread::sleep(poll);
     }

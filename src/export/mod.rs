@@ -254,7 +254,10 @@ fn io_err(context: impl Into<String>) -> impl FnOnce(std::io::Error) -> ExportEr
     move |source| ExportError::Io { context, source }
 }
 
-/// The manifest written as `sift_export.json` in every run folder.
+/// The name of the manifest in every run folder.
+pub const MANIFEST_FILE: &str = "sift_export.json";
+
+/// The manifest written as [`MANIFEST_FILE`] in every run folder.
 #[derive(Serialize)]
 pub struct Manifest<'a> {
     pub sift_version: &'a str,
@@ -503,7 +506,7 @@ pub fn export(session: &Session, req: &ExportRequest) -> Result<ExportSummary, E
         params: &req.params,
         prompt_masking: masking(trainer),
     };
-    files.push(("sift_export.json".into(), pretty(&manifest)));
+    files.push((MANIFEST_FILE.into(), pretty(&manifest)));
 
     for (name, bytes) in files {
         let path = dir.join(&name);

@@ -263,6 +263,49 @@ pub fn execute_run(run: PreparedRun, events: Sender<TrainEvent>, cancel: Arc<Ato
     Ok(RunOutcome { summary, report })
 }
 
+/// How a run ended, as far as its folder tells.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RunStatus {
+    /// The final model was written (an external trainer: it exited successfully).
+    Finished,
+    /// Stopped by the user.
+    Stopped,
+    /// The trainer failed.
+    Failed,
+    /// No final model and no recorded end: still running, or it ended while sift was not watching.
+    Unfinished,
+}
+
+impl RunStatus {
+    /// The word the run list shows.
+    pub fn name(self) -> &'static str {
+        match self {
+            RunStatus::Finished => "finished",
+            RunStatus::Stopped => "stopped",
+            RunStatus::Failed => "failed",
+            RunStatus::Unfinished => "-",
+        }
+    }
+}
+
+/// The file in an external run's folder recording how the trainer ended (sift writes it when it sees
+/// the end; a run that ends unwatched has none).
+pub const STATUS_FILE: &str = "sift_status.json";
+
+/// The log an external trainer's output goes to; a run folder with it was started, not just exported.
+pub const EXTERNAL_LOG: &str = "train.log";
+
+/// Writes [`STATUS_FILE`] into an external run's folder.
+pub fn record_end(dir: &Path, status: RunStatus, message: Option<&str>) -> Result<()> {
+    let ended = crate::utc::unix(std::time::SystemTime::now());
+    let v = json!({"status": status, "ended_unix": ended, "message": message});
+    write_atomic(&dir.join(STATUS_FILE), &serde_json::to_vec_pretty(&v)?)
+}
+
+/// The trainer name of runs of sift's own trainer.
+pub const BUILT_IN: &str = "sift";
+
 /// One past run, for the TUI's run list.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct RunInfo {
@@ -272,20 +315,29 @@ pub struct RunInfo {
     pub path: PathBuf,
     /// Creation time, `YYYY-MM-DD HH:MM` UTC.
     pub date: String,
+    /// The trainer: [`BUILT_IN`], or the external one (`trl`, `axolotl`, `llamafactory`).
+    pub trainer: String,
     /// The selection trained on (`accepted`, `marked:12`...).
     pub selection: String,
     /// Training records.
     pub records: usize,
     /// Steps done.
     pub steps: usize,
-    /// Steps planned.
+    /// Steps planned (0: not known).
     pub max_steps: usize,
     /// Last logged training loss.
     pub final_loss: Option<f64>,
     /// Last logged eval loss.
     pub eval_loss: Option<f64>,
-    /// Whether the final model was written.
-    pub finished: bool,
+    /// How it ended.
+    pub status: RunStatus,
+}
+
+impl RunInfo {
+    /// The model folder sift can load ("try it"): that of a finished built-in run.
+    pub fn sift_model(&self) -> Option<PathBuf> {
+        (self.trainer == BUILT_IN && self.status == RunStatus::Finished).then(|| self.path.join(ckpt::MODEL_DIR))
+    }
 }
 
 /// `YYYY-MM-DD HH:MM` (UTC) of a Unix time.
@@ -294,45 +346,102 @@ pub fn format_unix(secs: u64) -> String {
     format!("{y:04}-{m:02}-{d:02} {hh:02}:{mm:02}")
 }
 
-/// Past runs in `dir` (sub-folders with a `run_config.json`), newest first.
+fn read_json(path: &Path) -> Option<Value> {
+    std::fs::read(path).ok().and_then(|b| serde_json::from_slice(&b).ok())
+}
+
+/// Past runs in `dir`, newest first: sub-folders with a `run_config.json` (sift's trainer) or with
+/// an export manifest and a trainer log (an external trainer started by the TUI).
 pub fn list(dir: &Path) -> Result<Vec<RunInfo>> {
     let mut out = Vec::new();
     let rd = std::fs::read_dir(dir).with_context(|| format!("reading {}", dir.display()))?;
     for entry in rd.flatten() {
         let path = entry.path();
-        let Ok(cfg) = std::fs::read(path.join("run_config.json")) else { continue };
-        let cfg: Value = serde_json::from_slice(&cfg).unwrap_or_default();
-        let ts: Value = std::fs::read(path.join("trainer_state.json"))
-            .ok()
-            .and_then(|b| serde_json::from_slice(&b).ok())
-            .unwrap_or_default();
-        let hist = ts["log_history"].as_array().cloned().unwrap_or_default();
-        let last = |k: &str| hist.iter().rev().find_map(|e| e[k].as_f64());
-        out.push(RunInfo {
-            name: entry.file_name().to_string_lossy().into_owned(),
-            date: format_unix(cfg["created_unix"].as_u64().unwrap_or(0)),
-            selection: cfg["selection"].as_str().unwrap_or("?").to_string(),
-            records: cfg["examples"]["train"].as_u64().unwrap_or(0) as usize,
-            steps: ts["global_step"].as_u64().unwrap_or(0) as usize,
-            max_steps: ts["max_steps"].as_u64().unwrap_or(0) as usize,
-            final_loss: last("loss"),
-            eval_loss: last("eval_loss"),
-            finished: path.join(ckpt::MODEL_DIR).join("model.safetensors").is_file(),
-            path,
-        });
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if let Some(cfg) = read_json(&path.join("run_config.json")) {
+            out.push(built_in_run(name, path, &cfg));
+        } else if path.join(EXTERNAL_LOG).is_file()
+            && let Some(manifest) = read_json(&path.join(crate::export::MANIFEST_FILE))
+            && let Some(trainer) = manifest["trainer"].as_str()
+        {
+            out.push(external_run(name, path, trainer, &manifest));
+        }
     }
-    out.sort_by(|a, b| b.date.cmp(&a.date).then(a.name.cmp(&b.name)));
+    sort_newest_first(&mut out);
     Ok(out)
+}
+
+/// Past runs in every folder of `dirs` that exists (each folder once), newest first.
+pub fn list_dirs(dirs: &[PathBuf]) -> Result<Vec<RunInfo>> {
+    let mut out = Vec::new();
+    for (i, d) in dirs.iter().enumerate() {
+        if d.is_dir() && !dirs[..i].contains(d) {
+            out.extend(list(d)?);
+        }
+    }
+    sort_newest_first(&mut out);
+    Ok(out)
+}
+
+fn sort_newest_first(runs: &mut [RunInfo]) {
+    runs.sort_by(|a, b| b.date.cmp(&a.date).then(a.name.cmp(&b.name)));
+}
+
+fn built_in_run(name: String, path: PathBuf, cfg: &Value) -> RunInfo {
+    let ts = read_json(&path.join("trainer_state.json")).unwrap_or_default();
+    let hist = ts["log_history"].as_array().cloned().unwrap_or_default();
+    let last = |k: &str| hist.iter().rev().find_map(|e| e[k].as_f64());
+    let finished = path.join(ckpt::MODEL_DIR).join("model.safetensors").is_file();
+    RunInfo {
+        name,
+        date: format_unix(cfg["created_unix"].as_u64().unwrap_or(0)),
+        trainer: BUILT_IN.to_string(),
+        selection: cfg["selection"].as_str().unwrap_or("?").to_string(),
+        records: cfg["examples"]["train"].as_u64().unwrap_or(0) as usize,
+        steps: ts["global_step"].as_u64().unwrap_or(0) as usize,
+        max_steps: ts["max_steps"].as_u64().unwrap_or(0) as usize,
+        final_loss: last("loss"),
+        eval_loss: last("eval_loss"),
+        status: if finished { RunStatus::Finished } else { RunStatus::Unfinished },
+        path,
+    }
+}
+
+/// An external trainer's run: counts from the export manifest, progress from the trainer's files
+/// (as the TUI's watcher reads them), the end from [`STATUS_FILE`] or the final weights.
+fn external_run(name: String, path: PathBuf, trainer: &str, manifest: &Value) -> RunInfo {
+    use crate::export::external::ProgressReader;
+    let output = path.join("output");
+    let progress = ProgressReader::new(&output).with_log(&path.join(EXTERNAL_LOG)).poll();
+    let last = |f: fn(&crate::export::external::Progress) -> Option<f64>| progress.iter().rev().find_map(f);
+    let weights = ["model.safetensors", "adapter_model.safetensors", "pytorch_model.bin"];
+    let status = match read_json(&path.join(STATUS_FILE)).map(|v| serde_json::from_value(v["status"].clone())) {
+        Some(Ok(s)) => s,
+        _ if weights.iter().any(|w| output.join(w).is_file()) => RunStatus::Finished,
+        _ => RunStatus::Unfinished,
+    };
+    // `created` is `YYYY-MM-DDTHH:MM:SSZ`.
+    let created = manifest["created"].as_str().unwrap_or("");
+    RunInfo {
+        name,
+        date: created.get(..16).map_or_else(|| "?".into(), |d| d.replace('T', " ")),
+        trainer: trainer.to_string(),
+        selection: manifest["selection"].as_str().unwrap_or("?").to_string(),
+        records: manifest["counts"]["written"].as_u64().unwrap_or(0) as usize,
+        steps: progress.iter().filter(|p| p.loss.is_some()).map(|p| p.step).max().unwrap_or(0) as usize,
+        max_steps: progress.iter().rev().find_map(|p| p.total).unwrap_or(0) as usize,
+        final_loss: last(|p| p.loss),
+        eval_loss: last(|p| p.eval_loss),
+        status,
+        path,
+    }
 }
 
 /// Training throughput (median real tokens/s of the logged steps) of the newest run in `dir` whose
 /// base model has `fingerprint`, with that run's folder name; for time estimates.
 pub fn measured_tokens_per_s(dir: &Path, fingerprint: &str) -> Option<(f64, String)> {
     for run in list(dir).ok()? {
-        let cfg: Value = std::fs::read(run.path.join("run_config.json"))
-            .ok()
-            .and_then(|b| serde_json::from_slice(&b).ok())
-            .unwrap_or_default();
+        let cfg = read_json(&run.path.join("run_config.json")).unwrap_or_default();
         if cfg["base_model"]["fingerprint"].as_str() != Some(fingerprint) {
             continue;
         }

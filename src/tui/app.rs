@@ -1,9 +1,10 @@
 //! The app state, the actions that change it, and the plumbing shared by `update`: the view of
-//! records, background results, and keeping search text and signals in step with edits.
+//! records, search results, and keeping search text and signals in step with edits. Feeding the
+//! index job is in [`super::index`], taking in background results ([`App::poll`]) in [`super::jobs`].
 
 use super::config::Config;
-use super::index::{Batch, FEED_BYTES, FEED_RECORDS, Feed, index_job};
-use super::jobs::{JobMsg, JobOutput, Jobs, Signals};
+use super::index::Feed;
+use super::jobs::{Jobs, Signals};
 use super::keymap::Keymap;
 use super::search::{Fields, Query, Searcher, lower, matcher};
 use super::view::{Filter, LEN, Sort};
@@ -192,7 +193,7 @@ pub struct App {
     pub(super) touched_redo: Vec<Option<Vec<u32>>>,
     pos_of: Vec<u32>,
     pos_dirty: bool,
-    feed: Option<Feed>,
+    pub(super) feed: Option<Feed>,
     /// Cached [`Session::is_modified`] and [`Session::status_counts`] (both scan every record).
     pub modified: bool,
     pub counts: [usize; 4],
@@ -251,113 +252,7 @@ impl App {
         })
     }
 
-    /// Starts indexing (search text, lengths) and flagging in the background. The UI thread hands
-    /// the records' bytes to the job in slices from [`App::poll`], so it never stalls, even at 1M.
-    pub fn start_background(&mut self) {
-        if let Some(f) = self.feed.take() {
-            f.cancel.store(true, std::sync::atomic::Ordering::Relaxed);
-        }
-        let n = self.session.dataset().len();
-        let format = self.session.dataset().format();
-        let flags = self.config.options.flags.then(|| self.config.flags.clone());
-        let (tx, rx) = std::sync::mpsc::channel();
-        self.indexed = false;
-        self.jobs.spawn("index", n, move |ctx| index_job(ctx, format, rx, n, flags));
-        let cancel = self.jobs.running.last().expect("just spawned").cancel.clone();
-        self.feed = Some(Feed { next: 0, tx, cancel });
-    }
-
-    /// Hands the next slice of records to the index job (a few ms of copying at most).
-    fn feed_step(&mut self) -> bool {
-        let Some(feed) = self.feed.as_mut() else { return false };
-        let ds = self.session.dataset();
-        let n = ds.len();
-        let mut batch = Batch::default();
-        while feed.next < n && batch.ids.len() < FEED_RECORDS && batch.raws.len() < FEED_BYTES {
-            let e = ds.entry(feed.next).expect("in range");
-            let start = batch.raws.len();
-            if !e.malformed {
-                batch.raws.extend_from_slice(ds.raw(feed.next));
-            }
-            batch.spans.push((start, batch.raws.len()));
-            batch.ids.push(e.id);
-            feed.next += 1;
-        }
-        let stop = feed.tx.send(batch).is_err() || feed.next >= n;
-        if stop {
-            self.feed = None;
-        }
-        true
-    }
-
-    /// Takes in what background work produced; returns whether anything changed.
-    pub fn poll(&mut self) -> bool {
-        let mut changed = self.feed_step();
-        while let Ok(msg) = self.jobs.rx.try_recv() {
-            changed = true;
-            match msg {
-                JobMsg::Phase { job, name } => {
-                    if let Some(j) = self.jobs.running.iter_mut().find(|j| j.id == job) {
-                        j.name = name;
-                        j.done = 0;
-                        j.started = Instant::now();
-                        j.reported = None;
-                    }
-                }
-                JobMsg::Progress { job, done, total, rate } => {
-                    if let Some(j) = self.jobs.running.iter_mut().find(|j| j.id == job) {
-                        j.done = done;
-                        j.total = total;
-                        j.reported = rate.or(j.reported);
-                    }
-                }
-                JobMsg::Output { job, output } => {
-                    let since = self.jobs.since(job);
-                    let output = match output {
-                        JobOutput::Judge(msg) => {
-                            self.absorb_judge(since, msg);
-                            continue;
-                        }
-                        o => o,
-                    };
-                    let flags = matches!(output, JobOutput::Flags(_));
-                    let lens = matches!(&output, JobOutput::Numeric { name, .. } if name == LEN);
-                    if let Some(corpus) = self.signals.absorb(output, since) {
-                        self.searcher.set_corpus(corpus);
-                        self.indexed = true;
-                        if self.message.as_ref().is_some_and(|m| m.0.starts_with("indexing")) {
-                            self.message = None;
-                        }
-                        if self.search.matched.is_some() {
-                            self.run_search();
-                        }
-                    }
-                    if (flags || lens) && !self.filter.is_empty() && self.search.matched.is_none() {
-                        self.refresh_view();
-                    }
-                }
-                JobMsg::Finished { job, error } => {
-                    if let Some(e) = error {
-                        self.message = Some((format!("background job failed: {e}"), true));
-                    }
-                    self.jobs.running.retain(|j| j.id != job);
-                }
-            }
-        }
-        changed |= super::training::poll(self);
-        while let Ok(msg) = self.searcher.rx.try_recv() {
-            if msg.generation != self.search.generation || self.search.matched.is_none() {
-                continue;
-            }
-            changed = true;
-            self.absorb_search(msg.ids, msg.done);
-            self.search.scanned = msg.scanned;
-            self.search.total = msg.total;
-        }
-        self.judge_tick() || changed
-    }
-
-    fn absorb_search(&mut self, ids: Vec<u32>, done: bool) {
+    pub(super) fn absorb_search(&mut self, ids: Vec<u32>, done: bool) {
         if self.search.first_result_ms.is_none() && !ids.is_empty() {
             self.search.first_result_ms = self.search.started.map(|t| t.elapsed().as_secs_f64() * 1e3);
         }
@@ -532,18 +427,18 @@ impl App {
     /// After a change to the session: keeps search text, signals and the view in step.
     /// `touched`: the ids changed (None: unknown, everything is re-indexed).
     pub fn changed(&mut self, touched: Option<Vec<u32>>, structural: bool) {
-        if structural {
+        if structural || touched.is_none() {
+            // Records came or went (or anything may have): duplicates are a property of the whole
+            // set and their reasons name records by position, so the index runs again; flags from
+            // jobs started before now are dropped.
             self.pos_dirty = true;
-            if self.feed.is_some() {
-                // Positions moved under the running index: start it again.
-                self.start_background();
-            }
+            self.jobs.clock += 1;
+            self.signals.reshaped_at = self.jobs.clock;
+            self.start_background();
         }
         match &touched {
             Some(ids) => self.reindex(ids),
             None => {
-                self.pos_dirty = true;
-                self.start_background();
                 let ids = self.session.dataset().entries().iter().filter(|e| !e.malformed).map(|e| e.id);
                 self.judge.all_touched(&mut self.signals, ids);
             }

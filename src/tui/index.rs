@@ -1,7 +1,8 @@
 //! The index job: decodes every record's text for search (and lengths) off the UI thread, then
-//! computes the quality flags and duplicates. The UI thread feeds it the records' bytes in slices.
+//! computes the quality flags and duplicates. The UI thread feeds it the records' bytes in slices
+//! ([`App::start_background`]).
 
-use super::app::{record_len, search_fields};
+use super::app::{App, record_len, search_fields};
 use super::jobs::{JobCtx, JobOutput};
 use super::search::{Corpus, Fields};
 use super::view::LEN;
@@ -28,6 +29,48 @@ pub struct Feed {
     pub cancel: Arc<std::sync::atomic::AtomicBool>,
 }
 
+impl App {
+    /// Starts indexing (search text, lengths) and flagging in the background. The UI thread hands
+    /// the records' bytes to the job in slices from [`App::poll`], so it never stalls, even at 1M.
+    pub fn start_background(&mut self) {
+        if let Some(f) = self.feed.take() {
+            f.cancel.store(true, std::sync::atomic::Ordering::Relaxed);
+        }
+        let n = self.session.dataset().len();
+        let format = self.session.dataset().format();
+        let flags = self.config.options.flags.then(|| self.config.flags.clone());
+        let (tx, rx) = std::sync::mpsc::channel();
+        self.indexed = false;
+        self.jobs.spawn("index", n, move |ctx| index_job(ctx, format, rx, n, flags));
+        let cancel = self.jobs.running.last().expect("just spawned").cancel.clone();
+        self.feed = Some(Feed { next: 0, tx, cancel });
+    }
+
+    /// Hands the next slice of records to the index job (a few ms of copying at most).
+    pub(super) fn feed_step(&mut self) -> bool {
+        let Some(feed) = self.feed.as_mut() else { return false };
+        let ds = self.session.dataset();
+        let n = ds.len();
+        let mut batch = Batch::default();
+        while feed.next < n && batch.ids.len() < FEED_RECORDS && batch.raws.len() < FEED_BYTES {
+            let e = ds.entry(feed.next).expect("in range");
+            let start = batch.raws.len();
+            if !e.malformed {
+                batch.raws.extend_from_slice(ds.raw(feed.next));
+            }
+            batch.spans.push((start, batch.raws.len()));
+            batch.ids.push(e.id);
+            feed.next += 1;
+        }
+        let stop = feed.tx.send(batch).is_err() || feed.next >= n;
+        if stop {
+            self.feed = None;
+        }
+        true
+    }
+}
+
+/// The index job: reads the records' bytes from `rx`, `total` in all.
 pub fn index_job(
     ctx: &JobCtx,
     format: Format,

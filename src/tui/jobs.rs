@@ -10,7 +10,9 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{Receiver, Sender, channel};
 use std::time::Instant;
 
+use super::app::App;
 use super::search::Corpus;
+use super::view::LEN;
 
 /// What a job hands back to the app.
 pub enum JobOutput {
@@ -18,7 +20,7 @@ pub enum JobOutput {
     Corpus(Arc<Corpus>),
     /// A named numeric signal for records (by id): lengths now, model scores later.
     Numeric { name: String, values: Vec<(u32, f32)> },
-    /// Quality flags for records (by id); replaces earlier flags of those records.
+    /// Quality flags of every record (by id; a record left out has none); replaces all earlier flags.
     Flags(Vec<(u32, Vec<Flag>)>),
     /// Results of the model judge.
     Judge(super::score::JudgeMsg),
@@ -203,6 +205,8 @@ pub struct Signals {
     pub flags_ready: bool,
     /// The edit clock ([`Jobs::clock`]) at each record's last change.
     pub changed_at: HashMap<u32, u64>,
+    /// The edit clock when records were last added or deleted: flags computed before are dropped.
+    pub reshaped_at: u64,
 }
 
 impl Signals {
@@ -231,7 +235,8 @@ impl Signals {
         self.changed_at.get(&id).is_some_and(|&t| t > since)
     }
     /// Stores the output of a job that started at edit clock `since`; values for records changed
-    /// since then are dropped (their own flags and length were recomputed at the edit).
+    /// since then are dropped (their own flags and length were recomputed at the edit), and so are
+    /// flags computed before records were added or deleted (duplicates name records by position).
     pub fn absorb(&mut self, out: JobOutput, since: u64) -> Option<Arc<Corpus>> {
         match out {
             JobOutput::Corpus(c) => return Some(c),
@@ -244,23 +249,98 @@ impl Signals {
                     }
                 }
             }
+            JobOutput::Flags(_) if since < self.reshaped_at => {}
             JobOutput::Flags(f) => {
                 let dup = |f: &Flag| matches!(f.kind, FlagKind::Duplicate | FlagKind::NearDuplicate);
+                // Records edited since the job started keep the flags the edit computed.
+                let mut edited: HashMap<u32, Vec<Flag>> = std::mem::take(&mut self.flags)
+                    .into_iter()
+                    .filter(|(id, _)| self.is_stale(*id, since))
+                    .map(|(id, flags)| (id, flags.into_iter().filter(|f| !dup(f)).collect()))
+                    .collect();
                 for (id, mut flags) in f {
                     if self.is_stale(id, since) {
                         // Only the dataset-level duplicate flags, which an edit does not recompute.
                         flags.retain(dup);
-                        flags.extend(self.flags(id).iter().filter(|f| !dup(f)).cloned());
+                        flags.extend(edited.remove(&id).unwrap_or_default());
                     }
-                    if flags.is_empty() {
-                        self.flags.remove(&id);
-                    } else {
+                    if !flags.is_empty() {
                         self.flags.insert(id, flags);
                     }
                 }
+                self.flags.extend(edited.into_iter().filter(|(_, flags)| !flags.is_empty()));
                 self.flags_ready = true;
             }
         }
         None
+    }
+}
+
+impl App {
+    /// Takes in what background work produced; returns whether anything changed.
+    pub fn poll(&mut self) -> bool {
+        let mut changed = self.feed_step();
+        while let Ok(msg) = self.jobs.rx.try_recv() {
+            changed = true;
+            match msg {
+                JobMsg::Phase { job, name } => {
+                    if let Some(j) = self.jobs.running.iter_mut().find(|j| j.id == job) {
+                        j.name = name;
+                        j.done = 0;
+                        j.started = Instant::now();
+                        j.reported = None;
+                    }
+                }
+                JobMsg::Progress { job, done, total, rate } => {
+                    if let Some(j) = self.jobs.running.iter_mut().find(|j| j.id == job) {
+                        j.done = done;
+                        j.total = total;
+                        j.reported = rate.or(j.reported);
+                    }
+                }
+                JobMsg::Output { job, output } => {
+                    let since = self.jobs.since(job);
+                    let output = match output {
+                        JobOutput::Judge(msg) => {
+                            self.absorb_judge(since, msg);
+                            continue;
+                        }
+                        o => o,
+                    };
+                    let flags = matches!(output, JobOutput::Flags(_));
+                    let lens = matches!(&output, JobOutput::Numeric { name, .. } if name == LEN);
+                    if let Some(corpus) = self.signals.absorb(output, since) {
+                        self.searcher.set_corpus(corpus);
+                        self.indexed = true;
+                        if self.message.as_ref().is_some_and(|m| m.0.starts_with("indexing")) {
+                            self.message = None;
+                        }
+                        if self.search.matched.is_some() {
+                            self.run_search();
+                        }
+                    }
+                    if (flags || lens) && !self.filter.is_empty() && self.search.matched.is_none() {
+                        self.refresh_view();
+                    }
+                }
+                JobMsg::Finished { job, error } => {
+                    if let Some(e) = error {
+                        self.message = Some((format!("background job failed: {e}"), true));
+                    }
+                    self.jobs.running.retain(|j| j.id != job);
+                }
+            }
+        }
+        changed |= super::training::poll(self);
+        while let Ok(msg) = self.searcher.rx.try_recv() {
+            if msg.generation != self.search.generation || self.search.matched.is_none() {
+                continue;
+            }
+            changed = true;
+            self.absorb_search(msg.ids, msg.done);
+            self.search.scanned = msg.scanned;
+            self.search.total = msg.total;
+        }
+        self.judge_tick() || changed
     }
 }

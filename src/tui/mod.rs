@@ -9,6 +9,7 @@ pub mod app;
 pub mod config;
 pub mod histogram;
 pub mod index;
+mod input;
 pub mod jobs;
 pub mod keymap;
 pub mod render;

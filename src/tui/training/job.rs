@@ -91,6 +91,14 @@ impl TrainOptions {
                 .ok_or_else(|| "no data folder for runs (is HOME set?); set [train] runs_dir".into()),
         }
     }
+
+    /// The folders past runs are listed from: [`TrainOptions::runs_dir`], then the external
+    /// trainer's `out_dir` when it is another.
+    pub fn run_folders(&self) -> Result<Vec<PathBuf>, String> {
+        let mut dirs = vec![self.runs_dir()?];
+        dirs.extend(self.external.as_ref().map(|e| e.out_dir.clone()).filter(|d| *d != dirs[0]));
+        Ok(dirs)
+    }
 }
 
 /// Counts and cost of a prepared built-in run.

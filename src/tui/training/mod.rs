@@ -112,10 +112,7 @@ impl Training {
 
     /// Re-reads the past runs.
     pub fn refresh_runs(&mut self) {
-        self.runs = self
-            .options
-            .runs_dir()
-            .and_then(|d| if d.is_dir() { runs::list(&d).map_err(|e| format!("{e:#}")) } else { Ok(Vec::new()) });
+        self.runs = self.options.run_folders().and_then(|d| runs::list_dirs(&d).map_err(|e| format!("{e:#}")));
     }
 
     /// The model "try it" asks: the current run's model or checkpoint, else the newest finished run.
@@ -125,7 +122,7 @@ impl Training {
         }
         self.refresh_runs();
         let runs = self.runs.as_ref().map_err(Clone::clone)?;
-        runs.iter().find(|r| r.finished).map(|r| r.path.join(crate::train::checkpoint::MODEL_DIR)).ok_or_else(|| {
+        runs.iter().find_map(RunInfo::sift_model).ok_or_else(|| {
             let why = if self.active() { "the run has written no checkpoint so far" } else { "train one first" };
             format!("no trained model yet ({why})")
         })

@@ -7,6 +7,7 @@ use super::try_it::{BASE, Side, SideState, TRAINED, short_path};
 use super::{Ask, PanelView, TrainDialog};
 use crate::cli::train::hms;
 use crate::model::StopReason;
+use crate::train::runs::RunStatus;
 use crate::tui::app::App;
 use crate::tui::keymap::Command;
 use crate::tui::render::centered;
@@ -378,26 +379,34 @@ fn render_runs(app: &App, f: &mut Frame, area: Rect) {
             return f.render_widget(p.wrap(Wrap { trim: false }), area);
         }
     };
-    let dir = app.training.options.runs_dir().map_or(String::new(), |d| d.display().to_string());
-    let head = format!("{} runs in {} (grey: no final model)", runs.len(), sanitize_line(&dir));
+    let dirs = app.training.options.run_folders().unwrap_or_default();
+    let dirs: Vec<String> = dirs.iter().map(|d| sanitize_line(&d.display().to_string())).collect();
+    let head = format!("{} runs in {} (grey: not finished)", runs.len(), dirs.join(" and "));
     let columns = format!(
-        "{:<16} {:<10} {:>5} {:>9} {:>6} {:>6} folder",
-        "date (UTC)", "selection", "recs", "steps", "loss", "eval"
+        "{:<16} {:<8} {:<8} {:<10} {:>5} {:>9} {:>6} {:>6} folder",
+        "date (UTC)", "trainer", "status", "selection", "recs", "steps", "loss", "eval"
     );
     let mut lines = vec![Line::styled(head, dim()), Line::styled(columns, Style::default().fg(Color::Cyan))];
     for r in runs {
         let loss = |x: Option<f64>| x.map_or("-".into(), |x| format!("{x:.3}"));
+        let steps = if r.max_steps > 0 { format!("{}/{}", r.steps, r.max_steps) } else { r.steps.to_string() };
         let text = format!(
-            "{:<16} {:<10} {:>5} {:>9} {:>6} {:>6} {}",
+            "{:<16} {:<8} {:<8} {:<10} {:>5} {:>9} {:>6} {:>6} {}",
             r.date,
+            ellipsize(&sanitize_line(&r.trainer), 8),
+            r.status.name(),
             ellipsize(&sanitize_line(&r.selection), 10),
             r.records,
-            format!("{}/{}", r.steps, r.max_steps),
+            steps,
             loss(r.final_loss),
             loss(r.eval_loss),
             sanitize_line(&r.name)
         );
-        lines.push(if r.finished { Line::raw(text) } else { Line::styled(text, dim()) });
+        lines.push(match r.status {
+            RunStatus::Finished => Line::raw(text),
+            RunStatus::Failed => Line::styled(text, Style::default().fg(Color::Red)),
+            _ => Line::styled(text, dim()),
+        });
     }
     if runs.is_empty() {
         lines.push(Line::styled(format!("none yet: {} trains one", key(app, Command::Train)), dim()));
