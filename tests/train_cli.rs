@@ -143,6 +143,19 @@ fn sift_train_end_to_end_lists_resumes_and_answers() {
     let g: serde_json::Value =
         serde_json::from_slice(&std::fs::read(out.join("generalisation.json")).unwrap()).unwrap();
     assert!(g["intra_task"]["before"].as_f64().unwrap() > g["intra_task"]["after"].as_f64().unwrap());
+    // The chart's step-0 point is the base model on both held-out sets: the report's "before"
+    // figures weighted by their tokens (measured once, not twice).
+    let metrics = std::fs::read_to_string(out.join("metrics.jsonl")).unwrap();
+    let step0: Vec<f64> = metrics
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+        .filter(|m| m["step"] == 0)
+        .map(|m| m["eval_loss"].as_f64().unwrap())
+        .collect();
+    let part = |k: &str| (g[k]["before"].as_f64().unwrap(), g[k]["tokens"].as_f64().unwrap());
+    let ((a, na), (b, nb)) = (part("intra_task"), part("inter_task"));
+    assert_eq!(step0.len(), 1, "{metrics}");
+    assert!((step0[0] - (a * na + b * nb) / (na + nb)).abs() < 1e-9, "{step0:?} vs {a} {b}");
     let cfg: serde_json::Value = serde_json::from_slice(&std::fs::read(out.join("run_config.json")).unwrap()).unwrap();
     assert_eq!(cfg["selection"], "all");
     assert!(cfg["base_model"]["fingerprint"].as_str().unwrap().starts_with("xxh3-"));

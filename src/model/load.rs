@@ -145,7 +145,7 @@ impl LocalModel {
 
     /// Tokenizes `text` (without adding special tokens).
     pub fn encode(&self, text: &str) -> Result<Vec<u32>> {
-        Ok(self.tokenizer.encode(text, false).map_err(|e| anyhow!("tokenizing: {e}"))?.get_ids().to_vec())
+        Ok(self.tokenizer.encode_fast(text, false).map_err(|e| anyhow!("tokenizing: {e}"))?.get_ids().to_vec())
     }
 
     /// Raw bytes of tokenizer.json (to copy into a checkpoint).

@@ -57,7 +57,7 @@ impl SftTokenizer {
 
     /// Token ids of `text` without special tokens.
     pub fn encode(&self, text: &str) -> Result<Vec<u32>> {
-        Ok(self.tokenizer.encode(text, false).map_err(|e| anyhow!("tokenizing: {e}"))?.get_ids().to_vec())
+        Ok(self.tokenizer.encode_fast(text, false).map_err(|e| anyhow!("tokenizing: {e}"))?.get_ids().to_vec())
     }
 
     /// Token ids of a prompt: BOS (when the model has one) then the text.
@@ -184,24 +184,29 @@ pub struct BuiltExamples {
     pub skipped_empty: usize,
 }
 
-/// Builds SFT examples from the records at `positions`.
+/// Builds SFT examples from the records at `positions`, tokenising on all cores (52K records
+/// took 2x longer on one).
 pub fn build_examples(
     session: &Session,
     positions: &[usize],
     tok: &SftTokenizer,
     max_len: usize,
 ) -> Result<BuiltExamples> {
+    use rayon::prelude::*;
     if max_len < 2 {
         bail!("max length must be at least 2 tokens");
     }
     let ds = session.dataset();
+    let built: Vec<std::result::Result<Example, Skip>> = positions
+        .par_iter()
+        .map(|&pos| match ds.record(pos) {
+            Some(rec) => tokenize_segments(tok, &record_segments(&rec, ds.format()), max_len, pos),
+            None => Ok(Err(Skip::NoResponse)),
+        })
+        .collect::<Result<_>>()?;
     let mut out = BuiltExamples::default();
-    for &pos in positions {
-        let Some(rec) = ds.record(pos) else {
-            out.skipped_empty += 1;
-            continue;
-        };
-        match tokenize_segments(tok, &record_segments(&rec, ds.format()), max_len, pos)? {
+    for b in built {
+        match b {
             Ok(ex) => out.examples.push(ex),
             Err(Skip::PromptTooLong) => out.skipped_too_long += 1,
             Err(Skip::NoResponse) => out.skipped_empty += 1,

@@ -164,7 +164,7 @@ fn encode_docs(tok: &Tokenizer, docs: &[(String, String)], context: usize, sourc
     for (a, b) in docs {
         let mut tokens = vec![0u32];
         for part in [a, b].into_iter().filter(|p| !p.is_empty()) {
-            tokens.extend(tok.encode(part.as_str(), false).map_err(|e| anyhow!("tokenizing: {e}"))?.get_ids());
+            tokens.extend(tok.encode_fast(part.as_str(), false).map_err(|e| anyhow!("tokenizing: {e}"))?.get_ids());
         }
         tokens.push(1);
         tokens.truncate(context);

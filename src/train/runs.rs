@@ -227,12 +227,16 @@ fn held_out(examples: &[Example], before: Option<f64>) -> HeldOut {
     HeldOut { examples: examples.len(), tokens: examples.iter().map(Example::n_trained).sum(), before, after: None }
 }
 
-fn eval_dir(dir: &Path, examples: &[Example], batch: usize) -> Result<Option<f64>> {
-    if examples.is_empty() {
-        return Ok(None);
+/// Mean held-out loss of the model in `dir` on each set (`None` for an empty set).
+fn eval_dir(dir: &Path, sets: [&[Example]; 2], batch: usize) -> Result<[Option<f64>; 2]> {
+    if sets.iter().all(|s| s.is_empty()) {
+        return Ok([None, None]);
     }
     let m = LocalModel::load(dir)?;
-    Ok(Some(evaluate(&m.decoder, examples, batch)?))
+    let eval = |s: &[Example]| -> Result<Option<f64>> {
+        Ok(if s.is_empty() { None } else { Some(evaluate(&m.decoder, s, batch)?) })
+    };
+    Ok([eval(sets[0])?, eval(sets[1])?])
 }
 
 /// Evaluates the base model on the held-out sets, trains, evaluates the result and writes
@@ -245,19 +249,31 @@ pub fn execute_run(run: PreparedRun, events: Sender<TrainEvent>, cancel: Arc<Ato
         std::fs::read(&path).ok().and_then(|b| serde_json::from_slice(&b).ok()).filter(|_| run.config.resume);
     let mut report = match previous {
         Some(r) => r,
-        None => GeneralisationReport {
-            tasks: run.split.tasks,
-            unseen_tasks: run.split.unseen_tasks.clone(),
-            train_examples: run.data.train.len(),
-            intra_task: held_out(&run.intra, eval_dir(&run.base_dir, &run.intra, batch)?),
-            inter_task: held_out(&run.inter, eval_dir(&run.base_dir, &run.inter, batch)?),
-        },
+        None => {
+            let [intra, inter] = eval_dir(&run.base_dir, [&run.intra, &run.inter], batch)?;
+            GeneralisationReport {
+                tasks: run.split.tasks,
+                unseen_tasks: run.split.unseen_tasks.clone(),
+                train_examples: run.data.train.len(),
+                intra_task: held_out(&run.intra, intra),
+                inter_task: held_out(&run.inter, inter),
+            }
+        }
     };
     write_atomic(&path, &serde_json::to_vec_pretty(&report)?)?;
-    let summary = run_training(run.config, run.data, events, cancel)?;
+    let mut config = run.config;
+    if !config.resume {
+        // The trainer's step-0 evaluation is the same base model on intra + inter: reuse it.
+        let count = |g: &HeldOut| g.before.map(|l| (l * g.tokens as f64, g.tokens));
+        let parts: Vec<(f64, usize)> = [&report.intra_task, &report.inter_task].into_iter().filter_map(count).collect();
+        let tokens: usize = parts.iter().map(|p| p.1).sum();
+        if tokens > 0 {
+            config.initial_eval_loss = Some(parts.iter().map(|p| p.0).sum::<f64>() / tokens as f64);
+        }
+    }
+    let summary = run_training(config, run.data, events, cancel)?;
     if let Some(s) = &summary {
-        report.intra_task.after = eval_dir(&s.model_dir, &run.intra, batch)?;
-        report.inter_task.after = eval_dir(&s.model_dir, &run.inter, batch)?;
+        [report.intra_task.after, report.inter_task.after] = eval_dir(&s.model_dir, [&run.intra, &run.inter], batch)?;
         write_atomic(&path, &serde_json::to_vec_pretty(&report)?)?;
     }
     Ok(RunOutcome { summary, report })
