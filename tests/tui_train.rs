@@ -2,22 +2,21 @@
 //! the update loop (select, T, confirm, poll until done, try it), and an external trainer whose
 //! progress lands in the panel and which the stop key kills.
 
+mod common;
+
 use candle_core::{DType, Device};
-use ratatui::Terminal;
-use ratatui::backend::TestBackend;
+use common::tui::{alpaca, screen, text};
 use sift::model::load::{CheckpointFiles, save_hf_checkpoint};
 use sift::model::{ModelConfig, StopReason, init_weights};
-use sift::session::{OpenOptions, Session};
 use sift::train::runs::RunOutcome;
 use sift::train::split::{GeneralisationReport, HeldOut};
 use sift::train::{StepMetrics, TrainEvent, TrainSummary};
-use sift::tui::app::{Action, App, Mode};
+use sift::tui::app::{App, Mode};
 use sift::tui::config::Config;
-use sift::tui::render::render;
 use sift::tui::training::run::{Backend, Phase, RunView};
 use sift::tui::training::try_it::{BASE, SideState, TRAINED};
 use sift::tui::training::{Ask, PanelView, Prep, Speed};
-use sift::tui::update::{type_keys, update};
+use sift::tui::update::type_keys;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
@@ -36,14 +35,6 @@ const RECORDS: &[(&str, &str, &str)] = &[
     ("Describe the sea.", "", "Vast and blue."),
 ];
 
-fn write_data(dir: &Path) -> PathBuf {
-    let v: Vec<serde_json::Value> =
-        RECORDS.iter().map(|(i, n, o)| serde_json::json!({"instruction": i, "input": n, "output": o})).collect();
-    let p = dir.join("data.json");
-    std::fs::write(&p, serde_json::to_string_pretty(&v).unwrap()).unwrap();
-    p
-}
-
 /// The tiny fixture architecture with a 1024-token context (the Alpaca prompt fills its 128) and
 /// fresh weights, at `dir/models/tiny-1024`.
 fn base_model(dir: &Path) -> PathBuf {
@@ -60,12 +51,11 @@ fn base_model(dir: &Path) -> PathBuf {
     out
 }
 
+/// The app over [`RECORDS`] in `dir` with the config file text `config`.
 fn app(dir: &Path, config: &str) -> App {
-    let path = write_data(dir);
-    let s = Session::open(&path, &OpenOptions { format: None, state_dir: Some(dir.join("state")) }).unwrap();
-    let mut app = App::new(s, Config::parse(config).unwrap()).unwrap();
-    update(&mut app, Action::Resize(100, 30));
-    app
+    let path = dir.join("data.json");
+    std::fs::write(&path, alpaca(RECORDS, "  ")).unwrap();
+    common::tui::open(&path, Config::parse(config).unwrap())
 }
 
 fn config(dir: &Path, base: &Path, extra: &str) -> String {
@@ -87,20 +77,6 @@ fn until(app: &mut App, what: &str, mut done: impl FnMut(&App) -> bool) {
         std::thread::sleep(Duration::from_millis(5));
     }
     panic!("gave up waiting for {what}");
-}
-
-fn screen(app: &mut App, w: u16, h: u16) -> Terminal<TestBackend> {
-    update(app, Action::Resize(w, h));
-    let mut t = Terminal::new(TestBackend::new(w, h)).unwrap();
-    t.draw(|f| render(app, f)).unwrap();
-    t
-}
-
-fn text(t: &Terminal<TestBackend>) -> String {
-    let b = t.backend().buffer();
-    let w = b.area.width as usize;
-    let cells: Vec<&str> = b.content().iter().map(|c| c.symbol()).collect();
-    cells.chunks(w).map(|r| r.concat().trim_end().to_string()).collect::<Vec<_>>().join("\n")
 }
 
 fn dialog(app: &App) -> &sift::tui::training::TrainDialog {
