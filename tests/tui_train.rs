@@ -8,7 +8,7 @@ use candle_core::{DType, Device};
 use common::tui::{alpaca, screen, text};
 use sift::model::load::{CheckpointFiles, save_hf_checkpoint};
 use sift::model::{ModelConfig, StopReason, init_weights};
-use sift::train::runs::RunOutcome;
+use sift::train::runs::{RunOutcome, TrainHyper};
 use sift::train::split::{GeneralisationReport, HeldOut};
 use sift::train::{StepMetrics, TrainEvent, TrainSummary};
 use sift::tui::app::{App, Mode};
@@ -395,11 +395,27 @@ fn train_config_reads_and_prints() {
         "[train]\nmax_steps = 7\nlr = 0.001\n[train.external]\nbackend = \"axolotl\"\nbase_model = \"m\"\nout_dir = \"r\"\n",
     )
     .unwrap();
-    assert_eq!((cfg.train.max_steps, cfg.train.lr, cfg.train.epochs), (Some(7), 0.001, 3));
+    let h = &cfg.train.hyper;
+    assert_eq!((h.max_steps, h.lr, h.epochs), (Some(7), 0.001, 3));
     assert_eq!(cfg.train.external.as_ref().unwrap().base_model, "m");
     let out = cfg.effective_toml().unwrap();
     assert!(out.contains("[train]") && out.contains("max_steps = 7") && out.contains("train = [\"T\"]"), "{out}");
     assert!(Config::parse("[train]\nmax_step = 7\n").is_err(), "typos are refused");
     let back = Config::parse(&out).unwrap();
-    assert_eq!(back.train.max_steps, Some(7));
+    assert_eq!(back.train.hyper.max_steps, Some(7));
+    // Every hyper-parameter is a key of [train], as flat as the CLI flags.
+    let all = "[train]\nepochs = 1\nmax_steps = 2\nlr = 3e-4\nbatch = 4\naccum = 5\nmax_len = 6\neval_every = 7\neval_frac = 0.5\nseed = 9\n";
+    let h = Config::parse(all).unwrap().train.hyper;
+    let want = TrainHyper {
+        epochs: 1,
+        max_steps: Some(2),
+        lr: 3e-4,
+        batch: 4,
+        accum: 5,
+        max_len: 6,
+        eval_every: 7,
+        eval_frac: 0.5,
+        seed: 9,
+    };
+    assert_eq!(h, want);
 }
