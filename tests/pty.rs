@@ -79,7 +79,7 @@ fn binary_starts_takes_keys_and_saves() {
     let text = "[\n    {\n        \"instruction\": \"Say hi.\",\n        \"input\": \"\",\n        \"output\": \"Hi.\"\n    },\n    {\n        \"instruction\": \"Say bye.\",\n        \"input\": \"\",\n        \"output\": \"Bye.\"\n    }\n]\n";
     std::fs::write(&data, text).unwrap();
 
-    let (mut child, mut keys, screen) = spawn(dir.path(), Some(&data));
+    let (child, mut keys, screen) = spawn(dir.path(), Some(&data));
     let out = || String::from_utf8_lossy(&screen.lock().unwrap()).into_owned();
     let limit = Duration::from_secs(20);
     wait_for("the first frame", limit, || out().contains("data.json") && out().contains("Say hi."));
@@ -90,17 +90,7 @@ fn binary_starts_takes_keys_and_saves() {
     keys.write_all(b"w").unwrap();
     wait_for("the save", limit, || read(&state.join("review.json")).contains("accepted"));
     keys.write_all(b"q").unwrap();
-    let t = Instant::now();
-    let status = loop {
-        if let Some(s) = child.try_wait().unwrap() {
-            break s;
-        }
-        if t.elapsed() > limit {
-            let _ = child.kill();
-            panic!("sift did not quit; screen:\n{}", out());
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    };
+    let status = wait_exit(child, limit, || format!("sift did not quit; screen:\n{}", out()));
     assert!(status.success(), "exit status {status}; screen:\n{}", out());
     let review = read(&state.join("review.json"));
     assert!(review.contains("\"index\": 0") && review.contains("accepted"), "{review}");
@@ -114,7 +104,7 @@ fn sigterm_restores_the_terminal_and_keeps_decisions() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data.json");
     std::fs::write(&data, "{\"instruction\": \"Reject me\", \"input\": \"\", \"output\": \"B\"}\n").unwrap();
-    let (mut child, mut keys, screen) = spawn(dir.path(), Some(&data));
+    let (child, mut keys, screen) = spawn(dir.path(), Some(&data));
     let out = || String::from_utf8_lossy(&screen.lock().unwrap()).into_owned();
     let limit = Duration::from_secs(20);
     wait_for("the first frame", limit, || out().contains("Reject me"));
@@ -123,17 +113,7 @@ fn sigterm_restores_the_terminal_and_keeps_decisions() {
     wait_for("the reject to be journaled", limit, || read(&state.join("journal.jsonl")).contains("rejected"));
     // SAFETY: plain kill(2) on our own child.
     assert_eq!(unsafe { libc::kill(child.id() as i32, libc::SIGTERM) }, 0);
-    let t = Instant::now();
-    let status = loop {
-        if let Some(s) = child.try_wait().unwrap() {
-            break s;
-        }
-        if t.elapsed() > limit {
-            let _ = child.kill();
-            panic!("sift ignored SIGTERM");
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    };
+    let status = wait_exit(child, limit, || "sift ignored SIGTERM".into());
     assert!(status.success(), "{status}");
     wait_for("the screen to be restored", limit, || out().contains("\u{1b}[?1049l"));
     // The checkpoint on exit folded the decision into the review state.
@@ -148,13 +128,18 @@ fn no_file_opens_a_copy_of_the_bundled_sample() {
     let limit = Duration::from_secs(20);
     wait_for("the sample", limit, || out().contains("alpaca_sample.json"));
     keys.write_all(b"q").unwrap();
-    let status = wait_exit(child, limit);
+    let status = wait_exit(child, limit, || "sift did not exit".into());
     assert!(status.success());
     let copy = dir.path().join("xdg/sift/alpaca_sample.json");
     assert_eq!(std::fs::read(&copy).unwrap(), sift::tui::sample::SAMPLE, "copied to the data dir");
 }
 
-fn wait_exit(mut child: std::process::Child, limit: Duration) -> std::process::ExitStatus {
+/// Waits up to `limit` for `child` to exit; past it, kills it and panics with `why()`.
+fn wait_exit(
+    mut child: std::process::Child,
+    limit: Duration,
+    why: impl FnOnce() -> String,
+) -> std::process::ExitStatus {
     let t = Instant::now();
     loop {
         if let Some(s) = child.try_wait().unwrap() {
@@ -162,7 +147,7 @@ fn wait_exit(mut child: std::process::Child, limit: Duration) -> std::process::E
         }
         if t.elapsed() > limit {
             let _ = child.kill();
-            panic!("sift did not exit");
+            panic!("{}", why());
         }
         std::thread::sleep(Duration::from_millis(20));
     }

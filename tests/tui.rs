@@ -1,15 +1,14 @@
 //! Whole-app tests: snapshots of every screen and mode on a TestBackend, and key scripts through the
 //! real event handling.
 
-use ratatui::Terminal;
-use ratatui::backend::TestBackend;
+mod common;
+
+use common::tui::{alpaca, keys, screen, settle, text};
 use sift::session::{OpenOptions, Session, Status};
 use sift::tui::app::{App, Mode};
 use sift::tui::config::Config;
-use sift::tui::render::render;
 use sift::tui::update::{type_keys, update};
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant};
 
 const RECORDS: &[(&str, &str, &str)] = &[
     ("Name three primary colors.", "", "Red, yellow and blue."),
@@ -26,41 +25,19 @@ const RECORDS: &[(&str, &str, &str)] = &[
     ("Give a synonym for happy.", "", "Joyful."),
 ];
 
-fn alpaca(records: &[(&str, &str, &str)]) -> String {
-    let v: Vec<serde_json::Value> =
-        records.iter().map(|(i, n, o)| serde_json::json!({"instruction": i, "input": n, "output": o})).collect();
-    let mut buf = Vec::new();
-    let fmt = serde_json::ser::PrettyFormatter::with_indent(b"    ");
-    let mut ser = serde_json::Serializer::with_formatter(&mut buf, fmt);
-    serde::Serialize::serialize(&v, &mut ser).unwrap();
-    String::from_utf8(buf).unwrap()
-}
-
 fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
     let p = dir.join(name);
     std::fs::write(&p, text).unwrap();
     p
 }
 
-fn open(path: &Path) -> App {
-    let state = path.parent().unwrap().join("state");
-    let s = Session::open(path, &OpenOptions { format: None, state_dir: Some(state) }).unwrap();
-    let mut app = App::new(s, Config::default()).unwrap();
-    update(&mut app, sift::tui::app::Action::Resize(100, 30));
-    app
+/// `records` as `data.json` in `dir`, in Alpaca JSON indented by four spaces.
+fn data(dir: &Path, records: &[(&str, &str, &str)]) -> PathBuf {
+    write(dir, "data.json", &alpaca(records, "    "))
 }
 
-fn settle(app: &mut App) {
-    let t = Instant::now();
-    while t.elapsed() < Duration::from_secs(20) {
-        app.poll();
-        let searching = app.search.matched.is_some() && !app.search.done;
-        if app.jobs.running.is_empty() && app.indexed && !searching {
-            return;
-        }
-        std::thread::sleep(Duration::from_millis(2));
-    }
-    panic!("background work did not finish");
+fn open(path: &Path) -> App {
+    common::tui::open(path, Config::default())
 }
 
 fn indexed(path: &Path) -> App {
@@ -70,22 +47,10 @@ fn indexed(path: &Path) -> App {
     app
 }
 
-fn screen(app: &mut App, w: u16, h: u16) -> Terminal<TestBackend> {
-    update(app, sift::tui::app::Action::Resize(w, h));
-    let mut t = Terminal::new(TestBackend::new(w, h)).unwrap();
-    t.draw(|f| render(app, f)).unwrap();
-    t
-}
-
-fn keys(app: &mut App, k: &str) {
-    type_keys(app, k);
-    settle(app);
-}
-
 #[test]
 fn snapshot_list_and_detail() {
     let d = tempfile::tempdir().unwrap();
-    let mut app = indexed(&write(d.path(), "data.json", &alpaca(RECORDS)));
+    let mut app = indexed(&data(d.path(), RECORDS));
     keys(&mut app, "jj");
     insta::assert_snapshot!("list_stacked", screen(&mut app, 100, 30).backend());
     insta::assert_snapshot!("list_wide", screen(&mut app, 140, 24).backend());
@@ -94,7 +59,7 @@ fn snapshot_list_and_detail() {
 #[test]
 fn snapshot_control_chars_are_visible() {
     let d = tempfile::tempdir().unwrap();
-    let mut app = indexed(&write(d.path(), "data.json", &alpaca(RECORDS)));
+    let mut app = indexed(&data(d.path(), RECORDS));
     keys(&mut app, ":5<enter>");
     let t = screen(&mut app, 100, 20);
     let text: String = t.backend().buffer().content().iter().map(|c| c.symbol()).collect();
@@ -106,7 +71,7 @@ fn snapshot_control_chars_are_visible() {
 #[test]
 fn snapshot_search() {
     let d = tempfile::tempdir().unwrap();
-    let mut app = indexed(&write(d.path(), "data.json", &alpaca(RECORDS)));
+    let mut app = indexed(&data(d.path(), RECORDS));
     keys(&mut app, "/haiku");
     assert!(matches!(app.mode, Mode::Search));
     assert_eq!(app.shown(), 1);
@@ -120,7 +85,7 @@ fn snapshot_search() {
 #[test]
 fn snapshot_filter() {
     let d = tempfile::tempdir().unwrap();
-    let mut app = indexed(&write(d.path(), "data.json", &alpaca(RECORDS)));
+    let mut app = indexed(&data(d.path(), RECORDS));
     keys(&mut app, "ajx");
     keys(&mut app, "Fstatus:unrev");
     insta::assert_snapshot!("filter_prompt", screen(&mut app, 100, 24).backend());
@@ -141,7 +106,7 @@ fn snapshot_filter() {
 #[test]
 fn snapshot_edit_help_confirm_small() {
     let d = tempfile::tempdir().unwrap();
-    let mut app = indexed(&write(d.path(), "data.json", &alpaca(RECORDS)));
+    let mut app = indexed(&data(d.path(), RECORDS));
     keys(&mut app, "e");
     assert!(matches!(app.mode, Mode::Edit(_)));
     keys(&mut app, "Axj");
@@ -184,7 +149,7 @@ fn snapshot_conversation() {
 #[test]
 fn script_search_accept_edit_undo_save_reopen() {
     let d = tempfile::tempdir().unwrap();
-    let path = write(d.path(), "data.json", &alpaca(RECORDS));
+    let path = data(d.path(), RECORDS);
     let mut app = indexed(&path);
     keys(&mut app, "/primary<enter>");
     assert_eq!(app.current(), Some(0));
@@ -229,7 +194,7 @@ fn script_search_accept_edit_undo_save_reopen() {
 #[test]
 fn delete_confirm_and_external_edit_validation() {
     let d = tempfile::tempdir().unwrap();
-    let path = write(d.path(), "data.json", &alpaca(RECORDS));
+    let path = data(d.path(), RECORDS);
     let mut app = indexed(&path);
     keys(&mut app, "Dn");
     assert_eq!(app.session.dataset().len(), RECORDS.len());
@@ -256,21 +221,13 @@ fn delete_confirm_and_external_edit_validation() {
 #[test]
 fn remapped_keys_from_config() {
     let d = tempfile::tempdir().unwrap();
-    let path = write(d.path(), "data.json", &alpaca(RECORDS));
+    let path = data(d.path(), RECORDS);
     let s = Session::open(&path, &OpenOptions { format: None, state_dir: Some(d.path().join("st")) }).unwrap();
     let cfg = Config::parse("[keys]\naccept = \"A\"\n[options]\nauto_advance = false\n").unwrap();
     let mut app = App::new(s, cfg).unwrap();
     type_keys(&mut app, "aA");
     assert_eq!(app.session.status(0), Status::Accepted);
     assert_eq!(app.current(), Some(0), "no auto-advance");
-}
-
-/// The text of the screen, row by row.
-fn text(t: &Terminal<TestBackend>) -> String {
-    let buf = t.backend().buffer();
-    let w = buf.area.width as usize;
-    let cells: Vec<&str> = buf.content().iter().map(|c| c.symbol()).collect();
-    cells.chunks(w).map(|row| row.concat().trim_end().to_string() + "\n").collect()
 }
 
 /// The reasons of the duplicate flags the detail pane shows for the record at position `pos`.
@@ -296,7 +253,7 @@ fn duplicate_flags_follow_adds_and_deletes() {
     let d = tempfile::tempdir().unwrap();
     let mut records = RECORDS.to_vec();
     records.push(RECORDS[1]);
-    let mut app = indexed(&write(d.path(), "data.json", &alpaca(&records)));
+    let mut app = indexed(&data(d.path(), &records));
     assert_eq!(flagged_duplicates(&mut app), vec![8]);
     assert_eq!(duplicate_reasons(&mut app, 8), vec!["same instruction and input as #1"]);
 

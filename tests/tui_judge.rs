@@ -2,20 +2,19 @@
 //! record, sorting and filtering by the new signals, flag explanations, the histogram and score
 //! columns, surprising tokens, rescoring only an edited record, and stale results being dropped.
 
-use ratatui::Terminal;
-use ratatui::backend::TestBackend;
+mod common;
+
+use common::tui::{alpaca, keys, screen, settle, text};
 use ratatui::style::{Color, Modifier};
 use sift::quality::heuristics::{Flag, FlagKind};
-use sift::session::{OpenOptions, Session};
-use sift::tui::app::{Action, App};
+use sift::tui::app::App;
 use sift::tui::config::Config;
 use sift::tui::jobs::{JobInfo, JobOutput};
-use sift::tui::render::render;
 use sift::tui::score::{RunStats, SIGNALS};
-use sift::tui::update::{type_keys, update};
+use sift::tui::update::type_keys;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 const RECORDS: &[(&str, &str, &str)] = &[
     ("Name three primary colors.", "", "Red, yellow and blue."),
@@ -40,55 +39,16 @@ fn fixture() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/tiny-llama")
 }
 
-fn alpaca(records: &[(&str, &str, &str)]) -> String {
-    let v: Vec<serde_json::Value> =
-        records.iter().map(|(i, n, o)| serde_json::json!({"instruction": i, "input": n, "output": o})).collect();
-    serde_json::to_string_pretty(&v).unwrap()
-}
-
 /// The app over `records` in `dir`, judging with the fixture model and a cache in `dir`, indexed.
 fn open(dir: &Path, records: &[(&str, &str, &str)]) -> App {
     let path = dir.join("data.json");
-    std::fs::write(&path, alpaca(records)).unwrap();
-    let s = Session::open(&path, &OpenOptions { format: None, state_dir: Some(dir.join("state")) }).unwrap();
-    let mut app = App::new(s, Config::default()).unwrap();
+    std::fs::write(&path, alpaca(records, "  ")).unwrap();
+    let mut app = common::tui::open(&path, Config::default());
     app.judge.model_dir = Some(fixture());
     app.judge.cache_dir = Some(dir.join("cache"));
-    update(&mut app, Action::Resize(100, 30));
     app.start_background();
     settle(&mut app);
     app
-}
-
-/// Polls until every background job (the judge's included) is done.
-fn settle(app: &mut App) {
-    let t = Instant::now();
-    while t.elapsed() < Duration::from_secs(600) {
-        app.poll();
-        let searching = app.search.matched.is_some() && !app.search.done;
-        if app.jobs.running.is_empty() && app.indexed && !searching && app.judge.pending.is_empty() {
-            return;
-        }
-        std::thread::sleep(Duration::from_millis(5));
-    }
-    panic!("background work did not finish");
-}
-
-fn keys(app: &mut App, k: &str) {
-    type_keys(app, k);
-    settle(app);
-}
-
-fn screen(app: &mut App, w: u16, h: u16) -> Terminal<TestBackend> {
-    update(app, Action::Resize(w, h));
-    let mut t = Terminal::new(TestBackend::new(w, h)).unwrap();
-    t.draw(|f| render(app, f)).unwrap();
-    t
-}
-
-fn text(t: &Terminal<TestBackend>) -> String {
-    let b = t.backend().buffer();
-    (0..b.area.height).map(|y| (0..b.area.width).map(|x| b[(x, y)].symbol()).collect::<String>() + "\n").collect()
 }
 
 fn id_at(app: &App, row: usize) -> u32 {

@@ -2,22 +2,21 @@
 //! the update loop (select, T, confirm, poll until done, try it), and an external trainer whose
 //! progress lands in the panel and which the stop key kills.
 
+mod common;
+
 use candle_core::{DType, Device};
-use ratatui::Terminal;
-use ratatui::backend::TestBackend;
+use common::tui::{alpaca, screen, text};
 use sift::model::load::{CheckpointFiles, save_hf_checkpoint};
 use sift::model::{ModelConfig, StopReason, init_weights};
-use sift::session::{OpenOptions, Session};
-use sift::train::runs::RunOutcome;
+use sift::train::runs::{RunOutcome, TrainHyper};
 use sift::train::split::{GeneralisationReport, HeldOut};
 use sift::train::{StepMetrics, TrainEvent, TrainSummary};
-use sift::tui::app::{Action, App, Mode};
+use sift::tui::app::{App, Mode};
 use sift::tui::config::Config;
-use sift::tui::render::render;
 use sift::tui::training::run::{Backend, Phase, RunView};
 use sift::tui::training::try_it::{BASE, SideState, TRAINED};
 use sift::tui::training::{Ask, PanelView, Prep, Speed};
-use sift::tui::update::{type_keys, update};
+use sift::tui::update::type_keys;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
@@ -36,14 +35,6 @@ const RECORDS: &[(&str, &str, &str)] = &[
     ("Describe the sea.", "", "Vast and blue."),
 ];
 
-fn write_data(dir: &Path) -> PathBuf {
-    let v: Vec<serde_json::Value> =
-        RECORDS.iter().map(|(i, n, o)| serde_json::json!({"instruction": i, "input": n, "output": o})).collect();
-    let p = dir.join("data.json");
-    std::fs::write(&p, serde_json::to_string_pretty(&v).unwrap()).unwrap();
-    p
-}
-
 /// The tiny fixture architecture with a 1024-token context (the Alpaca prompt fills its 128) and
 /// fresh weights, at `dir/models/tiny-1024`.
 fn base_model(dir: &Path) -> PathBuf {
@@ -60,12 +51,11 @@ fn base_model(dir: &Path) -> PathBuf {
     out
 }
 
+/// The app over [`RECORDS`] in `dir` with the config file text `config`.
 fn app(dir: &Path, config: &str) -> App {
-    let path = write_data(dir);
-    let s = Session::open(&path, &OpenOptions { format: None, state_dir: Some(dir.join("state")) }).unwrap();
-    let mut app = App::new(s, Config::parse(config).unwrap()).unwrap();
-    update(&mut app, Action::Resize(100, 30));
-    app
+    let path = dir.join("data.json");
+    std::fs::write(&path, alpaca(RECORDS, "  ")).unwrap();
+    common::tui::open(&path, Config::parse(config).unwrap())
 }
 
 fn config(dir: &Path, base: &Path, extra: &str) -> String {
@@ -87,20 +77,6 @@ fn until(app: &mut App, what: &str, mut done: impl FnMut(&App) -> bool) {
         std::thread::sleep(Duration::from_millis(5));
     }
     panic!("gave up waiting for {what}");
-}
-
-fn screen(app: &mut App, w: u16, h: u16) -> Terminal<TestBackend> {
-    update(app, Action::Resize(w, h));
-    let mut t = Terminal::new(TestBackend::new(w, h)).unwrap();
-    t.draw(|f| render(app, f)).unwrap();
-    t
-}
-
-fn text(t: &Terminal<TestBackend>) -> String {
-    let b = t.backend().buffer();
-    let w = b.area.width as usize;
-    let cells: Vec<&str> = b.content().iter().map(|c| c.symbol()).collect();
-    cells.chunks(w).map(|r| r.concat().trim_end().to_string()).collect::<Vec<_>>().join("\n")
 }
 
 fn dialog(app: &App) -> &sift::tui::training::TrainDialog {
@@ -419,11 +395,27 @@ fn train_config_reads_and_prints() {
         "[train]\nmax_steps = 7\nlr = 0.001\n[train.external]\nbackend = \"axolotl\"\nbase_model = \"m\"\nout_dir = \"r\"\n",
     )
     .unwrap();
-    assert_eq!((cfg.train.max_steps, cfg.train.lr, cfg.train.epochs), (Some(7), 0.001, 3));
+    let h = &cfg.train.hyper;
+    assert_eq!((h.max_steps, h.lr, h.epochs), (Some(7), 0.001, 3));
     assert_eq!(cfg.train.external.as_ref().unwrap().base_model, "m");
     let out = cfg.effective_toml().unwrap();
     assert!(out.contains("[train]") && out.contains("max_steps = 7") && out.contains("train = [\"T\"]"), "{out}");
     assert!(Config::parse("[train]\nmax_step = 7\n").is_err(), "typos are refused");
     let back = Config::parse(&out).unwrap();
-    assert_eq!(back.train.max_steps, Some(7));
+    assert_eq!(back.train.hyper.max_steps, Some(7));
+    // Every hyper-parameter is a key of [train], as flat as the CLI flags.
+    let all = "[train]\nepochs = 1\nmax_steps = 2\nlr = 3e-4\nbatch = 4\naccum = 5\nmax_len = 6\neval_every = 7\neval_frac = 0.5\nseed = 9\n";
+    let h = Config::parse(all).unwrap().train.hyper;
+    let want = TrainHyper {
+        epochs: 1,
+        max_steps: Some(2),
+        lr: 3e-4,
+        batch: 4,
+        accum: 5,
+        max_len: 6,
+        eval_every: 7,
+        eval_frac: 0.5,
+        seed: 9,
+    };
+    assert_eq!(h, want);
 }

@@ -2,7 +2,7 @@
 
 use crate::dataset::Format;
 use crate::session::{OpenOptions, Session};
-use crate::train::runs::{RunSettings, execute_run, prepare_run};
+use crate::train::runs::{RunSettings, TrainHyper, execute_run, prepare_run};
 use crate::train::{TrainEvent, TrainSummary};
 use anyhow::Result;
 use std::io::Write;
@@ -178,31 +178,31 @@ pub struct TrainArgs {
     #[arg(long)]
     pub out: PathBuf,
     /// Passes over the training records.
-    #[arg(long, default_value_t = 3)]
+    #[arg(long, default_value_t = TrainHyper::default().epochs)]
     pub epochs: usize,
     /// Optimizer steps (overrides --epochs).
     #[arg(long)]
     pub max_steps: Option<usize>,
     /// Peak learning rate (warmup then cosine decay).
-    #[arg(long, default_value_t = 1e-4)]
+    #[arg(long, default_value_t = TrainHyper::default().lr)]
     pub lr: f64,
     /// Records per micro-batch.
-    #[arg(long, default_value_t = 8)]
+    #[arg(long, default_value_t = TrainHyper::default().batch)]
     pub batch: usize,
     /// Micro-batches per optimizer step.
-    #[arg(long, default_value_t = 1)]
+    #[arg(long, default_value_t = TrainHyper::default().accum)]
     pub accum: usize,
     /// Token limit per example (prompt truncated first).
-    #[arg(long, default_value_t = 512)]
+    #[arg(long, default_value_t = TrainHyper::default().max_len)]
     pub max_len: usize,
     /// Evaluate on held-out records every N steps.
-    #[arg(long, default_value_t = 50)]
+    #[arg(long, default_value_t = TrainHyper::default().eval_every)]
     pub eval_every: usize,
     /// Fraction of records held out per evaluation set (seen tasks, unseen tasks), at most 256 each.
-    #[arg(long, default_value_t = 0.05)]
+    #[arg(long, default_value_t = TrainHyper::default().eval_frac)]
     pub eval_frac: f64,
     /// Seed for the split, data order and initialisation.
-    #[arg(long, default_value_t = 42)]
+    #[arg(long, default_value_t = TrainHyper::default().seed)]
     pub seed: u64,
     /// Continue the run in --out from its last checkpoint.
     #[arg(long)]
@@ -212,19 +212,24 @@ pub struct TrainArgs {
 impl TrainArgs {
     /// The engine's run settings for these flags.
     pub fn settings(&self) -> RunSettings {
-        let mut s = RunSettings::new(self.select.clone(), self.out.clone());
-        s.base = self.base.clone();
-        s.epochs = self.epochs;
-        s.max_steps = self.max_steps;
-        s.lr = self.lr;
-        s.batch = self.batch;
-        s.accum = self.accum;
-        s.max_len = self.max_len;
-        s.eval_every = self.eval_every;
-        s.eval_frac = self.eval_frac;
-        s.seed = self.seed;
-        s.resume = self.resume;
-        s
+        let hyper = TrainHyper {
+            epochs: self.epochs,
+            max_steps: self.max_steps,
+            lr: self.lr,
+            batch: self.batch,
+            accum: self.accum,
+            max_len: self.max_len,
+            eval_every: self.eval_every,
+            eval_frac: self.eval_frac,
+            seed: self.seed,
+        };
+        RunSettings {
+            selection: self.select.clone(),
+            base: self.base.clone(),
+            out_dir: self.out.clone(),
+            hyper,
+            resume: self.resume,
+        }
     }
 }
 

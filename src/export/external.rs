@@ -112,6 +112,21 @@ pub struct Progress {
     pub grad_norm: Option<f64>,
 }
 
+impl Progress {
+    /// The entry for `step` of a Hugging Face Trainer log record, whose numbers `f` reads by key.
+    fn from_log(step: u64, total: Option<u64>, f: impl Fn(&str) -> Option<f64>) -> Progress {
+        Progress {
+            step,
+            total,
+            loss: f("loss"),
+            eval_loss: f("eval_loss"),
+            lr: f("learning_rate"),
+            epoch: f("epoch"),
+            grad_norm: f("grad_norm"),
+        }
+    }
+}
+
 /// Why a run could not start or be cancelled.
 #[derive(Debug, thiserror::Error)]
 pub enum ExternalError {
@@ -382,16 +397,7 @@ impl ProgressReader {
             if loss.is_none() && eval_loss.is_none() {
                 continue; // the final summary entry (train_runtime, train_loss, ...)
             }
-            let p = Progress {
-                step,
-                total: self.total,
-                loss,
-                eval_loss,
-                lr: f("learning_rate"),
-                epoch: f("epoch"),
-                grad_norm: f("grad_norm"),
-            };
-            self.push(p, out);
+            self.push(Progress::from_log(step, self.total, f), out);
         }
     }
 
@@ -431,16 +437,7 @@ impl ProgressReader {
                     }
                     None => self.log_steps,
                 };
-                let p = Progress {
-                    step,
-                    total: self.total,
-                    loss,
-                    eval_loss,
-                    lr: f("learning_rate"),
-                    epoch: f("epoch"),
-                    grad_norm: f("grad_norm"),
-                };
-                self.push(p, out);
+                self.push(Progress::from_log(step, self.total, f), out);
             }
         }
     }
@@ -470,15 +467,8 @@ impl ProgressReader {
             if total.is_some() {
                 self.total = total;
             }
-            let p = Progress {
-                step,
-                total: self.total,
-                loss: f("loss"),
-                eval_loss: f("eval_loss"),
-                lr: f("lr").or_else(|| f("learning_rate")),
-                epoch: f("epoch"),
-                grad_norm: f("grad_norm"),
-            };
+            // LLaMA-Factory names the learning rate `lr`.
+            let p = Progress { lr: f("lr").or_else(|| f("learning_rate")), ..Progress::from_log(step, self.total, f) };
             self.push(p, out);
         }
     }

@@ -23,15 +23,11 @@ pub fn default_model_dir() -> Result<PathBuf> {
     crate::model::bundled::default_model_dir()
 }
 
-/// Settings of a fine-tuning run (the CLI flags; the TUI fills the same).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct RunSettings {
-    /// Records to train on.
-    pub selection: Selection,
-    /// Base model directory (None: the default model).
-    pub base: Option<PathBuf>,
-    /// Run directory.
-    pub out_dir: PathBuf,
+/// The hyper-parameters of a fine-tuning run: the `sift train` flags, the TUI's `[train]` keys,
+/// and part of [`RunSettings`]. The defaults are the flags' defaults.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct TrainHyper {
     /// Passes over the data.
     pub epochs: usize,
     /// Optimizer steps (overrides epochs).
@@ -50,17 +46,11 @@ pub struct RunSettings {
     pub eval_frac: f64,
     /// Seed of the split and data order.
     pub seed: u64,
-    /// Continue the run in `out_dir`.
-    pub resume: bool,
 }
 
-impl RunSettings {
-    /// Defaults for a run of `selection` into `out_dir`.
-    pub fn new(selection: Selection, out_dir: PathBuf) -> RunSettings {
-        RunSettings {
-            selection,
-            base: None,
-            out_dir,
+impl Default for TrainHyper {
+    fn default() -> Self {
+        TrainHyper {
             epochs: 3,
             max_steps: None,
             lr: 1e-4,
@@ -70,8 +60,45 @@ impl RunSettings {
             eval_every: 50,
             eval_frac: 0.05,
             seed: 42,
-            resume: false,
         }
+    }
+}
+
+/// Settings of a fine-tuning run (the CLI flags; the TUI fills the same).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RunSettings {
+    /// Records to train on.
+    pub selection: Selection,
+    /// Base model directory (None: the default model).
+    pub base: Option<PathBuf>,
+    /// Run directory.
+    pub out_dir: PathBuf,
+    /// Epochs, learning rate, batch and the rest.
+    #[serde(flatten)]
+    pub hyper: TrainHyper,
+    /// Continue the run in `out_dir`.
+    pub resume: bool,
+}
+
+impl RunSettings {
+    /// Defaults for a run of `selection` into `out_dir`.
+    pub fn new(selection: Selection, out_dir: PathBuf) -> RunSettings {
+        RunSettings { selection, base: None, out_dir, hyper: TrainHyper::default(), resume: false }
+    }
+}
+
+/// Lets `settings.lr` and the like read and write [`RunSettings::hyper`] (code written before
+/// the hyper-parameters moved there, such as the value-check bench, still uses them so).
+impl std::ops::Deref for RunSettings {
+    type Target = TrainHyper;
+    fn deref(&self) -> &TrainHyper {
+        &self.hyper
+    }
+}
+
+impl std::ops::DerefMut for RunSettings {
+    fn deref_mut(&mut self) -> &mut TrainHyper {
+        &mut self.hyper
     }
 }
 
@@ -148,14 +175,15 @@ pub fn prepare_run(session: &Session, s: &RunSettings) -> Result<PreparedRun> {
         Some(d) => d.clone(),
         None => default_model_dir()?,
     };
+    let h = &s.hyper;
     let model_cfg = crate::model::ModelConfig::from_file(&base_dir.join("config.json"))?;
     let tok = SftTokenizer::from_model_dir(&base_dir)?;
-    let max_len = s.max_len.min(model_cfg.max_position_embeddings);
+    let max_len = h.max_len.min(model_cfg.max_position_embeddings);
     let positions = s.selection.positions(session);
     if positions.is_empty() {
         bail!("the selection `{}` holds no records", s.selection);
     }
-    let split = split_by_task(session, &positions, s.eval_frac, s.seed);
+    let split = split_by_task(session, &positions, h.eval_frac, h.seed);
     let mut skips = (0, 0);
     let train = merge(build_examples(session, &split.train, &tok, max_len)?, &mut skips);
     let intra = merge(build_examples(session, &split.intra, &tok, max_len)?, &mut skips);
@@ -175,14 +203,14 @@ pub fn prepare_run(session: &Session, s: &RunSettings) -> Result<PreparedRun> {
     let held: Vec<usize> = split.intra.iter().chain(&split.inter).copied().collect();
     write_atomic(&s.out_dir.join("eval.jsonl"), &jsonl(session, &held))?;
     let mut config = TrainConfig::new(ModelSource::Pretrained(base_dir.clone()), s.out_dir.clone());
-    config.epochs = s.epochs;
-    config.max_steps = s.max_steps;
-    config.lr = s.lr;
-    config.batch_size = s.batch.max(1);
-    config.grad_accum = s.accum.max(1);
-    config.eval_every = s.eval_every;
-    config.save_every = s.eval_every.max(50);
-    config.seed = s.seed;
+    config.epochs = h.epochs;
+    config.max_steps = h.max_steps;
+    config.lr = h.lr;
+    config.batch_size = h.batch.max(1);
+    config.grad_accum = h.accum.max(1);
+    config.eval_every = h.eval_every;
+    config.save_every = h.eval_every.max(50);
+    config.seed = h.seed;
     config.resume = s.resume;
     let created = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs());
     let run_config = json!({
@@ -194,14 +222,14 @@ pub fn prepare_run(session: &Session, s: &RunSettings) -> Result<PreparedRun> {
         "base_model": {"dir": base_dir, "fingerprint": fingerprint_dir(&base_dir)?},
         "template": "stanford-alpaca (single turn); ### User/### Assistant plain layout (conversations)",
         "hyper_parameters": {
-            "epochs": s.epochs, "max_steps": s.max_steps, "learning_rate": s.lr, "lr_schedule": "linear warmup + cosine",
+            "epochs": h.epochs, "max_steps": h.max_steps, "learning_rate": h.lr, "lr_schedule": "linear warmup + cosine",
             "warmup_ratio": config.warmup_ratio, "min_lr_ratio": config.min_lr_ratio, "batch_size": config.batch_size,
             "gradient_accumulation_steps": config.grad_accum, "max_length": max_len, "max_grad_norm": config.max_grad_norm,
             "adam_beta1": config.adamw.beta1, "adam_beta2": config.adamw.beta2, "adam_epsilon": config.adamw.eps,
-            "weight_decay": config.adamw.weight_decay, "weight_decay_on": "matrices only", "eval_every": s.eval_every,
-            "save_every": config.save_every, "eval_frac": s.eval_frac, "loss": "response-token NLL summed over the step / response tokens in the step",
+            "weight_decay": config.adamw.weight_decay, "weight_decay_on": "matrices only", "eval_every": h.eval_every,
+            "save_every": config.save_every, "eval_frac": h.eval_frac, "loss": "response-token NLL summed over the step / response tokens in the step",
         },
-        "seed": s.seed,
+        "seed": h.seed,
         "split": {"train": split.train.len(), "intra_task": split.intra.len(), "inter_task": split.inter.len(),
                   "tasks": split.tasks, "unseen_tasks": split.unseen_tasks},
         "examples": {"train": train.len(), "intra_task": intra.len(), "inter_task": inter.len(),

@@ -3,6 +3,8 @@
 
 use std::path::{Path, PathBuf};
 
+pub mod tui;
+
 /// The shared data folder beside the repository.
 pub fn shared(rel: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/data").join(rel)

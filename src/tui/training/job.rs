@@ -5,7 +5,7 @@
 use crate::export::external::{ExternalConfig, ExternalRun, TrainEvent as ExternalEvent};
 use crate::session::{Selection, Session};
 use crate::train::data::Example;
-use crate::train::runs::{self, PreparedRun, RunOutcome, RunSettings, execute_run, prepare_run};
+use crate::train::runs::{self, PreparedRun, RunOutcome, RunSettings, TrainHyper, execute_run, prepare_run};
 use crate::train::{TrainData, TrainEvent, Trainer};
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
@@ -23,24 +23,9 @@ pub struct TrainOptions {
     pub runs_dir: Option<PathBuf>,
     /// Base model folder (HF format); the default model when unset.
     pub base: Option<PathBuf>,
-    /// Passes over the records.
-    pub epochs: usize,
-    /// Optimizer steps (overrides `epochs`).
-    pub max_steps: Option<usize>,
-    /// Peak learning rate.
-    pub lr: f64,
-    /// Records per micro-batch.
-    pub batch: usize,
-    /// Micro-batches per optimizer step.
-    pub accum: usize,
-    /// Token limit per example.
-    pub max_len: usize,
-    /// Evaluate on the held-out records every N steps.
-    pub eval_every: usize,
-    /// Share of the records held out per evaluation set.
-    pub eval_frac: f64,
-    /// Seed of the split and data order.
-    pub seed: u64,
+    /// Epochs, learning rate, batch and the rest: the `sift train` flags, as keys of `[train]`.
+    #[serde(flatten)]
+    pub hyper: TrainHyper,
     /// Training speed (real tokens/s) for the time estimate; unset: measured.
     pub tokens_per_s: Option<f64>,
     /// Longest "try it" answer, in tokens.
@@ -51,19 +36,10 @@ pub struct TrainOptions {
 
 impl Default for TrainOptions {
     fn default() -> Self {
-        let d = RunSettings::new(Selection::default(), PathBuf::new());
         TrainOptions {
             runs_dir: None,
             base: None,
-            epochs: d.epochs,
-            max_steps: d.max_steps,
-            lr: d.lr,
-            batch: d.batch,
-            accum: d.accum,
-            max_len: d.max_len,
-            eval_every: d.eval_every,
-            eval_frac: d.eval_frac,
-            seed: d.seed,
+            hyper: TrainHyper::default(),
             tokens_per_s: None,
             try_max_tokens: 200,
             external: None,
@@ -76,9 +52,7 @@ impl TrainOptions {
     pub fn settings(&self, selection: Selection, out_dir: PathBuf) -> RunSettings {
         let mut s = RunSettings::new(selection, out_dir);
         s.base = self.base.clone();
-        (s.epochs, s.max_steps, s.lr, s.batch, s.accum) =
-            (self.epochs, self.max_steps, self.lr, self.batch, self.accum);
-        (s.max_len, s.eval_every, s.eval_frac, s.seed) = (self.max_len, self.eval_every, self.eval_frac, self.seed);
+        s.hyper = self.hyper;
         s
     }
 

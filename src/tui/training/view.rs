@@ -160,8 +160,9 @@ fn train_lines(app: &App, d: &TrainDialog) -> Vec<Line<'static>> {
             lines.push(row("records", format!("{} train · {} held out{skipped}", i.train_examples, i.held_out)));
             lines.push(row("base model", base(Some(i))));
             lines.push(row("tokens", format!("{} response tokens per epoch", i.response_tokens)));
-            let len = o.max_steps.map_or(format!("{} epochs", o.epochs), |m| format!("max_steps {m}"));
-            lines.push(row("schedule", format!("{} steps ({len}) · lr {:e} · batch {}", i.steps, o.lr, o.batch)));
+            let h = &o.hyper;
+            let len = h.max_steps.map_or(format!("{} epochs", h.epochs), |m| format!("max_steps {m}"));
+            lines.push(row("schedule", format!("{} steps ({len}) · lr {:e} · batch {}", i.steps, h.lr, h.batch)));
         }
     }
     let est = match (&d.prep, d.speed.tokens_per_s()) {
