@@ -50,10 +50,10 @@ fn finetune(file: &Path, base: &Path, out: PathBuf, steps: usize, seed: u64) -> 
     let session = Session::open(file, &OpenOptions::default()).unwrap();
     let mut s = RunSettings::new(Selection::parse("all").unwrap(), out);
     s.base = Some(base.to_path_buf());
-    s.max_steps = Some(steps);
-    s.lr = 5e-4;
-    s.eval_every = 0;
-    s.seed = seed;
+    s.hyper.max_steps = Some(steps);
+    s.hyper.lr = 5e-4;
+    s.hyper.eval_every = 0;
+    s.hyper.seed = seed;
     let run = prepare_run(&session, &s).unwrap();
     let (tx, rx) = std::sync::mpsc::channel();
     let drain = std::thread::spawn(move || rx.into_iter().count());

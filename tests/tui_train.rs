@@ -400,7 +400,9 @@ fn train_config_reads_and_prints() {
     assert_eq!(cfg.train.external.as_ref().unwrap().base_model, "m");
     let out = cfg.effective_toml().unwrap();
     assert!(out.contains("[train]") && out.contains("max_steps = 7") && out.contains("train = [\"T\"]"), "{out}");
-    assert!(Config::parse("[train]\nmax_step = 7\n").is_err(), "typos are refused");
+    let typo = Config::parse("[keys]\naccept = \"A\"\n\n[train]\nlr = 0.1\nmax_step = 7\n").unwrap_err();
+    assert!(typo.starts_with("line 6: unknown key `max_step` in [train]"), "{typo}");
+    assert!(typo.contains("max_steps") && typo.contains("runs_dir") && typo.contains("try_max_tokens"), "{typo}");
     let back = Config::parse(&out).unwrap();
     assert_eq!(back.train.hyper.max_steps, Some(7));
     // Every hyper-parameter is a key of [train], as flat as the CLI flags.

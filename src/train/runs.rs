@@ -87,21 +87,6 @@ impl RunSettings {
     }
 }
 
-/// Lets `settings.lr` and the like read and write [`RunSettings::hyper`] (code written before
-/// the hyper-parameters moved there, such as the value-check bench, still uses them so).
-impl std::ops::Deref for RunSettings {
-    type Target = TrainHyper;
-    fn deref(&self) -> &TrainHyper {
-        &self.hyper
-    }
-}
-
-impl std::ops::DerefMut for RunSettings {
-    fn deref_mut(&mut self) -> &mut TrainHyper {
-        &mut self.hyper
-    }
-}
-
 /// A run ready to execute: no reference to the session, so it can move to a worker thread.
 #[derive(Debug, Clone)]
 pub struct PreparedRun {

@@ -85,7 +85,7 @@ impl Config {
 
     /// Parses config text.
     pub fn parse(text: &str) -> Result<Config, String> {
-        let cfg: Config = toml::from_str(text).map_err(|e| e.to_string())?;
+        let cfg: Config = toml::from_str(text).map_err(|e| unknown_train_key(text).unwrap_or_else(|| e.to_string()))?;
         cfg.keymap()?;
         Ok(cfg)
     }
@@ -102,6 +102,28 @@ impl Config {
         full.keys = km.describe().into_iter().map(|(name, keys, _)| (name.to_string(), keys)).collect();
         Ok(toml::to_string(&full)?)
     }
+}
+
+/// The error for a misspelt key of `[train]`, with its line and the valid keys. (The TOML
+/// parser's own message cannot say either, because the hyper-parameters are a flattened struct.)
+fn unknown_train_key(text: &str) -> Option<String> {
+    let table: toml::Table = toml::from_str(text).ok()?;
+    let train = table.get("train")?.as_table()?;
+    let known = serde_json::to_value(super::training::TrainOptions::default()).ok()?;
+    let known = known.as_object()?;
+    let bad = train.keys().find(|k| !known.contains_key(*k))?;
+    let mut section = String::new();
+    let line = text.lines().position(|l| {
+        let l = l.trim();
+        if l.starts_with('[') {
+            section = l.trim_matches(|c| c == '[' || c == ']').trim().to_string();
+        }
+        section == "train" && l.split('=').next().is_some_and(|k| k.trim().trim_matches('"') == bad)
+    });
+    let mut names: Vec<&str> = known.keys().map(String::as_str).collect();
+    names.sort();
+    let at = line.map_or(String::new(), |n| format!("line {}: ", n + 1));
+    Some(format!("{at}unknown key `{bad}` in [train]; expected one of {}", names.join(", ")))
 }
 
 #[cfg(test)]
