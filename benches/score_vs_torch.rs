@@ -29,6 +29,8 @@ fn main() {
     }
     sift::model::tune_allocator();
     let threads = init_threads();
+    // SIFT_BENCH_PLAIN=1: candle's own softmax instead of sift's fused causal softmax.
+    sift::model::fused::set_enabled(std::env::var_os("SIFT_BENCH_PLAIN").is_none());
     let name = if std::env::args().any(|a| a == "tiny") { "tiny" } else { "small" };
     let runs: usize = support::arg("--runs").map_or(5, |s| s.parse().unwrap());
     let cfg = match name {

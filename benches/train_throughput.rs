@@ -7,6 +7,10 @@
 //!
 //! `cargo bench --bench train_throughput` (SIFT_BENCH_ROUNDS, SIFT_BENCH_STEPS change the counts;
 //! SIFT_BENCH_PLAIN=1 times the training path with the fused kernels of `model::fused` off).
+//!
+//! 2026-11-22, quiet (load ~1.8), medians: fused kernels 607-663 tok/s, peak RSS 2,384 MB; plain
+//! ops 541 tok/s, 4,662 MB; PyTorch 810-929 tok/s, 2,447-2,472 MB (ratio 0.75-0.82). Under load
+//! (a build beside it) the ratio was 1.60: PyTorch slows down more when it shares the cores.
 
 use sift::model::ModelConfig;
 use sift::train::{Example, ModelSource, TrainConfig, TrainData, Trainer};
