@@ -179,7 +179,8 @@ impl Searcher {
         self.latest.store(generation, Ordering::SeqCst);
     }
 
-    /// Installs a freshly indexed corpus (forgets the overlay entries it covers).
+    /// Installs a freshly indexed corpus. The overlay of edited records stays: it holds the newest
+    /// text of each, which a corpus indexed in the background may predate.
     pub fn set_corpus(&self, corpus: Arc<Corpus>) {
         let mut d = self.data.write().expect("search data lock");
         d.base = corpus;
