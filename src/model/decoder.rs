@@ -259,14 +259,14 @@ impl Decoder {
 
     /// Whether the kernels of [`fused`] apply: in training instead of plain tensor ops, and for
     /// the masked softmax in both modes.
-    fn fused_train(&self) -> bool {
+    fn use_fused(&self) -> bool {
         fused::supported(&self.device, self.dtype)
     }
 
     fn rms_norm(&self, x: &Tensor, w: &Tensor, mode: Mode) -> Result<Tensor> {
         match mode {
             Mode::Fast => candle_nn::ops::rms_norm(x, w, self.cfg.rms_norm_eps as f32),
-            Mode::Train if self.fused_train() => fused::rms_norm(x, w, self.cfg.rms_norm_eps),
+            Mode::Train if self.use_fused() => fused::rms_norm(x, w, self.cfg.rms_norm_eps),
             Mode::Train => rms_norm_train(x, w, self.cfg.rms_norm_eps),
         }
     }
@@ -290,7 +290,7 @@ impl Decoder {
         let (q, k, v) = (heads(&a.q, nh)?, heads(&a.k, nkv)?, heads(&a.v, nkv)?);
         let (q, k) = match mode {
             Mode::Fast => (candle_nn::rotary_emb::rope(&q, cos, sin)?, candle_nn::rotary_emb::rope(&k, cos, sin)?),
-            Mode::Train if self.fused_train() => (fused::rope(&q, cos, sin)?, fused::rope(&k, cos, sin)?),
+            Mode::Train if self.use_fused() => (fused::rope(&q, cos, sin)?, fused::rope(&k, cos, sin)?),
             Mode::Train => (rope_train(&q, cos, sin)?, rope_train(&k, cos, sin)?),
         };
         let (k, v) = match cache {
@@ -309,7 +309,7 @@ impl Decoder {
         let rep = nh / nkv;
         let q = q.reshape((b, nkv, rep * t, hd))?;
         let scale = 1.0 / (hd as f64).sqrt();
-        let p = if self.fused_train() {
+        let p = if self.use_fused() {
             // Scale, causal mask and softmax in one pass (7% faster scoring); in training the
             // kernel keeps only its output for the backward pass.
             let scores = q.matmul(&k.t()?)?.reshape((b, nh, t, tk))?;
@@ -344,10 +344,11 @@ impl Decoder {
         let mut x = self.embed.index_select(&ids.flatten_all()?, 0)?.reshape((b, t, self.cfg.hidden_size))?;
         let (cos, sin) = self.rope_tables(start, t)?;
         let (cos, sin) = match mode {
-            Mode::Train if !self.fused_train() => (full_width(&cos)?, full_width(&sin)?),
+            Mode::Train if !self.use_fused() => (full_width(&cos)?, full_width(&sin)?),
             _ => (cos, sin),
         };
-        let mask = if t > 1 { Some(self.causal_mask(start, t)?) } else { None };
+        // The fused softmax masks in its kernel; the plain ops add this mask.
+        let mask = if t > 1 && !self.use_fused() { Some(self.causal_mask(start, t)?) } else { None };
         for (i, blk) in self.blocks.iter().enumerate() {
             let slot = cache.as_deref_mut().map(|c| &mut c.layers[i]);
             let hn = self.rms_norm(&x, &blk.input_norm, mode)?;

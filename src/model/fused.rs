@@ -73,6 +73,19 @@ fn slice<'a, T: WithDType>(s: &'a CpuStorage, l: &Layout) -> Result<&'a [T]> {
     }
 }
 
+/// A tensor of `x`'s shape whose rows of `width` are computed by `f(row index, input row,
+/// output row)` in parallel: the loop every kernel here shares.
+fn map_rows<T: Real>(
+    x: &[T],
+    shape: &Shape,
+    width: usize,
+    f: impl Fn(usize, &[T], &mut [T]) + Sync,
+) -> (CpuStorage, Shape) {
+    let mut out = vec![T::zero(); x.len()];
+    out.par_chunks_mut(width).zip(x.par_chunks(width)).enumerate().for_each(|(r, (o, row))| f(r, row, o));
+    (T::to_cpu_storage_owned(out), shape.clone())
+}
+
 /// Runs `$f::<T>` for the storage's float type.
 macro_rules! dispatch {
     ($s:expr, $f:ident ( $($a:expr),* )) => {
@@ -102,8 +115,7 @@ fn softmax_fwd<T: Real>(s: &CpuStorage, l: &Layout, scale: f64) -> Result<(CpuSt
     let (t, tk) = (dims[dims.len() - 2], dims[dims.len() - 1]);
     let offset = tk.checked_sub(t).ok_or_else(|| candle_core::Error::Msg("causal_softmax: T > Tk".into()))?;
     let scale = T::from(scale).unwrap_or(T::one());
-    let mut out = vec![T::zero(); x.len()];
-    out.par_chunks_mut(tk).zip(x.par_chunks(tk)).enumerate().for_each(|(r, (o, row))| {
+    Ok(map_rows(x, l.shape(), tk, |r, row, o| {
         let n = (r % t) + offset + 1;
         let m = row[..n].iter().fold(T::neg_infinity(), |a, &b| num_traits::Float::max(a, b * scale));
         let mut sum = T::zero();
@@ -113,8 +125,7 @@ fn softmax_fwd<T: Real>(s: &CpuStorage, l: &Layout, scale: f64) -> Result<(CpuSt
         }
         let inv = T::one() / sum;
         o[..n].iter_mut().for_each(|v| *v *= inv);
-    });
-    Ok((T::to_cpu_storage_owned(out), l.shape().clone()))
+    }))
 }
 
 impl CustomOp1 for CausalSoftmax {
@@ -146,14 +157,13 @@ fn softmax_bwd<T: Real>(
     let (y, g) = (slice::<T>(ys, yl)?, slice::<T>(gs, gl)?);
     let tk = *yl.dims().last().unwrap_or(&1);
     let scale = T::from(scale).unwrap_or(T::one());
-    let mut out = vec![T::zero(); y.len()];
-    out.par_chunks_mut(tk).zip(y.par_chunks(tk).zip(g.par_chunks(tk))).for_each(|(o, (y, g))| {
+    Ok(map_rows(y, yl.shape(), tk, |r, y, o| {
+        let g = &g[r * tk..(r + 1) * tk];
         let dot: T = y.iter().zip(g).map(|(&a, &b)| a * b).sum();
         for ((oj, &yj), &gj) in o.iter_mut().zip(y).zip(g) {
             *oj = scale * yj * (gj - dot);
         }
-    });
-    Ok((T::to_cpu_storage_owned(out), yl.shape().clone()))
+    }))
 }
 
 impl CustomOp2 for SoftmaxGrad {
@@ -190,15 +200,13 @@ fn rms_fwd<T: Real>(
         bail!("rms_norm: weight of {d} for rows of {:?}", xl.dims());
     }
     let (eps, n) = (T::from(eps).unwrap_or(T::zero()), T::from(d).unwrap_or(T::one()));
-    let mut out = vec![T::zero(); x.len()];
-    out.par_chunks_mut(d).zip(x.par_chunks(d)).for_each(|(o, row)| {
+    Ok(map_rows(x, xl.shape(), d, |_, row, o| {
         let ms: T = row.iter().map(|&v| v * v).sum::<T>() / n;
         let r = T::one() / (ms + eps).sqrt();
         for ((oj, &xj), &wj) in o.iter_mut().zip(row).zip(w) {
             *oj = xj * r * wj;
         }
-    });
-    Ok((T::to_cpu_storage_owned(out), xl.shape().clone()))
+    }))
 }
 
 impl CustomOp2 for RmsNorm {
@@ -254,8 +262,7 @@ fn rope_fwd<T: Real>(
     if cos.len() != t * half || sin.len() != t * half || hd % 2 != 0 {
         bail!("rope: tables of {} for T {t} and head dim {hd}", cos.len());
     }
-    let mut out = vec![T::zero(); x.len()];
-    out.par_chunks_mut(hd).zip(x.par_chunks(hd)).enumerate().for_each(|(r, (o, v))| {
+    Ok(map_rows(x, xl.shape(), hd, |r, v, o| {
         let p = r % t;
         let (c, s) = (&cos[p * half..(p + 1) * half], &sin[p * half..(p + 1) * half]);
         for i in 0..half {
@@ -264,8 +271,7 @@ fn rope_fwd<T: Real>(
             o[i] = a * c[i] - b * sn;
             o[i + half] = b * c[i] + a * sn;
         }
-    });
-    Ok((T::to_cpu_storage_owned(out), xl.shape().clone()))
+    }))
 }
 
 impl CustomOp3 for Rope {
@@ -354,17 +360,14 @@ fn nll_bwd<T: Real>(
 ) -> Result<(CpuStorage, Shape)> {
     let (x, g) = (slice::<T>(xs, xl)?, slice::<T>(gs, gl)?);
     let v = *xl.dims().last().unwrap_or(&1);
-    let mut out = vec![T::zero(); x.len()];
-    out.par_chunks_mut(v).zip(x.par_chunks(v)).zip(g.par_iter().zip(targets.par_iter())).for_each(
-        |((o, row), (&gi, &t))| {
-            let lse = T::lse(row);
-            for (oj, &xj) in o.iter_mut().zip(row) {
-                *oj = gi * num_traits::Float::min(xj - lse, T::zero()).exp_np();
-            }
-            o[t as usize] -= gi;
-        },
-    );
-    Ok((T::to_cpu_storage_owned(out), xl.shape().clone()))
+    Ok(map_rows(x, xl.shape(), v, |r, row, o| {
+        let (gi, t) = (g[r], targets[r] as usize);
+        let lse = T::lse(row);
+        for (oj, &xj) in o.iter_mut().zip(row) {
+            *oj = gi * num_traits::Float::min(xj - lse, T::zero()).exp_np();
+        }
+        o[t] -= gi;
+    }))
 }
 
 impl CustomOp2 for NllGrad {

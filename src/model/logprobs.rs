@@ -160,19 +160,29 @@ pub fn sequence_logprobs(model: &LocalModel, seqs: &[Vec<u32>]) -> Result<Vec<Ve
 pub fn batched_logprobs(model: &Decoder, seqs: &[Vec<u32>], batch_tokens: usize, mode: Mode) -> Result<Vec<Vec<f32>>> {
     let mut order: Vec<usize> = (0..seqs.len()).collect();
     order.sort_by_key(|&i| std::cmp::Reverse(seqs[i].len()));
+    let lens: Vec<usize> = order.iter().map(|&i| seqs[i].len()).collect();
     let mut out = vec![Vec::new(); seqs.len()];
-    let mut i = 0;
-    while i < order.len() {
-        // Longest first: the first sequence fixes the padded length of the batch.
-        let len = seqs[order[i]].len().max(1);
-        let n = (batch_tokens / len).max(1).min(order.len() - i);
-        let batch: Vec<&[u32]> = order[i..i + n].iter().map(|&j| seqs[j].as_slice()).collect();
-        for (k, lp) in token_logprobs(model, &batch, mode)?.into_iter().enumerate() {
-            out[order[i + k]] = lp;
+    for r in padded_batches(&lens, batch_tokens, 1) {
+        let batch: Vec<&[u32]> = order[r.clone()].iter().map(|&j| seqs[j].as_slice()).collect();
+        for (&j, lp) in order[r].iter().zip(token_logprobs(model, &batch, mode)?) {
+            out[j] = lp;
         }
-        i += n;
     }
     Ok(out)
+}
+
+/// Splits sequences of lengths `lens` (sorted longest first) into consecutive batches of at most
+/// `budget` padded tokens, and at least `min_rows` sequences each: the first sequence of a batch
+/// fixes its padded length.
+pub fn padded_batches(lens: &[usize], budget: usize, min_rows: usize) -> Vec<std::ops::Range<usize>> {
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < lens.len() {
+        let n = (budget / lens[i].max(1)).max(min_rows.max(1)).min(lens.len() - i);
+        out.push(i..i + n);
+        i += n;
+    }
+    out
 }
 
 #[cfg(test)]
