@@ -152,3 +152,29 @@ fn nll_rows_matches_the_masked_loss_and_rejects_bad_targets() {
     assert!(fused::nll_rows(&logits, &[1, 10]).is_err(), "a target outside the vocabulary");
     assert!(fused::nll_rows(&logits, &[1]).is_err(), "fewer targets than rows");
 }
+
+#[test]
+fn chunked_head_loss_matches_projection_then_nll_for_any_chunk_size() {
+    for dtype in [DType::F64, DType::F32] {
+        let h = rand(&[10, 8], 11, dtype);
+        let w = rand(&[40, 8], 12, dtype);
+        let targets = [0u32, 39, 7, 7, 23, 11, 2, 38, 5, 19];
+        let plain = |v: &[Tensor]| {
+            let logits = v[0].matmul(&v[1].t().unwrap()).unwrap();
+            fused::nll_rows(&logits, &targets).unwrap().sum_all().unwrap()
+        };
+        // One chunk, uneven chunks (4 + 4 + 2), one row at a time, and a chunk larger than the input.
+        for chunk in [10, 4, 1, 64] {
+            compare(
+                &[h.clone(), w.clone()],
+                |v| fused::linear_nll_sum(&v[0], &v[1], &targets, chunk).unwrap(),
+                plain,
+                &format!("chunked head loss {dtype:?}, {chunk} rows per chunk"),
+            );
+        }
+    }
+    let (h, w) = (rand(&[2, 4], 1, DType::F32), rand(&[10, 4], 2, DType::F32));
+    assert!(fused::linear_nll_sum(&h, &w, &[1, 10], 1).is_err(), "a target outside the vocabulary");
+    assert!(fused::linear_nll_sum(&h, &w, &[1], 1).is_err(), "fewer targets than rows");
+    assert!(fused::linear_nll_sum(&h, &rand(&[10, 3], 2, DType::F32), &[1, 2], 1).is_err(), "widths differ");
+}

@@ -8,7 +8,7 @@ use super::data::{Example, MicroBatch, epoch_batches};
 use super::optim::{AdamW, clip_grad_norm, lr_at};
 use crate::model::load::{CheckpointFiles, fingerprint_dir, safetensors_files, save_hf_checkpoint};
 use crate::model::logprobs::padded_batches;
-use crate::model::{Decoder, Mode, ModelConfig, init_varmap, masked_nll_sum, param_specs, varmap_tensors};
+use crate::model::{Decoder, Mode, ModelConfig, fused, init_varmap, masked_nll_sum, param_specs, varmap_tensors};
 use anyhow::{Context, Result, bail};
 use candle_core::{DType, Device, Tensor, Var};
 use candle_nn::{VarBuilder, VarMap};
@@ -20,6 +20,10 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::Sender;
 use std::time::Instant;
 
+/// Logits per chunk of the training loss's output projection (16M, 64 MB in f32): 524 rows of a
+/// 32K vocabulary, or all of a micro-batch's rows with the bundled model's 4K.
+const HEAD_CHUNK_ELEMS: usize = 1 << 24;
+
 /// Sum of the NLL of a micro-batch's trained rows (only those rows reach the output projection).
 pub fn microbatch_nll(dec: &Decoder, mb: &MicroBatch, mode: Mode) -> Result<Tensor> {
     let dev = dec.device();
@@ -27,10 +31,15 @@ pub fn microbatch_nll(dec: &Decoder, mb: &MicroBatch, mode: Mode) -> Result<Tens
     let h = dec.config().hidden_size;
     let hidden = dec.hidden_states(&ids, mode)?.reshape((mb.b * mb.t, h))?;
     let rows = Tensor::new(mb.rows.as_slice(), dev)?;
-    let logits = dec.project(&hidden.index_select(&rows, 0)?)?;
+    let trained = hidden.index_select(&rows, 0)?;
     let tg: Vec<u32> = mb.rows.iter().map(|&r| mb.targets[r as usize]).collect();
-    if crate::model::fused::supported(dev, logits.dtype()) {
-        return Ok(crate::model::fused::nll_rows(&logits, &tg)?.sum_all()?);
+    if mode == Mode::Train && fused::supported(dev, trained.dtype()) {
+        let chunk = HEAD_CHUNK_ELEMS / dec.config().vocab_size.max(1);
+        return Ok(fused::linear_nll_sum(&trained, dec.lm_head(), &tg, chunk)?);
+    }
+    let logits = dec.project(&trained)?;
+    if fused::supported(dev, logits.dtype()) {
+        return Ok(fused::nll_rows(&logits, &tg)?.sum_all()?);
     }
     let logits = logits.unsqueeze(0)?;
     let targets = Tensor::new(tg.as_slice(), dev)?.unsqueeze(0)?;
