@@ -9,22 +9,17 @@ use sift::judge::template::{ALPACA_RESPONSE_HEADER, alpaca_prompt};
 use sift::judge::{CacheKey, Engine, EngineOptions, ScoreCache, ScoreEvent, Template};
 use sift::model::{LocalModel, Mode, token_logprobs};
 use sift::quality::heuristics::RecordText;
-use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-fn fixture() -> std::path::PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/tiny-llama")
-}
-
 fn engine(opts: EngineOptions) -> Engine {
-    Engine::new(LocalModel::load(&fixture()).unwrap(), Template::Alpaca, opts).unwrap()
+    Engine::new(LocalModel::load(&common::tiny_llama()).unwrap(), Template::Alpaca, opts).unwrap()
 }
 
 /// The fixture's context (128 positions) is too short for the Alpaca preamble: exactness is
 /// checked under the raw template, where nothing is truncated, comparing whole responses.
 fn raw_engine() -> Engine {
     let opts = EngineOptions { compare_tokens: 0, ..Default::default() };
-    Engine::new(LocalModel::load(&fixture()).unwrap(), Template::Raw, opts).unwrap()
+    Engine::new(LocalModel::load(&common::tiny_llama()).unwrap(), Template::Raw, opts).unwrap()
 }
 
 const RECS: [(&str, &str, &str); 5] = [
@@ -103,7 +98,7 @@ fn direct_head(m: &LocalModel, ctx: &str, y: &str, k: usize) -> f32 {
 
 #[test]
 fn comparisons_use_the_first_compare_tokens_and_perplexity_the_whole_response() {
-    let model = LocalModel::load(&fixture()).unwrap();
+    let model = LocalModel::load(&common::tiny_llama()).unwrap();
     let e =
         Engine::new(model, Template::Raw, EngineOptions { compare_tokens: 3, first_tokens: 2, ..Default::default() })
             .unwrap();
@@ -134,7 +129,7 @@ fn comparisons_use_the_first_compare_tokens_and_perplexity_the_whole_response() 
 
 #[test]
 fn a_shared_prefix_cache_gives_the_same_losses_as_full_sequences() {
-    let m = LocalModel::load(&fixture()).unwrap();
+    let m = LocalModel::load(&common::tiny_llama()).unwrap();
     let v = m.config.vocab_size as u32;
     let prefix: Vec<u32> = (0..12).map(|i| (i * 37 + 5) % v).collect();
     let suffixes: Vec<Vec<u32>> =
@@ -310,7 +305,14 @@ fn sift_score_writes_one_object_per_record_in_order() {
     let (dir, path) = temp_file("d.jsonl", jsonl.as_bytes());
     let out = dir.path().join("scores.jsonl");
     let run = sift()
-        .args(["score", path.to_str().unwrap(), "--model", fixture().to_str().unwrap(), "--out", out.to_str().unwrap()])
+        .args([
+            "score",
+            path.to_str().unwrap(),
+            "--model",
+            common::tiny_llama().to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+        ])
         .env("SIFT_CACHE_DIR", dir.path().join("cache"))
         .output()
         .unwrap();
@@ -343,7 +345,7 @@ fn sift_score_writes_one_object_per_record_in_order() {
     let run = sift()
         .args(["score", path.to_str().unwrap(), "--select", "1,3-4", "-q", "--no-cache"])
         .args(["--out", out.to_str().unwrap(), "--template", "raw"])
-        .env("SIFT_MODEL", fixture())
+        .env("SIFT_MODEL", common::tiny_llama())
         .output()
         .unwrap();
     assert!(run.status.success(), "{}", String::from_utf8_lossy(&run.stderr));

@@ -12,17 +12,13 @@ use sift::train::runs::RunStatus;
 use sift::train::{alpaca_prompt, build_examples};
 use std::path::{Path, PathBuf};
 
-fn fixture() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/tiny-llama")
-}
-
 /// The tiny fixture architecture with a 1024-token context and fresh weights, as a model dir.
 fn base_model(dir: &Path) -> PathBuf {
-    let mut cfg = ModelConfig::from_file(&fixture().join("config.json")).unwrap();
+    let mut cfg = ModelConfig::from_file(&common::tiny_llama().join("config.json")).unwrap();
     cfg.max_position_embeddings = 1024;
     let tensors = init_weights(&cfg, 3, DType::F32, &Device::Cpu).unwrap();
     let files = CheckpointFiles {
-        tokenizer_json: std::fs::read(fixture().join("tokenizer.json")).unwrap(),
+        tokenizer_json: std::fs::read(common::tiny_llama().join("tokenizer.json")).unwrap(),
         ..Default::default()
     };
     let out = dir.join("base");
@@ -59,7 +55,7 @@ fn alpaca_template_is_exact_stanford_text() {
 
 #[test]
 fn labels_cover_response_and_eos_only_and_truncation_keeps_the_response() {
-    let tok = SftTokenizer::from_model_dir(&fixture()).unwrap();
+    let tok = SftTokenizer::from_model_dir(&common::tiny_llama()).unwrap();
     let (_d, path) = alpaca_file(4);
     let session = Session::open(&path, &OpenOptions::default()).unwrap();
     let rec = session.dataset().record(1).unwrap();
@@ -93,7 +89,7 @@ fn conversations_train_every_assistant_turn() {
     let trained: Vec<&str> = segs.iter().filter(|s| s.1).map(|s| s.0.as_str()).collect();
     assert_eq!(trained, ["Hello!", "Goodbye!"]);
     assert!(segs.iter().any(|s| !s.1 && s.0.contains("Bye")));
-    let tok = SftTokenizer::from_model_dir(&fixture()).unwrap();
+    let tok = SftTokenizer::from_model_dir(&common::tiny_llama()).unwrap();
     let ex = tokenize_segments(&tok, &segs, 1000, 0).unwrap().unwrap();
     assert_eq!(ex.tokens.iter().filter(|&&t| t == tok.eos).count(), 2);
 }
@@ -218,11 +214,11 @@ fn run_dates_are_utc_calendar_dates() {
 fn try_streams_an_answer_and_matches_the_library() {
     let o = common::sift()
         .args(["try", "Name a colour.", "--max-tokens", "6", "--repeat-penalty", "1", "--model"])
-        .arg(fixture())
+        .arg(common::tiny_llama())
         .output()
         .unwrap();
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-    let model = sift::model::LocalModel::load(&fixture()).unwrap();
+    let model = sift::model::LocalModel::load(&common::tiny_llama()).unwrap();
     let params = GenerateParams { max_new_tokens: 6, ..Default::default() };
     let g = sift::train::try_it::answer_with(
         &model,

@@ -2,15 +2,13 @@
 //! no gradient, step normalisation is independent of the micro-batch split, a tiny run overfits,
 //! resume continues the same curve, and the saved model reloads with identical log-probs.
 
+mod common;
+
 use sift::model::{LocalModel, Mode, token_logprobs, varmap_tensors};
 use sift::train::data::{MicroBatch, SftTokenizer, tokenize_segments};
 use sift::train::{Example, ModelSource, TrainConfig, TrainData, TrainEvent, Trainer, step_gradients};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::atomic::AtomicBool;
-
-fn fixture() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/tiny-llama")
-}
 
 const PAIRS: [(&str, &str, &str); 8] = [
     ("Add the numbers.", "2 and 3", "5"),
@@ -24,7 +22,7 @@ const PAIRS: [(&str, &str, &str); 8] = [
 ];
 
 fn examples(max_len: usize) -> Vec<Example> {
-    let tok = SftTokenizer::from_model_dir(&fixture()).unwrap();
+    let tok = SftTokenizer::from_model_dir(&common::tiny_llama()).unwrap();
     PAIRS
         .iter()
         .enumerate()
@@ -37,7 +35,7 @@ fn examples(max_len: usize) -> Vec<Example> {
 }
 
 fn config(out: &Path) -> TrainConfig {
-    let mut c = TrainConfig::new(ModelSource::Pretrained(fixture()), out.to_path_buf());
+    let mut c = TrainConfig::new(ModelSource::Pretrained(common::tiny_llama()), out.to_path_buf());
     c.batch_size = 4;
     c.lr = 3e-3;
     c.warmup_steps = Some(1);

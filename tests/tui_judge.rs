@@ -13,7 +13,7 @@ use sift::tui::jobs::{JobInfo, JobOutput};
 use sift::tui::score::{RunStats, SIGNALS};
 use sift::tui::update::type_keys;
 use std::collections::HashMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::Instant;
 
 const RECORDS: &[(&str, &str, &str)] = &[
@@ -35,16 +35,12 @@ const RECORDS: &[(&str, &str, &str)] = &[
     ("Give a synonym for happy.", "", ""),
 ];
 
-fn fixture() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/tiny-llama")
-}
-
 /// The app over `records` in `dir`, judging with the fixture model and a cache in `dir`, indexed.
 fn open(dir: &Path, records: &[(&str, &str, &str)]) -> App {
     let path = dir.join("data.json");
     std::fs::write(&path, alpaca(records, "  ")).unwrap();
     let mut app = common::tui::open(&path, Config::default());
-    app.judge.model_dir = Some(fixture());
+    app.judge.model_dir = Some(common::tiny_llama());
     app.judge.cache_dir = Some(dir.join("cache"));
     app.start_background();
     settle(&mut app);

@@ -38,7 +38,7 @@ const RECORDS: &[(&str, &str, &str)] = &[
 /// The tiny fixture architecture with a 1024-token context (the Alpaca prompt fills its 128) and
 /// fresh weights, at `dir/models/tiny-1024`.
 fn base_model(dir: &Path) -> PathBuf {
-    let fixture = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/tiny-llama");
+    let fixture = common::tiny_llama();
     let mut cfg = ModelConfig::from_file(&fixture.join("config.json")).unwrap();
     cfg.max_position_embeddings = 1024;
     let tensors = init_weights(&cfg, 3, DType::F32, &Device::Cpu).unwrap();

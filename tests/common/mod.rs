@@ -10,6 +10,11 @@ pub fn shared(rel: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/data").join(rel)
 }
 
+/// The tiny random Llama fixture (with reference log-probs from transformers).
+pub fn tiny_llama() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/tiny-llama")
+}
+
 /// Copies `src` into a fresh temp dir; returns (dir guard, path of the copy).
 pub fn copy_to_temp(src: &Path) -> (tempfile::TempDir, PathBuf) {
     let dir = tempfile::tempdir().unwrap();
