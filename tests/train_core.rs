@@ -246,3 +246,46 @@ fn adamw_decays_matrices_only_and_schedule_warms_up_then_decays() {
     assert!((lr_at(100, 1.0, 4, 100, 0.1) - 0.1).abs() < 1e-12);
     assert!(lr_at(50, 1.0, 4, 100, 0.1) < 0.6 && lr_at(50, 1.0, 4, 100, 0.1) > 0.5);
 }
+
+/// PyTorch's AdamW, one scalar at a time, in f64.
+fn adamw_reference(p: &mut [f64], m: &mut [f64], v: &mut [f64], g: &[f64], step: i32, lr: f64, wd: f64) {
+    let (b1, b2, eps) = (0.9, 0.999, 1e-8);
+    for i in 0..p.len() {
+        p[i] *= 1.0 - lr * wd;
+        m[i] = b1 * m[i] + (1.0 - b1) * g[i];
+        v[i] = b2 * v[i] + (1.0 - b2) * g[i] * g[i];
+        let (mh, vh) = (m[i] / (1.0 - b1.powi(step)), v[i] / (1.0 - b2.powi(step)));
+        p[i] -= lr * mh / (vh.sqrt() + eps);
+    }
+}
+
+#[test]
+fn adamw_matches_pytorch_in_place_for_f32_and_through_tensor_ops_for_f64() {
+    use candle_core::{DType, Device, Tensor, Var};
+    use sift::train::{AdamW, AdamWParams};
+    let n = 40_000; // several parallel chunks
+    let start: Vec<f64> = (0..n).map(|i| ((i * 37 % 101) as f64 - 50.0) / 25.0).collect();
+    let grads: Vec<Vec<f64>> =
+        (0..3).map(|s| (0..n).map(|i| (((i * 13 + s * 7) % 89) as f64 - 44.0) / 10.0).collect()).collect();
+    let params = AdamWParams { weight_decay: 0.1, ..Default::default() };
+    let (mut p, mut m, mut v) = (start.clone(), vec![0.0; n], vec![0.0; n]);
+    for (s, g) in grads.iter().enumerate() {
+        adamw_reference(&mut p, &mut m, &mut v, g, s as i32 + 1, 0.01, 0.1);
+    }
+    for dtype in [DType::F32, DType::F64] {
+        let var = Var::from_tensor(
+            &Tensor::from_vec(start.clone(), (n / 100, 100), &Device::Cpu).unwrap().to_dtype(dtype).unwrap(),
+        )
+        .unwrap();
+        let mut opt = AdamW::new(vec![("w".into(), var.clone())], params).unwrap();
+        for g in &grads {
+            let g = Tensor::from_vec(g.clone(), (n / 100, 100), &Device::Cpu).unwrap().to_dtype(dtype).unwrap();
+            opt.update(&[g], 0.01).unwrap();
+        }
+        let got: Vec<f64> = var.as_tensor().to_dtype(DType::F64).unwrap().flatten_all().unwrap().to_vec1().unwrap();
+        let worst = got.iter().zip(&p).map(|(a, b)| (a - b).abs()).fold(0.0, f64::max);
+        assert!(worst < 1e-5, "{dtype:?}: worst difference from PyTorch's AdamW {worst:e}");
+        let moved = got.iter().zip(&start).filter(|(a, b)| (*a - *b).abs() > 1e-3).count();
+        assert!(moved > n / 2, "{dtype:?}: the update moved only {moved} of {n} parameters");
+    }
+}

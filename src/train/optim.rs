@@ -2,7 +2,8 @@
 //! global-norm gradient clipping.
 
 use anyhow::{Context, Result, bail};
-use candle_core::{DType, Device, Tensor, Var};
+use candle_core::{CpuStorage, DType, Device, InplaceOp2, InplaceOp3, Layout, Tensor, Var};
+use rayon::prelude::*;
 use std::collections::HashMap;
 
 /// AdamW hyper-parameters (PyTorch semantics).
@@ -24,7 +25,9 @@ impl Default for AdamWParams {
     }
 }
 
-/// AdamW over named variables; moments are kept in f32 whatever the parameter dtype.
+/// AdamW over named variables; moments are kept in f32 whatever the parameter dtype. f32 CPU
+/// parameters are updated in place in three parallel passes (first moment, second moment,
+/// parameter); other dtypes and devices go through tensor ops.
 pub struct AdamW {
     /// (name, variable) in a fixed order.
     vars: Vec<(String, Var)>,
@@ -66,12 +69,27 @@ impl AdamW {
         let bc1 = 1.0 - b1.powi(self.step as i32);
         let bc2 = 1.0 - b2.powi(self.step as i32);
         for (i, ((_, var), g)) in self.vars.iter().zip(grads).enumerate() {
+            let decay = if wd > 0.0 && Self::decays(var) { lr * wd } else { 0.0 };
+            if in_place_applies(var, g) {
+                // Three parallel passes over the moments and the parameter, no temporaries.
+                let g = g.contiguous()?;
+                self.m[i].inplace_op2(&g, &Moment { beta: b1 as f32, squared: false })?;
+                self.v[i].inplace_op2(&g, &Moment { beta: b2 as f32, squared: true })?;
+                let step = Step {
+                    lr_bc1: (lr / bc1) as f32,
+                    inv_bc2: (1.0 / bc2) as f32,
+                    eps: eps as f32,
+                    keep: (1.0 - decay) as f32,
+                };
+                var.as_tensor().inplace_op3(&self.m[i], &self.v[i], &step)?;
+                continue;
+            }
             let g = g.to_dtype(DType::F32)?;
             let m = ((&self.m[i] * b1)? + (&g * (1.0 - b1))?)?;
             let v = ((&self.v[i] * b2)? + (g.sqr()? * (1.0 - b2))?)?;
             let step = ((&m * (lr / bc1))? / ((&v * (1.0 / bc2))?.sqrt()? + eps)?)?;
             let p = var.as_tensor().detach().to_dtype(DType::F32)?;
-            let p = if wd > 0.0 && Self::decays(var) { (p * (1.0 - lr * wd))? } else { p };
+            let p = if decay > 0.0 { (p * (1.0 - decay))? } else { p };
             var.set(&(p - step)?.to_dtype(var.dtype())?)?;
             self.m[i] = m;
             self.v[i] = v;
@@ -79,7 +97,8 @@ impl AdamW {
         Ok(())
     }
 
-    /// Moments as named tensors (`m.NAME`, `v.NAME`) for saving.
+    /// Moments as named tensors (`m.NAME`, `v.NAME`) for saving. They share storage with the
+    /// moments, which the next update changes in place: serialise them before it.
     pub fn state_tensors(&self) -> Vec<(String, Tensor)> {
         let mut out = Vec::with_capacity(2 * self.vars.len());
         for (i, (name, _)) in self.vars.iter().enumerate() {
@@ -101,6 +120,92 @@ impl AdamW {
             }
         }
         self.step = step;
+        Ok(())
+    }
+}
+
+/// Whether [`AdamW::update`] can update `var` in place: f32 on the CPU, contiguous, with an f32
+/// gradient of the same shape (the moments always are). Other cases take the tensor-op path.
+fn in_place_applies(var: &Var, g: &Tensor) -> bool {
+    var.device().is_cpu()
+        && var.dtype() == DType::F32
+        && g.dtype() == DType::F32
+        && var.is_contiguous()
+        && g.dims() == var.dims()
+}
+
+/// The contiguous f32 data of a storage.
+fn f32s<'a>(s: &'a CpuStorage, l: &Layout) -> candle_core::Result<&'a [f32]> {
+    match (s, l.contiguous_offsets()) {
+        (CpuStorage::F32(d), Some((lo, hi))) => Ok(&d[lo..hi]),
+        _ => candle_core::bail!("AdamW: expected contiguous f32 storage"),
+    }
+}
+
+/// Mutable counterpart of [`f32s`].
+fn f32s_mut<'a>(s: &'a mut CpuStorage, l: &Layout) -> candle_core::Result<&'a mut [f32]> {
+    match (s, l.contiguous_offsets()) {
+        (CpuStorage::F32(d), Some((lo, hi))) => Ok(&mut d[lo..hi]),
+        _ => candle_core::bail!("AdamW: expected contiguous f32 storage"),
+    }
+}
+
+/// Elements per parallel chunk of the in-place passes.
+const CHUNK: usize = 1 << 14;
+
+/// `m = beta * m + (1 - beta) * g` (or `g^2`), in place on the moment.
+struct Moment {
+    beta: f32,
+    squared: bool,
+}
+
+impl InplaceOp2 for Moment {
+    fn name(&self) -> &'static str {
+        "sift-adamw-moment"
+    }
+
+    fn cpu_fwd(&self, m: &mut CpuStorage, ml: &Layout, g: &CpuStorage, gl: &Layout) -> candle_core::Result<()> {
+        let (m, g) = (f32s_mut(m, ml)?, f32s(g, gl)?);
+        let (b, c) = (self.beta, 1.0 - self.beta);
+        m.par_chunks_mut(CHUNK).zip(g.par_chunks(CHUNK)).for_each(|(m, g)| {
+            if self.squared {
+                m.iter_mut().zip(g).for_each(|(m, &g)| *m = *m * b + g * g * c);
+            } else {
+                m.iter_mut().zip(g).for_each(|(m, &g)| *m = *m * b + g * c);
+            }
+        });
+        Ok(())
+    }
+}
+
+/// `p = keep * p - lr_bc1 * m / (sqrt(v * inv_bc2) + eps)`, in place on the parameter.
+struct Step {
+    lr_bc1: f32,
+    inv_bc2: f32,
+    eps: f32,
+    keep: f32,
+}
+
+impl InplaceOp3 for Step {
+    fn name(&self) -> &'static str {
+        "sift-adamw-step"
+    }
+
+    fn cpu_fwd(
+        &self,
+        p: &mut CpuStorage,
+        pl: &Layout,
+        m: &CpuStorage,
+        ml: &Layout,
+        v: &CpuStorage,
+        vl: &Layout,
+    ) -> candle_core::Result<()> {
+        let (p, m, v) = (f32s_mut(p, pl)?, f32s(m, ml)?, f32s(v, vl)?);
+        p.par_chunks_mut(CHUNK).zip(m.par_chunks(CHUNK).zip(v.par_chunks(CHUNK))).for_each(|(p, (m, v))| {
+            for ((p, &m), &v) in p.iter_mut().zip(m).zip(v) {
+                *p = *p * self.keep - (m * self.lr_bc1) / ((v * self.inv_bc2).sqrt() + self.eps);
+            }
+        });
         Ok(())
     }
 }

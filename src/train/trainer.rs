@@ -56,18 +56,26 @@ pub fn step_gradients(
     batches: &[MicroBatch],
 ) -> Result<(f64, Vec<Tensor>, usize)> {
     let n: usize = batches.iter().map(MicroBatch::n_trained).sum();
-    let mut grads: Vec<Tensor> = vars.iter().map(|(_, v)| v.zeros_like()).collect::<candle_core::Result<_>>()?;
+    let mut grads: Vec<Option<Tensor>> = vec![None; vars.len()];
     let mut loss = 0.0;
     for mb in batches.iter().filter(|mb| mb.n_trained() > 0) {
         let sum = microbatch_nll(dec, mb, Mode::Train)?;
         loss += sum.to_dtype(DType::F64)?.to_scalar::<f64>()?;
-        let store = (sum / n as f64)?.backward()?;
+        let mut store = (sum / n as f64)?.backward()?;
         for (g, (_, v)) in grads.iter_mut().zip(vars) {
-            if let Some(d) = store.get(v.as_tensor()) {
-                *g = (&*g + d)?;
+            if let Some(d) = store.remove(v.as_tensor()) {
+                *g = Some(match g.take() {
+                    Some(acc) => (acc + d)?,
+                    None => d,
+                });
             }
         }
     }
+    let grads = grads
+        .into_iter()
+        .zip(vars)
+        .map(|(g, (_, v))| g.map_or_else(|| v.zeros_like(), Ok))
+        .collect::<candle_core::Result<_>>()?;
     Ok((loss / n.max(1) as f64, grads, n))
 }
 
