@@ -8,9 +8,15 @@
 //! `cargo bench --bench train_throughput` (SIFT_BENCH_ROUNDS, SIFT_BENCH_STEPS change the counts;
 //! SIFT_BENCH_PLAIN=1 times the training path with the fused kernels of `model::fused` off).
 //!
-//! 2026-11-22, quiet (load ~1.8), medians: fused kernels 607-663 tok/s, peak RSS 2,384 MB; plain
-//! ops 541 tok/s, 4,662 MB; PyTorch 810-929 tok/s, 2,447-2,472 MB (ratio 0.75-0.82). Under load
-//! (a build beside it) the ratio was 1.60: PyTorch slows down more when it shares the cores.
+//! 2026-11-22, stop 3, quiet (load ~1.8), medians: fused kernels 607-663 tok/s, peak RSS 2,384 MB;
+//! plain ops 541 tok/s, 4,662 MB; PyTorch 810-929 tok/s, 2,447-2,472 MB (ratio 0.75-0.82).
+//!
+//! 2026-11-22, stop 4, with the output loss in row chunks and AdamW in place, load ~1.7: four
+//! interleaved runs gave ratios 0.98, 1.25, 1.00 and 0.92 (the last with 5 rounds: 680 against
+//! 737 tok/s). Candle was 609-706 tok/s, PyTorch 562-737. Peak RSS was
+//! 1,350-1,404 MB against PyTorch's 2,459-2,519 MB, and plain ops took 4,388 MB. In steady state
+//! (`perf`, after warm-up), 68% of a step is gemm (microkernel and packing). Page faults happen
+//! only at start-up: fault counts and system time do not grow with the number of steps.
 
 use sift::model::ModelConfig;
 use sift::train::{Example, ModelSource, TrainConfig, TrainData, Trainer};
