@@ -12,7 +12,9 @@
 //! - [`linear_nll_sum`]: output projection and summed NLL in row chunks, without whole logits.
 //!
 //! Kernels run on contiguous f32 or f64 CPU tensors; [`supported`] says when they apply.
-//! `tests/model_grad.rs` checks all of them against finite differences in f64.
+//! `tests/fused_ops.rs` checks each against the same maths in plain tensor ops (values and
+//! gradients, f64 and f32); `tests/model_grad.rs` checks the model built on them against finite
+//! differences in f64.
 
 use super::logprobs::{exp_nonpos, log_sum_exp};
 use candle_core::{CpuStorage, CustomOp1, CustomOp2, CustomOp3, D, DType, Device, Layout, Result, Shape, Tensor};
