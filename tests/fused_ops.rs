@@ -154,7 +154,7 @@ fn nll_rows_matches_the_masked_loss_and_rejects_bad_targets() {
 }
 
 #[test]
-fn chunked_head_loss_matches_projection_then_nll_for_any_chunk_size() {
+fn chunked_head_loss_matches_projection_then_nll_for_any_chunk_size_with_and_without_gradients() {
     for dtype in [DType::F64, DType::F32] {
         let h = rand(&[10, 8], 11, dtype);
         let w = rand(&[40, 8], 12, dtype);
@@ -164,7 +164,11 @@ fn chunked_head_loss_matches_projection_then_nll_for_any_chunk_size() {
             fused::nll_rows(&logits, &targets).unwrap().sum_all().unwrap()
         };
         // One chunk, uneven chunks (4 + 4 + 2), one row at a time, and a chunk larger than the input.
+        let whole = vec(&plain(&[h.clone(), w.clone()]))[0];
         for chunk in [10, 4, 1, 64] {
+            let eval = fused::linear_nll_sum_eval(&h, &w, &targets, chunk).unwrap();
+            let tol = if dtype == DType::F64 { 1e-12 } else { 2e-5 };
+            assert!((eval - whole).abs() < tol * whole.abs(), "eval value {eval} against {whole} ({chunk} rows)");
             compare(
                 &[h.clone(), w.clone()],
                 |v| fused::linear_nll_sum(&v[0], &v[1], &targets, chunk).unwrap(),
@@ -177,4 +181,5 @@ fn chunked_head_loss_matches_projection_then_nll_for_any_chunk_size() {
     assert!(fused::linear_nll_sum(&h, &w, &[1, 10], 1).is_err(), "a target outside the vocabulary");
     assert!(fused::linear_nll_sum(&h, &w, &[1], 1).is_err(), "fewer targets than rows");
     assert!(fused::linear_nll_sum(&h, &rand(&[10, 3], 2, DType::F32), &[1, 2], 1).is_err(), "widths differ");
+    assert!(fused::linear_nll_sum_eval(&h, &w, &[1, 10], 1).is_err(), "eval: a target outside the vocabulary");
 }

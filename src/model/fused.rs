@@ -394,16 +394,7 @@ impl CustomOp2 for NllGrad {
 /// them. Call it only where a backward pass follows (training); it is three matmuls, as the
 /// unfused path, and no more.
 pub fn linear_nll_sum(h: &Tensor, w: &Tensor, targets: &[u32], chunk_rows: usize) -> Result<Tensor> {
-    let ((n, hd), (v, wd)) = (h.dims2()?, w.dims2()?);
-    if hd != wd {
-        bail!("linear_nll_sum: hidden rows of {hd} against a projection of {wd}");
-    }
-    if n != targets.len() {
-        bail!("linear_nll_sum: {n} rows but {} targets", targets.len());
-    }
-    if let Some(&bad) = targets.iter().find(|&&t| t as usize >= v) {
-        bail!("linear_nll_sum: target {bad} outside the vocabulary ({v})");
-    }
+    let n = check_head(h, w, targets)?;
     let (hc, wc) = (h.detach().contiguous()?, w.detach().contiguous()?);
     let wt = wc.t()?;
     let mut loss = 0f64;
@@ -432,6 +423,36 @@ pub fn linear_nll_sum(h: &Tensor, w: &Tensor, targets: &[u32], chunk_rows: usize
     };
     let gh = if gh.is_empty() { hc.zeros_like()? } else { Tensor::cat(&gh, 0)? };
     h.apply_op2(w, HeadLoss { loss, gh, gw })
+}
+
+/// The value of [`linear_nll_sum`] with no gradients and no graph (for evaluation), in the same
+/// row chunks.
+pub fn linear_nll_sum_eval(h: &Tensor, w: &Tensor, targets: &[u32], chunk_rows: usize) -> Result<f64> {
+    let n = check_head(h, w, targets)?;
+    let (hc, wt) = (h.detach(), w.detach().t()?);
+    let mut loss = 0f64;
+    for start in (0..n).step_by(chunk_rows.max(1)) {
+        let len = chunk_rows.max(1).min(n - start);
+        let logits = hc.narrow(0, start, len)?.matmul(&wt)?;
+        let nll = logits.apply_op1_no_bwd(&NllRows { targets: Arc::new(targets[start..start + len].to_vec()) })?;
+        loss += nll.to_dtype(DType::F64)?.sum_all()?.to_scalar::<f64>()?;
+    }
+    Ok(loss)
+}
+
+/// Checks the shapes and targets of a chunked head loss; returns the number of rows.
+fn check_head(h: &Tensor, w: &Tensor, targets: &[u32]) -> Result<usize> {
+    let ((n, hd), (v, wd)) = (h.dims2()?, w.dims2()?);
+    if hd != wd {
+        bail!("linear_nll_sum: hidden rows of {hd} against a projection of {wd}");
+    }
+    if n != targets.len() {
+        bail!("linear_nll_sum: {n} rows but {} targets", targets.len());
+    }
+    if let Some(&bad) = targets.iter().find(|&&t| t as usize >= v) {
+        bail!("linear_nll_sum: target {bad} outside the vocabulary ({v})");
+    }
+    Ok(n)
 }
 
 /// The loss of [`linear_nll_sum`] with its gradients, computed before the op joins the graph.

@@ -24,7 +24,8 @@ use std::time::Instant;
 /// 32K vocabulary, or all of a micro-batch's rows with the bundled model's 4K.
 const HEAD_CHUNK_ELEMS: usize = 1 << 24;
 
-/// Sum of the NLL of a micro-batch's trained rows (only those rows reach the output projection).
+/// Sum of the NLL of a micro-batch's trained rows (only those rows reach the output projection,
+/// in row chunks where the fused kernels apply).
 pub fn microbatch_nll(dec: &Decoder, mb: &MicroBatch, mode: Mode) -> Result<Tensor> {
     let dev = dec.device();
     let ids = Tensor::from_vec(mb.ids.clone(), (mb.b, mb.t), dev)?;
@@ -33,14 +34,14 @@ pub fn microbatch_nll(dec: &Decoder, mb: &MicroBatch, mode: Mode) -> Result<Tens
     let rows = Tensor::new(mb.rows.as_slice(), dev)?;
     let trained = hidden.index_select(&rows, 0)?;
     let tg: Vec<u32> = mb.rows.iter().map(|&r| mb.targets[r as usize]).collect();
-    if mode == Mode::Train && fused::supported(dev, trained.dtype()) {
+    if fused::supported(dev, trained.dtype()) {
         let chunk = HEAD_CHUNK_ELEMS / dec.config().vocab_size.max(1);
-        return Ok(fused::linear_nll_sum(&trained, dec.lm_head(), &tg, chunk)?);
+        return Ok(match mode {
+            Mode::Train => fused::linear_nll_sum(&trained, dec.lm_head(), &tg, chunk)?,
+            Mode::Fast => Tensor::new(fused::linear_nll_sum_eval(&trained, dec.lm_head(), &tg, chunk)?, dev)?,
+        });
     }
     let logits = dec.project(&trained)?;
-    if fused::supported(dev, logits.dtype()) {
-        return Ok(fused::nll_rows(&logits, &tg)?.sum_all()?);
-    }
     let logits = logits.unsqueeze(0)?;
     let targets = Tensor::new(tg.as_slice(), dev)?.unsqueeze(0)?;
     let mask = Tensor::ones((1, tg.len()), logits.dtype(), dev)?;
