@@ -132,36 +132,16 @@ fn rope_matches_rotate_half_and_candles_fused_kernel() {
 }
 
 #[test]
-fn nll_rows_matches_the_masked_loss_and_rejects_bad_targets() {
-    for dtype in [DType::F64, DType::F32] {
-        let logits = (rand(&[6, 50], 7, dtype) * 3.0).unwrap();
-        let targets = [0u32, 49, 7, 7, 23, 11];
-        let tg = Tensor::new(&targets[..], &Device::Cpu).unwrap().unsqueeze(0).unwrap();
-        let plain = |v: &[Tensor]| {
-            let ones = Tensor::ones((1, 6), v[0].dtype(), &Device::Cpu).unwrap();
-            sift::model::masked_nll_sum(&v[0].unsqueeze(0).unwrap(), &tg, &ones).unwrap().0
-        };
-        compare(
-            &[logits],
-            |v| fused::nll_rows(&v[0], &targets).unwrap().sum_all().unwrap(),
-            plain,
-            &format!("nll rows {dtype:?}"),
-        );
-    }
-    let logits = rand(&[2, 10], 8, DType::F32);
-    assert!(fused::nll_rows(&logits, &[1, 10]).is_err(), "a target outside the vocabulary");
-    assert!(fused::nll_rows(&logits, &[1]).is_err(), "fewer targets than rows");
-}
-
-#[test]
-fn chunked_head_loss_matches_projection_then_nll_for_any_chunk_size_with_and_without_gradients() {
+fn chunked_head_loss_matches_projection_then_masked_loss_for_any_chunk_size_with_and_without_gradients() {
     for dtype in [DType::F64, DType::F32] {
         let h = rand(&[10, 8], 11, dtype);
         let w = rand(&[40, 8], 12, dtype);
         let targets = [0u32, 39, 7, 7, 23, 11, 2, 38, 5, 19];
+        let tg = Tensor::new(&targets[..], &Device::Cpu).unwrap().unsqueeze(0).unwrap();
         let plain = |v: &[Tensor]| {
-            let logits = v[0].matmul(&v[1].t().unwrap()).unwrap();
-            fused::nll_rows(&logits, &targets).unwrap().sum_all().unwrap()
+            let logits = v[0].matmul(&v[1].t().unwrap()).unwrap().unsqueeze(0).unwrap();
+            let ones = Tensor::ones((1, targets.len()), v[0].dtype(), &Device::Cpu).unwrap();
+            sift::model::masked_nll_sum(&logits, &tg, &ones).unwrap().0
         };
         // One chunk, uneven chunks (4 + 4 + 2), one row at a time, and a chunk larger than the input.
         let whole = vec(&plain(&[h.clone(), w.clone()]))[0];

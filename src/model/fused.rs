@@ -8,8 +8,8 @@
 //! - [`causal_softmax`]: `softmax(scale * x + causal mask)` over the last dim;
 //! - [`rms_norm`]: `x / sqrt(mean(x^2) + eps) * w`;
 //! - [`rope`]: HF "rotate half" rotary embedding (its gradient is the inverse rotation);
-//! - [`nll_rows`]: `logsumexp(logits_i) - logits_i[t_i]` per row, without a log-softmax copy;
-//! - [`linear_nll_sum`]: output projection and summed NLL in row chunks, without whole logits.
+//! - [`linear_nll_sum`]: output projection and summed NLL (`logsumexp(logits_i) - logits_i[t_i]`)
+//!   in row chunks, without whole logits or a log-softmax copy.
 //!
 //! Kernels run on contiguous f32 or f64 CPU tensors; [`supported`] says when they apply.
 //! `tests/fused_ops.rs` checks each against the same maths in plain tensor ops (values and
@@ -20,7 +20,6 @@ use super::logprobs::{exp_nonpos, log_sum_exp};
 use candle_core::{CpuStorage, CustomOp1, CustomOp2, CustomOp3, D, DType, Device, Layout, Result, Shape, Tensor};
 use candle_core::{WithDType, bail};
 use rayon::prelude::*;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 static DISABLED: AtomicBool = AtomicBool::new(false);
@@ -309,78 +308,41 @@ impl CustomOp3 for Rope {
 
 // ---------------------------------------------------------------- row NLL
 
-/// `logsumexp(logits[i]) - logits[i, targets[i]]` for logits `[N, V]`: a `[N]` tensor whose
-/// gradient is `softmax(logits[i]) - onehot(targets[i])` per row.
-pub fn nll_rows(logits: &Tensor, targets: &[u32]) -> Result<Tensor> {
-    let (n, v) = logits.dims2()?;
-    if n != targets.len() {
-        bail!("nll_rows: {n} rows but {} targets", targets.len());
-    }
-    if let Some(&bad) = targets.iter().find(|&&t| t as usize >= v) {
-        bail!("nll_rows: target {bad} outside the vocabulary ({v})");
-    }
-    logits.contiguous()?.apply_op1(NllRows { targets: Arc::new(targets.to_vec()) })
+/// Summed NLL of `targets` under the rows of `x` `[N, v]` and, with `grad`, the rows of
+/// `softmax - onehot` (the NLL's gradient): one log-sum-exp per row serves both. Rows run in
+/// parallel; their NLLs are summed in row order, so the result is deterministic.
+fn nll_rows<T: Real>(x: &[T], v: usize, targets: &[u32], grad: bool) -> (f64, Vec<T>) {
+    let nll = |row: &[T], lse: T, t: u32| num_traits::ToPrimitive::to_f64(&(lse - row[t as usize])).unwrap_or(f64::NAN);
+    let mut g = if grad { vec![T::zero(); x.len()] } else { Vec::new() };
+    let per_row: Vec<f64> = if grad {
+        g.par_chunks_mut(v)
+            .zip(x.par_chunks(v))
+            .zip(targets.par_iter())
+            .map(|((o, row), &t)| {
+                let lse = T::lse(row);
+                for (oj, &xj) in o.iter_mut().zip(row) {
+                    *oj = num_traits::Float::min(xj - lse, T::zero()).exp_np();
+                }
+                o[t as usize] -= T::one();
+                nll(row, lse, t)
+            })
+            .collect()
+    } else {
+        x.par_chunks(v).zip(targets.par_iter()).map(|(row, &t)| nll(row, T::lse(row), t)).collect()
+    };
+    (per_row.iter().sum(), g)
 }
 
-struct NllRows {
-    targets: Arc<Vec<u32>>,
-}
-
-fn nll_fwd<T: Real>(s: &CpuStorage, l: &Layout, targets: &[u32]) -> Result<(CpuStorage, Shape)> {
-    let x = slice::<T>(s, l)?;
-    let v = *l.dims().last().unwrap_or(&1);
-    let out: Vec<T> = x.par_chunks(v).zip(targets.par_iter()).map(|(row, &t)| T::lse(row) - row[t as usize]).collect();
-    let n = out.len();
-    Ok((T::to_cpu_storage_owned(out), Shape::from(n)))
-}
-
-impl CustomOp1 for NllRows {
-    fn name(&self) -> &'static str {
-        "sift-nll-rows"
+/// [`nll_rows`] on a contiguous CPU logits tensor `[N, V]`, the gradient rows as a tensor.
+fn logits_nll(logits: &Tensor, targets: &[u32], grad: bool) -> Result<(f64, Option<Tensor>)> {
+    fn typed<T: Real>(s: &CpuStorage, l: &Layout, targets: &[u32], grad: bool) -> Result<(f64, Option<Tensor>)> {
+        let (n, v) = l.shape().dims2()?;
+        let (loss, g) = nll_rows(slice::<T>(s, l)?, v, targets, grad);
+        Ok((loss, if grad { Some(Tensor::from_vec(g, (n, v), &Device::Cpu)?) } else { None }))
     }
-
-    fn cpu_fwd(&self, s: &CpuStorage, l: &Layout) -> Result<(CpuStorage, Shape)> {
-        dispatch!(s, nll_fwd(s, l, &self.targets))
-    }
-
-    fn bwd(&self, logits: &Tensor, _y: &Tensor, g: &Tensor) -> Result<Option<Tensor>> {
-        let op = NllGrad { targets: self.targets.clone() };
-        Ok(Some(logits.detach().apply_op2_no_bwd(&g.contiguous()?, &op)?))
-    }
-}
-
-/// `g[i] * (softmax(logits[i]) - onehot(targets[i]))`: the gradient of [`nll_rows`].
-struct NllGrad {
-    targets: Arc<Vec<u32>>,
-}
-
-fn nll_bwd<T: Real>(
-    xs: &CpuStorage,
-    xl: &Layout,
-    gs: &CpuStorage,
-    gl: &Layout,
-    targets: &[u32],
-) -> Result<(CpuStorage, Shape)> {
-    let (x, g) = (slice::<T>(xs, xl)?, slice::<T>(gs, gl)?);
-    let v = *xl.dims().last().unwrap_or(&1);
-    Ok(map_rows(x, xl.shape(), v, |r, row, o| {
-        let (gi, t) = (g[r], targets[r] as usize);
-        let lse = T::lse(row);
-        for (oj, &xj) in o.iter_mut().zip(row) {
-            *oj = gi * num_traits::Float::min(xj - lse, T::zero()).exp_np();
-        }
-        o[t] -= gi;
-    }))
-}
-
-impl CustomOp2 for NllGrad {
-    fn name(&self) -> &'static str {
-        "sift-nll-rows-grad"
-    }
-
-    fn cpu_fwd(&self, xs: &CpuStorage, xl: &Layout, gs: &CpuStorage, gl: &Layout) -> Result<(CpuStorage, Shape)> {
-        dispatch!(xs, nll_bwd(xs, xl, gs, gl, &self.targets))
-    }
+    let (storage, layout) = logits.storage_and_layout();
+    let candle_core::Storage::Cpu(s) = &*storage else { bail!("fused kernel: CPU tensors only") };
+    dispatch!(s, typed(s, layout, targets, grad))
 }
 
 // ---------------------------------------------------------------- chunked output projection + NLL
@@ -403,13 +365,9 @@ pub fn linear_nll_sum(h: &Tensor, w: &Tensor, targets: &[u32], chunk_rows: usize
     for start in (0..n).step_by(chunk_rows.max(1)) {
         let len = chunk_rows.max(1).min(n - start);
         let rows = hc.narrow(0, start, len)?;
-        let tg = Arc::new(targets[start..start + len].to_vec());
-        let logits = rows.matmul(&wt)?;
-        let nll = logits.apply_op1_no_bwd(&NllRows { targets: tg.clone() })?;
-        loss += nll.to_dtype(DType::F64)?.sum_all()?.to_scalar::<f64>()?;
-        let ones = Tensor::ones(len, logits.dtype(), logits.device())?;
-        let g = logits.apply_op2_no_bwd(&ones, &NllGrad { targets: tg })?;
-        drop(logits);
+        let (nll, g) = logits_nll(&rows.matmul(&wt)?, &targets[start..start + len], true)?;
+        let g = g.expect("gradient rows were asked for");
+        loss += nll;
         gh.push(g.matmul(&wc)?);
         let part = g.t()?.matmul(&rows)?;
         gw = Some(match gw {
@@ -429,13 +387,11 @@ pub fn linear_nll_sum(h: &Tensor, w: &Tensor, targets: &[u32], chunk_rows: usize
 /// row chunks.
 pub fn linear_nll_sum_eval(h: &Tensor, w: &Tensor, targets: &[u32], chunk_rows: usize) -> Result<f64> {
     let n = check_head(h, w, targets)?;
-    let (hc, wt) = (h.detach(), w.detach().t()?);
+    let (hc, wt) = (h.detach().contiguous()?, w.detach().t()?);
     let mut loss = 0f64;
     for start in (0..n).step_by(chunk_rows.max(1)) {
         let len = chunk_rows.max(1).min(n - start);
-        let logits = hc.narrow(0, start, len)?.matmul(&wt)?;
-        let nll = logits.apply_op1_no_bwd(&NllRows { targets: Arc::new(targets[start..start + len].to_vec()) })?;
-        loss += nll.to_dtype(DType::F64)?.sum_all()?.to_scalar::<f64>()?;
+        loss += logits_nll(&hc.narrow(0, start, len)?.matmul(&wt)?, &targets[start..start + len], false)?.0;
     }
     Ok(loss)
 }

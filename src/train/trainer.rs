@@ -41,8 +41,7 @@ pub fn microbatch_nll(dec: &Decoder, mb: &MicroBatch, mode: Mode) -> Result<Tens
             Mode::Fast => Tensor::new(fused::linear_nll_sum_eval(&trained, dec.lm_head(), &tg, chunk)?, dev)?,
         });
     }
-    let logits = dec.project(&trained)?;
-    let logits = logits.unsqueeze(0)?;
+    let logits = dec.project(&trained)?.unsqueeze(0)?;
     let targets = Tensor::new(tg.as_slice(), dev)?.unsqueeze(0)?;
     let mask = Tensor::ones((1, tg.len()), logits.dtype(), dev)?;
     Ok(masked_nll_sum(&logits, &targets, &mask)?.0)
