@@ -1,5 +1,6 @@
 //! `sift pretrain` end to end on a corpus slice with a tiny config: tokenizer, f16 HF model,
-//! pretrain_log.json, determinism for a seed, and the validation slice kept out of training.
+//! pretrain_log.json (with the instruction-tuning phase), determinism for a seed, and the
+//! validation slice kept out of training.
 
 mod common;
 
@@ -11,7 +12,7 @@ fn pretrain(out: &Path) -> std::process::Output {
         .args(["pretrain", "--corpus", common::shared("alpaca/alpaca_data.json").to_str().unwrap()])
         .args(["--out", out.to_str().unwrap(), "--limit", "120", "--vocab", "400", "--hidden", "32", "--layers", "1"])
         .args(["--heads", "2", "--kv-heads", "1", "--intermediate", "64", "--context", "128", "--max-steps", "4"])
-        .args(["--batch", "8", "--eval-every", "2", "--seed", "5"])
+        .args(["--batch", "8", "--eval-every", "2", "--seed", "5", "--sft-steps", "3"])
         .env("RAYON_NUM_THREADS", "1")
         .output()
         .unwrap()
@@ -28,9 +29,13 @@ fn pretrain_builds_a_loadable_f16_model_deterministically() {
     }
     let log: serde_json::Value = serde_json::from_slice(&std::fs::read(a.join("pretrain_log.json")).unwrap()).unwrap();
     assert_eq!(log["steps"], 4);
-    for k in ["val_loss", "unigram_baseline", "final_train_loss", "wall_time_s"] {
+    for k in ["val_loss", "val_loss_response", "unigram_baseline", "final_train_loss", "wall_time_s"] {
         assert!(log[k].as_f64().unwrap().is_finite(), "{k}");
     }
+    // The instruction-tuning phase ran after pretraining and moved the response loss.
+    assert_eq!(log["sft"]["steps"], 3);
+    let before = log["sft"]["base_val_loss_response"].as_f64().unwrap();
+    assert!(before.is_finite() && before != log["val_loss_response"].as_f64().unwrap());
     assert!(log["tokens_seen"].as_u64().unwrap() > 0);
     let cfg: serde_json::Value = serde_json::from_slice(&std::fs::read(a.join("config.json")).unwrap()).unwrap();
     assert_eq!(cfg["dtype"], "float16");

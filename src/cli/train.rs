@@ -161,6 +161,12 @@ pub struct PretrainArgs {
     /// Continue from the work directory's checkpoint.
     #[arg(long)]
     pub resume: bool,
+    /// Instruction-tuning steps after pretraining (Alpaca template, loss on the response; 0: none).
+    #[arg(long, default_value_t = 0)]
+    pub sft_steps: usize,
+    /// Peak learning rate of the instruction-tuning steps.
+    #[arg(long, default_value_t = 1e-3)]
+    pub sft_lr: f64,
 }
 
 /// Arguments of `sift train`.
@@ -260,6 +266,8 @@ impl PretrainArgs {
             lr: self.lr,
             eval_every: self.eval_every,
             resume: self.resume,
+            sft_steps: self.sft_steps,
+            sft_lr: self.sft_lr,
         }
     }
 }

@@ -1,7 +1,8 @@
 //! Building the default model from scratch: a byte-level BPE tokenizer trained on the corpus, a
 //! document mix of the shapes the judge scores (Alpaca template + response, input then response,
 //! response alone, input alone), a small Llama trained on every token, and `pretrain_log.json`
-//! with the validation loss against a unigram baseline.
+//! with the validation loss against a unigram baseline; optionally an instruction-tuning phase
+//! (template + response, loss on the response) after pretraining.
 //!
 //! The corpus is Stanford Alpaca; every record whose 0-based index % 20 == 0 is the validation
 //! slice and is never trained on.
@@ -64,6 +65,13 @@ pub struct PretrainConfig {
     pub eval_every: usize,
     /// Continue from the run directory's checkpoint.
     pub resume: bool,
+    /// Optimizer steps of the instruction-tuning phase after pretraining (0: none): Alpaca
+    /// template documents of the training records, loss on the response tokens only.
+    #[serde(default)]
+    pub sft_steps: usize,
+    /// Peak learning rate of that phase.
+    #[serde(default)]
+    pub sft_lr: f64,
 }
 
 /// `pretrain_log.json`.
@@ -99,6 +107,32 @@ pub struct PretrainLog {
     pub val_loss_template: f64,
     /// Entropy of the training-token unigram distribution evaluated on the validation tokens.
     pub unigram_baseline: f64,
+    /// Validation loss on the response tokens of template + response documents (the SFT loss).
+    #[serde(default)]
+    pub val_loss_response: f64,
+    /// The instruction-tuning phase, when it ran.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sft: Option<SftPhaseLog>,
+}
+
+/// The instruction-tuning phase in `pretrain_log.json`; the top-level losses are those of the
+/// final model, and `base_*` those of the pretrained model before this phase.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct SftPhaseLog {
+    /// Optimizer steps.
+    pub steps: usize,
+    /// Training tokens processed (prompt and response).
+    pub tokens_seen: u64,
+    /// Wall time of the phase, seconds.
+    pub wall_time_s: f64,
+    /// Mean loss of the last 50 steps (response tokens, nats/token).
+    pub final_train_loss: f64,
+    /// Before the phase: validation loss, all shapes.
+    pub base_val_loss: f64,
+    /// Before the phase: validation loss, template + response documents.
+    pub base_val_loss_template: f64,
+    /// Before the phase: validation loss on response tokens only.
+    pub base_val_loss_response: f64,
 }
 
 /// One Alpaca record.
@@ -159,17 +193,29 @@ pub fn record_documents(r: &AlpacaRecord) -> Vec<(String, String)> {
     docs
 }
 
-fn encode_docs(tok: &Tokenizer, docs: &[(String, String)], context: usize, source: usize) -> Result<Vec<Example>> {
+/// Tokenises (prompt, rest) documents as BOS + prompt + rest + EOS, cut to `context`. Every token
+/// after BOS is trained, or with `mask_prompt` only the rest and EOS (the SFT loss).
+fn encode_docs(
+    tok: &Tokenizer,
+    docs: &[(String, String)],
+    context: usize,
+    source: usize,
+    mask_prompt: bool,
+) -> Result<Vec<Example>> {
     let mut out = Vec::with_capacity(docs.len());
     for (a, b) in docs {
         let mut tokens = vec![0u32];
-        for part in [a, b].into_iter().filter(|p| !p.is_empty()) {
+        let mut first_trained = 1;
+        for (k, part) in [a, b].into_iter().enumerate().filter(|(_, p)| !p.is_empty()) {
             tokens.extend(tok.encode_fast(part.as_str(), false).map_err(|e| anyhow!("tokenizing: {e}"))?.get_ids());
+            if k == 0 && mask_prompt {
+                first_trained = tokens.len();
+            }
         }
         tokens.push(1);
         tokens.truncate(context);
-        if tokens.len() >= 2 {
-            let trained = (0..tokens.len()).map(|i| i > 0).collect();
+        let trained: Vec<bool> = (0..tokens.len()).map(|i| i >= first_trained).collect();
+        if trained.iter().any(|&t| t) {
             out.push(Example { tokens, trained, source });
         }
     }
@@ -235,17 +281,25 @@ pub fn run_pretrain(cfg: &PretrainConfig, events: Sender<TrainEvent>, cancel: Ar
         t
     };
     let vocab = tokenizer.get_vocab_size(true);
-    let encode_all = |docs: &[(usize, Vec<(String, String)>)]| -> Result<Vec<Example>> {
+    let encode_all = |docs: &[(usize, Vec<(String, String)>)], mask_prompt: bool| -> Result<Vec<Example>> {
         let parts: Vec<Vec<Example>> = {
             use rayon::prelude::*;
-            docs.par_iter().map(|(i, d)| encode_docs(&tokenizer, d, cfg.context, *i)).collect::<Result<_>>()?
+            docs.par_iter()
+                .map(|(i, d)| encode_docs(&tokenizer, d, cfg.context, *i, mask_prompt))
+                .collect::<Result<_>>()?
         };
         Ok(parts.into_iter().flatten().collect())
     };
-    let train = encode_all(&train_docs)?;
-    let val = encode_all(&val_docs)?;
-    let val_template: Vec<Example> =
-        encode_all(&val_docs.iter().map(|(i, d)| (*i, d[..1].to_vec())).collect::<Vec<_>>())?;
+    // The first document of every record is template + response.
+    let template_only = |docs: &[(usize, Vec<(String, String)>)]| -> Vec<(usize, Vec<(String, String)>)> {
+        docs.iter().map(|(i, d)| (*i, d[..1].to_vec())).collect()
+    };
+    let train = encode_all(&train_docs, false)?;
+    let val = ValSets {
+        all: encode_all(&val_docs, false)?,
+        template: encode_all(&template_only(&val_docs), false)?,
+        response: encode_all(&template_only(&val_docs), true)?,
+    };
     let mut model_cfg = model_config(cfg, vocab);
     model_cfg.max_position_embeddings = cfg.context;
     let tokenizer_json = std::fs::read(&tok_path)?;
@@ -253,7 +307,10 @@ pub fn run_pretrain(cfg: &PretrainConfig, events: Sender<TrainEvent>, cancel: Ar
         ModelSource::Scratch { config: model_cfg.clone(), seed: cfg.seed, tokenizer_json },
         cfg.run_dir.clone(),
     );
-    tc.final_dir = Some(cfg.out.clone());
+    // With an SFT phase the pretrained model is an intermediate (kept in f32).
+    let sft = cfg.sft_steps > 0;
+    let base_dir = cfg.run_dir.join("base");
+    tc.final_dir = Some(if sft { base_dir.clone() } else { cfg.out.clone() });
     // A step count or time budget may span several epochs (each in its own seeded order).
     tc.epochs = if cfg.minutes.is_some() || cfg.max_steps.is_some() { 1000 } else { 1 };
     tc.max_steps = cfg.max_steps;
@@ -268,43 +325,114 @@ pub fn run_pretrain(cfg: &PretrainConfig, events: Sender<TrainEvent>, cancel: Ar
     tc.save_every = cfg.eval_every.max(100);
     tc.seed = cfg.seed;
     tc.resume = cfg.resume;
+    tc.save_dtype = if sft { DType::F32 } else { DType::F16 };
+    let data = TrainData { train: train.clone(), eval: val.all.iter().take(256).cloned().collect() };
+    let cancelled = || anyhow!("pretraining was cancelled; continue it with --resume");
+    let pre = run_training(tc, data, events.clone(), cancel.clone())?.ok_or_else(cancelled)?;
+    let mut log = finish_log(cfg, &model_cfg, &pre, &train, &val, vocab)?;
+    if !sft {
+        write_atomic(&pre.model_dir.join("pretrain_log.json"), &serde_json::to_vec_pretty(&log)?)?;
+        return Ok(log);
+    }
+    // Instruction tuning: template + response documents of the training records, loss on the
+    // response; evaluated on the validation records' responses.
+    let sft_train = encode_all(&template_only(&train_docs), true)?;
+    let mut tc = TrainConfig::new(ModelSource::Pretrained(base_dir), cfg.run_dir.join("sft"));
+    tc.final_dir = Some(cfg.out.clone());
+    tc.epochs = 1000;
+    tc.max_steps = Some(cfg.sft_steps);
+    tc.lr = cfg.sft_lr;
+    tc.batch_size = cfg.batch;
+    tc.eval_every = cfg.eval_every;
+    tc.save_every = cfg.eval_every.max(100);
+    tc.seed = cfg.seed;
+    tc.resume = cfg.resume;
     tc.save_dtype = DType::F16;
-    let data = TrainData { train: train.clone(), eval: val.iter().take(256).cloned().collect() };
-    let Some(summary) = run_training(tc, data, events, cancel)? else {
-        bail!("pretraining was cancelled; continue it with --resume");
-    };
-    finish_log(cfg, &model_cfg, &summary, &train, &val, &val_template, vocab)
+    let data = TrainData { train: sft_train, eval: val.response.iter().take(256).cloned().collect() };
+    let post = run_training(tc, data, events, cancel)?.ok_or_else(cancelled)?;
+    let metrics = super::checkpoint::read_metrics(&cfg.run_dir.join("sft").join("metrics.jsonl"));
+    let last: Vec<f64> = metrics.iter().filter_map(|m| m.loss).rev().take(50).collect();
+    let final_log = finish_log(cfg, &model_cfg, &post, &train, &val, vocab)?;
+    log.sft = Some(SftPhaseLog {
+        steps: post.steps,
+        tokens_seen: post.tokens_seen,
+        wall_time_s: post.runtime_s,
+        final_train_loss: last.iter().sum::<f64>() / last.len().max(1) as f64,
+        base_val_loss: log.val_loss,
+        base_val_loss_template: log.val_loss_template,
+        base_val_loss_response: log.val_loss_response,
+    });
+    log.model_bytes = final_log.model_bytes;
+    log.val_loss = final_log.val_loss;
+    log.val_loss_template = final_log.val_loss_template;
+    log.val_loss_response = final_log.val_loss_response;
+    write_atomic(&post.model_dir.join("pretrain_log.json"), &serde_json::to_vec_pretty(&log)?)?;
+    Ok(log)
 }
 
+/// Validation documents (records with index % 20 == 0).
+struct ValSets {
+    /// All shapes, every token trained.
+    all: Vec<Example>,
+    /// Template + response documents, every token trained.
+    template: Vec<Example>,
+    /// Template + response documents, response tokens only.
+    response: Vec<Example>,
+}
+
+/// The log of a finished training phase: its own figures and the validation losses of its model.
 fn finish_log(
     cfg: &PretrainConfig,
     model_cfg: &ModelConfig,
     s: &TrainSummary,
     train: &[Example],
-    val: &[Example],
-    val_template: &[Example],
+    val: &ValSets,
     vocab: usize,
 ) -> Result<PretrainLog> {
     let model = LocalModel::load(&s.model_dir)?;
     let metrics = super::checkpoint::read_metrics(&cfg.run_dir.join("metrics.jsonl"));
     let last: Vec<f64> = metrics.iter().filter_map(|m| m.loss).rev().take(50).collect();
-    let log = PretrainLog {
+    Ok(PretrainLog {
         config: Some(cfg.clone()),
         params: model_cfg.num_params(),
         model_bytes: std::fs::metadata(s.model_dir.join("model.safetensors"))?.len(),
         train_docs: train.len(),
         train_corpus_tokens: train.iter().map(|e| e.tokens.len()).sum(),
-        val_docs: val.len(),
-        val_tokens: val.iter().map(Example::n_trained).sum(),
+        val_docs: val.all.len(),
+        val_tokens: val.all.iter().map(Example::n_trained).sum(),
         tokens_seen: s.tokens_seen,
         steps: s.steps,
         wall_time_s: s.runtime_s,
         tokens_per_s: s.tokens_seen as f64 / s.runtime_s.max(1e-9),
         final_train_loss: last.iter().sum::<f64>() / last.len().max(1) as f64,
-        val_loss: evaluate(&model.decoder, val, 16)?,
-        val_loss_template: evaluate(&model.decoder, val_template, 16)?,
-        unigram_baseline: unigram_baseline(train, val, vocab),
-    };
-    write_atomic(&s.model_dir.join("pretrain_log.json"), &serde_json::to_vec_pretty(&log)?)?;
-    Ok(log)
+        val_loss: evaluate(&model.decoder, &val.all, 16)?,
+        val_loss_template: evaluate(&model.decoder, &val.template, 16)?,
+        unigram_baseline: unigram_baseline(train, &val.all, vocab),
+        val_loss_response: evaluate(&model.decoder, &val.response, 16)?,
+        sft: None,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sft_documents_train_only_the_response_and_eos() {
+        let texts = vec!["Below is an instruction. Write a response.".to_string(), "The answer is three.".to_string()];
+        let tok = train_tokenizer(&texts, 300).unwrap();
+        let docs = vec![("Below is an instruction.".to_string(), "The answer".to_string())];
+        let prompt_len = tok.encode_fast("Below is an instruction.", false).unwrap().get_ids().len();
+        let answer_len = tok.encode_fast("The answer", false).unwrap().get_ids().len();
+        let full = &encode_docs(&tok, &docs, 512, 7, false).unwrap()[0];
+        let sft = &encode_docs(&tok, &docs, 512, 7, true).unwrap()[0];
+        assert_eq!(full.tokens, sft.tokens);
+        assert_eq!(sft.tokens.len(), 1 + prompt_len + answer_len + 1);
+        assert_eq!((sft.tokens[0], *sft.tokens.last().unwrap(), sft.source), (0, 1, 7));
+        assert_eq!(full.n_trained(), prompt_len + answer_len + 1);
+        assert_eq!(sft.n_trained(), answer_len + 1);
+        assert!(sft.trained[1 + prompt_len..].iter().all(|&t| t) && !sft.trained[..1 + prompt_len].iter().any(|&t| t));
+        // A context that ends inside the prompt leaves nothing to train: no example.
+        assert!(encode_docs(&tok, &docs, 1 + prompt_len, 7, true).unwrap().is_empty());
+    }
 }
