@@ -19,6 +19,14 @@
 //! only at start-up: fault counts and system time do not grow with the number of steps. After
 //! the chunked loss took one log-sum-exp per row instead of two, two more runs gave 1.22 and 1.08
 //! (692 / 667 against 567 / 618 tok/s).
+//!
+//! 2026-11-22, stop 5, with linear layers and the output loss writing their matrix products
+//! straight into their outputs (`fused::linear`, no zeroed output, the weight gradient in the
+//! weight's layout; the head's gradient rows made in place and `Gᵀ·h` accumulated in the
+//! product), load ~1.7. Against the previous code, interleaved (5 steps each, 4 pairs): 726 / 735 /
+//! 624 / 808 against 635 / 660 / 771 / 674 tok/s, median of the pair ratios 1.13; peak RSS
+//! 1,265-1,307 MB against 1,342-1,350. Against PyTorch (5 rounds x 3 steps), two runs: 687 against
+//! 564 tok/s (1.22) and 677 against 702 (0.96); PyTorch 2,481-2,485 MB.
 
 use sift::model::ModelConfig;
 use sift::train::{Example, ModelSource, TrainConfig, TrainData, Trainer};

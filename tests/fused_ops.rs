@@ -132,6 +132,29 @@ fn rope_matches_rotate_half_and_candles_fused_kernel() {
 }
 
 #[test]
+fn linear_matches_candles_matmul_bit_for_bit_and_its_gradients() {
+    for dtype in [DType::F64, DType::F32] {
+        for shape in [vec![3, 5, 7], vec![4, 7], vec![1, 1, 7]] {
+            let (x, w) = (rand(&shape, 1, dtype), rand(&[6, 7], 2, dtype));
+            let plain = |t: &[Tensor]| t[0].broadcast_matmul(&t[1].t().unwrap()).unwrap();
+            compare(&[x.clone(), w.clone()], |t| fused::linear(&t[0], &t[1]).unwrap(), plain, "linear");
+            // The forward pass is the same matrix product as candle's Linear layer: equal bits.
+            let y = fused::linear(&x, &w).unwrap();
+            let mut want = shape.clone();
+            *want.last_mut().unwrap() = 6;
+            assert_eq!(y.dims(), want.as_slice());
+            let candle = candle_nn::Module::forward(&candle_nn::Linear::new(w.clone(), None), &x).unwrap();
+            assert_eq!(vec(&y), vec(&candle), "{dtype:?} {shape:?}");
+        }
+    }
+    // A transposed (non-contiguous) input is made contiguous first.
+    let x = rand(&[7, 4], 3, DType::F64).t().unwrap();
+    let w = rand(&[6, 7], 2, DType::F64);
+    assert_close(&fused::linear(&x, &w).unwrap(), &x.matmul(&w.t().unwrap()).unwrap(), 1e-12, "transposed input");
+    assert!(fused::linear(&rand(&[2, 5], 1, DType::F64), &w).is_err(), "width mismatch must be an error");
+}
+
+#[test]
 fn chunked_head_loss_matches_projection_then_masked_loss_for_any_chunk_size_with_and_without_gradients() {
     for dtype in [DType::F64, DType::F32] {
         let h = rand(&[10, 8], 11, dtype);

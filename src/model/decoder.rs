@@ -285,7 +285,7 @@ impl Decoder {
         let (b, t, _) = x.dims3()?;
         let (nh, nkv, hd) = (self.cfg.num_attention_heads, self.cfg.num_key_value_heads, self.cfg.head_dim);
         let heads = |lin: &Linear, n: usize| -> Result<Tensor> {
-            lin.forward(x)?.reshape((b, t, n, hd))?.transpose(1, 2)?.contiguous()
+            self.linear(lin, x)?.reshape((b, t, n, hd))?.transpose(1, 2)?.contiguous()
         };
         let (q, k, v) = (heads(&a.q, nh)?, heads(&a.k, nkv)?, heads(&a.v, nkv)?);
         let (q, k) = match mode {
@@ -330,12 +330,25 @@ impl Decoder {
         };
         let o = p.reshape((b, nkv, rep * t, tk))?.matmul(&v)?;
         let o = o.reshape((b, nh, t, hd))?.transpose(1, 2)?.reshape((b, t, nh * hd))?;
-        a.o.forward(&o)
+        self.linear(&a.o, &o)
     }
 
-    fn mlp(m: &Mlp, x: &Tensor) -> Result<Tensor> {
-        let g = m.gate.forward(x)?.silu()?;
-        m.down.forward(&(g * m.up.forward(x)?)?)
+    fn mlp(&self, m: &Mlp, x: &Tensor) -> Result<Tensor> {
+        let g = self.linear(&m.gate, x)?.silu()?;
+        self.linear(&m.down, &(g * self.linear(&m.up, x)?)?)
+    }
+
+    /// A linear layer: [`fused::linear`] (the same product, without zeroing its output first)
+    /// where the fused kernels apply, else candle's.
+    fn linear(&self, l: &Linear, x: &Tensor) -> Result<Tensor> {
+        if !self.use_fused() {
+            return l.forward(x);
+        }
+        let y = fused::linear(x, l.weight())?;
+        match l.bias() {
+            Some(b) => y.broadcast_add(b),
+            None => Ok(y),
+        }
     }
 
     /// Runs the blocks and the final norm: `[B, T]` ids -> `[B, T, hidden]`.
@@ -355,7 +368,7 @@ impl Decoder {
             let attn = self.attention(&blk.attn, &hn, &cos, &sin, mask.as_ref(), slot, mode)?;
             x = (x + attn)?;
             let hn = self.rms_norm(&x, &blk.post_norm, mode)?;
-            x = (&x + Self::mlp(&blk.mlp, &hn)?)?;
+            x = (&x + self.mlp(&blk.mlp, &hn)?)?;
         }
         self.rms_norm(&x, &self.norm, mode)
     }

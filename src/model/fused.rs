@@ -306,94 +306,193 @@ impl CustomOp3 for Rope {
     }
 }
 
-// ---------------------------------------------------------------- row NLL
+// ---------------------------------------------------------------- output projection + NLL in row chunks
 
-/// Summed NLL of `targets` under the rows of `x` `[N, v]` and, with `grad`, the rows of
-/// `softmax - onehot` (the NLL's gradient): one log-sum-exp per row serves both. Rows run in
-/// parallel; their NLLs are summed in row order, so the result is deterministic.
-fn nll_rows<T: Real>(x: &[T], v: usize, targets: &[u32], grad: bool) -> (f64, Vec<T>) {
-    let nll = |row: &[T], lse: T, t: u32| num_traits::ToPrimitive::to_f64(&(lse - row[t as usize])).unwrap_or(f64::NAN);
-    let mut g = if grad { vec![T::zero(); x.len()] } else { Vec::new() };
-    let per_row: Vec<f64> = if grad {
-        g.par_chunks_mut(v)
-            .zip(x.par_chunks(v))
-            .zip(targets.par_iter())
-            .map(|((o, row), &t)| {
-                let lse = T::lse(row);
-                for (oj, &xj) in o.iter_mut().zip(row) {
-                    *oj = num_traits::Float::min(xj - lse, T::zero()).exp_np();
+/// Summed NLL of logits rows `x` `[len, V]` against `targets` (one log-sum-exp per row, rows
+/// summed in order); with `grad`, each row becomes its gradient `softmax(row) - onehot(target)`
+/// in place.
+fn nll_rows<T: Real>(x: &mut [T], v: usize, targets: &[u32], grad: bool) -> f64 {
+    let per_row: Vec<f64> = x
+        .par_chunks_mut(v)
+        .zip(targets.par_iter())
+        .map(|(row, &t)| {
+            let lse = T::lse(row);
+            let nll = num_traits::ToPrimitive::to_f64(&(lse - row[t as usize])).unwrap_or(f64::NAN);
+            if grad {
+                for xj in row.iter_mut() {
+                    *xj = num_traits::Float::min(*xj - lse, T::zero()).exp_np();
                 }
-                o[t as usize] -= T::one();
-                nll(row, lse, t)
-            })
-            .collect()
-    } else {
-        x.par_chunks(v).zip(targets.par_iter()).map(|(row, &t)| nll(row, T::lse(row), t)).collect()
-    };
-    (per_row.iter().sum(), g)
+                row[t as usize] -= T::one();
+            }
+            nll
+        })
+        .collect();
+    per_row.iter().sum()
 }
 
-/// [`nll_rows`] on a contiguous CPU logits tensor `[N, V]`, the gradient rows as a tensor.
-fn logits_nll(logits: &Tensor, targets: &[u32], grad: bool) -> Result<(f64, Option<Tensor>)> {
-    fn typed<T: Real>(s: &CpuStorage, l: &Layout, targets: &[u32], grad: bool) -> Result<(f64, Option<Tensor>)> {
-        let (n, v) = l.shape().dims2()?;
-        let (loss, g) = nll_rows(slice::<T>(s, l)?, v, targets, grad);
-        Ok((loss, if grad { Some(Tensor::from_vec(g, (n, v), &Device::Cpu)?) } else { None }))
+/// `dst [m, n] = a [m, k] · b [k, n]` (or `dst += a · b` with `accumulate`) for a row-major
+/// `dst`, with `a` and `b` given as slices and (row stride, column stride) pairs, so that
+/// transposed operands need no copy. The output is written, not zeroed first.
+fn gemm_into<T: Real>(
+    (m, n, k): (usize, usize, usize),
+    dst: &mut [T],
+    accumulate: bool,
+    a: (&[T], (usize, usize)),
+    b: (&[T], (usize, usize)),
+) {
+    assert!(dst.len() >= m * n, "gemm_into: destination too small");
+    // SAFETY: `dst` holds m * n elements and, borrowed mutably, aliases neither operand.
+    unsafe { gemm_raw((m, n, k), dst.as_mut_ptr(), accumulate, a, b) }
+}
+
+/// `a [m, k] · b [k, n]` as a new row-major vector, written once by the product (candle's
+/// matmul zeroes its output first).
+fn gemm_new<T: Real>((m, n, k): (usize, usize, usize), a: (&[T], (usize, usize)), b: (&[T], (usize, usize))) -> Vec<T> {
+    if k == 0 {
+        return vec![T::zero(); m * n];
     }
-    let (storage, layout) = logits.storage_and_layout();
-    let candle_core::Storage::Cpu(s) = &*storage else { bail!("fused kernel: CPU tensors only") };
-    dispatch!(s, typed(s, layout, targets, grad))
+    let mut out = Vec::with_capacity(m * n);
+    // SAFETY: the product writes all m * n elements (k > 0, no read of the destination)
+    // through the raw pointer before the length is set; no reference to the uninitialised
+    // memory is made.
+    unsafe {
+        gemm_raw((m, n, k), out.as_mut_ptr(), false, a, b);
+        out.set_len(m * n);
+    }
+    out
 }
 
-// ---------------------------------------------------------------- chunked output projection + NLL
+/// The matrix product behind [`gemm_into`] and [`gemm_new`].
+///
+/// # Safety
+/// `dst` must be valid for writes (and reads, with `accumulate`) of `m * n` elements and not
+/// overlap `a` or `b`.
+unsafe fn gemm_raw<T: Real>(
+    (m, n, k): (usize, usize, usize),
+    dst: *mut T,
+    accumulate: bool,
+    (a, (a_rs, a_cs)): (&[T], (usize, usize)),
+    (b, (b_rs, b_cs)): (&[T], (usize, usize)),
+) {
+    if m == 0 || n == 0 || k == 0 {
+        return;
+    }
+    // The product reads only inside these bounds.
+    assert!(a.len() > (m - 1) * a_rs + (k - 1) * a_cs, "gemm: left operand too small");
+    assert!(b.len() > (k - 1) * b_rs + (n - 1) * b_cs, "gemm: right operand too small");
+    let threads = candle_core::utils::get_num_threads();
+    let par = if threads > 1 { gemm::Parallelism::Rayon(threads) } else { gemm::Parallelism::None };
+    // SAFETY: operand bounds are checked above; `dst` is the caller's promise.
+    unsafe {
+        gemm::gemm(
+            m,
+            n,
+            k,
+            dst,
+            1,
+            n as isize,
+            accumulate,
+            a.as_ptr(),
+            a_cs as isize,
+            a_rs as isize,
+            b.as_ptr(),
+            b_cs as isize,
+            b_rs as isize,
+            T::one(),
+            T::one(),
+            false,
+            false,
+            false,
+            par,
+        )
+    }
+}
+
+/// The chunked head on typed slices: `h` `[N, H]`, `w` `[V, H]`. Returns the summed NLL and,
+/// with `grad`, the gradients for `h` `[N, H]` and `w` `[V, H]`. One logits buffer of
+/// `chunk` rows serves every chunk; its rows turn into the gradient rows in place.
+fn head_chunks<T: Real>(
+    h: &[T],
+    w: &[T],
+    hd: usize,
+    targets: &[u32],
+    chunk: usize,
+    grad: bool,
+) -> (f64, Vec<T>, Vec<T>) {
+    let (n, v) = (targets.len(), w.len() / hd);
+    let chunk = chunk.clamp(1, n.max(1));
+    let mut buf = vec![T::zero(); chunk * v];
+    let (mut gh, mut gw) = if grad { (vec![T::zero(); n * hd], vec![T::zero(); v * hd]) } else { (vec![], vec![]) };
+    let mut loss = 0f64;
+    for start in (0..n).step_by(chunk) {
+        let len = chunk.min(n - start);
+        let rows = &h[start * hd..(start + len) * hd];
+        let g = &mut buf[..len * v];
+        gemm_into((len, v, hd), g, false, (rows, (hd, 1)), (w, (1, hd)));
+        loss += nll_rows(g, v, &targets[start..start + len], grad);
+        if grad {
+            gemm_into((len, hd, v), &mut gh[start * hd..(start + len) * hd], false, (g, (v, 1)), (w, (hd, 1)));
+            gemm_into((v, hd, len), &mut gw, start > 0, (g, (1, v)), (rows, (hd, 1)));
+        }
+    }
+    (loss, gh, gw)
+}
+
+/// [`head_chunks`] on CPU tensors (made contiguous); the gradients as tensors when asked for.
+fn head_loss(
+    h: &Tensor,
+    w: &Tensor,
+    targets: &[u32],
+    chunk: usize,
+    grad: bool,
+) -> Result<(f64, Option<(Tensor, Tensor)>)> {
+    let (hc, wc) = (h.detach().contiguous()?, w.detach().contiguous()?);
+    let ((n, hd), (v, _)) = (hc.dims2()?, wc.dims2()?);
+    if hc.dtype() != wc.dtype() {
+        bail!("linear_nll_sum: hidden rows in {:?} against a projection in {:?}", hc.dtype(), wc.dtype());
+    }
+    fn typed<T: Real>(
+        (hs, hl): (&CpuStorage, &Layout),
+        (ws, wl): (&CpuStorage, &Layout),
+        (n, hd, v): (usize, usize, usize),
+        targets: &[u32],
+        chunk: usize,
+        grad: bool,
+    ) -> Result<(f64, Option<(Tensor, Tensor)>)> {
+        let (loss, gh, gw) = head_chunks(slice::<T>(hs, hl)?, slice::<T>(ws, wl)?, hd, targets, chunk, grad);
+        if !grad {
+            return Ok((loss, None));
+        }
+        Ok((loss, Some((Tensor::from_vec(gh, (n, hd), &Device::Cpu)?, Tensor::from_vec(gw, (v, hd), &Device::Cpu)?))))
+    }
+    let ((hs, hl), (ws, wl)) = (hc.storage_and_layout(), wc.storage_and_layout());
+    let (candle_core::Storage::Cpu(hs), candle_core::Storage::Cpu(ws)) = (&*hs, &*ws) else {
+        bail!("fused kernel: CPU tensors only")
+    };
+    dispatch!(hs, typed((hs, hl), (ws, wl), (n, hd, v), targets, chunk, grad))
+}
 
 /// `sum_i nll(softmax(h[i] · wᵀ), targets[i])` for hidden rows `h` `[N, H]` and the output
 /// projection `w` `[V, H]`, computed `chunk_rows` rows at a time so that the `[N, V]` logits and
 /// their gradient never exist whole (262 MB each for 2048 rows of a 32K vocabulary).
 ///
 /// The forward pass also computes both gradients (`G·w` for `h`, `Gᵀ·h` for `w`, with
-/// `G = softmax - onehot` per chunk): the loss is a scalar, so the backward pass only scales
-/// them. Call it only where a backward pass follows (training); it is three matmuls, as the
-/// unfused path, and no more.
+/// `G = softmax - onehot` per chunk, written over the chunk's logits; `Gᵀ·h` accumulates in the
+/// matrix product itself): the loss is a scalar, so the backward pass only scales them. Call it
+/// only where a backward pass follows (training); it is three matrix products, as the unfused
+/// path, and no more.
 pub fn linear_nll_sum(h: &Tensor, w: &Tensor, targets: &[u32], chunk_rows: usize) -> Result<Tensor> {
-    let n = check_head(h, w, targets)?;
-    let (hc, wc) = (h.detach().contiguous()?, w.detach().contiguous()?);
-    let wt = wc.t()?;
-    let mut loss = 0f64;
-    let mut gh = Vec::new();
-    let mut gw: Option<Tensor> = None;
-    for start in (0..n).step_by(chunk_rows.max(1)) {
-        let len = chunk_rows.max(1).min(n - start);
-        let rows = hc.narrow(0, start, len)?;
-        let (nll, g) = logits_nll(&rows.matmul(&wt)?, &targets[start..start + len], true)?;
-        let g = g.expect("gradient rows were asked for");
-        loss += nll;
-        gh.push(g.matmul(&wc)?);
-        let part = g.t()?.matmul(&rows)?;
-        gw = Some(match gw {
-            Some(acc) => (acc + part)?,
-            None => part,
-        });
-    }
-    let gw = match gw {
-        Some(g) => g,
-        None => wc.zeros_like()?,
-    };
-    let gh = if gh.is_empty() { hc.zeros_like()? } else { Tensor::cat(&gh, 0)? };
+    check_head(h, w, targets)?;
+    let (loss, grads) = head_loss(h, w, targets, chunk_rows, true)?;
+    let (gh, gw) = grads.expect("gradients were asked for");
     h.apply_op2(w, HeadLoss { loss, gh, gw })
 }
 
 /// The value of [`linear_nll_sum`] with no gradients and no graph (for evaluation), in the same
 /// row chunks.
 pub fn linear_nll_sum_eval(h: &Tensor, w: &Tensor, targets: &[u32], chunk_rows: usize) -> Result<f64> {
-    let n = check_head(h, w, targets)?;
-    let (hc, wt) = (h.detach().contiguous()?, w.detach().t()?);
-    let mut loss = 0f64;
-    for start in (0..n).step_by(chunk_rows.max(1)) {
-        let len = chunk_rows.max(1).min(n - start);
-        loss += logits_nll(&hc.narrow(0, start, len)?.matmul(&wt)?, &targets[start..start + len], false)?.0;
-    }
-    Ok(loss)
+    check_head(h, w, targets)?;
+    Ok(head_loss(h, w, targets, chunk_rows, false)?.0)
 }
 
 /// Checks the shapes and targets of a chunked head loss; returns the number of rows.
@@ -435,5 +534,81 @@ impl CustomOp2 for HeadLoss {
     fn bwd(&self, _h: &Tensor, _w: &Tensor, _y: &Tensor, g: &Tensor) -> Result<(Option<Tensor>, Option<Tensor>)> {
         let g = g.to_dtype(DType::F64)?.to_scalar::<f64>()?;
         Ok((Some(self.gh.affine(g, 0.0)?), Some(self.gw.affine(g, 0.0)?)))
+    }
+}
+
+// ---------------------------------------------------------------- linear layer
+
+/// `x · wᵀ` for `x` `[.., K]` and `w` `[N, K]` (a linear layer without its bias): the same
+/// matrix product as candle's matmul, whose output is written once instead of zeroed first; the
+/// backward pass computes `g · w` and `gᵀ · x` the same way, `w`'s gradient directly in `w`'s
+/// layout (candle's goes through a transpose). Results equal candle's matmul bit for bit.
+pub fn linear(x: &Tensor, w: &Tensor) -> Result<Tensor> {
+    x.contiguous()?.apply_op2(&w.contiguous()?, LinearOp)
+}
+
+struct LinearOp;
+
+/// Rows and width of `x` `[.., K]` against `w` `[N, K]`: (M, K, N).
+fn linear_dims(x: &Layout, w: &Layout) -> Result<(usize, usize, usize)> {
+    let (k, (n, wk)) = (x.dims().last().copied().unwrap_or(0), w.shape().dims2()?);
+    if k != wk || k == 0 {
+        bail!("linear: input width {k} against a weight of {n}x{wk}");
+    }
+    Ok((x.shape().elem_count() / k, k, n))
+}
+
+impl CustomOp2 for LinearOp {
+    fn name(&self) -> &'static str {
+        "sift-linear"
+    }
+
+    fn cpu_fwd(&self, xs: &CpuStorage, xl: &Layout, ws: &CpuStorage, wl: &Layout) -> Result<(CpuStorage, Shape)> {
+        let (m, k, n) = linear_dims(xl, wl)?;
+        fn typed<T: Real>(
+            xs: &CpuStorage,
+            xl: &Layout,
+            ws: &CpuStorage,
+            wl: &Layout,
+            (m, k, n): (usize, usize, usize),
+        ) -> Result<CpuStorage> {
+            let y = gemm_new((m, n, k), (slice::<T>(xs, xl)?, (k, 1)), (slice::<T>(ws, wl)?, (1, k)));
+            Ok(T::to_cpu_storage_owned(y))
+        }
+        let mut dims = xl.dims().to_vec();
+        *dims.last_mut().expect("checked above") = n;
+        Ok((dispatch!(xs, typed(xs, xl, ws, wl, (m, k, n)))?, Shape::from(dims)))
+    }
+
+    fn bwd(&self, x: &Tensor, w: &Tensor, _y: &Tensor, g: &Tensor) -> Result<(Option<Tensor>, Option<Tensor>)> {
+        let g = g.contiguous()?;
+        let ((xs, xl), (ws, wl), (gs, gl)) = (x.storage_and_layout(), w.storage_and_layout(), g.storage_and_layout());
+        let (candle_core::Storage::Cpu(xs), candle_core::Storage::Cpu(ws), candle_core::Storage::Cpu(gs)) =
+            (&*xs, &*ws, &*gs)
+        else {
+            bail!("fused kernel: CPU tensors only")
+        };
+        let (m, k, n) = linear_dims(xl, wl)?;
+        fn typed<T: Real>(
+            (xs, xl): (&CpuStorage, &Layout),
+            (ws, wl): (&CpuStorage, &Layout),
+            (gs, gl): (&CpuStorage, &Layout),
+            (m, k, n): (usize, usize, usize),
+        ) -> Result<(Vec<T>, Vec<T>)> {
+            let (x, w, g) = (slice::<T>(xs, xl)?, slice::<T>(ws, wl)?, slice::<T>(gs, gl)?);
+            Ok((gemm_new((m, k, n), (g, (n, 1)), (w, (k, 1))), gemm_new((n, k, m), (g, (1, n)), (x, (k, 1)))))
+        }
+        let (gx, gw) = match xs {
+            CpuStorage::F32(_) => {
+                let (a, b) = typed::<f32>((xs, xl), (ws, wl), (gs, gl), (m, k, n))?;
+                (Tensor::from_vec(a, x.shape(), &Device::Cpu)?, Tensor::from_vec(b, w.shape(), &Device::Cpu)?)
+            }
+            CpuStorage::F64(_) => {
+                let (a, b) = typed::<f64>((xs, xl), (ws, wl), (gs, gl), (m, k, n))?;
+                (Tensor::from_vec(a, x.shape(), &Device::Cpu)?, Tensor::from_vec(b, w.shape(), &Device::Cpu)?)
+            }
+            _ => bail!("fused kernel: only f32 and f64 are supported"),
+        };
+        Ok((Some(gx), Some(gw)))
     }
 }
