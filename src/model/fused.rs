@@ -589,26 +589,19 @@ impl CustomOp2 for LinearOp {
             bail!("fused kernel: CPU tensors only")
         };
         let (m, k, n) = linear_dims(xl, wl)?;
+        // g · w for x, gᵀ · x for w, each written once in its input's shape.
         fn typed<T: Real>(
-            (xs, xl): (&CpuStorage, &Layout),
-            (ws, wl): (&CpuStorage, &Layout),
+            (xs, xl, x_shape): (&CpuStorage, &Layout, &Shape),
+            (ws, wl, w_shape): (&CpuStorage, &Layout, &Shape),
             (gs, gl): (&CpuStorage, &Layout),
             (m, k, n): (usize, usize, usize),
-        ) -> Result<(Vec<T>, Vec<T>)> {
+        ) -> Result<(Tensor, Tensor)> {
             let (x, w, g) = (slice::<T>(xs, xl)?, slice::<T>(ws, wl)?, slice::<T>(gs, gl)?);
-            Ok((gemm_new((m, k, n), (g, (n, 1)), (w, (k, 1))), gemm_new((n, k, m), (g, (1, n)), (x, (k, 1)))))
+            let gx = gemm_new((m, k, n), (g, (n, 1)), (w, (k, 1)));
+            let gw = gemm_new((n, k, m), (g, (1, n)), (x, (k, 1)));
+            Ok((Tensor::from_vec(gx, x_shape, &Device::Cpu)?, Tensor::from_vec(gw, w_shape, &Device::Cpu)?))
         }
-        let (gx, gw) = match xs {
-            CpuStorage::F32(_) => {
-                let (a, b) = typed::<f32>((xs, xl), (ws, wl), (gs, gl), (m, k, n))?;
-                (Tensor::from_vec(a, x.shape(), &Device::Cpu)?, Tensor::from_vec(b, w.shape(), &Device::Cpu)?)
-            }
-            CpuStorage::F64(_) => {
-                let (a, b) = typed::<f64>((xs, xl), (ws, wl), (gs, gl), (m, k, n))?;
-                (Tensor::from_vec(a, x.shape(), &Device::Cpu)?, Tensor::from_vec(b, w.shape(), &Device::Cpu)?)
-            }
-            _ => bail!("fused kernel: only f32 and f64 are supported"),
-        };
+        let (gx, gw) = dispatch!(xs, typed((xs, xl, x.shape()), (ws, wl, w.shape()), (gs, gl), (m, k, n)))?;
         Ok((Some(gx), Some(gw)))
     }
 }

@@ -350,22 +350,18 @@ pub fn run_pretrain(cfg: &PretrainConfig, events: Sender<TrainEvent>, cancel: Ar
     tc.save_dtype = DType::F16;
     let data = TrainData { train: sft_train, eval: val.response.iter().take(256).cloned().collect() };
     let post = run_training(tc, data, events, cancel)?.ok_or_else(cancelled)?;
-    let metrics = super::checkpoint::read_metrics(&cfg.run_dir.join("sft").join("metrics.jsonl"));
-    let last: Vec<f64> = metrics.iter().filter_map(|m| m.loss).rev().take(50).collect();
-    let final_log = finish_log(cfg, &model_cfg, &post, &train, &val, vocab)?;
+    let after = ValLosses::of(&post.model_dir, &val)?;
     log.sft = Some(SftPhaseLog {
         steps: post.steps,
         tokens_seen: post.tokens_seen,
         wall_time_s: post.runtime_s,
-        final_train_loss: last.iter().sum::<f64>() / last.len().max(1) as f64,
+        final_train_loss: mean_last_loss(&cfg.run_dir.join("sft")),
         base_val_loss: log.val_loss,
         base_val_loss_template: log.val_loss_template,
         base_val_loss_response: log.val_loss_response,
     });
-    log.model_bytes = final_log.model_bytes;
-    log.val_loss = final_log.val_loss;
-    log.val_loss_template = final_log.val_loss_template;
-    log.val_loss_response = final_log.val_loss_response;
+    log.model_bytes = std::fs::metadata(post.model_dir.join("model.safetensors"))?.len();
+    (log.val_loss, log.val_loss_template, log.val_loss_response) = (after.all, after.template, after.response);
     write_atomic(&post.model_dir.join("pretrain_log.json"), &serde_json::to_vec_pretty(&log)?)?;
     Ok(log)
 }
@@ -380,7 +376,32 @@ struct ValSets {
     response: Vec<Example>,
 }
 
-/// The log of a finished training phase: its own figures and the validation losses of its model.
+/// Validation losses of one model (nats/token) on the three [`ValSets`].
+struct ValLosses {
+    all: f64,
+    template: f64,
+    response: f64,
+}
+
+impl ValLosses {
+    fn of(model_dir: &Path, val: &ValSets) -> Result<ValLosses> {
+        let model = LocalModel::load(model_dir)?;
+        Ok(ValLosses {
+            all: evaluate(&model.decoder, &val.all, 16)?,
+            template: evaluate(&model.decoder, &val.template, 16)?,
+            response: evaluate(&model.decoder, &val.response, 16)?,
+        })
+    }
+}
+
+/// Mean training loss of the last 50 steps in a run directory's `metrics.jsonl`.
+fn mean_last_loss(run_dir: &Path) -> f64 {
+    let metrics = super::checkpoint::read_metrics(&run_dir.join("metrics.jsonl"));
+    let last: Vec<f64> = metrics.iter().filter_map(|m| m.loss).rev().take(50).collect();
+    last.iter().sum::<f64>() / last.len().max(1) as f64
+}
+
+/// The log of the pretraining phase: its own figures and the validation losses of its model.
 fn finish_log(
     cfg: &PretrainConfig,
     model_cfg: &ModelConfig,
@@ -389,9 +410,7 @@ fn finish_log(
     val: &ValSets,
     vocab: usize,
 ) -> Result<PretrainLog> {
-    let model = LocalModel::load(&s.model_dir)?;
-    let metrics = super::checkpoint::read_metrics(&cfg.run_dir.join("metrics.jsonl"));
-    let last: Vec<f64> = metrics.iter().filter_map(|m| m.loss).rev().take(50).collect();
+    let losses = ValLosses::of(&s.model_dir, val)?;
     Ok(PretrainLog {
         config: Some(cfg.clone()),
         params: model_cfg.num_params(),
@@ -404,11 +423,11 @@ fn finish_log(
         steps: s.steps,
         wall_time_s: s.runtime_s,
         tokens_per_s: s.tokens_seen as f64 / s.runtime_s.max(1e-9),
-        final_train_loss: last.iter().sum::<f64>() / last.len().max(1) as f64,
-        val_loss: evaluate(&model.decoder, &val.all, 16)?,
-        val_loss_template: evaluate(&model.decoder, &val.template, 16)?,
+        final_train_loss: mean_last_loss(&cfg.run_dir),
+        val_loss: losses.all,
+        val_loss_template: losses.template,
         unigram_baseline: unigram_baseline(train, &val.all, vocab),
-        val_loss_response: evaluate(&model.decoder, &val.response, 16)?,
+        val_loss_response: losses.response,
         sft: None,
     })
 }
