@@ -152,6 +152,15 @@ fn sift_train_end_to_end_lists_resumes_and_answers() {
     let ((a, na), (b, nb)) = (part("intra_task"), part("inter_task"));
     assert_eq!(step0.len(), 1, "{metrics}");
     assert!((step0[0] - (a * na + b * nb) / (na + nb)).abs() < 1e-9, "{step0:?} vs {a} {b}");
+    // That evaluation runs after the first step, so the first line of the feed is a loss; the
+    // trainer_state.json history still lists it first, in step order.
+    let line1: serde_json::Value = serde_json::from_str(metrics.lines().next().unwrap()).unwrap();
+    assert!(line1["step"] == 1 && line1["loss"].is_number(), "{line1}");
+    let state: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(out.join("trainer_state.json")).unwrap()).unwrap();
+    let history = state["log_history"].as_array().unwrap();
+    assert!(history[0]["step"] == 0 && history[0]["eval_loss"].as_f64() == Some(step0[0]), "{:?}", history[0]);
+    assert!(history.windows(2).all(|w| w[0]["step"].as_u64() <= w[1]["step"].as_u64()));
     let cfg: serde_json::Value = serde_json::from_slice(&std::fs::read(out.join("run_config.json")).unwrap()).unwrap();
     assert_eq!(cfg["selection"], "all");
     assert!(cfg["base_model"]["fingerprint"].as_str().unwrap().starts_with("xxh3-"));

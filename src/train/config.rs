@@ -65,9 +65,6 @@ pub struct TrainConfig {
     pub checkpoint_on_cancel: bool,
     /// Where the final model goes (default `out_dir/model`).
     pub final_dir: Option<PathBuf>,
-    /// The held-out loss of the starting weights when the caller already measured it: logged as
-    /// the step-0 evaluation instead of evaluating again.
-    pub initial_eval_loss: Option<f64>,
 }
 
 impl TrainConfig {
@@ -94,7 +91,6 @@ impl TrainConfig {
             save_dtype: DType::F32,
             checkpoint_on_cancel: true,
             final_dir: None,
-            initial_eval_loss: None,
         }
     }
 }

@@ -16,6 +16,6 @@ pub use crate::session::Selection;
 pub use data::{Example, MicroBatch, SftTokenizer, alpaca_prompt, build_examples};
 pub use optim::{AdamW, AdamWParams, clip_grad_norm, lr_at};
 pub use trainer::{
-    ModelSource, StepMetrics, TrainConfig, TrainData, TrainEvent, TrainSummary, Trainer, evaluate, run_training,
-    step_gradients,
+    InitialEval, ModelSource, StepMetrics, TrainConfig, TrainData, TrainEvent, TrainSummary, Trainer, evaluate,
+    run_training, run_training_with, step_gradients,
 };

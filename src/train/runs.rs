@@ -5,7 +5,9 @@
 use super::checkpoint::{self as ckpt, write_atomic};
 use super::data::{BuiltExamples, Example, SftTokenizer, build_examples};
 use super::split::{GeneralisationReport, HeldOut, TaskSplit, split_by_task};
-use super::trainer::{ModelSource, TrainConfig, TrainData, TrainEvent, TrainSummary, evaluate, run_training};
+use super::trainer::{
+    InitialEval, ModelSource, TrainConfig, TrainData, TrainEvent, TrainSummary, evaluate, run_training_with,
+};
 use crate::model::LocalModel;
 use crate::model::load::fingerprint_dir;
 use crate::session::Selection;
@@ -260,31 +262,37 @@ pub fn execute_run(run: PreparedRun, events: Sender<TrainEvent>, cancel: Arc<Ato
     let batch = run.config.batch_size;
     let previous: Option<GeneralisationReport> =
         std::fs::read(&path).ok().and_then(|b| serde_json::from_slice(&b).ok()).filter(|_| run.config.resume);
-    let mut report = match previous {
-        Some(r) => r,
-        None => {
-            let [intra, inter] = eval_dir(&run.base_dir, [&run.intra, &run.inter], batch)?;
-            GeneralisationReport {
-                tasks: run.split.tasks,
-                unseen_tasks: run.split.unseen_tasks.clone(),
-                train_examples: run.data.train.len(),
-                intra_task: held_out(&run.intra, intra),
-                inter_task: held_out(&run.inter, inter),
-            }
-        }
-    };
+    let fresh = previous.is_none();
+    let mut report = previous.unwrap_or_else(|| GeneralisationReport {
+        tasks: run.split.tasks,
+        unseen_tasks: run.split.unseen_tasks.clone(),
+        train_examples: run.data.train.len(),
+        intra_task: held_out(&run.intra, None),
+        inter_task: held_out(&run.inter, None),
+    });
     write_atomic(&path, &serde_json::to_vec_pretty(&report)?)?;
-    let mut config = run.config;
-    if !config.resume {
-        // The trainer's step-0 evaluation is the same base model on intra + inter: reuse it.
+    // The base model's held-out losses ('before'), from its own copy on disk. They are also the
+    // trainer's step-0 evaluation (weighted by tokens), taken after the first step so that the
+    // first loss point does not wait for them.
+    let mut base_eval = || -> Result<Option<f64>> {
+        [report.intra_task.before, report.inter_task.before] =
+            eval_dir(&run.base_dir, [&run.intra, &run.inter], batch)?;
+        write_atomic(&path, &serde_json::to_vec_pretty(&report)?)?;
         let count = |g: &HeldOut| g.before.map(|l| (l * g.tokens as f64, g.tokens));
         let parts: Vec<(f64, usize)> = [&report.intra_task, &report.inter_task].into_iter().filter_map(count).collect();
         let tokens: usize = parts.iter().map(|p| p.1).sum();
-        if tokens > 0 {
-            config.initial_eval_loss = Some(parts.iter().map(|p| p.0).sum::<f64>() / tokens as f64);
+        Ok((tokens > 0).then(|| parts.iter().map(|p| p.0).sum::<f64>() / tokens as f64))
+    };
+    let config = run.config;
+    let deferred: Option<InitialEval> = match (fresh, config.resume) {
+        (true, false) => Some(&mut base_eval),
+        (true, true) => {
+            base_eval()?;
+            None
         }
-    }
-    let summary = run_training(config, run.data, events, cancel)?;
+        (false, _) => None,
+    };
+    let summary = run_training_with(config, run.data, events, cancel, deferred)?;
     if let Some(s) = &summary {
         [report.intra_task.after, report.inter_task.after] = eval_dir(&s.model_dir, [&run.intra, &run.inter], batch)?;
         write_atomic(&path, &serde_json::to_vec_pretty(&report)?)?;

@@ -389,15 +389,18 @@ impl Trainer {
 
     /// Records a held-out loss at the current step in the history and the metrics feed.
     fn log_eval(&mut self, loss: f64) -> Result<f64> {
+        self.log_eval_at(self.state.global_step, loss)
+    }
+
+    /// Records a held-out loss of the weights of step `step` (at most the current one): the history
+    /// stays in step order, the metrics feed gets the line now.
+    fn log_eval_at(&mut self, step: usize, loss: f64) -> Result<f64> {
         let st = &mut self.state;
-        let epoch = (st.global_step * self.cfg.grad_accum.max(1)) as f64 / self.batches_per_epoch as f64;
-        st.log_history.push(json!({"eval_loss": loss, "epoch": epoch, "step": st.global_step}));
-        let line = MetricsLine {
-            step: st.global_step,
-            eval_loss: Some(loss),
-            elapsed_s: self.elapsed(),
-            ..Default::default()
-        };
+        let epoch = (step * self.cfg.grad_accum.max(1)) as f64 / self.batches_per_epoch as f64;
+        let at = st.log_history.iter().position(|e| e["step"].as_u64().is_some_and(|s| s as usize > step));
+        let entry = json!({"eval_loss": loss, "epoch": epoch, "step": step});
+        st.log_history.insert(at.unwrap_or(st.log_history.len()), entry);
+        let line = MetricsLine { step, eval_loss: Some(loss), elapsed_s: self.elapsed(), ..Default::default() };
         ckpt::append_metrics(&self.cfg.out_dir.join("metrics.jsonl"), &line)?;
         Ok(loss)
     }
@@ -489,7 +492,24 @@ pub fn run_training(
     events: Sender<TrainEvent>,
     cancel: Arc<AtomicBool>,
 ) -> Result<Option<TrainSummary>> {
-    let res = train_loop(cfg, data, &events, &cancel);
+    run_training_with(cfg, data, events, cancel, None)
+}
+
+/// Measures the held-out loss of the starting weights from their own copy (for example the base
+/// model loaded from disk), so it can run after the first optimizer step.
+pub type InitialEval<'a> = &'a mut dyn FnMut() -> Result<Option<f64>>;
+
+/// [`run_training`], with the step-0 evaluation of a fresh run taken by `initial_eval` right after
+/// the first step's loss is reported instead of by the trainer before it: the first loss point
+/// comes an evaluation sooner, and the caller's own measurement of the base model is not repeated.
+pub fn run_training_with(
+    cfg: TrainConfig,
+    data: TrainData,
+    events: Sender<TrainEvent>,
+    cancel: Arc<AtomicBool>,
+    initial_eval: Option<InitialEval>,
+) -> Result<Option<TrainSummary>> {
+    let res = train_loop(cfg, data, &events, &cancel, initial_eval);
     if let Err(e) = &res {
         events.send(TrainEvent::Failed(format!("{e:#}"))).ok();
     }
@@ -501,6 +521,7 @@ fn train_loop(
     data: TrainData,
     events: &Sender<TrainEvent>,
     cancel: &AtomicBool,
+    mut initial_eval: Option<InitialEval>,
 ) -> Result<Option<TrainSummary>> {
     let (eval_every, save_every, budget) = (cfg.eval_every, cfg.save_every, cfg.time_budget_s);
     let checkpoint_on_cancel = cfg.checkpoint_on_cancel;
@@ -515,13 +536,10 @@ fn train_loop(
             eval_examples: n_eval,
         })
         .ok();
-    let initial = tr.cfg.initial_eval_loss;
-    if start_step == 0
-        && eval_every > 0
-        && let Some(l) = match initial {
-            Some(l) if !tr.data.eval.is_empty() => Some(tr.log_eval(l)?),
-            _ => tr.run_eval()?,
-        }
+    let step0_eval = start_step == 0 && eval_every > 0 && !tr.data.eval.is_empty();
+    if step0_eval
+        && initial_eval.is_none()
+        && let Some(l) = tr.run_eval()?
     {
         events.send(TrainEvent::Eval { step: 0, eval_loss: l }).ok();
     }
@@ -538,6 +556,13 @@ fn train_loop(
         last_loss = m.loss;
         let step = m.step;
         events.send(TrainEvent::Step(m)).ok();
+        if step0_eval
+            && step == 1
+            && let Some(l) = initial_eval.as_mut().map(|f| f()).transpose()?.flatten()
+        {
+            tr.log_eval_at(0, l)?;
+            events.send(TrainEvent::Eval { step: 0, eval_loss: l }).ok();
+        }
         if let Some(b) = budget.filter(|_| matches!(tr.session_steps, 3 | 20) && start_step == 0) {
             tr.fit_time_budget(b);
         }
