@@ -169,6 +169,17 @@ pub fn build(records: &[AlpacaRecord], split: Split) -> Vec<DevItem> {
     out
 }
 
+/// Ordinary records for calibration: every record of `split` with `index % 20 == rem` and a
+/// non-empty response, as it is, labelled genuine. They cover every shape (no input, short input,
+/// one-word answers) where the dev set holds only long passages, so a score fitted or checked on
+/// them does not flag short, well-predicted answers merely for being predictable. Alpaca has a few
+/// real continuation-style records among them; they count as genuine (label noise).
+pub fn ordinary(records: &[AlpacaRecord], split: Split, rem: usize) -> Vec<DevItem> {
+    let keep = |i: usize, r: &AlpacaRecord| split.contains(i) && i % 20 == rem && !r.output.trim().is_empty();
+    let picked = records.iter().enumerate().filter(|(i, r)| keep(*i, r));
+    picked.map(|(i, r)| item(i, r, &r.input, &r.output, false)).collect()
+}
+
 /// Area under the ROC curve of `scores` for `labels` (true = positive), ties counted half.
 pub fn auroc(scores: &[f64], labels: &[bool]) -> f64 {
     let mut idx: Vec<usize> = (0..scores.len()).collect();
