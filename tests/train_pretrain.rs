@@ -8,11 +8,16 @@ use sift::train::pretrain::{AlpacaRecord, is_validation, record_documents, unigr
 use std::path::Path;
 
 fn pretrain(out: &Path) -> std::process::Output {
+    pretrain_with(out, &[])
+}
+
+fn pretrain_with(out: &Path, extra: &[&str]) -> std::process::Output {
     common::sift()
         .args(["pretrain", "--corpus", common::shared("alpaca/alpaca_data.json").to_str().unwrap()])
         .args(["--out", out.to_str().unwrap(), "--limit", "120", "--vocab", "400", "--hidden", "32", "--layers", "1"])
         .args(["--heads", "2", "--kv-heads", "1", "--intermediate", "64", "--context", "128", "--max-steps", "4"])
         .args(["--batch", "8", "--eval-every", "2", "--seed", "5", "--sft-steps", "3"])
+        .args(extra)
         .env("RAYON_NUM_THREADS", "1")
         .output()
         .unwrap()
@@ -51,6 +56,42 @@ fn pretrain_builds_a_loadable_f16_model_deterministically() {
         std::fs::read(a.join("model.safetensors")).unwrap(),
         std::fs::read(b.join("model.safetensors")).unwrap()
     );
+
+    // A run killed inside the instruction-tuning phase, before that phase's first checkpoint: its
+    // work directory holds the finished first phase and a partial feed of the second, and no
+    // final model. --resume completes it to the same weights as the uninterrupted run.
+    let c = d.path().join("c");
+    let (a_run, c_run) = (d.path().join("a-run"), d.path().join("c-run"));
+    copy_dir(&a_run, &c_run);
+    std::fs::remove_dir_all(c_run.join("sft/checkpoint-last")).unwrap();
+    let feed = std::fs::read_to_string(c_run.join("sft/metrics.jsonl")).unwrap();
+    std::fs::write(c_run.join("sft/metrics.jsonl"), feed.lines().next().unwrap()).unwrap();
+    let o = pretrain_with(&c, &["--resume"]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert_eq!(
+        std::fs::read(a.join("model.safetensors")).unwrap(),
+        std::fs::read(c.join("model.safetensors")).unwrap()
+    );
+    let log: serde_json::Value = serde_json::from_slice(&std::fs::read(c.join("pretrain_log.json")).unwrap()).unwrap();
+    assert_eq!((log["steps"].as_u64(), log["sft"]["steps"].as_u64()), (Some(4), Some(3)));
+    let steps: Vec<u64> = std::fs::read_to_string(c_run.join("sft/metrics.jsonl"))
+        .unwrap()
+        .lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap()["loss"].as_f64().map(|_| 0))
+        .collect();
+    assert_eq!(steps.len(), 3, "the restarted phase logs each of its steps once");
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for e in std::fs::read_dir(from).unwrap() {
+        let e = e.unwrap();
+        if e.file_type().unwrap().is_dir() {
+            copy_dir(&e.path(), &to.join(e.file_name()));
+        } else {
+            std::fs::copy(e.path(), to.join(e.file_name())).unwrap();
+        }
+    }
 }
 
 #[test]
