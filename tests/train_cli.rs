@@ -110,6 +110,27 @@ fn task_split_holds_out_whole_tasks_and_records_deterministically() {
 }
 
 #[test]
+fn with_evaluation_off_the_report_still_measures_the_base_model() {
+    let (d, path) = alpaca_file(40);
+    let base = base_model(d.path());
+    let out = d.path().join("runs/quiet");
+    let o = common::sift()
+        .args(["train", path.to_str().unwrap(), "--select", "all", "--base", base.to_str().unwrap()])
+        .args(["--out", out.to_str().unwrap(), "--max-steps", "2", "--batch", "4", "--eval-every", "0"])
+        .args(["--eval-frac", "0.1"])
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let g: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(out.join("generalisation.json")).unwrap()).unwrap();
+    for k in ["intra_task", "inter_task"] {
+        assert!(g[k]["before"].as_f64().is_some_and(f64::is_finite) && g[k]["after"].is_number(), "{g}");
+    }
+    let metrics = std::fs::read_to_string(out.join("metrics.jsonl")).unwrap();
+    assert!(!metrics.contains("\"step\":0"), "no step-0 point with evaluation off: {metrics}");
+}
+
+#[test]
 fn sift_train_end_to_end_lists_resumes_and_answers() {
     let (d, path) = alpaca_file(40);
     let base = base_model(d.path());

@@ -502,6 +502,7 @@ pub type InitialEval<'a> = &'a mut dyn FnMut() -> Result<Option<f64>>;
 /// [`run_training`], with the step-0 evaluation of a fresh run taken by `initial_eval` right after
 /// the first step's loss is reported instead of by the trainer before it: the first loss point
 /// comes an evaluation sooner, and the caller's own measurement of the base model is not repeated.
+/// `initial_eval` runs once, after the first step, even when `eval_every` is 0.
 pub fn run_training_with(
     cfg: TrainConfig,
     data: TrainData,
@@ -556,9 +557,11 @@ fn train_loop(
         last_loss = m.loss;
         let step = m.step;
         events.send(TrainEvent::Step(m)).ok();
-        if step0_eval
-            && step == 1
-            && let Some(l) = initial_eval.as_mut().map(|f| f()).transpose()?.flatten()
+        // The caller's measurement of the starting weights runs even when evaluation is off;
+        // it becomes the step-0 point when evaluation is on.
+        if step == 1
+            && let Some(l) = initial_eval.take().map(|f| f()).transpose()?.flatten()
+            && step0_eval
         {
             tr.log_eval_at(0, l)?;
             events.send(TrainEvent::Eval { step: 0, eval_loss: l }).ok();
