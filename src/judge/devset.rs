@@ -247,6 +247,17 @@ mod tests {
     }
 
     #[test]
+    fn ordinary_records_are_one_index_class_of_a_split_as_they_are() {
+        let r = |o: &str| AlpacaRecord { instruction: "Do.".into(), input: String::new(), output: o.into() };
+        let recs: Vec<AlpacaRecord> = (0..60).map(|i| r(if i == 30 { " " } else { "Done." })).collect();
+        let t = ordinary(&recs, Split::Train, 10);
+        assert_eq!(t.iter().map(|d| d.source).collect::<Vec<_>>(), vec![10, 50]);
+        assert!(t.iter().all(|d| !d.continuation && d.output == "Done."));
+        assert_eq!(ordinary(&recs, Split::Eval, 0).len(), 3);
+        assert!(ordinary(&recs, Split::Eval, 10).is_empty());
+    }
+
+    #[test]
     fn auroc_basics() {
         assert_eq!(auroc(&[0.1, 0.2, 0.8, 0.9], &[false, false, true, true]), 1.0);
         assert_eq!(auroc(&[0.5, 0.5], &[false, true]), 0.5);

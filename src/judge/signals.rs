@@ -399,6 +399,21 @@ mod tests {
     }
 
     #[test]
+    fn short_answers_lean_less_on_their_means() {
+        assert_eq!(length_reliability(0), 0.0);
+        assert!((length_reliability(20) - 1.0).abs() < 1e-6 && length_reliability(500) == 1.0);
+        assert!(length_reliability(1) < length_reliability(5) && length_reliability(5) < length_reliability(19));
+        // The same per-token likelihoods (the instruction does not help, IFD 0.7): a one-token
+        // answer like "55" is less continuation-like than a 30-token response.
+        let cues = SurfaceCues::of("Add the numbers.", "5 + 50", "55");
+        let (mut short, mut long) = (m(2.1, 2.1, 3.0, 2.1), m(2.1, 2.1, 3.0, 2.1));
+        (short.tokens, long.tokens) = (1, 30);
+        let w = ContinuationWeights::default();
+        let (a, b) = (w.score(&continuation_features(&short, &cues)), w.score(&continuation_features(&long, &cues)));
+        assert!(a < b, "{a} vs {b}");
+    }
+
+    #[test]
     fn cues_and_repetition() {
         let z = "The sun is a star. It formed 4.6 billion years ago";
         let c = SurfaceCues::of("Summarize the text.", z, "and it will burn for billions more years.");
