@@ -22,6 +22,10 @@
 //! top IFD < 1 3.477, unflagged random 3.502, random 3.509 / 3.511, unflagged top quality 3.583.
 //! The same order; the base was instruction-tuned on the training slice, so the fine-tunes land
 //! further above it.
+//!
+//! 2026-11-22, stop 6, the same model with the refitted continuation weights (457 of 6,000 flagged,
+//! 791 before): unflagged top IFD < 1 3.4774, unflagged random 3.5006, random 3.5092 / 3.5105,
+//! unflagged top quality 3.6223. The same order again.
 
 mod support;
 
