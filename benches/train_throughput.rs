@@ -27,6 +27,14 @@
 //! 624 / 808 against 635 / 660 / 771 / 674 tok/s, median of the pair ratios 1.13; peak RSS
 //! 1,265-1,307 MB against 1,342-1,350. Against PyTorch (5 rounds x 3 steps), two runs: 687 against
 //! 564 tok/s (1.22) and 677 against 702 (0.96); PyTorch 2,481-2,485 MB.
+//!
+//! 2026-11-22, stop 6, the same step code, three runs of 5 rounds x 3 steps back to back on a quiet
+//! machine: 643 / 623 (1.03), 639 / 639 (1.00), 732 / 781 (0.94); peak RSS 1,290-1,356 MB against
+//! 2,464-2,476 MB. Single candle runs of 5 steps ranged 477-803 tok/s in the same half hour, so a
+//! ratio within about 10% of 1.0 is parity. A profile (8 steps) puts 63% of samples in gemm's
+//! microkernel on the two pool threads and 13.5% on the calling thread (element-wise ops while
+//! the pool waits); `CANDLE_NUM_THREADS=2` did not measurably help (4 interleaved pairs, pair
+//! ratios 0.81-1.19).
 
 use sift::model::ModelConfig;
 use sift::train::{Example, ModelSource, TrainConfig, TrainData, Trainer};
