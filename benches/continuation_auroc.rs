@@ -159,18 +159,8 @@ fn main() {
         println!("fitted weights: {}", serde_json::to_string(&fitted).unwrap());
         println!("AUROC continuation (fitted on train, held-out dev): {:.3}", auroc(&score(&fitted), &y));
         println!("AUROC continuation (fitted, paired variant): {:.3}", auroc(&pscore(&fitted), &py));
-        // The copies start at a sentence boundary by construction, so a free fit learns that
-        // lowercase starts mean "genuine". Fit without those two cues, then give them the prior
-        // weight 1.0 the defaults use (see `ContinuationWeights::default`).
-        let prior =
-            ["starts_lowercase", "continues_input"].map(|n| FEATURE_NAMES.iter().position(|f| *f == n).unwrap());
-        let masked: Vec<Vec<f32>> = tx
-            .iter()
-            .map(|r| r.iter().enumerate().map(|(j, &v)| if prior.contains(&j) { 0.0 } else { v }).collect())
-            .collect();
-        let (bias, mut w) = devset::fit_logistic(&masked, &labels(&train), 1e-3, 3000);
-        prior.iter().for_each(|&j| w[j] = 1.0);
-        let held = ContinuationWeights { bias, weights: w.try_into().unwrap() };
+        // The procedure behind the defaults: the two sentence-start cues held at 1.0.
+        let held = fit_held(&tx, &labels(&train), &[]);
         println!("fitted with the two sentence-start cues held at 1.0: {}", serde_json::to_string(&held).unwrap());
         println!("AUROC continuation (that fit, held-out dev): {:.3}", auroc(&score(&held), &y));
         println!("AUROC continuation (that fit, paired variant): {:.3}", auroc(&pscore(&held), &py));
@@ -241,21 +231,14 @@ fn calibrate(
         );
     };
     report("default weights", &cfg.continuation);
-    let prior = ["starts_lowercase", "continues_input"].map(|n| FEATURE_NAMES.iter().position(|f| *f == n).unwrap());
-    let mask = |r: &Vec<f32>| -> Vec<f32> {
-        r.iter().enumerate().map(|(j, &v)| if prior.contains(&j) { 0.0 } else { v }).collect()
-    };
-    let fx: Vec<Vec<f32>> = tx.iter().chain(&ox).map(mask).collect();
-    let fy: Vec<bool> = labels(train).into_iter().chain(std::iter::repeat_n(false, ox.len())).collect();
-    let (bias, mut w) = devset::fit_logistic(&fx, &fy, 1e-3, 3000);
-    prior.iter().for_each(|&j| w[j] = 1.0);
+    let held = fit_held(tx, &labels(train), &ox);
     let logit = |p: f64| (p / (1.0 - p)).ln();
-    let share = fy.iter().filter(|&&l| l).count() as f64 / fy.len() as f64;
+    let n = tx.len() + ox.len();
+    let share = labels(train).iter().filter(|&&l| l).count() as f64 / n as f64;
     let shift = (logit(0.05) - logit(share)) as f32;
-    let fitted = ContinuationWeights { bias: bias + shift, weights: w.try_into().unwrap() };
+    let fitted = ContinuationWeights { bias: held.bias + shift, ..held };
     println!(
-        "fitted with ordinary records as genuine ({} items, {:.1}% continuation; bias shifted by {shift:.2} to a 5% prior): {}",
-        fx.len(),
+        "fitted with ordinary records as genuine ({n} items, {:.1}% continuation; bias shifted by {shift:.2} to a 5% prior): {}",
         100.0 * share,
         serde_json::to_string(&fitted).unwrap()
     );
@@ -275,19 +258,29 @@ fn calibrate(
 /// other three plus `genuine` (extra items, labelled genuine, in every fold's fit), with the two
 /// sentence-start cues held at 1.0 as the defaults are made.
 fn cross_validated(tx: &[Vec<f32>], ty: &[bool], genuine: &[Vec<f32>]) -> Vec<f64> {
-    let prior = ["starts_lowercase", "continues_input"].map(|n| FEATURE_NAMES.iter().position(|f| *f == n).unwrap());
-    let mask = |r: &Vec<f32>| -> Vec<f32> {
-        r.iter().enumerate().map(|(j, &v)| if prior.contains(&j) { 0.0 } else { v }).collect()
-    };
     let mut cv = vec![0f64; tx.len()];
     for fold in 0..4 {
         let pick = |keep: bool| (0..tx.len()).filter(move |i| (i % 4 == fold) != keep);
-        let fx: Vec<Vec<f32>> = pick(true).map(|i| mask(&tx[i])).chain(genuine.iter().map(mask)).collect();
-        let fy: Vec<bool> = pick(true).map(|i| ty[i]).chain(std::iter::repeat_n(false, genuine.len())).collect();
-        let (b, mut w) = devset::fit_logistic(&fx, &fy, 1e-3, 3000);
-        prior.iter().for_each(|&j| w[j] = 1.0);
-        let fw = ContinuationWeights { bias: b, weights: w.try_into().unwrap() };
+        let fx: Vec<Vec<f32>> = pick(true).map(|i| tx[i].clone()).collect();
+        let fy: Vec<bool> = pick(true).map(|i| ty[i]).collect();
+        let fw = fit_held(&fx, &fy, genuine);
         pick(false).for_each(|i| cv[i] = fw.score(tx[i].as_slice().try_into().unwrap()) as f64);
     }
     cv
+}
+
+/// Fits the logistic weights on `x` (labels `y`) plus `genuine` (extra rows labelled genuine) the
+/// way the defaults are made: the copies start at a sentence boundary by construction, so a free
+/// fit learns that lowercase starts mean "genuine"; the two sentence-start cues are left out of
+/// the fit and given the prior weight 1.0 (see `ContinuationWeights::default`).
+fn fit_held(x: &[Vec<f32>], y: &[bool], genuine: &[Vec<f32>]) -> ContinuationWeights {
+    let held = ["starts_lowercase", "continues_input"].map(|n| FEATURE_NAMES.iter().position(|f| *f == n).unwrap());
+    let mask = |r: &Vec<f32>| -> Vec<f32> {
+        r.iter().enumerate().map(|(j, &v)| if held.contains(&j) { 0.0 } else { v }).collect()
+    };
+    let fx: Vec<Vec<f32>> = x.iter().chain(genuine).map(mask).collect();
+    let fy: Vec<bool> = y.iter().copied().chain(std::iter::repeat_n(false, genuine.len())).collect();
+    let (bias, mut w) = devset::fit_logistic(&fx, &fy, 1e-3, 3000);
+    held.iter().for_each(|&j| w[j] = 1.0);
+    ContinuationWeights { bias, weights: w.try_into().unwrap() }
 }

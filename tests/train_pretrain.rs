@@ -74,12 +74,9 @@ fn pretrain_builds_a_loadable_f16_model_deterministically() {
     );
     let log: serde_json::Value = serde_json::from_slice(&std::fs::read(c.join("pretrain_log.json")).unwrap()).unwrap();
     assert_eq!((log["steps"].as_u64(), log["sft"]["steps"].as_u64()), (Some(4), Some(3)));
-    let steps: Vec<u64> = std::fs::read_to_string(c_run.join("sft/metrics.jsonl"))
-        .unwrap()
-        .lines()
-        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap()["loss"].as_f64().map(|_| 0))
-        .collect();
-    assert_eq!(steps.len(), 3, "the restarted phase logs each of its steps once");
+    let feed = std::fs::read_to_string(c_run.join("sft/metrics.jsonl")).unwrap();
+    let losses = feed.lines().filter(|l| serde_json::from_str::<serde_json::Value>(l).unwrap()["loss"].is_number());
+    assert_eq!(losses.count(), 3, "the restarted phase logs each of its steps once: {feed}");
 }
 
 fn copy_dir(from: &Path, to: &Path) {
