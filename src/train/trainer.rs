@@ -397,9 +397,8 @@ impl Trainer {
     fn log_eval_at(&mut self, step: usize, loss: f64) -> Result<f64> {
         let st = &mut self.state;
         let epoch = (step * self.cfg.grad_accum.max(1)) as f64 / self.batches_per_epoch as f64;
-        let at = st.log_history.iter().position(|e| e["step"].as_u64().is_some_and(|s| s as usize > step));
-        let entry = json!({"eval_loss": loss, "epoch": epoch, "step": step});
-        st.log_history.insert(at.unwrap_or(st.log_history.len()), entry);
+        let at = st.log_history.partition_point(|e| e["step"].as_u64().is_none_or(|s| s as usize <= step));
+        st.log_history.insert(at, json!({"eval_loss": loss, "epoch": epoch, "step": step}));
         let line = MetricsLine { step, eval_loss: Some(loss), elapsed_s: self.elapsed(), ..Default::default() };
         ckpt::append_metrics(&self.cfg.out_dir.join("metrics.jsonl"), &line)?;
         Ok(loss)
