@@ -127,6 +127,43 @@ fn comparisons_use_the_first_compare_tokens_and_perplexity_the_whole_response() 
     assert!((sig - m.nll_cz_head / m.nll_y).abs() < 1e-6 && m.nll_cz_head != m.nll_cz);
 }
 
+/// A passage longer than the context loses its start, not the instruction: the record is scored
+/// as if its input were a word-aligned suffix of the passage, and the instruction still matters.
+#[test]
+fn a_passage_too_long_for_the_context_keeps_the_instruction() {
+    let e = raw_engine();
+    let m = &e.model;
+    let passage: String = (0..60).map(|i| format!("Stone {i} lies near the river bank. ")).collect();
+    let y = "The stones lie by the river.";
+    assert!(m.encode(&passage).unwrap().len() > m.config.max_position_embeddings, "the fixture passage must overflow");
+    let recs = vec![
+        RecordText { instruction: "Summarize the text.", input: &passage, output: y },
+        RecordText { instruction: "Count every animal named in the story below.", input: &passage, output: y },
+    ];
+    let out = score(&e, &recs, &mut ScoreCache::disabled("test"));
+    let close = |a: f32, b: f32| (a - b).abs() < 1e-4 * b.abs().max(1.0);
+    let mut nll = Vec::new();
+    for r in &recs {
+        let s = out.signals.iter().zip(&recs).find(|(_, x)| x.instruction == r.instruction).unwrap().0;
+        let s = s.as_ref().unwrap();
+        assert!(s.truncated);
+        // Some suffix of the passage, starting at a word, with the instruction in front gives exactly
+        // the engine's numbers, under the template and under the input alone.
+        let context = |z: &str| format!("{}\n\n{z}\n", r.instruction);
+        let fits = |z: &&str| m.encode(&context(z)).unwrap().len() + 20 < m.config.max_position_embeddings;
+        let starts = (1..passage.len()).rev().filter(|&i| passage.as_bytes()[i - 1] == b' ');
+        let fitting = starts
+            .map(|i| &passage[i..])
+            .take_while(fits)
+            .find(|z| close(s.nll_cz, direct(m, &context(z), y)))
+            .unwrap_or_else(|| panic!("no suffix of the passage after {:?} gives the engine's loss", r.instruction));
+        assert!(close(s.nll_z, direct(m, &format!("{fitting}\n\n"), y)), "the input alone uses the same cut");
+        assert!(!fits(&&passage[passage.len() - fitting.len() - 30..]), "the cut keeps about as much as fits");
+        nll.push(s.nll_cz);
+    }
+    assert!((nll[0] - nll[1]).abs() > 1e-4, "the instruction is still in the context: {nll:?}");
+}
+
 #[test]
 fn a_shared_prefix_cache_gives_the_same_losses_as_full_sequences() {
     let m = LocalModel::load(&common::tiny_llama()).unwrap();

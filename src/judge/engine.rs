@@ -160,7 +160,7 @@ impl Engine {
             model: self.model.fingerprint().to_string(),
             template: self.template.name(),
             settings: format!(
-                "max_tokens={} first_tokens={} compare_tokens={}",
+                "max_tokens={} first_tokens={} compare_tokens={} long_input=cut_start",
                 self.limit(),
                 self.opts.first_tokens,
                 self.opts.compare_tokens
@@ -186,6 +186,38 @@ impl Engine {
         Ok(ids)
     }
 
+    /// The input as the template's prompt can hold it in `room` tokens. A passage too long for the
+    /// context loses its start, cut at a word boundary, so that the template and the instruction
+    /// stay and the end of the passage stays next to the response (cutting the prompt from the
+    /// left would drop the instruction and make every instruction-dependent signal meaningless).
+    /// Every context of the record uses this same input. When even the prompt without its input
+    /// does not fit, the input is returned whole and [`Engine::build`] cuts from the left.
+    fn fit_input<'a>(&self, instruction: &str, input: &'a str, room: usize) -> Result<&'a str> {
+        let mut cut = input;
+        for _ in 0..4 {
+            let n = self.context_ids(&self.template.prompt(instruction, cut)?)?.len();
+            if n <= room {
+                return Ok(cut);
+            }
+            let enc = self.model.tokenizer.encode(cut, false).map_err(|e| anyhow!("tokenizing: {e}"))?;
+            let offsets = enc.get_offsets();
+            // Token counts of the parts do not add up exactly; a few tokens of slack save a retry.
+            let drop = n - room + 2;
+            if drop >= offsets.len() {
+                return Ok(input);
+            }
+            let mut at = offsets[drop].0.min(cut.len());
+            while !cut.is_char_boundary(at) {
+                at += 1;
+            }
+            // Start at the next word, not inside one.
+            let rest = &cut[at..];
+            let skip = rest.find(char::is_whitespace).unwrap_or(rest.len());
+            cut = rest[skip..].trim_start();
+        }
+        Ok(if cut.is_empty() { input } else { cut })
+    }
+
     /// Builds the sequences of one record.
     fn build(&self, record: usize, r: &RecordText) -> Result<Built> {
         let enc = self.model.tokenizer.encode(r.output, false).map_err(|e| anyhow!("tokenizing: {e}"))?;
@@ -198,12 +230,14 @@ impl Engine {
             offsets.truncate(y.len());
             truncated = true;
         }
-        let mut contexts = vec![(CZ, self.context_ids(&self.template.prompt(r.instruction, r.input)?)?)];
-        if !r.input.is_empty() {
-            contexts.push((Z, self.context_ids(&input_layout(r.input))?));
+        let input = self.fit_input(r.instruction, r.input, limit - y.len())?;
+        truncated |= input.len() < r.input.len();
+        let mut contexts = vec![(CZ, self.context_ids(&self.template.prompt(r.instruction, input)?)?)];
+        if !input.is_empty() {
+            contexts.push((Z, self.context_ids(&input_layout(input))?));
         }
         contexts.push((ALONE, self.alone_ids.clone()));
-        contexts.push((RAW, self.context_ids(&raw_layout(r.instruction, r.input))?));
+        contexts.push((RAW, self.context_ids(&raw_layout(r.instruction, input))?));
         let seqs = contexts
             .into_iter()
             .map(|(layout, mut ctx)| {
