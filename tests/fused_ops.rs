@@ -1,4 +1,4 @@
-//! The fused training kernels (`sift::model::fused`) against the same maths built from plain
+//! The fused training kernels (`sift::model::fused`, `sift::model::attention`) against the same maths built from plain
 //! candle tensor ops: equal values, and equal gradients for a random weighting of the output, in
 //! f64 and f32. (`tests/model_grad.rs` checks the whole model, built on these, against finite
 //! differences.)
@@ -62,36 +62,63 @@ fn plain_causal_softmax(x: &Tensor, scale: f64) -> Tensor {
     e.broadcast_div(&e.sum_keepdim(D::Minus1).unwrap()).unwrap()
 }
 
-#[test]
-fn causal_softmax_matches_plain_ops_with_and_without_a_cached_prefix() {
-    for dtype in [DType::F64, DType::F32] {
-        // Square (training) and queries after 3 cached keys (T=5 of Tk=8).
-        for (t, tk) in [(6, 6), (5, 8)] {
-            let x = rand(&[2, 3, t, tk], 1, dtype);
-            compare(
-                &[x],
-                |v| fused::causal_softmax(&v[0], 0.35).unwrap(),
-                |v| plain_causal_softmax(&v[0], 0.35),
-                &format!("causal softmax {dtype:?} {t}x{tk}"),
-            );
-        }
-    }
+/// Plain attention: every query head gets its key/value head (copied), scores, the plain causal
+/// softmax, the product with v, and the heads merged into `[B, T, H * D]`.
+fn plain_attention(q: &Tensor, k: &Tensor, v: &Tensor, scale: f64) -> Tensor {
+    let (b, nh, t, hd) = q.dims4().unwrap();
+    let rep = nh / k.dim(1).unwrap();
+    let spread = |x: &Tensor| {
+        let heads: Vec<Tensor> = (0..nh).map(|h| x.narrow(1, h / rep, 1).unwrap()).collect();
+        Tensor::cat(&heads, 1).unwrap()
+    };
+    let (k, v) = (spread(k), spread(v));
+    let p = plain_causal_softmax(&q.matmul(&k.t().unwrap()).unwrap(), scale);
+    p.matmul(&v).unwrap().transpose(1, 2).unwrap().reshape((b, t, nh * hd)).unwrap()
 }
 
 #[test]
-fn causal_softmax_puts_exact_zeros_on_future_keys() {
-    let y = fused::causal_softmax(&rand(&[1, 1, 4, 4], 3, DType::F32), 1.0).unwrap();
-    let rows: Vec<Vec<f32>> = y.squeeze(0).unwrap().squeeze(0).unwrap().to_vec2().unwrap();
-    for (i, row) in rows.iter().enumerate() {
-        assert!(row[i + 1..].iter().all(|&p| p == 0.0), "row {i}: {row:?}");
-        assert!((row.iter().sum::<f32>() - 1.0).abs() < 1e-6);
+fn causal_attention_matches_plain_ops_with_shared_kv_heads_and_a_cached_prefix() {
+    for dtype in [DType::F64, DType::F32] {
+        // (query heads, kv heads, T, Tk): training shapes with and without grouped-query heads, and
+        // queries after 3 cached keys.
+        for (nh, nkv, t, tk) in [(2, 2, 6, 6), (4, 2, 7, 7), (4, 1, 5, 8)] {
+            let q = rand(&[2, nh, t, 8], 1, dtype);
+            let (k, v) = (rand(&[2, nkv, tk, 8], 2, dtype), rand(&[2, nkv, tk, 8], 3, dtype));
+            compare(
+                &[q, k, v],
+                |x| sift::model::attention::causal_attention(&x[0], &x[1], &x[2], 0.35).unwrap(),
+                |x| plain_attention(&x[0], &x[1], &x[2], 0.35),
+                &format!("causal attention {dtype:?} heads {nh}/{nkv}, {t}x{tk}"),
+            );
+        }
     }
+    let q = rand(&[1, 3, 4, 8], 1, DType::F32);
+    let k = rand(&[1, 2, 4, 8], 2, DType::F32);
+    assert!(sift::model::attention::causal_attention(&q, &k, &k, 1.0).is_err(), "3 query heads over 2 kv heads");
+    let k = rand(&[1, 3, 3, 8], 2, DType::F32);
+    assert!(sift::model::attention::causal_attention(&q, &k, &k, 1.0).is_err(), "more queries than keys");
+}
+
+#[test]
+fn causal_attention_ignores_future_keys() {
+    // Changing the last key and value moves only the last query's output.
+    let q = rand(&[1, 2, 5, 4], 1, DType::F64);
+    let (k, v) = (rand(&[1, 2, 5, 4], 2, DType::F64), rand(&[1, 2, 5, 4], 3, DType::F64));
+    let bump = |x: &Tensor| {
+        let last = (x.narrow(2, 4, 1).unwrap() + 1.5).unwrap();
+        Tensor::cat(&[&x.narrow(2, 0, 4).unwrap(), &last], 2).unwrap()
+    };
+    let a = sift::model::attention::causal_attention(&q, &k, &v, 0.5).unwrap();
+    let b = sift::model::attention::causal_attention(&q, &bump(&k), &bump(&v), 0.5).unwrap();
+    assert_eq!(vec(&a.narrow(1, 0, 4).unwrap()), vec(&b.narrow(1, 0, 4).unwrap()));
+    assert!(vec(&a.narrow(1, 4, 1).unwrap()) != vec(&b.narrow(1, 4, 1).unwrap()));
 }
 
 #[test]
 fn rms_norm_matches_plain_ops() {
     for dtype in [DType::F64, DType::F32] {
-        let x = rand(&[2, 5, 16], 4, dtype);
+        // Enough rows for the backward pass's per-chunk weight-gradient sums to have several chunks.
+        let x = rand(&[3, 37, 16], 4, dtype);
         let w = rand(&[16], 5, dtype).affine(0.3, 1.0).unwrap();
         let plain = |v: &[Tensor]| {
             let var = v[0].sqr().unwrap().mean_keepdim(D::Minus1).unwrap();
@@ -100,6 +127,18 @@ fn rms_norm_matches_plain_ops() {
         };
         compare(&[x, w], |v| fused::rms_norm(&v[0], &v[1], 1e-5).unwrap(), plain, &format!("rms norm {dtype:?}"));
     }
+}
+
+#[test]
+fn swiglu_matches_silu_times_up() {
+    for dtype in [DType::F64, DType::F32] {
+        // More elements than one parallel task takes, so that the chunking is exercised.
+        let (g, u) = (rand(&[3, 50, 130], 7, dtype), rand(&[3, 50, 130], 8, dtype));
+        let plain = |v: &[Tensor]| (v[0].silu().unwrap() * &v[1]).unwrap();
+        compare(&[g, u], |v| fused::swiglu(&v[0], &v[1]).unwrap(), plain, &format!("swiglu {dtype:?}"));
+    }
+    let (g, u) = (rand(&[2, 4], 1, DType::F32), rand(&[2, 5], 2, DType::F32));
+    assert!(fused::swiglu(&g, &u).is_err(), "shapes differ");
 }
 
 #[test]

@@ -5,7 +5,7 @@
 //! ops, so gradients are correct.
 
 use super::config::{ModelConfig, RopeScaling};
-use super::fused;
+use super::{attention, fused};
 use candle_core::{D, DType, Device, Result, Tensor};
 use candle_nn::{Linear, Module, VarBuilder};
 
@@ -305,28 +305,27 @@ impl Decoder {
             None => (k, v),
         };
         let tk = k.dim(2)?;
+        let scale = 1.0 / (hd as f64).sqrt();
+        if self.use_fused() {
+            // Scores, causal softmax and the product with v per head in one op, which writes the
+            // heads merged; its backward pass recomputes the probabilities.
+            let o = match mode {
+                Mode::Fast => attention::causal_attention(&q.detach(), &k.detach(), &v.detach(), scale)?,
+                Mode::Train => attention::causal_attention(&q, &k, &v, scale)?,
+            };
+            return self.linear(&a.o, &o);
+        }
         // GQA without copying k/v: fold the query heads sharing a kv head into the row dim.
         let rep = nh / nkv;
         let q = q.reshape((b, nkv, rep * t, hd))?;
-        let scale = 1.0 / (hd as f64).sqrt();
-        let p = if self.use_fused() {
-            // Scale, causal mask and softmax in one pass (7% faster scoring); in training the
-            // kernel keeps only its output for the backward pass.
-            let scores = q.matmul(&k.t()?)?.reshape((b, nh, t, tk))?;
-            match mode {
-                Mode::Fast => fused::causal_softmax(&scores.detach(), scale)?,
-                Mode::Train => fused::causal_softmax(&scores, scale)?,
-            }
-        } else {
-            let scores = (q.matmul(&k.t()?)? * scale)?.reshape((b, nh, t, tk))?;
-            let scores = match mask {
-                Some(m) => scores.broadcast_add(m)?,
-                None => scores,
-            };
-            match mode {
-                Mode::Fast => candle_nn::ops::softmax_last_dim(&scores)?,
-                Mode::Train => softmax_train(&scores)?,
-            }
+        let scores = (q.matmul(&k.t()?)? * scale)?.reshape((b, nh, t, tk))?;
+        let scores = match mask {
+            Some(m) => scores.broadcast_add(m)?,
+            None => scores,
+        };
+        let p = match mode {
+            Mode::Fast => candle_nn::ops::softmax_last_dim(&scores)?,
+            Mode::Train => softmax_train(&scores)?,
         };
         let o = p.reshape((b, nkv, rep * t, tk))?.matmul(&v)?;
         let o = o.reshape((b, nh, t, hd))?.transpose(1, 2)?.reshape((b, t, nh * hd))?;
@@ -334,6 +333,10 @@ impl Decoder {
     }
 
     fn mlp(&self, m: &Mlp, x: &Tensor) -> Result<Tensor> {
+        if self.use_fused() {
+            let h = fused::swiglu(&self.linear(&m.gate, x)?, &self.linear(&m.up, x)?)?;
+            return self.linear(&m.down, &h);
+        }
         let g = self.linear(&m.gate, x)?.silu()?;
         self.linear(&m.down, &(g * self.linear(&m.up, x)?)?)
     }

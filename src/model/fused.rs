@@ -5,19 +5,21 @@
 //! squares, ...) alive until the backward pass. These custom ops compute each function in one pass
 //! and keep only their input (and output), with hand-written gradients:
 //!
-//! - [`causal_softmax`]: `softmax(scale * x + causal mask)` over the last dim;
 //! - [`rms_norm`]: `x / sqrt(mean(x^2) + eps) * w`;
 //! - [`rope`]: HF "rotate half" rotary embedding (its gradient is the inverse rotation);
+//! - [`linear`]: a linear layer's product, written once, with its gradients in the operands' layouts;
 //! - [`linear_nll_sum`]: output projection and summed NLL (`logsumexp(logits_i) - logits_i[t_i]`)
 //!   in row chunks, without whole logits or a log-softmax copy.
 //!
-//! Kernels run on contiguous f32 or f64 CPU tensors; [`supported`] says when they apply.
+//! Causal attention ([`super::attention`]) and the MLP's gating ([`swiglu`], from
+//! [`super::swiglu`]) have their own files. Kernels run on contiguous f32 or f64 CPU tensors; [`supported`] says when they apply.
 //! `tests/fused_ops.rs` checks each against the same maths in plain tensor ops (values and
 //! gradients, f64 and f32); `tests/model_grad.rs` checks the model built on them against finite
 //! differences in f64.
 
 use super::logprobs::{exp_nonpos, log_sum_exp};
-use candle_core::{CpuStorage, CustomOp1, CustomOp2, CustomOp3, D, DType, Device, Layout, Result, Shape, Tensor};
+pub use super::swiglu::swiglu;
+use candle_core::{CpuStorage, CustomOp2, CustomOp3, DType, Device, Layout, Result, Shape, Tensor};
 use candle_core::{WithDType, bail};
 use rayon::prelude::*;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -36,7 +38,9 @@ pub fn supported(device: &Device, dtype: DType) -> bool {
 }
 
 /// Float types the kernels run on.
-trait Real: WithDType + num_traits::Float + num_traits::NumAssign + Send + Sync + std::iter::Sum {
+pub(super) trait Real:
+    WithDType + num_traits::Float + num_traits::NumAssign + Send + Sync + std::iter::Sum
+{
     /// `exp(x)` for `x <= 0`.
     fn exp_np(self) -> Self;
     /// Log-sum-exp of a row.
@@ -68,7 +72,7 @@ impl Real for f64 {
 }
 
 /// The contiguous slice of a storage.
-fn slice<'a, T: WithDType>(s: &'a CpuStorage, l: &Layout) -> Result<&'a [T]> {
+pub(super) fn slice<'a, T: WithDType>(s: &'a CpuStorage, l: &Layout) -> Result<&'a [T]> {
     match l.contiguous_offsets() {
         Some((lo, hi)) => Ok(&s.as_slice::<T>()?[lo..hi]),
         None => bail!("fused kernel: input is not contiguous"),
@@ -94,89 +98,11 @@ macro_rules! dispatch {
         match $s {
             CpuStorage::F32(_) => $f::<f32>($($a),*),
             CpuStorage::F64(_) => $f::<f64>($($a),*),
-            _ => bail!("fused kernel: only f32 and f64 are supported"),
+            _ => candle_core::bail!("fused kernel: only f32 and f64 are supported"),
         }
     };
 }
-
-// ---------------------------------------------------------------- causal softmax
-
-/// `softmax(scale * x + mask)` over the last dim of `x` `[.., T, Tk]`, where query row `i` sees
-/// keys `j <= i + (Tk - T)` (the queries are the last `T` of `Tk` positions, as with a KV cache).
-pub fn causal_softmax(x: &Tensor, scale: f64) -> Result<Tensor> {
-    x.contiguous()?.apply_op1(CausalSoftmax { scale })
-}
-
-struct CausalSoftmax {
-    scale: f64,
-}
-
-fn softmax_fwd<T: Real>(s: &CpuStorage, l: &Layout, scale: f64) -> Result<(CpuStorage, Shape)> {
-    let x = slice::<T>(s, l)?;
-    let dims = l.dims();
-    let (t, tk) = (dims[dims.len() - 2], dims[dims.len() - 1]);
-    let offset = tk.checked_sub(t).ok_or_else(|| candle_core::Error::Msg("causal_softmax: T > Tk".into()))?;
-    let scale = T::from(scale).unwrap_or(T::one());
-    Ok(map_rows(x, l.shape(), tk, |r, row, o| {
-        let n = (r % t) + offset + 1;
-        let m = row[..n].iter().fold(T::neg_infinity(), |a, &b| num_traits::Float::max(a, b * scale));
-        let mut sum = T::zero();
-        for (oj, &xj) in o[..n].iter_mut().zip(&row[..n]) {
-            *oj = (xj * scale - m).exp_np();
-            sum += *oj;
-        }
-        let inv = T::one() / sum;
-        o[..n].iter_mut().for_each(|v| *v *= inv);
-    }))
-}
-
-impl CustomOp1 for CausalSoftmax {
-    fn name(&self) -> &'static str {
-        "sift-causal-softmax"
-    }
-
-    fn cpu_fwd(&self, s: &CpuStorage, l: &Layout) -> Result<(CpuStorage, Shape)> {
-        dispatch!(s, softmax_fwd(s, l, self.scale))
-    }
-
-    fn bwd(&self, _x: &Tensor, y: &Tensor, g: &Tensor) -> Result<Option<Tensor>> {
-        Ok(Some(y.detach().apply_op2_no_bwd(&g.contiguous()?, &SoftmaxGrad { scale: self.scale })?))
-    }
-}
-
-/// `scale * y * (g - sum(g * y))` row by row: the gradient of [`causal_softmax`].
-struct SoftmaxGrad {
-    scale: f64,
-}
-
-fn softmax_bwd<T: Real>(
-    ys: &CpuStorage,
-    yl: &Layout,
-    gs: &CpuStorage,
-    gl: &Layout,
-    scale: f64,
-) -> Result<(CpuStorage, Shape)> {
-    let (y, g) = (slice::<T>(ys, yl)?, slice::<T>(gs, gl)?);
-    let tk = *yl.dims().last().unwrap_or(&1);
-    let scale = T::from(scale).unwrap_or(T::one());
-    Ok(map_rows(y, yl.shape(), tk, |r, y, o| {
-        let g = &g[r * tk..(r + 1) * tk];
-        let dot: T = y.iter().zip(g).map(|(&a, &b)| a * b).sum();
-        for ((oj, &yj), &gj) in o.iter_mut().zip(y).zip(g) {
-            *oj = scale * yj * (gj - dot);
-        }
-    }))
-}
-
-impl CustomOp2 for SoftmaxGrad {
-    fn name(&self) -> &'static str {
-        "sift-causal-softmax-grad"
-    }
-
-    fn cpu_fwd(&self, ys: &CpuStorage, yl: &Layout, gs: &CpuStorage, gl: &Layout) -> Result<(CpuStorage, Shape)> {
-        dispatch!(ys, softmax_bwd(ys, yl, gs, gl, self.scale))
-    }
-}
+pub(super) use dispatch;
 
 // ---------------------------------------------------------------- RMS norm
 
@@ -221,18 +147,62 @@ impl CustomOp2 for RmsNorm {
     }
 
     /// With `r = 1/sqrt(mean(x^2) + eps)`, `xh = x r` and `u = g w`:
-    /// `dx = r (u - xh mean(u xh))` and `dw = sum over rows of g xh`.
+    /// `dx = r (u - xh mean(u xh))` and `dw = sum over rows of g xh`, in one parallel pass over
+    /// the rows (per-chunk sums for `dw`).
     fn bwd(&self, x: &Tensor, w: &Tensor, _y: &Tensor, g: &Tensor) -> Result<(Option<Tensor>, Option<Tensor>)> {
-        let (x, w, g) = (x.detach(), w.detach(), g.detach());
-        let r = (x.sqr()?.mean_keepdim(D::Minus1)? + self.eps)?.sqrt()?.recip()?;
-        let xh = x.broadcast_mul(&r)?;
-        let u = g.broadcast_mul(&w)?;
-        let m = (&u * &xh)?.mean_keepdim(D::Minus1)?;
-        let dx = (u - xh.broadcast_mul(&m)?)?.broadcast_mul(&r)?;
-        let d = w.dim(0)?;
-        let dw = (g * xh)?.reshape(((), d))?.sum(0)?;
+        let g = g.contiguous()?;
+        let ((xs, xl), (ws, wl), (gs, gl)) = (x.storage_and_layout(), w.storage_and_layout(), g.storage_and_layout());
+        let (candle_core::Storage::Cpu(xs), candle_core::Storage::Cpu(ws), candle_core::Storage::Cpu(gs)) =
+            (&*xs, &*ws, &*gs)
+        else {
+            bail!("fused kernel: CPU tensors only")
+        };
+        fn typed<T: Real>(
+            (xs, xl): (&CpuStorage, &Layout),
+            (ws, wl): (&CpuStorage, &Layout),
+            (gs, gl): (&CpuStorage, &Layout),
+            eps: f64,
+        ) -> Result<(Tensor, Tensor)> {
+            let (x, w, g) = (slice::<T>(xs, xl)?, slice::<T>(ws, wl)?, slice::<T>(gs, gl)?);
+            let (dx, dw) = rms_bwd(x, w, g, eps);
+            let cpu = &Device::Cpu;
+            Ok((Tensor::from_vec(dx, xl.shape(), cpu)?, Tensor::from_vec(dw, wl.shape(), cpu)?))
+        }
+        let (dx, dw) = dispatch!(xs, typed((xs, xl), (ws, wl), (gs, gl), self.eps))?;
         Ok((Some(dx), Some(dw)))
     }
+}
+
+/// The gradients of [`rms_norm`] for `x` and `w` from the output's gradient `g`.
+fn rms_bwd<T: Real>(x: &[T], w: &[T], g: &[T], eps: f64) -> (Vec<T>, Vec<T>) {
+    let d = w.len();
+    let (eps, n) = (T::from(eps).unwrap_or(T::zero()), T::from(d).unwrap_or(T::one()));
+    let rows = x.len() / d.max(1);
+    let chunk = rows.div_ceil(4 * rayon::current_num_threads()).max(1) * d;
+    let mut dx = vec![T::zero(); x.len()];
+    let partial: Vec<Vec<T>> = dx
+        .par_chunks_mut(chunk)
+        .zip(x.par_chunks(chunk).zip(g.par_chunks(chunk)))
+        .map(|(dxc, (xc, gc))| {
+            let mut dw = vec![T::zero(); d];
+            for (dxr, (xr, gr)) in dxc.chunks_mut(d).zip(xc.chunks(d).zip(gc.chunks(d))) {
+                let r = T::one() / (xr.iter().map(|&v| v * v).sum::<T>() / n + eps).sqrt();
+                // mean(u xh) = r mean(g w x).
+                let m = r * xr.iter().zip(gr).zip(w).map(|((&xj, &gj), &wj)| gj * wj * xj).sum::<T>() / n;
+                for ((((o, &xj), &gj), &wj), dwj) in dxr.iter_mut().zip(xr).zip(gr).zip(w).zip(dw.iter_mut()) {
+                    let xh = xj * r;
+                    *o = r * (gj * wj - xh * m);
+                    *dwj += gj * xh;
+                }
+            }
+            dw
+        })
+        .collect();
+    let mut dw = vec![T::zero(); d];
+    for p in &partial {
+        dw.iter_mut().zip(p).for_each(|(a, &b)| *a += b);
+    }
+    (dx, dw)
 }
 
 // ---------------------------------------------------------------- rotary embedding
@@ -374,13 +344,32 @@ unsafe fn gemm_raw<T: Real>(
     (a, (a_rs, a_cs)): (&[T], (usize, usize)),
     (b, (b_rs, b_cs)): (&[T], (usize, usize)),
 ) {
+    let threads = candle_core::utils::get_num_threads();
+    // SAFETY: the caller's promise, with `dst`'s rows `n` apart.
+    unsafe { gemm_at((m, n, k), (dst, n), accumulate, (a, (a_rs, a_cs)), (b, (b_rs, b_cs)), threads) }
+}
+
+/// `dst [m, n] = a · b` (or `+=`) for a `dst` whose rows lie `dst_rs` elements apart, on
+/// `threads` threads (1 runs it on the calling thread, for callers already inside a parallel
+/// loop).
+///
+/// # Safety
+/// `dst` must be valid for writes (and reads, with `accumulate`) of the `m` rows of `n` elements
+/// `dst_rs` apart, not overlap `a` or `b`, and not be written by anyone else meanwhile.
+pub(super) unsafe fn gemm_at<T: Real>(
+    (m, n, k): (usize, usize, usize),
+    (dst, dst_rs): (*mut T, usize),
+    accumulate: bool,
+    (a, (a_rs, a_cs)): (&[T], (usize, usize)),
+    (b, (b_rs, b_cs)): (&[T], (usize, usize)),
+    threads: usize,
+) {
     if m == 0 || n == 0 || k == 0 {
         return;
     }
     // The product reads only inside these bounds.
     assert!(a.len() > (m - 1) * a_rs + (k - 1) * a_cs, "gemm: left operand too small");
     assert!(b.len() > (k - 1) * b_rs + (n - 1) * b_cs, "gemm: right operand too small");
-    let threads = candle_core::utils::get_num_threads();
     let par = if threads > 1 { gemm::Parallelism::Rayon(threads) } else { gemm::Parallelism::None };
     // SAFETY: operand bounds are checked above; `dst` is the caller's promise.
     unsafe {
@@ -390,7 +379,7 @@ unsafe fn gemm_raw<T: Real>(
             k,
             dst,
             1,
-            n as isize,
+            dst_rs as isize,
             accumulate,
             a.as_ptr(),
             a_cs as isize,

@@ -2,6 +2,7 @@
 //! a fast scoring path and a differentiable training path, per-token log-probs, generation, and
 //! checkpoints transformers can load.
 
+pub mod attention;
 pub mod bundled;
 pub mod config;
 pub mod decoder;
@@ -11,6 +12,7 @@ pub mod init;
 pub mod load;
 pub mod logprobs;
 pub mod loss;
+pub mod swiglu;
 
 pub use config::{Arch, ModelConfig, RopeScaling};
 pub use decoder::{Decoder, KvCache, Mode};
