@@ -10,6 +10,12 @@
 //! with linear layers through `fused::linear`; a build of the previous code run straight after
 //! gave 393 against 363 tok/s (1.08x). The previous stop measured 0.86-0.93x; PyTorch ran
 //! slower on this machine today.
+//!
+//! 2026-11-22, stop 7 (small, quiet), after attention and the MLP's gating became fused parallel
+//! ops: 5 runs, 446 against 453 tok/s (0.99x); then the previous build and this one interleaved,
+//! 3 runs each: 389 / 393 against 433 / 378 tok/s for us, ratios 0.89 / 0.88 against 0.90 / 0.93.
+//! PyTorch ran 398-517 tok/s today (339-363 at stop 5), and the change did not move scoring
+//! measurably: the forward pass at this size is gemm-bound.
 
 #[path = "support/mod.rs"]
 mod support;

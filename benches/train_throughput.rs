@@ -35,6 +35,15 @@
 //! microkernel on the two pool threads and 13.5% on the calling thread (element-wise ops while
 //! the pool waits); `CANDLE_NUM_THREADS=2` did not measurably help (4 interleaved pairs, pair
 //! ratios 0.81-1.19).
+//!
+//! 2026-11-22, stop 7: the profile showed the calling thread busy 24% of wall time with candle's
+//! element-wise work while the matmul threads waited. With causal attention, the MLP's gating and
+//! the RMS-norm backward as parallel fused ops (`model::attention`, `model::swiglu`): against the
+//! previous build, 4 interleaved pairs of 5 steps, 757 / 804 / 927 / 884 against 707 / 651 / 682 /
+//! 720 tok/s (pair ratios 1.07-1.36, median 1.23), peak RSS 1,054-1,089 MB against 1,327-1,409.
+//! Against PyTorch (5 rounds x 3 steps), two runs: 760 / 584 (1.30) and 757 / 632 (1.20); PyTorch
+//! 2,482-2,492 MB, ours 1,055-1,124 MB. The calling thread is now 6% of samples and gemm's
+//! microkernel 71%.
 
 use sift::model::ModelConfig;
 use sift::train::{Example, ModelSource, TrainConfig, TrainData, Trainer};
