@@ -283,15 +283,8 @@ pub fn execute_run(run: PreparedRun, events: Sender<TrainEvent>, cancel: Arc<Ato
         let tokens: usize = parts.iter().map(|p| p.1).sum();
         Ok((tokens > 0).then(|| parts.iter().map(|p| p.0).sum::<f64>() / tokens as f64))
     };
-    // A resumed run may start past step 1, so it measures the base model now if it has to.
-    let deferred: Option<InitialEval> = if !fresh {
-        None
-    } else if run.config.resume {
-        base_eval()?;
-        None
-    } else {
-        Some(&mut base_eval)
-    };
+    // Measured once per report: a resumed run that has them already passes nothing.
+    let deferred: Option<InitialEval> = if fresh { Some(&mut base_eval) } else { None };
     let summary = run_training_with(run.config, run.data, events, cancel, deferred)?;
     if let Some(s) = &summary {
         [report.intra_task.after, report.inter_task.after] = eval_dir(&s.model_dir, [&run.intra, &run.inter], batch)?;

@@ -501,7 +501,8 @@ pub type InitialEval<'a> = &'a mut dyn FnMut() -> Result<Option<f64>>;
 /// [`run_training`], with the step-0 evaluation of a fresh run taken by `initial_eval` right after
 /// the first step's loss is reported instead of by the trainer before it: the first loss point
 /// comes an evaluation sooner, and the caller's own measurement of the base model is not repeated.
-/// `initial_eval` runs once, after the first step, even when `eval_every` is 0.
+/// `initial_eval` runs once: after the first step, even when `eval_every` is 0, or at the start
+/// (not logged) when the run resumes past its first step.
 pub fn run_training_with(
     cfg: TrainConfig,
     data: TrainData,
@@ -537,6 +538,13 @@ fn train_loop(
         })
         .ok();
     let step0_eval = start_step == 0 && eval_every > 0 && !tr.data.eval.is_empty();
+    // A run resumed past its first step has its step-0 point already; the caller's measurement
+    // (if any) runs now and is not logged again.
+    if start_step > 0
+        && let Some(f) = initial_eval.take()
+    {
+        f()?;
+    }
     if step0_eval
         && initial_eval.is_none()
         && let Some(l) = tr.run_eval()?
