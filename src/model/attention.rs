@@ -11,7 +11,7 @@
 //!
 //! `tests/fused_ops.rs` checks values and gradients against the same maths in plain tensor ops.
 
-use super::fused::{Real, dispatch, gemm_at, slice};
+use super::fused::{Real, dispatch, gemm_at, slice, with_slices};
 use candle_core::{CpuStorage, CustomOp3, Device, Layout, Result, Shape, Tensor, bail};
 use rayon::prelude::*;
 
@@ -206,40 +206,17 @@ impl CustomOp3 for CausalAttention {
         _out: &Tensor,
         g: &Tensor,
     ) -> Result<(Option<Tensor>, Option<Tensor>, Option<Tensor>)> {
-        let g = g.contiguous()?;
         let d = Dims::of(q.shape(), k.shape(), v.shape())?;
-        let (qg, kg, vg, gg) =
-            (q.storage_and_layout(), k.storage_and_layout(), v.storage_and_layout(), g.storage_and_layout());
-        let (
-            (candle_core::Storage::Cpu(qs), ql),
-            (candle_core::Storage::Cpu(ks), kl),
-            (candle_core::Storage::Cpu(vs), vl),
-            (candle_core::Storage::Cpu(gs), gl),
-        ) = ((&*qg.0, qg.1), (&*kg.0, kg.1), (&*vg.0, vg.1), (&*gg.0, gg.1))
-        else {
-            bail!("causal_attention: CPU tensors only")
-        };
-        #[allow(clippy::too_many_arguments)]
-        fn typed<T: Real>(
-            (qs, ql): (&CpuStorage, &Layout),
-            (ks, kl): (&CpuStorage, &Layout),
-            (vs, vl): (&CpuStorage, &Layout),
-            (gs, gl): (&CpuStorage, &Layout),
-            d: Dims,
-            scale: f64,
-            shapes: (&Shape, &Shape),
-        ) -> Result<[Tensor; 3]> {
-            let [gq, gk, gv] =
-                backward(slice::<T>(qs, ql)?, slice::<T>(ks, kl)?, slice::<T>(vs, vl)?, slice::<T>(gs, gl)?, d, scale);
+        fn typed<T: Real>(q: &Tensor, k: &Tensor, v: &Tensor, g: &Tensor, d: Dims, scale: f64) -> Result<[Tensor; 3]> {
+            let [gq, gk, gv] = with_slices::<T, _, 4>([q, k, v, g], |[q, k, v, g]| backward(q, k, v, g, d, scale))?;
             let cpu = &Device::Cpu;
             Ok([
-                Tensor::from_vec(gq, shapes.0, cpu)?,
-                Tensor::from_vec(gk, shapes.1, cpu)?,
-                Tensor::from_vec(gv, shapes.1, cpu)?,
+                Tensor::from_vec(gq, q.shape(), cpu)?,
+                Tensor::from_vec(gk, k.shape(), cpu)?,
+                Tensor::from_vec(gv, v.shape(), cpu)?,
             ])
         }
-        let [gq, gk, gv] =
-            dispatch!(qs, typed((qs, ql), (ks, kl), (vs, vl), (gs, gl), d, self.scale, (q.shape(), k.shape())))?;
+        let [gq, gk, gv] = dispatch!(dtype q.dtype(), typed(q, k, v, &g.contiguous()?, d, self.scale))?;
         Ok((Some(gq), Some(gk), Some(gv)))
     }
 }

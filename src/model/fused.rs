@@ -79,6 +79,18 @@ pub(super) fn slice<'a, T: WithDType>(s: &'a CpuStorage, l: &Layout) -> Result<&
     }
 }
 
+/// Runs `f` on the data of contiguous CPU tensors of element type `T` (a backward pass's
+/// inputs), holding their storages for the call.
+pub(super) fn with_slices<T: Real, R, const N: usize>(ts: [&Tensor; N], f: impl FnOnce([&[T]; N]) -> R) -> Result<R> {
+    let guards = ts.map(|t| t.storage_and_layout());
+    let mut data = Vec::with_capacity(N);
+    for (storage, layout) in &guards {
+        let candle_core::Storage::Cpu(s) = &**storage else { bail!("fused kernel: CPU tensors only") };
+        data.push(slice::<T>(s, layout)?);
+    }
+    Ok(f(data.try_into().unwrap_or_else(|_| unreachable!("one slice per tensor"))))
+}
+
 /// A tensor of `x`'s shape whose rows of `width` are computed by `f(row index, input row,
 /// output row)` in parallel: the loop every kernel here shares.
 fn map_rows<T: Real>(
@@ -94,6 +106,13 @@ fn map_rows<T: Real>(
 
 /// Runs `$f::<T>` for the storage's float type.
 macro_rules! dispatch {
+    (dtype $d:expr, $f:ident ( $($a:expr),* )) => {
+        match $d {
+            candle_core::DType::F32 => $f::<f32>($($a),*),
+            candle_core::DType::F64 => $f::<f64>($($a),*),
+            d => candle_core::bail!("fused kernel: only f32 and f64 are supported, not {d:?}"),
+        }
+    };
     ($s:expr, $f:ident ( $($a:expr),* )) => {
         match $s {
             CpuStorage::F32(_) => $f::<f32>($($a),*),
@@ -150,25 +169,11 @@ impl CustomOp2 for RmsNorm {
     /// `dx = r (u - xh mean(u xh))` and `dw = sum over rows of g xh`, in one parallel pass over
     /// the rows (per-chunk sums for `dw`).
     fn bwd(&self, x: &Tensor, w: &Tensor, _y: &Tensor, g: &Tensor) -> Result<(Option<Tensor>, Option<Tensor>)> {
-        let g = g.contiguous()?;
-        let ((xs, xl), (ws, wl), (gs, gl)) = (x.storage_and_layout(), w.storage_and_layout(), g.storage_and_layout());
-        let (candle_core::Storage::Cpu(xs), candle_core::Storage::Cpu(ws), candle_core::Storage::Cpu(gs)) =
-            (&*xs, &*ws, &*gs)
-        else {
-            bail!("fused kernel: CPU tensors only")
-        };
-        fn typed<T: Real>(
-            (xs, xl): (&CpuStorage, &Layout),
-            (ws, wl): (&CpuStorage, &Layout),
-            (gs, gl): (&CpuStorage, &Layout),
-            eps: f64,
-        ) -> Result<(Tensor, Tensor)> {
-            let (x, w, g) = (slice::<T>(xs, xl)?, slice::<T>(ws, wl)?, slice::<T>(gs, gl)?);
-            let (dx, dw) = rms_bwd(x, w, g, eps);
-            let cpu = &Device::Cpu;
-            Ok((Tensor::from_vec(dx, xl.shape(), cpu)?, Tensor::from_vec(dw, wl.shape(), cpu)?))
+        fn typed<T: Real>(x: &Tensor, w: &Tensor, g: &Tensor, eps: f64) -> Result<(Tensor, Tensor)> {
+            let (dx, dw) = with_slices::<T, _, 3>([x, w, g], |[x, w, g]| rms_bwd(x, w, g, eps))?;
+            Ok((Tensor::from_vec(dx, x.shape(), &Device::Cpu)?, Tensor::from_vec(dw, w.shape(), &Device::Cpu)?))
         }
-        let (dx, dw) = dispatch!(xs, typed((xs, xl), (ws, wl), (gs, gl), self.eps))?;
+        let (dx, dw) = dispatch!(dtype x.dtype(), typed(x, w, &g.contiguous()?, self.eps))?;
         Ok((Some(dx), Some(dw)))
     }
 }
@@ -570,27 +575,20 @@ impl CustomOp2 for LinearOp {
     }
 
     fn bwd(&self, x: &Tensor, w: &Tensor, _y: &Tensor, g: &Tensor) -> Result<(Option<Tensor>, Option<Tensor>)> {
-        let g = g.contiguous()?;
-        let ((xs, xl), (ws, wl), (gs, gl)) = (x.storage_and_layout(), w.storage_and_layout(), g.storage_and_layout());
-        let (candle_core::Storage::Cpu(xs), candle_core::Storage::Cpu(ws), candle_core::Storage::Cpu(gs)) =
-            (&*xs, &*ws, &*gs)
-        else {
-            bail!("fused kernel: CPU tensors only")
-        };
-        let (m, k, n) = linear_dims(xl, wl)?;
+        let (m, k, n) = linear_dims(x.layout(), w.layout())?;
         // g · w for x, gᵀ · x for w, each written once in its input's shape.
         fn typed<T: Real>(
-            (xs, xl, x_shape): (&CpuStorage, &Layout, &Shape),
-            (ws, wl, w_shape): (&CpuStorage, &Layout, &Shape),
-            (gs, gl): (&CpuStorage, &Layout),
+            x: &Tensor,
+            w: &Tensor,
+            g: &Tensor,
             (m, k, n): (usize, usize, usize),
         ) -> Result<(Tensor, Tensor)> {
-            let (x, w, g) = (slice::<T>(xs, xl)?, slice::<T>(ws, wl)?, slice::<T>(gs, gl)?);
-            let gx = gemm_new((m, k, n), (g, (n, 1)), (w, (k, 1)));
-            let gw = gemm_new((n, k, m), (g, (1, n)), (x, (k, 1)));
-            Ok((Tensor::from_vec(gx, x_shape, &Device::Cpu)?, Tensor::from_vec(gw, w_shape, &Device::Cpu)?))
+            let (gx, gw) = with_slices::<T, _, 3>([x, w, g], |[x, w, g]| {
+                (gemm_new((m, k, n), (g, (n, 1)), (w, (k, 1))), gemm_new((n, k, m), (g, (1, n)), (x, (k, 1))))
+            })?;
+            Ok((Tensor::from_vec(gx, x.shape(), &Device::Cpu)?, Tensor::from_vec(gw, w.shape(), &Device::Cpu)?))
         }
-        let (gx, gw) = dispatch!(xs, typed((xs, xl, x.shape()), (ws, wl, w.shape()), (gs, gl), (m, k, n)))?;
+        let (gx, gw) = dispatch!(dtype x.dtype(), typed(x, w, &g.contiguous()?, (m, k, n)))?;
         Ok((Some(gx), Some(gw)))
     }
 }

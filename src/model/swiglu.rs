@@ -2,7 +2,7 @@
 //! (candle's `silu` and product run on the calling thread and put two more nodes, with their
 //! gradient buffers, in the graph). `tests/fused_ops.rs` checks it against the plain ops.
 
-use super::fused::{Real, dispatch, slice};
+use super::fused::{Real, dispatch, slice, with_slices};
 use candle_core::{CpuStorage, CustomOp2, Device, Layout, Result, Shape, Tensor, bail};
 use rayon::prelude::*;
 
@@ -49,35 +49,28 @@ impl CustomOp2 for SwiGlu {
 
     /// `d gate = go · up · sigmoid(gate) (1 + gate (1 - sigmoid(gate)))`, `d up = go · silu(gate)`.
     fn bwd(&self, gate: &Tensor, up: &Tensor, _y: &Tensor, go: &Tensor) -> Result<(Option<Tensor>, Option<Tensor>)> {
-        let go = go.contiguous()?;
-        let ((gs, gl), (us, ul), (os, ol)) =
-            (gate.storage_and_layout(), up.storage_and_layout(), go.storage_and_layout());
-        let (candle_core::Storage::Cpu(gs), candle_core::Storage::Cpu(us), candle_core::Storage::Cpu(os)) =
-            (&*gs, &*us, &*os)
-        else {
-            bail!("fused kernel: CPU tensors only")
-        };
-        fn typed<T: Real>(
-            (gs, gl): (&CpuStorage, &Layout),
-            (us, ul): (&CpuStorage, &Layout),
-            (os, ol): (&CpuStorage, &Layout),
-        ) -> Result<(Tensor, Tensor)> {
-            let (g, u, go) = (slice::<T>(gs, gl)?, slice::<T>(us, ul)?, slice::<T>(os, ol)?);
-            let (mut dg, mut du) = (vec![T::zero(); g.len()], vec![T::zero(); g.len()]);
-            dg.par_chunks_mut(ELEMWISE_CHUNK)
-                .zip(du.par_chunks_mut(ELEMWISE_CHUNK))
-                .zip(g.par_chunks(ELEMWISE_CHUNK).zip(u.par_chunks(ELEMWISE_CHUNK)).zip(go.par_chunks(ELEMWISE_CHUNK)))
-                .for_each(|((dg, du), ((g, u), go))| {
-                    for ((((dg, du), &g), &u), &go) in dg.iter_mut().zip(du.iter_mut()).zip(g).zip(u).zip(go) {
-                        let s = sigmoid(g);
-                        *dg = go * u * s * (T::one() + g * (T::one() - s));
-                        *du = go * g * s;
-                    }
-                });
-            let cpu = &Device::Cpu;
-            Ok((Tensor::from_vec(dg, gl.shape(), cpu)?, Tensor::from_vec(du, ul.shape(), cpu)?))
+        fn typed<T: Real>(gate: &Tensor, up: &Tensor, go: &Tensor) -> Result<(Tensor, Tensor)> {
+            let (dg, du) = with_slices::<T, _, 3>([gate, up, go], |[g, u, go]| {
+                let (mut dg, mut du) = (vec![T::zero(); g.len()], vec![T::zero(); g.len()]);
+                dg.par_chunks_mut(ELEMWISE_CHUNK)
+                    .zip(du.par_chunks_mut(ELEMWISE_CHUNK))
+                    .zip(
+                        g.par_chunks(ELEMWISE_CHUNK)
+                            .zip(u.par_chunks(ELEMWISE_CHUNK))
+                            .zip(go.par_chunks(ELEMWISE_CHUNK)),
+                    )
+                    .for_each(|((dg, du), ((g, u), go))| {
+                        for ((((dg, du), &g), &u), &go) in dg.iter_mut().zip(du.iter_mut()).zip(g).zip(u).zip(go) {
+                            let s = sigmoid(g);
+                            *dg = go * u * s * (T::one() + g * (T::one() - s));
+                            *du = go * g * s;
+                        }
+                    });
+                (dg, du)
+            })?;
+            Ok((Tensor::from_vec(dg, gate.shape(), &Device::Cpu)?, Tensor::from_vec(du, up.shape(), &Device::Cpu)?))
         }
-        let (dg, du) = dispatch!(gs, typed((gs, gl), (us, ul), (os, ol)))?;
+        let (dg, du) = dispatch!(dtype gate.dtype(), typed(gate, up, &go.contiguous()?))?;
         Ok((Some(dg), Some(du)))
     }
 }
