@@ -61,6 +61,11 @@ pub struct SurfaceCues {
     pub input_vocab: f32,
     /// Share of the response's word trigrams that occur in the input (copying).
     pub input_trigrams: f32,
+    /// Share of the content words of the response's first sentence that occur in the last
+    /// sentence of the input (of the instruction when there is no input): an answer picks up what
+    /// it was given, a continuation moves on to what comes next.
+    #[serde(default)]
+    pub opening_grounded: f32,
 }
 
 const ANAPHORS: [&str; 14] =
@@ -141,7 +146,12 @@ impl SurfaceCues {
         } else {
             ytri.iter().filter(|t| ztri.contains(t)).count() as f32 / ytri.len() as f32
         };
+        let source = if z.trim().is_empty() { c } else { z };
+        let last_words = words(super::devset::sentences(source).last().copied().unwrap_or(""));
+        let last: std::collections::HashSet<&str> = content(&last_words).map(String::as_str).collect();
+        let opening = words(super::devset::sentences(y).first().copied().unwrap_or(""));
         SurfaceCues {
+            opening_grounded: share(content(&opening), &last),
             starts_lowercase,
             anaphor,
             continues_input: z_open && starts_lowercase,
@@ -176,7 +186,7 @@ pub fn repetition(y: &str) -> f32 {
 }
 
 /// Number of continuation features.
-pub const N_FEATURES: usize = 14;
+pub const N_FEATURES: usize = 15;
 
 /// Names of the continuation features, in [`continuation_features`] order.
 pub const FEATURE_NAMES: [&str; N_FEATURES] = [
@@ -194,6 +204,7 @@ pub const FEATURE_NAMES: [&str; N_FEATURES] = [
     "log_ppl",
     "neg_instruction_gain_x_length",
     "ifd_x_length",
+    "opening_grounded",
 ];
 
 /// How far the mean-NLL features of a response of `tokens` tokens can be trusted: `ln(1 + n) /
@@ -226,6 +237,7 @@ pub fn continuation_features(m: &ModelSignals, cues: &SurfaceCues) -> [f32; N_FE
         m.nll_cz,
         neg_gain * r,
         ifd * r,
+        cues.opening_grounded,
     ]
 }
 
@@ -250,9 +262,10 @@ impl Default for ContinuationWeights {
     /// fit on the eval split.
     fn default() -> Self {
         ContinuationWeights {
-            bias: 0.987,
+            bias: 1.842,
             weights: [
-                -0.169, -0.875, 0.350, -13.03, 1.0, 1.626, 1.0, -3.09, -5.578, -1.972, -7.402, 0.330, 7.657, 9.634,
+                -0.214, -0.953, 0.451, -14.14, 1.0, 1.557, 1.0, -3.339, -4.597, 0.463, -8.283, 0.347, 7.537, 9.941,
+                -3.691,
             ],
         }
     }
@@ -422,6 +435,16 @@ mod tests {
         assert_eq!(c.anaphor.as_deref(), Some("This"));
         assert!(SurfaceCues::of("Is it?", "", "Yes, it is.").answer_opening);
         assert!(!SurfaceCues::of("Is it?", "", "Yesterday it was.").answer_opening);
+        // The opening picks up the input's last sentence, or moves on; without an input, the
+        // instruction is what it answers.
+        let z = "Bees collect nectar. The hive stores honey for winter.";
+        assert_eq!(SurfaceCues::of("Summarize.", z, "The hive stores honey. Bees work.").opening_grounded, 1.0);
+        assert_eq!(
+            SurfaceCues::of("Summarize.", z, "In spring, new queens leave to found colonies.").opening_grounded,
+            0.0
+        );
+        let c = SurfaceCues::of("Name three primary colours.", "", "The primary colours are red, yellow and blue.");
+        assert!((c.opening_grounded - 0.4).abs() < 1e-6, "primary, colours of five: {}", c.opening_grounded);
         assert!(repetition("a b c d a b c d a b c d a b c d") > 0.5);
         assert_eq!(repetition("one two three four five six seven eight nine"), 0.0);
     }
