@@ -61,9 +61,10 @@ pub struct SurfaceCues {
     pub input_vocab: f32,
     /// Share of the response's word trigrams that occur in the input (copying).
     pub input_trigrams: f32,
-    /// Share of the content words of the response's first sentence that occur in the last
-    /// sentence of the input (of the instruction when there is no input): an answer picks up what
-    /// it was given, a continuation moves on to what comes next.
+    /// Share of the content words of the response's first sentence that occur in the input (in
+    /// the instruction when there is no input): an answer opens with what it was given, a
+    /// continuation moves on to what comes next. The whole input, not its last sentence, so that
+    /// an answer drawn from the middle of a long passage counts as grounded.
     #[serde(default)]
     pub opening_grounded: f32,
 }
@@ -146,12 +147,9 @@ impl SurfaceCues {
         } else {
             ytri.iter().filter(|t| ztri.contains(t)).count() as f32 / ytri.len() as f32
         };
-        let source = if z.trim().is_empty() { c } else { z };
-        let last_words = words(super::devset::sentences(source).last().copied().unwrap_or(""));
-        let last: std::collections::HashSet<&str> = content(&last_words).map(String::as_str).collect();
         let opening = words(super::devset::sentences(y).first().copied().unwrap_or(""));
         SurfaceCues {
-            opening_grounded: share(content(&opening), &last),
+            opening_grounded: share(content(&opening), if z.trim().is_empty() { &cset } else { &zset }),
             starts_lowercase,
             anaphor,
             continues_input: z_open && starts_lowercase,
@@ -262,10 +260,10 @@ impl Default for ContinuationWeights {
     /// fit on the eval split.
     fn default() -> Self {
         ContinuationWeights {
-            bias: 1.842,
+            bias: 1.803,
             weights: [
-                -0.214, -0.953, 0.451, -14.14, 1.0, 1.557, 1.0, -3.339, -4.597, 0.463, -8.283, 0.347, 7.537, 9.941,
-                -3.691,
+                -0.145, -0.707, 0.081, -14.45, 1.0, 1.513, 1.0, -3.447, -4.619, 1.567, -6.827, 0.373, 7.527, 10.20,
+                -4.232,
             ],
         }
     }
@@ -435,10 +433,13 @@ mod tests {
         assert_eq!(c.anaphor.as_deref(), Some("This"));
         assert!(SurfaceCues::of("Is it?", "", "Yes, it is.").answer_opening);
         assert!(!SurfaceCues::of("Is it?", "", "Yesterday it was.").answer_opening);
-        // The opening picks up the input's last sentence, or moves on; without an input, the
-        // instruction is what it answers.
+        // The opening takes up the input, or moves on; without an input, the instruction is what
+        // it answers.
         let z = "Bees collect nectar. The hive stores honey for winter.";
-        assert_eq!(SurfaceCues::of("Summarize.", z, "The hive stores honey. Bees work.").opening_grounded, 1.0);
+        assert_eq!(
+            SurfaceCues::of("Summarize.", z, "Bees collect nectar for honey. Winter comes.").opening_grounded,
+            1.0
+        );
         assert_eq!(
             SurfaceCues::of("Summarize.", z, "In spring, new queens leave to found colonies.").opening_grounded,
             0.0
