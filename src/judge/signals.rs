@@ -61,10 +61,10 @@ pub struct SurfaceCues {
     pub input_vocab: f32,
     /// Share of the response's word trigrams that occur in the input (copying).
     pub input_trigrams: f32,
-    /// Share of the content words of the response's first sentence that occur in the input (in
-    /// the instruction when there is no input): an answer opens with what it was given, a
-    /// continuation moves on to what comes next. The whole input, not its last sentence, so that
-    /// an answer drawn from the middle of a long passage counts as grounded.
+    /// Share of the content words of the response's first sentence that occur in the instruction
+    /// or the input: an answer opens with what it was given, a continuation moves on to what comes
+    /// next. The whole input, not its last sentence, so that an answer drawn from the middle of a
+    /// long passage counts as grounded.
     #[serde(default)]
     pub opening_grounded: f32,
 }
@@ -148,8 +148,9 @@ impl SurfaceCues {
             ytri.iter().filter(|t| ztri.contains(t)).count() as f32 / ytri.len() as f32
         };
         let opening = words(super::devset::sentences(y).first().copied().unwrap_or(""));
+        let given: std::collections::HashSet<&str> = cset.union(&zset).copied().collect();
         SurfaceCues {
-            opening_grounded: share(content(&opening), if z.trim().is_empty() { &cset } else { &zset }),
+            opening_grounded: share(content(&opening), &given),
             starts_lowercase,
             anaphor,
             continues_input: z_open && starts_lowercase,
@@ -260,10 +261,10 @@ impl Default for ContinuationWeights {
     /// fit on the eval split.
     fn default() -> Self {
         ContinuationWeights {
-            bias: 1.803,
+            bias: 1.676,
             weights: [
-                -0.145, -0.707, 0.081, -14.45, 1.0, 1.513, 1.0, -3.447, -4.619, 1.567, -6.827, 0.373, 7.527, 10.20,
-                -4.232,
+                -0.129, -0.820, 0.163, -14.30, 1.0, 1.516, 1.0, -3.442, -3.546, 1.430, -6.901, 0.359, 7.555, 10.24,
+                -3.901,
             ],
         }
     }
@@ -433,8 +434,7 @@ mod tests {
         assert_eq!(c.anaphor.as_deref(), Some("This"));
         assert!(SurfaceCues::of("Is it?", "", "Yes, it is.").answer_opening);
         assert!(!SurfaceCues::of("Is it?", "", "Yesterday it was.").answer_opening);
-        // The opening takes up the input, or moves on; without an input, the instruction is what
-        // it answers.
+        // The opening takes up what it was given (instruction and input), or moves on.
         let z = "Bees collect nectar. The hive stores honey for winter.";
         assert_eq!(
             SurfaceCues::of("Summarize.", z, "Bees collect nectar for honey. Winter comes.").opening_grounded,
@@ -444,6 +444,8 @@ mod tests {
             SurfaceCues::of("Summarize.", z, "In spring, new queens leave to found colonies.").opening_grounded,
             0.0
         );
+        let c = SurfaceCues::of("Give the reason in one sentence.", z, "The reason is winter.");
+        assert_eq!(c.opening_grounded, 1.0, "'reason' from the instruction, 'winter' from the input");
         let c = SurfaceCues::of("Name three primary colours.", "", "The primary colours are red, yellow and blue.");
         assert!((c.opening_grounded - 0.4).abs() < 1e-6, "primary, colours of five: {}", c.opening_grounded);
         assert!(repetition("a b c d a b c d a b c d a b c d") > 0.5);
