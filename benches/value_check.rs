@@ -26,6 +26,11 @@
 //! 2026-11-22, stop 6, the same model with the refitted continuation weights (457 of 6,000 flagged,
 //! 791 before): unflagged top IFD < 1 3.4774, unflagged random 3.5006, random 3.5092 / 3.5105,
 //! unflagged top quality 3.6223. The same order again.
+//!
+//! 2026-11-22, stop 7, continuation weights with the opening_grounded feature and the faster
+//! training step (458 of 6,000 flagged; judging 53 s, each fine-tune 37-69 s): unflagged top
+//! IFD < 1 3.4777, unflagged random 3.5057, random 3.5092 / 3.5105, unflagged top quality 3.6246.
+//! The same order.
 
 mod support;
 

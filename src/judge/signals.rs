@@ -215,8 +215,9 @@ pub fn length_reliability(tokens: u32) -> f32 {
 
 /// The feature vector the continuation score is a logistic function of. Model features (nats):
 /// `-(nll_z - nll_cz_head)`, `nll_cz_head - nll_raw`, `first_cz - first_raw`, IFD, `nll_cz`; the
-/// surface cues as 0/1 or shares; and the instruction gain and IFD again, scaled by
-/// [`length_reliability`], so the fit can lean on them for long responses only.
+/// surface cues as 0/1 or shares; the instruction gain and IFD again, scaled by
+/// [`length_reliability`], so the fit can lean on them for long responses only; and last the
+/// share of the response's opening found in what it was given ([`SurfaceCues::opening_grounded`]).
 pub fn continuation_features(m: &ModelSignals, cues: &SurfaceCues) -> [f32; N_FEATURES] {
     let b = |x: bool| x as u8 as f32;
     let r = length_reliability(m.tokens);
