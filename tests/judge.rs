@@ -394,6 +394,52 @@ fn sift_score_writes_one_object_per_record_in_order() {
     assert_eq!(idx, vec![1, 3, 4]);
 }
 
+/// `sift score` reads the same judge settings as the TUI: config.toml's `[judge]` table, or a
+/// `--config` file shaped either as config.toml or as the judge's tables alone. A file that sets
+/// nothing the judge reads is an error, not silently the defaults.
+#[test]
+fn sift_score_reads_the_judge_settings_of_config_toml_or_of_a_config_file() {
+    let jsonl: String = RECS
+        .iter()
+        .map(|(i, z, y)| serde_json::json!({"instruction": i, "input": z, "output": y}).to_string() + "\n")
+        .collect();
+    let (dir, path) = temp_file("d.jsonl", jsonl.as_bytes());
+    let out = dir.path().join("scores.jsonl");
+    let write = |name: &str, text: &str| {
+        let p = dir.path().join(name);
+        std::fs::write(&p, text).unwrap();
+        p
+    };
+    // config.toml flags every record as a continuation (threshold 0); a --config file flags none.
+    let app = write("config.toml", "[options]\nauto_advance = false\n[judge.flags]\ncontinuation = 0.0\n");
+    let run = |config: Option<&std::path::Path>| {
+        let mut cmd = sift();
+        cmd.args(["score", path.to_str().unwrap(), "-q", "--out", out.to_str().unwrap()])
+            .args(["--model", common::tiny_llama().to_str().unwrap()])
+            .env("SIFT_CACHE_DIR", dir.path().join("cache"))
+            .env("SIFT_CONFIG", &app);
+        if let Some(c) = config {
+            cmd.arg("--config").arg(c);
+        }
+        let o = cmd.output().unwrap();
+        let flagged = o.status.success().then(|| {
+            std::fs::read_to_string(&out)
+                .unwrap()
+                .lines()
+                .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+                .filter(|v| v["flags"].as_array().unwrap().iter().any(|f| f == "continuation"))
+                .count()
+        });
+        (flagged, String::from_utf8_lossy(&o.stderr).into_owned())
+    };
+    assert_eq!(run(None).0, Some(RECS.len()), "config.toml's [judge] table applies without --config");
+    let none = Some(0);
+    assert_eq!(run(Some(&write("app.toml", "[judge.flags]\ncontinuation = 1.01\n"))).0, none, "config.toml-shaped");
+    assert_eq!(run(Some(&write("judge.toml", "[flags]\ncontinuation = 1.01\n"))).0, none, "judge tables alone");
+    let (flagged, err) = run(Some(&write("typo.toml", "[judgement.flags]\ncontinuation = 0.0\n")));
+    assert!(flagged.is_none() && err.contains("sets no judge settings"), "{err}");
+}
+
 fn rec(i: &str, z: &str, y: &str) -> AlpacaRecord {
     AlpacaRecord { instruction: i.into(), input: z.into(), output: y.into() }
 }

@@ -106,7 +106,8 @@ pub enum Command {
         /// Score only these 0-based records, e.g. `0-99,120,500-`.
         #[arg(long)]
         select: Option<String>,
-        /// TOML file with judge weights and flag thresholds.
+        /// TOML file with judge weights and flag thresholds: a config.toml (its [judge] and [flags]
+        /// tables) or the judge's tables alone. Default: the user's config.toml, as the TUI reads it.
         #[arg(long)]
         config: Option<PathBuf>,
         /// Neither read nor write the score cache.

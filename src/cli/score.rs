@@ -3,7 +3,7 @@
 use crate::dataset::{Dataset, Format};
 use crate::judge::{self, EngineOptions, JudgeConfig, ScoreCache, ScoreEvent};
 use crate::quality::heuristics::{FlagConfig, RecordText};
-use anyhow::{Context, Result, bail};
+use anyhow::{Context, Result, anyhow, bail};
 use serde_json::{Value, json};
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -51,12 +51,35 @@ fn fmt_secs(s: f64) -> String {
     if s >= 3600 { format!("{}h{:02}m", s / 3600, s / 60 % 60) } else { format!("{}m{:02}s", s / 60, s % 60) }
 }
 
+/// The judge settings and heuristic flag thresholds of a `--config` file: either a whole
+/// `config.toml` (its `[judge]` and `[flags]` tables, as the TUI reads them) or the judge's tables
+/// alone (`[continuation]`, `[quality]`, `[flags]` for the model flags; heuristic thresholds
+/// then stay at their defaults). A file with neither is an error rather than silently the defaults.
+fn config_file(p: &Path) -> Result<(JudgeConfig, FlagConfig)> {
+    let text = std::fs::read_to_string(p).with_context(|| format!("reading {}", p.display()))?;
+    let table: toml::Table = toml::from_str(&text).with_context(|| format!("parsing {}", p.display()))?;
+    if table.contains_key("judge") {
+        let c = crate::tui::config::Config::parse(&text).map_err(|e| anyhow!("parsing {}: {e}", p.display()))?;
+        return Ok((c.judge, c.flags));
+    }
+    if !["continuation", "quality", "flags"].iter().any(|k| table.contains_key(*k)) {
+        bail!(
+            "{} sets no judge settings: expected a [judge] table (as in config.toml) or [continuation], [quality] or [flags]",
+            p.display()
+        );
+    }
+    let judge = toml::from_str(&text).with_context(|| format!("parsing {}", p.display()))?;
+    Ok((judge, FlagConfig::default()))
+}
+
 /// Runs `sift score`; returns the exit code.
 pub fn score(a: &ScoreArgs) -> Result<i32> {
-    let cfg: JudgeConfig = match a.config {
-        Some(p) => toml::from_str(&std::fs::read_to_string(p).with_context(|| format!("reading {}", p.display()))?)
-            .with_context(|| format!("parsing {}", p.display()))?,
-        None => JudgeConfig::default(),
+    let (cfg, flag_cfg) = match a.config {
+        Some(p) => config_file(p)?,
+        None => {
+            let c = crate::tui::config::Config::load()?;
+            (c.judge, c.flags)
+        }
     };
     let ds = Dataset::open(a.file, a.format)?;
     let positions = match a.select {
@@ -72,7 +95,7 @@ pub fn score(a: &ScoreArgs) -> Result<i32> {
             RecordText { instruction: &r.instruction, input: &r.input, output: &r.output }
         })
         .collect();
-    let heuristic = crate::quality::flag_dataset(&texts, &FlagConfig::default());
+    let heuristic = crate::quality::flag_dataset(&texts, &flag_cfg);
 
     let opts = EngineOptions { compare_tokens: a.compare_tokens, ..EngineOptions::default() };
     let engine = judge::load_engine(a.model.as_deref(), a.template, opts)?;
