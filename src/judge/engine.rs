@@ -186,25 +186,27 @@ impl Engine {
         Ok(ids)
     }
 
-    /// The input as the template's prompt can hold it in `room` tokens. A passage too long for the
-    /// context loses its start, cut at a word boundary, so that the template and the instruction
-    /// stay and the end of the passage stays next to the response (cutting the prompt from the
-    /// left would drop the instruction and make every instruction-dependent signal meaningless).
-    /// Every context of the record uses this same input. When even the prompt without its input
-    /// does not fit, the input is returned whole and [`Engine::build`] cuts from the left.
-    fn fit_input<'a>(&self, instruction: &str, input: &'a str, room: usize) -> Result<&'a str> {
+    /// The input as the template's prompt can hold it in `room` tokens, and that prompt's context
+    /// ids. A passage too long for the context loses its start, cut at a word boundary, so that the
+    /// template and the instruction stay and the end of the passage stays next to the response
+    /// (cutting the prompt from the left would drop the instruction and make every
+    /// instruction-dependent signal meaningless). Every context of the record uses this same input.
+    /// When even the prompt without its input does not fit, the input is returned whole and
+    /// [`Engine::build`] cuts from the left.
+    fn fit_input<'a>(&self, instruction: &str, input: &'a str, room: usize) -> Result<(&'a str, Vec<u32>)> {
+        let context = |z: &str| self.context_ids(&self.template.prompt(instruction, z)?);
         let mut cut = input;
         for _ in 0..4 {
-            let n = self.context_ids(&self.template.prompt(instruction, cut)?)?.len();
-            if n <= room {
-                return Ok(cut);
+            let ids = context(cut)?;
+            if ids.len() <= room {
+                return Ok((cut, ids));
             }
             let enc = self.model.tokenizer.encode(cut, false).map_err(|e| anyhow!("tokenizing: {e}"))?;
             let offsets = enc.get_offsets();
             // Token counts of the parts do not add up exactly; a few tokens of slack save a retry.
-            let drop = n - room + 2;
+            let drop = ids.len() - room + 2;
             if drop >= offsets.len() {
-                return Ok(input);
+                return Ok((input, context(input)?));
             }
             let mut at = offsets[drop].0.min(cut.len());
             while !cut.is_char_boundary(at) {
@@ -215,7 +217,8 @@ impl Engine {
             let skip = rest.find(char::is_whitespace).unwrap_or(rest.len());
             cut = rest[skip..].trim_start();
         }
-        Ok(if cut.is_empty() { input } else { cut })
+        let cut = if cut.is_empty() { input } else { cut };
+        Ok((cut, context(cut)?))
     }
 
     /// Builds the sequences of one record.
@@ -230,9 +233,9 @@ impl Engine {
             offsets.truncate(y.len());
             truncated = true;
         }
-        let input = self.fit_input(r.instruction, r.input, limit - y.len())?;
+        let (input, cz) = self.fit_input(r.instruction, r.input, limit - y.len())?;
         truncated |= input.len() < r.input.len();
-        let mut contexts = vec![(CZ, self.context_ids(&self.template.prompt(r.instruction, input)?)?)];
+        let mut contexts = vec![(CZ, cz)];
         if !input.is_empty() {
             contexts.push((Z, self.context_ids(&input_layout(input))?));
         }

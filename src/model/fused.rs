@@ -12,7 +12,8 @@
 //!   in row chunks, without whole logits or a log-softmax copy.
 //!
 //! Causal attention ([`super::attention`]) and the MLP's gating ([`swiglu`], from
-//! [`super::swiglu`]) have their own files. Kernels run on contiguous f32 or f64 CPU tensors; [`supported`] says when they apply.
+//! [`super::swiglu`]) have their own files. Kernels run on contiguous f32 or f64 CPU tensors;
+//! [`supported`] says when they apply.
 //! `tests/fused_ops.rs` checks each against the same maths in plain tensor ops (values and
 //! gradients, f64 and f32); `tests/model_grad.rs` checks the model built on them against finite
 //! differences in f64.
