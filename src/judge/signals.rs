@@ -241,12 +241,61 @@ pub fn continuation_features(m: &ModelSignals, cues: &SurfaceCues) -> [f32; N_FE
     ]
 }
 
-/// Weights of the logistic continuation score: `sigmoid(bias + w · features)`.
+/// Weights of the logistic continuation score: `sigmoid(bias + w · features)`. In TOML the
+/// weights are a table keyed by [`FEATURE_NAMES`]; a feature it leaves out keeps its default, so a
+/// config written for an older feature set still loads.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct ContinuationWeights {
     pub bias: f32,
+    #[serde(with = "weights_by_name")]
     pub weights: [f32; N_FEATURES],
+}
+
+/// (De)serializes the weight vector as `{feature name: weight}`; a full-length array is read too.
+mod weights_by_name {
+    use super::{ContinuationWeights, FEATURE_NAMES, N_FEATURES};
+    use serde::de::Error;
+    use serde::{Deserialize, Deserializer, Serializer};
+    use std::collections::BTreeMap;
+
+    /// In feature order.
+    pub fn serialize<S: Serializer>(w: &[f32; N_FEATURES], s: S) -> Result<S::Ok, S::Error> {
+        s.collect_map(FEATURE_NAMES.iter().zip(w))
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<[f32; N_FEATURES], D::Error> {
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum Given {
+            ByName(BTreeMap<String, f32>),
+            List(Vec<f32>),
+        }
+        let names = || FEATURE_NAMES.join(", ");
+        match Given::deserialize(d)? {
+            Given::List(v) => v.try_into().map_err(|v: Vec<f32>| {
+                D::Error::custom(format!(
+                    "continuation weights: {} values given, but this sift has {N_FEATURES} features; \
+                     give them by name ({}) or leave them out for the defaults",
+                    v.len(),
+                    names()
+                ))
+            }),
+            Given::ByName(m) => {
+                let mut w = ContinuationWeights::default().weights;
+                for (name, value) in m {
+                    let Some(i) = FEATURE_NAMES.iter().position(|n| *n == name) else {
+                        return Err(D::Error::custom(format!(
+                            "unknown continuation feature `{name}`; expected one of {}",
+                            names()
+                        )));
+                    };
+                    w[i] = value;
+                }
+                Ok(w)
+            }
+        }
+    }
 }
 
 impl Default for ContinuationWeights {
@@ -398,6 +447,35 @@ mod tests {
             truncated: false,
             surprising: vec![],
         }
+    }
+
+    #[test]
+    fn continuation_weights_read_by_feature_name() {
+        let parse = |t: &str| toml::from_str::<ContinuationWeights>(t);
+        let w = parse("bias = 2.0\n[weights]\nifd = -1.5\nopening_grounded = 0.25\n").unwrap();
+        let d = ContinuationWeights::default();
+        assert_eq!(w.bias, 2.0);
+        for (i, name) in FEATURE_NAMES.iter().enumerate() {
+            let want = match *name {
+                "ifd" => -1.5,
+                "opening_grounded" => 0.25,
+                _ => d.weights[i],
+            };
+            assert_eq!(w.weights[i], want, "{name}");
+        }
+        // What is written names every feature, in feature order, and reads back the same.
+        let text = toml::to_string(&w).unwrap();
+        let at: Vec<Option<usize>> = FEATURE_NAMES.iter().map(|n| text.find(&format!("\n{n} = "))).collect();
+        assert!(at.iter().all(Option::is_some) && at.is_sorted(), "{text}");
+        assert_eq!(parse(&text).unwrap(), w);
+        // A full array still reads; a short one (an older feature set) or a misspelt name is a
+        // clear error.
+        let full = format!("weights = {:?}\n", d.weights);
+        assert_eq!(parse(&full).unwrap().weights, d.weights);
+        let e = parse("weights = [1.0, 2.0]\n").unwrap_err().to_string();
+        assert!(e.contains("2 values given") && e.contains("opening_grounded"), "{e}");
+        let e = parse("[weights]\nifdd = 1.0\n").unwrap_err().to_string();
+        assert!(e.contains("unknown continuation feature `ifdd`"), "{e}");
     }
 
     #[test]
