@@ -4,6 +4,9 @@
 //! `cargo bench --bench score_throughput [-- tiny|small|train]` (`train`, only when asked: one
 //! forward + backward of the masked NLL through `Mode::Train` on the tiny config, no optimizer).
 
+#[path = "support/mod.rs"]
+mod support;
+
 use candle_core::{DType, Device, Tensor};
 use candle_nn::VarBuilder;
 use candle_transformers::models::llama;
@@ -28,19 +31,7 @@ fn run(name: &str, cfg: &ModelConfig, runs: usize) {
     let weights = init_weights(cfg, 0, DType::F32, &dev).unwrap();
     let vb = VarBuilder::from_tensors(weights.into_iter().collect(), DType::F32, &dev);
     let dec = Decoder::new(cfg, vb.clone()).unwrap();
-    let mut state = 0x2545_f491_4f6c_dd1du64;
-    let seqs: Vec<Vec<u32>> = (0..BATCH)
-        .map(|_| {
-            (0..SEQ)
-                .map(|_| {
-                    state ^= state << 13;
-                    state ^= state >> 7;
-                    state ^= state << 17;
-                    (state % cfg.vocab_size as u64) as u32
-                })
-                .collect()
-        })
-        .collect();
+    let seqs = support::random_ids(BATCH, SEQ, cfg.vocab_size);
     let batch: Vec<&[u32]> = seqs.iter().map(|s| s.as_slice()).collect();
     let ids = Tensor::from_vec(seqs.concat(), (BATCH, SEQ), &dev).unwrap();
     let tokens = (BATCH * SEQ) as f64;

@@ -16,6 +16,11 @@
 //! 3 runs each: 389 / 393 against 433 / 378 tok/s for us, ratios 0.89 / 0.88 against 0.90 / 0.93.
 //! PyTorch ran 398-517 tok/s today (339-363 at stop 5), and the change did not move scoring
 //! measurably: the forward pass at this size is gemm-bound.
+//!
+//! 2026-11-22, stop 8 (small, quiet), three runs of 5: ratios 1.33x, 1.21x, 1.27x (candle 438 /
+//! 461 / 502 tok/s, torch 330 / 381 / 394). The last line sets both against a bare matmul of the
+//! MLP's shape: candle's whole forward pass ran at 98-112 GFLOP/s, 74-84% of the bare matmul's
+//! 119-138 GFLOP/s; 1.6x torch would have needed 118-141 GFLOP/s, the bare matmul's own speed.
 
 #[path = "support/mod.rs"]
 mod support;
@@ -58,19 +63,7 @@ fn main() {
         ),
     )
     .unwrap();
-    let mut state = 0x2545_f491_4f6c_dd1du64;
-    let seqs: Vec<Vec<u32>> = (0..BATCH)
-        .map(|_| {
-            (0..SEQ)
-                .map(|_| {
-                    state ^= state << 13;
-                    state ^= state >> 7;
-                    state ^= state << 17;
-                    (state % 32000) as u32
-                })
-                .collect()
-        })
-        .collect();
+    let seqs = support::random_ids(BATCH, SEQ, cfg.vocab_size);
     let ids_file = tempfile::NamedTempFile::new().unwrap();
     std::fs::write(ids_file.path(), serde_json::to_vec(&seqs).unwrap()).unwrap();
     let python = std::env::var("SIFT_TORCH_PYTHON").unwrap_or_else(|_| "/work/venv-torch/bin/python".into());
@@ -108,4 +101,40 @@ fn main() {
     child.wait().ok();
     let (c, t) = (support::median(candle), support::median(torch));
     println!("median: candle {c:.0} tok/s, torch {t:.0} tok/s, ratio {:.2}x", c / t);
+    // Both speeds as useful work, beside the best a bare matmul of the MLP's shape reaches here.
+    let per_token = forward_flops(&cfg);
+    let (m, n, k) = (BATCH * SEQ, cfg.intermediate_size, cfg.hidden_size);
+    println!(
+        "useful work ({:.0} MFLOP/token): candle {:.0} GFLOP/s, torch {:.0} GFLOP/s, 1.6x torch {:.0} GFLOP/s; \
+         a bare {m} x {k} x {n} f32 matmul: {:.0} GFLOP/s (best of 5)",
+        per_token / 1e6,
+        c * per_token / 1e9,
+        t * per_token / 1e9,
+        1.6 * t * per_token / 1e9,
+        matmul_gflops(&dev, m, n, k)
+    );
+}
+
+/// Floating-point operations of one token's forward pass: two per weight of every matrix product
+/// (the input embedding is a lookup), plus causal attention's scores and weighted sum over on
+/// average (SEQ + 1) / 2 keys.
+fn forward_flops(cfg: &ModelConfig) -> f64 {
+    let (h, l) = (cfg.hidden_size as f64, cfg.num_hidden_layers as f64);
+    let matrices = cfg.num_params() as f64 - cfg.vocab_size as f64 * h - (2.0 * l + 1.0) * h;
+    let attention = l * 2.0 * 2.0 * (cfg.num_attention_heads * cfg.head_dim) as f64 * (SEQ as f64 + 1.0) / 2.0;
+    2.0 * matrices + attention
+}
+
+/// The best of five timings of an `[m, k] x [k, n]` f32 matmul (the layout of a linear layer).
+fn matmul_gflops(dev: &Device, m: usize, n: usize, k: usize) -> f64 {
+    let a = candle_core::Tensor::randn(0f32, 1.0, (m, k), dev).unwrap();
+    let w = candle_core::Tensor::randn(0f32, 1.0, (n, k), dev).unwrap();
+    let best = (0..5)
+        .map(|_| {
+            let t = Instant::now();
+            a.matmul(&w.t().unwrap()).unwrap();
+            t.elapsed().as_secs_f64()
+        })
+        .fold(f64::INFINITY, f64::min);
+    2.0 * (m * n * k) as f64 / best / 1e9
 }

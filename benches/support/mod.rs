@@ -23,6 +23,19 @@ pub fn model_dir() -> Option<PathBuf> {
     arg("--model").map(PathBuf::from).or_else(|| std::env::var_os("SIFT_MODEL").map(PathBuf::from))
 }
 
+/// `n` sequences of `len` pseudo-random token ids below `vocab` (a fixed xorshift stream, so every
+/// run and every tool in a comparison gets the same batch).
+pub fn random_ids(n: usize, len: usize, vocab: usize) -> Vec<Vec<u32>> {
+    let mut state = 0x2545_f491_4f6c_dd1du64;
+    let mut next = move || {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        (state % vocab as u64) as u32
+    };
+    (0..n).map(|_| (0..len).map(|_| next()).collect()).collect()
+}
+
 /// The shared Alpaca file.
 pub fn alpaca_path() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/data/alpaca/alpaca_data.json")
