@@ -31,6 +31,10 @@
 //! training step (458 of 6,000 flagged; judging 53 s, each fine-tune 37-69 s): unflagged top
 //! IFD < 1 3.4777, unflagged random 3.5057, random 3.5092 / 3.5105, unflagged top quality 3.6246.
 //! The same order.
+//!
+//! 2026-11-22, stop 8, the regenerated bundled model and its refitted weights (base 3.3964; 449 of
+//! 6,000 flagged; judging 44 s, each fine-tune 44-70 s): unflagged top IFD < 1 3.4833, unflagged
+//! random 3.5114, random 3.5173 / 3.5140, unflagged top quality 3.6183. The same order.
 
 mod support;
 
