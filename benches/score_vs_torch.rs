@@ -116,11 +116,12 @@ fn main() {
 }
 
 /// Floating-point operations of one token's forward pass: two per weight of every matrix product
-/// (the input embedding is a lookup), plus causal attention's scores and weighted sum over on
-/// average (SEQ + 1) / 2 keys.
+/// (an untied input embedding is only a lookup; tied, it is the output layer too), plus causal
+/// attention's scores and weighted sum over on average (SEQ + 1) / 2 keys.
 fn forward_flops(cfg: &ModelConfig) -> f64 {
     let (h, l) = (cfg.hidden_size as f64, cfg.num_hidden_layers as f64);
-    let matrices = cfg.num_params() as f64 - cfg.vocab_size as f64 * h - (2.0 * l + 1.0) * h;
+    let lookup = if cfg.tie_word_embeddings { 0.0 } else { cfg.vocab_size as f64 * h };
+    let matrices = cfg.num_params() as f64 - lookup - (2.0 * l + 1.0) * h;
     let attention = l * 2.0 * 2.0 * (cfg.num_attention_heads * cfg.head_dim) as f64 * (SEQ as f64 + 1.0) / 2.0;
     2.0 * matrices + attention
 }
