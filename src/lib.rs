@@ -9,6 +9,8 @@ pub mod export;
 pub mod judge;
 /// Local Llama-family language model: loading, scoring, generation, checkpoints.
 pub mod model;
+/// Every prompt layout: judge, trainer, pretraining and "try it" build their prompts here.
+pub mod prompt;
 /// Model-free quality flags and duplicate detection.
 pub mod quality;
 pub mod session;

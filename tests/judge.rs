@@ -5,9 +5,9 @@ mod common;
 use common::*;
 use sift::judge::devset::{self, AlpacaRecord, Split};
 use sift::judge::engine::response_nll;
-use sift::judge::template::{ALPACA_RESPONSE_HEADER, alpaca_prompt};
 use sift::judge::{CacheKey, Engine, EngineOptions, ScoreCache, ScoreEvent, Template};
 use sift::model::{LocalModel, Mode, token_logprobs};
+use sift::prompt::{ALPACA_RESPONSE_HEADER, alpaca_prompt};
 use sift::quality::heuristics::RecordText;
 use std::sync::atomic::{AtomicBool, Ordering};
 
@@ -206,6 +206,56 @@ fn alpaca_scores_under_the_shared_preamble_match_direct_scoring_with_the_bundled
         let want = direct(&e.model, &alpaca_prompt(r.instruction, r.input), r.output);
         assert!((s.nll_cz - want).abs() < 1e-4 * want.max(1.0), "{r:?}: {} vs {want}", s.nll_cz);
         assert!(!s.truncated);
+    }
+}
+
+/// Fields holding the placeholders themselves: every user of the Alpaca layout must put them in
+/// as written (one-pass substitution), and training, judging, pretraining and "try it" must build
+/// the same bytes.
+#[test]
+fn training_judging_and_try_it_build_the_same_prompt_for_hostile_text() {
+    const HOSTILE: [(&str, &str, &str); 4] = [
+        ("Explain {input} to me.", "Use {instruction} and {output}.", "Sure: {input}."),
+        ("Repeat {instruction}", "", "{instruction}"),
+        ("{output}", "{input}", "{response}"),
+        ("Braces {{input}} and {in put}.", "{instruction", "ok"),
+    ];
+    let data: Vec<serde_json::Value> =
+        HOSTILE.iter().map(|(c, z, y)| serde_json::json!({"instruction": c, "input": z, "output": y})).collect();
+    let (_d, path) = temp_file("hostile.json", serde_json::to_string(&data).unwrap().as_bytes());
+    let session = sift::session::Session::open(&path, &Default::default()).unwrap();
+    let root = tempfile::tempdir().unwrap();
+    let m = LocalModel::load(&sift::model::bundled::unpack_bundled(root.path()).unwrap()).unwrap();
+    let e = Engine::new(m, Template::Alpaca, EngineOptions { compare_tokens: 0, ..Default::default() }).unwrap();
+    let out = score(&e, &texts(&HOSTILE), &mut ScoreCache::disabled("test"));
+    for (i, &(c, z, y)) in HOSTILE.iter().enumerate() {
+        let want = if z.is_empty() {
+            format!(
+                "Below is an instruction that describes a task. Write a response that appropriately completes the \
+                 request.\n\n### Instruction:\n{c}\n\n### Response:"
+            )
+        } else {
+            format!(
+                "Below is an instruction that describes a task, paired with an input that provides further context. \
+                 Write a response that appropriately completes the request.\n\n### Instruction:\n{c}\n\n### \
+                 Input:\n{z}\n\n### Response:"
+            )
+        };
+        let rec = session.dataset().record(i).unwrap();
+        let trained = sift::prompt::record_segments(&rec, session.dataset().format());
+        assert_eq!(trained, vec![(want.clone(), false), (y.to_string(), true)], "training, record {i}");
+        assert_eq!(Template::Alpaca.prompt(c, z).unwrap(), want, "judge, record {i}");
+        assert_eq!(sift::prompt::try_it_prompt(c, z), want, "try it, record {i}");
+        let pre = sift::train::pretrain::AlpacaRecord { instruction: c.into(), input: z.into(), output: y.into() };
+        assert_eq!(sift::train::pretrain::record_documents(&pre)[0], (want.clone(), y.to_string()), "pretraining");
+        // What the model is actually given: the same tokens, and the judge's loss is the loss
+        // of the response after the training prompt.
+        let mut ids: Vec<u32> = e.model.config.bos_token_id.into_iter().collect();
+        ids.extend(e.model.encode(&want).unwrap());
+        assert_eq!(sift::train::try_it::prompt_ids(&e.model, c, z).unwrap(), ids, "try it tokens, record {i}");
+        let s = out.signals[i].as_ref().unwrap();
+        let direct = direct(&e.model, &want, y);
+        assert!((s.nll_cz - direct).abs() < 1e-4 * direct.max(1.0), "judge loss, record {i}: {} vs {direct}", s.nll_cz);
     }
 }
 

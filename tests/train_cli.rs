@@ -6,10 +6,11 @@ mod common;
 use candle_core::{DType, Device};
 use sift::model::load::{CheckpointFiles, save_hf_checkpoint};
 use sift::model::{GenerateParams, ModelConfig, init_weights};
+use sift::prompt::{alpaca_prompt, record_segments};
 use sift::session::{OpenOptions, Session};
-use sift::train::data::{SftTokenizer, Skip, record_segments, tokenize_segments};
+use sift::train::build_examples;
+use sift::train::data::{SftTokenizer, Skip, tokenize_segments};
 use sift::train::runs::RunStatus;
-use sift::train::{alpaca_prompt, build_examples};
 use std::path::{Path, PathBuf};
 
 /// The tiny fixture architecture with a 1024-token context and fresh weights, as a model dir.

@@ -96,7 +96,7 @@ fn validation_slice_and_document_shapes() {
     assert!(is_validation(0) && is_validation(40) && !is_validation(21));
     let r = AlpacaRecord { instruction: "Add.".into(), input: "1 2".into(), output: "3".into() };
     let docs = record_documents(&r);
-    assert_eq!(docs[0], (sift::train::alpaca_prompt("Add.", "1 2"), "3".to_string()));
+    assert_eq!(docs[0], (sift::prompt::alpaca_prompt("Add.", "1 2"), "3".to_string()));
     assert!(
         docs.iter().any(|d| d.1 == "1 2\n\n3")
             && docs.iter().any(|d| d.1 == "3")

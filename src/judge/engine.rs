@@ -4,10 +4,10 @@
 
 use super::cache::{CacheKey, ScoreCache, content_hash};
 use super::signals::{ModelSignals, Surprise};
-use super::template::{Template, input_layout, raw_layout};
 use crate::model::LocalModel;
 use crate::model::decoder::{Decoder, KvCache, Mode};
 use crate::model::logprobs::gather_logprobs;
+use crate::prompt::{Template, input_layout, raw_layout};
 use crate::quality::heuristics::RecordText;
 use anyhow::{Result, anyhow, bail};
 use candle_core::Tensor;

@@ -1,7 +1,7 @@
 //! The judge: a small local language model reads every (instruction c, input z, response y) record and
 //! says which responses are low quality or merely continue their input instead of answering, and why.
 //!
-//! [`template`] lays out the prompt, [`engine`] measures the response's token losses under four contexts
+//! [`crate::prompt`] lays out the prompt, [`engine`] measures the response's token losses under four contexts
 //! (cached in [`cache`]), [`signals`] derives IFD, instruction gain, continuation and quality from them,
 //! [`flags`] turns those into flags with reasons, and [`devset`] builds the continuation dev set.
 //!
@@ -29,13 +29,12 @@ pub mod devset;
 pub mod engine;
 pub mod flags;
 pub mod signals;
-pub mod template;
 
+pub use crate::prompt::Template;
 pub use cache::{CacheKey, ScoreCache, cache_dir, content_hash};
 pub use engine::{Engine, EngineOptions, OwnedText, ScoreEvent, ScoreOutcome, spawn};
 pub use flags::{Assessment, JudgeConfig, JudgeFlag, ModelFlagConfig, assess};
 pub use signals::{ContinuationWeights, ModelSignals, QualityWeights, Signals, SurfaceCues};
-pub use template::Template;
 
 use anyhow::Result;
 use std::path::{Path, PathBuf};

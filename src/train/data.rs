@@ -1,30 +1,13 @@
-//! Supervised fine-tuning examples: prompt templates, tokenisation with a label mask (1 on
-//! response tokens and EOS only), truncation, and length-bucketed micro-batches.
+//! Supervised fine-tuning examples: tokenisation of a record's training text (laid out by
+//! [`crate::prompt::record_segments`]) with a label mask (1 on response tokens and EOS only),
+//! truncation, and length-bucketed micro-batches.
 
-use crate::dataset::{Format, Record, Role};
+use crate::prompt::record_segments;
 use crate::session::Session;
 use anyhow::{Context, Result, anyhow, bail};
 use serde::{Deserialize, Serialize};
 use std::path::Path;
 use tokenizers::Tokenizer;
-
-/// Stanford Alpaca prompt for records with an input (exact text of tatsu-lab/stanford_alpaca).
-pub const PROMPT_INPUT: &str = "Below is an instruction that describes a task, paired with an input that provides \
-further context. Write a response that appropriately completes the request.\n\n### Instruction:\n{instruction}\n\n\
-### Input:\n{input}\n\n### Response:";
-
-/// Stanford Alpaca prompt for records without an input.
-pub const PROMPT_NO_INPUT: &str = "Below is an instruction that describes a task. Write a response that \
-appropriately completes the request.\n\n### Instruction:\n{instruction}\n\n### Response:";
-
-/// The Stanford Alpaca prompt for (instruction, input); the no-input variant when `input` is empty.
-pub fn alpaca_prompt(instruction: &str, input: &str) -> String {
-    if input.is_empty() {
-        PROMPT_NO_INPUT.replace("{instruction}", instruction)
-    } else {
-        PROMPT_INPUT.replacen("{instruction}", instruction, 1).replacen("{input}", input, 1)
-    }
-}
 
 /// A tokenizer with the special ids training needs.
 #[derive(Clone)]
@@ -94,43 +77,6 @@ pub enum Skip {
     PromptTooLong,
     /// No response (or no trained turn) to learn.
     NoResponse,
-}
-
-/// Whether a record is a single instruction-response pair (formatted with the Alpaca template).
-fn is_single_turn(rec: &Record) -> bool {
-    let roles: Vec<&Role> = rec.turns.iter().map(|t| &t.role).filter(|r| **r != Role::System).collect();
-    roles.len() == 2 && *roles[0] == Role::User && *roles[1] == Role::Assistant
-}
-
-/// Text segments of a record with their label flag. Single-turn records use the Alpaca template
-/// (a system prompt, when present, goes before it on its own paragraph); conversations use a plain
-/// layout (`### User:` / `### Assistant:` headers) where every assistant turn is trained (for the
-/// OpenAI format only turns without `weight: 0`) and each trained turn ends with EOS.
-pub fn record_segments(rec: &Record, format: Format) -> Vec<(String, bool)> {
-    if is_single_turn(rec) {
-        let mut prompt = String::new();
-        if let Some(sys) = rec.system.as_deref().filter(|s| !s.is_empty()) {
-            prompt.push_str(sys);
-            prompt.push_str("\n\n");
-        }
-        prompt.push_str(&alpaca_prompt(&rec.instruction, &rec.input));
-        return vec![(prompt, false), (rec.output.clone(), true)];
-    }
-    let mut segs = Vec::new();
-    for t in &rec.turns {
-        match &t.role {
-            Role::System => segs.push((format!("{}\n\n", t.text), false)),
-            Role::User => segs.push((format!("### User:\n{}\n\n", t.text), false)),
-            Role::Assistant => {
-                segs.push(("### Assistant:\n".to_string(), false));
-                let trained = format != Format::OpenAi || t.trained;
-                segs.push((t.text.clone(), trained));
-                segs.push(("\n\n".to_string(), false));
-            }
-            Role::Other(name) => segs.push((format!("### {name}:\n{}\n\n", t.text), false)),
-        }
-    }
-    segs
 }
 
 /// Tokenises segments into an example: BOS, then each segment; a trained segment is followed by a

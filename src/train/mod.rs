@@ -13,7 +13,7 @@ pub mod trainer;
 pub mod try_it;
 
 pub use crate::session::Selection;
-pub use data::{Example, MicroBatch, SftTokenizer, alpaca_prompt, build_examples};
+pub use data::{Example, MicroBatch, SftTokenizer, build_examples};
 pub use optim::{AdamW, AdamWParams, clip_grad_norm, lr_at};
 pub use trainer::{
     InitialEval, ModelSource, StepMetrics, TrainConfig, TrainData, TrainEvent, TrainSummary, Trainer, evaluate,

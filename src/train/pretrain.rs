@@ -8,10 +8,10 @@
 //! slice and is never trained on.
 
 use super::checkpoint::write_atomic;
-use super::data::{Example, alpaca_prompt};
+use super::data::Example;
 use super::trainer::{ModelSource, TrainConfig, TrainData, TrainEvent, TrainSummary, evaluate, run_training};
-use crate::judge::template::raw_layout;
 use crate::model::{LocalModel, ModelConfig};
+use crate::prompt::{alpaca_prompt, input_layout, raw_layout};
 use anyhow::{Context, Result, anyhow, bail};
 use candle_core::DType;
 use serde::{Deserialize, Serialize};
@@ -187,7 +187,7 @@ pub fn record_documents(r: &AlpacaRecord) -> Vec<(String, String)> {
         (raw_layout(&r.instruction, &r.input), r.output.clone()),
     ];
     if !r.input.is_empty() {
-        docs.push((String::new(), format!("{}\n\n{}", r.input, r.output)));
+        docs.push((String::new(), format!("{}{}", input_layout(&r.input), r.output)));
         docs.push((String::new(), r.input.clone()));
     }
     docs

@@ -207,7 +207,7 @@ pub fn prepare_run(session: &Session, s: &RunSettings) -> Result<PreparedRun> {
         "selection": s.selection.to_string(),
         "selected_records": positions.len(),
         "base_model": {"dir": base_dir, "fingerprint": fingerprint_dir(&base_dir)?},
-        "template": "stanford-alpaca (single turn); ### User/### Assistant plain layout (conversations)",
+        "template": crate::prompt::SFT_LAYOUT,
         "hyper_parameters": {
             "epochs": h.epochs, "max_steps": h.max_steps, "learning_rate": h.lr, "lr_schedule": "linear warmup + cosine",
             "warmup_ratio": config.warmup_ratio, "min_lr_ratio": config.min_lr_ratio, "batch_size": config.batch_size,

@@ -1,16 +1,16 @@
 //! "Try it": answer an instruction with a trained model, using the exact prompt it was trained on.
 
-use super::data::alpaca_prompt;
 use crate::model::{GenerateParams, Generation, LocalModel, generate};
+use crate::prompt::try_it_prompt;
 use anyhow::Result;
 use std::path::Path;
 use std::sync::atomic::AtomicBool;
 
 /// Token ids of the training prompt for (instruction, input): BOS (when the model has one) and
-/// the Stanford Alpaca template.
+/// [`try_it_prompt`], the layout a single-turn record is trained under.
 pub fn prompt_ids(model: &LocalModel, instruction: &str, input: &str) -> Result<Vec<u32>> {
     let mut ids: Vec<u32> = model.config.bos_token_id.into_iter().collect();
-    ids.extend(model.encode(&alpaca_prompt(instruction, input))?);
+    ids.extend(model.encode(&try_it_prompt(instruction, input))?);
     Ok(ids)
 }
 

@@ -1,11 +1,19 @@
-//! Prompt layouts the judge scores a response under.
+//! Every prompt layout sift writes, in one place: the judge scores a response under them, the
+//! trainer and pretraining learn from them, "try it" asks the trained model through them.
 //!
 //! Every layout is a *context* string; the response `y` is tokenized on its own and appended to the
 //! tokenized context, so the response tokens are identical under every layout and the per-layout
 //! mean losses compare like with like. The text joiner between context and response is empty, as in
 //! Stanford Alpaca's `train.py` (`source + target`): the Alpaca context ends with `### Response:` and
 //! `y` follows with no newline. A BOS token is put before every context when the model has one.
+//!
+//! Placeholders are filled in one pass over the layout ([`fill`]): text put in is never read again,
+//! so a field holding the literal `{input}` or `{instruction}` stays as written. Exports hand the
+//! record's user message (the data model's [`join_prompt`]: instruction, blank line, input) to the
+//! trainer, whose own template applies; the chat layout renders the same message.
 
+use crate::dataset::format::join_prompt;
+use crate::dataset::{Format, Record, Role};
 use anyhow::{Context, Result, bail};
 use serde_json::Value;
 use std::path::Path;
@@ -22,6 +30,35 @@ completes the request.\n\n### Instruction:\n{instruction}\n\n### Response:";
 /// The bare response header Cherry LLM conditions on when it scores a response "alone" (sift does
 /// not: see [`Template::alone`]).
 pub const ALPACA_RESPONSE_HEADER: &str = "### Response:";
+
+/// What the trainer's run record says about its layouts ([`record_segments`]).
+pub const SFT_LAYOUT: &str = "stanford-alpaca (single turn); ### User/### Assistant plain layout (conversations)";
+
+/// Fills the `{name}` placeholders of `layout` with `values` in one pass over the layout: a value
+/// is put in as it is and never searched again. Unknown placeholders and lone braces stay.
+pub fn fill(layout: &str, values: &[(&str, &str)]) -> String {
+    let mut out = String::with_capacity(layout.len() + values.iter().map(|(_, v)| v.len()).sum::<usize>());
+    let mut rest = layout;
+    while let Some(open) = rest.find('{') {
+        out.push_str(&rest[..open]);
+        let after = &rest[open + 1..];
+        let hit = values
+            .iter()
+            .find_map(|(name, value)| after.strip_prefix(name).and_then(|r| r.strip_prefix('}')).map(|r| (value, r)));
+        match hit {
+            Some((value, r)) => {
+                out.push_str(value);
+                rest = r;
+            }
+            None => {
+                out.push('{');
+                rest = after;
+            }
+        }
+    }
+    out.push_str(rest);
+    out
+}
 
 /// How the instruction `c` and input `z` are laid out before the response.
 #[derive(Clone, Debug)]
@@ -80,7 +117,7 @@ impl Template {
             Template::Alpaca => alpaca_prompt(instruction, input),
             Template::Raw => raw_layout(instruction, input),
             Template::InputOnly => input_layout(input),
-            Template::Chat(t) => t.render(&crate::dataset::format::join_prompt(instruction, input))?,
+            Template::Chat(t) => t.render(&join_prompt(instruction, input))?,
         })
     }
 
@@ -97,14 +134,10 @@ impl Template {
     }
 }
 
-/// Exact Stanford Alpaca prompt (with-input or no-input variant).
+/// Exact Stanford Alpaca prompt (with-input or no-input variant), filled in one pass.
 pub fn alpaca_prompt(instruction: &str, input: &str) -> String {
-    if input.is_empty() {
-        ALPACA_NO_INPUT.replace("{instruction}", instruction)
-    } else {
-        // Replace {input} first so an instruction containing "{input}" is not expanded.
-        ALPACA_WITH_INPUT.replacen("{input}", input, 1).replacen("{instruction}", instruction, 1)
-    }
+    let layout = if input.is_empty() { ALPACA_NO_INPUT } else { ALPACA_WITH_INPUT };
+    fill(layout, &[("instruction", instruction), ("input", input)])
 }
 
 /// Plain continuous text: `c + "\n\n" + z + "\n"`, or `c + "\n"` when there is no input.
@@ -116,6 +149,49 @@ pub fn raw_layout(instruction: &str, input: &str) -> String {
 /// "input then response" pretraining documents.
 pub fn input_layout(input: &str) -> String {
     if input.is_empty() { String::new() } else { format!("{input}\n\n") }
+}
+
+/// Whether a record is a single instruction-response pair (trained under the Alpaca template).
+fn is_single_turn(rec: &Record) -> bool {
+    let roles: Vec<&Role> = rec.turns.iter().map(|t| &t.role).filter(|r| **r != Role::System).collect();
+    roles.len() == 2 && *roles[0] == Role::User && *roles[1] == Role::Assistant
+}
+
+/// The training text of a record as segments with their label flag. Single-turn records use the
+/// Alpaca template (a system prompt, when present, goes before it on its own paragraph);
+/// conversations use a plain layout (`### User:` / `### Assistant:` headers) where every assistant
+/// turn is trained (for the OpenAI format only turns without `weight: 0`).
+pub fn record_segments(rec: &Record, format: Format) -> Vec<(String, bool)> {
+    if is_single_turn(rec) {
+        let mut prompt = String::new();
+        if let Some(sys) = rec.system.as_deref().filter(|s| !s.is_empty()) {
+            prompt.push_str(sys);
+            prompt.push_str("\n\n");
+        }
+        prompt.push_str(&alpaca_prompt(&rec.instruction, &rec.input));
+        return vec![(prompt, false), (rec.output.clone(), true)];
+    }
+    let mut segs = Vec::new();
+    for t in &rec.turns {
+        match &t.role {
+            Role::System => segs.push((format!("{}\n\n", t.text), false)),
+            Role::User => segs.push((format!("### User:\n{}\n\n", t.text), false)),
+            Role::Assistant => {
+                segs.push(("### Assistant:\n".to_string(), false));
+                let trained = format != Format::OpenAi || t.trained;
+                segs.push((t.text.clone(), trained));
+                segs.push(("\n\n".to_string(), false));
+            }
+            Role::Other(name) => segs.push((format!("### {name}:\n{}\n\n", t.text), false)),
+        }
+    }
+    segs
+}
+
+/// The prompt "try it" asks a trained model with: the training prompt of a single-turn record
+/// without a system prompt.
+pub fn try_it_prompt(instruction: &str, input: &str) -> String {
+    alpaca_prompt(instruction, input)
 }
 
 fn special_token(v: &Value) -> Option<String> {
@@ -193,8 +269,18 @@ mod tests {
              request.\n\n### Instruction:\nSay hi.\n\n### Response:"
         );
         assert_eq!(alpaca_prompt("{input}", "x").matches("{input}").count(), 1);
+        assert_eq!(alpaca_prompt("a {instruction}", "").matches("{instruction}").count(), 1);
         assert_eq!(raw_layout("c", "z"), "c\n\nz\n");
         assert_eq!(raw_layout("c", ""), "c\n");
+    }
+
+    #[test]
+    fn fill_is_one_pass() {
+        let v = [("instruction", "say {input}"), ("input", "{instruction}")];
+        assert_eq!(fill("<{instruction}|{input}>", &v), "<say {input}|{instruction}>");
+        assert_eq!(fill("{x} {instruction", &v), "{x} {instruction");
+        assert_eq!(fill("{{input}}", &v), "{{instruction}}");
+        assert_eq!(fill("é{input}ü", &[("input", "ß")]), "éßü");
     }
 
     #[test]
