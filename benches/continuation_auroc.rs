@@ -17,11 +17,11 @@
 #[path = "support/mod.rs"]
 mod support;
 
+use sift::dataset::RecordText;
 use sift::judge::devset::{self, DevItem, Split, auroc};
 use sift::judge::signals::{FEATURE_NAMES, SurfaceCues, continuation_features};
 use sift::judge::{ContinuationWeights, Engine, EngineOptions, JudgeConfig, ModelSignals, ScoreCache, Template};
 use sift::model::{LocalModel, init_threads};
-use sift::quality::heuristics::RecordText;
 use std::sync::atomic::AtomicBool;
 
 #[global_allocator]
@@ -34,7 +34,7 @@ fn labels(items: &[DevItem]) -> Vec<bool> {
 fn measure(engine: &Engine, items: &[DevItem]) -> Vec<ModelSignals> {
     let texts: Vec<RecordText> =
         items.iter().map(|d| RecordText { instruction: &d.instruction, input: &d.input, output: &d.output }).collect();
-    let mut cache = match sift::judge::cache_dir() {
+    let mut cache = match sift::paths::cache_dir() {
         Some(d) => ScoreCache::open(&d, &engine.cache_key()),
         None => ScoreCache::disabled("no cache dir"),
     };
@@ -183,7 +183,7 @@ fn main() {
 /// examples, shifts the bias from the fit's class balance to a 5% prior, and reports the same.
 fn calibrate(
     engine: &Engine,
-    all: &[devset::AlpacaRecord],
+    all: &[sift::dataset::RecordTextBuf],
     (dev, x): (&[DevItem], &[Vec<f32>]),
     (train, tx): (&[DevItem], &[Vec<f32>]),
     cfg: &JudgeConfig,

@@ -7,11 +7,12 @@
 #[path = "support/mod.rs"]
 mod support;
 
+use sift::dataset::RecordText;
 use sift::dataset::{Dataset, Record};
 use sift::judge::{Engine, EngineOptions, JudgeConfig, ScoreCache, Template, assess};
 use sift::model::{LocalModel, init_threads};
 use sift::quality::flag_dataset;
-use sift::quality::heuristics::{FlagConfig, RecordText};
+use sift::quality::heuristics::FlagConfig;
 use std::collections::{BTreeMap, HashSet};
 use std::path::Path;
 use std::sync::atomic::AtomicBool;
@@ -55,15 +56,12 @@ fn main() {
     for file in &files {
         let ds = Dataset::open(&dir.join(file), None).unwrap();
         let recs: Vec<Record> = (0..ds.len()).map(|p| ds.record(p).unwrap_or_default()).collect();
-        let texts: Vec<RecordText> = recs
-            .iter()
-            .map(|r| RecordText { instruction: &r.instruction, input: &r.input, output: &r.output })
-            .collect();
+        let texts: Vec<RecordText> = recs.iter().map(Record::text).collect();
         total += texts.len();
         let heur = flag_dataset(&texts, &FlagConfig::default());
         let signals = match &engine {
             Some(e) => {
-                let mut cache = sift::judge::cache_dir()
+                let mut cache = sift::paths::cache_dir()
                     .map_or_else(|| ScoreCache::disabled(""), |d| ScoreCache::open(&d, &e.cache_key()));
                 e.score(&texts, &mut cache, &AtomicBool::new(false), &mut |_| {}).unwrap().signals
             }

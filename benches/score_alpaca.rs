@@ -20,9 +20,9 @@
 #[path = "support/mod.rs"]
 mod support;
 
+use sift::dataset::RecordText;
 use sift::judge::{Engine, EngineOptions, ScoreCache, Template};
 use sift::model::{LocalModel, init_threads};
-use sift::quality::heuristics::RecordText;
 use std::sync::atomic::AtomicBool;
 use std::time::Instant;
 
@@ -49,10 +49,7 @@ fn main() {
     }
     let mut engine = Engine::new(model, Template::Alpaca, opts).unwrap();
     let all = support::alpaca();
-    let mut recs: Vec<RecordText> = all[..n]
-        .iter()
-        .map(|r| RecordText { instruction: &r.instruction, input: &r.input, output: &r.output })
-        .collect();
+    let mut recs: Vec<RecordText> = all[..n].iter().map(|r| r.as_text()).collect();
     let tokens: usize = recs.iter().map(|r| engine.model.encode(r.output).unwrap().len()).sum();
     if support::flag("--compare-parallel") {
         let (mut one, mut two) = (vec![], vec![]);

@@ -42,8 +42,9 @@
 
 mod support;
 
-use sift::judge::devset::AlpacaRecord;
-use sift::quality::heuristics::{FlagConfig, RecordText};
+use sift::dataset::RecordText;
+use sift::dataset::RecordTextBuf;
+use sift::quality::heuristics::FlagConfig;
 use sift::session::{OpenOptions, Selection, Session};
 use sift::train::data::{SftTokenizer, SplitMix64, build_examples};
 use sift::train::runs::{RunSettings, execute_run, prepare_run};
@@ -59,7 +60,7 @@ fn num(name: &str, default: usize) -> usize {
     support::arg(name).and_then(|v| v.parse().ok()).unwrap_or(default)
 }
 
-fn write_records(path: &Path, recs: &[&AlpacaRecord]) {
+fn write_records(path: &Path, recs: &[&RecordTextBuf]) {
     let v: Vec<serde_json::Value> = recs
         .iter()
         .map(|r| serde_json::json!({"instruction": r.instruction, "input": r.input, "output": r.output}))
@@ -87,13 +88,13 @@ fn finetune(file: &Path, base: &Path, out: PathBuf, steps: usize, seed: u64) -> 
 fn main() {
     sift::model::tune_allocator();
     sift::model::init_threads();
-    let model = support::model_dir().unwrap_or_else(|| sift::model::bundled::default_model_dir().unwrap());
+    let model = support::model_dir().unwrap_or_else(|| sift::paths::default_model_dir().unwrap());
     let (pool_n, n, steps, val_n) = (num("--pool", 6000), num("--n", 1500), num("--steps", 300), num("--val", 800));
     let all = support::alpaca();
     let dir = tempfile::tempdir().unwrap();
     let t0 = Instant::now();
 
-    let pool: Vec<&AlpacaRecord> =
+    let pool: Vec<&RecordTextBuf> =
         all.iter().enumerate().filter(|(i, _)| i % 20 != 0).map(|(_, r)| r).take(pool_n).collect();
     let pool_file = dir.path().join("pool.json");
     write_records(&pool_file, &pool);
@@ -144,13 +145,10 @@ fn main() {
     );
 
     // Clean held-out set: validation slice, no heuristic flag.
-    let val_all: Vec<&AlpacaRecord> = all.iter().enumerate().filter(|(i, _)| i % 20 == 0).map(|(_, r)| r).collect();
-    let texts: Vec<RecordText> = val_all
-        .iter()
-        .map(|r| RecordText { instruction: &r.instruction, input: &r.input, output: &r.output })
-        .collect();
+    let val_all: Vec<&RecordTextBuf> = all.iter().enumerate().filter(|(i, _)| i % 20 == 0).map(|(_, r)| r).collect();
+    let texts: Vec<RecordText> = val_all.iter().map(|r| r.as_text()).collect();
     let flags = sift::quality::flag_dataset(&texts, &FlagConfig::default());
-    let val: Vec<&AlpacaRecord> =
+    let val: Vec<&RecordTextBuf> =
         val_all.iter().zip(&flags).filter(|(_, f)| f.is_empty()).map(|(r, _)| *r).take(val_n).collect();
     let val_file = dir.path().join("val.json");
     write_records(&val_file, &val);
@@ -166,7 +164,7 @@ fn main() {
     println!("base model: eval loss {:.4}", eval(&model));
 
     let all_idx: Vec<usize> = (0..pool.len()).collect();
-    let subsets: Vec<(String, Vec<&AlpacaRecord>, u64)> = vec![
+    let subsets: Vec<(String, Vec<&RecordTextBuf>, u64)> = vec![
         ("unflagged, top quality".into(), pick(&by_quality), 1),
         ("unflagged, top IFD < 1".into(), pick(&by_ifd), 1),
         ("unflagged, random".into(), pick(&shuffled(&clean, 1)), 1),

@@ -5,8 +5,9 @@
 //! by deduplication, and (optionally) sample reasons for one kind.
 
 use rayon::prelude::*;
+use sift::dataset::RecordText;
 use sift::quality::dedup::duplicate_flags;
-use sift::quality::heuristics::{FlagConfig, FlagKind, Flagger, RecordText};
+use sift::quality::heuristics::{FlagConfig, FlagKind, Flagger};
 use std::time::Instant;
 
 #[derive(serde::Deserialize)]

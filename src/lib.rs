@@ -2,13 +2,19 @@
 //! train, export) knows nothing of the terminal; the TUI and the CLI both drive it.
 
 pub mod cli;
+/// `config.toml`: where it is, reading it, composing its sections.
+pub mod config;
 pub mod dataset;
+/// Durations for people to read.
+pub mod duration;
 /// Exports and hand-off to distributed trainers (TRL, axolotl, LLaMA-Factory).
 pub mod export;
 /// Model-based judge: likelihood signals, continuation detection, quality scores and flags.
 pub mod judge;
 /// Local Llama-family language model: loading, scoring, generation, checkpoints.
 pub mod model;
+/// Every folder sift uses.
+pub mod paths;
 /// Every prompt layout: judge, trainer, pretraining and "try it" build their prompts here.
 pub mod prompt;
 /// Model-free quality flags and duplicate detection.

@@ -6,8 +6,9 @@
 //! so they only count against flags that fire on those records.
 
 use serde_json::Value;
+use sift::dataset::RecordText;
 use sift::quality::flag_dataset;
-use sift::quality::heuristics::{FlagConfig, FlagKind, RecordText};
+use sift::quality::heuristics::{FlagConfig, FlagKind};
 use std::collections::{BTreeMap, HashSet};
 use std::path::Path;
 

@@ -3,12 +3,13 @@
 
 mod common;
 use common::*;
-use sift::judge::devset::{self, AlpacaRecord, Split};
+use sift::dataset::RecordText;
+use sift::dataset::RecordTextBuf;
+use sift::judge::devset::{self, Split};
 use sift::judge::engine::response_nll;
 use sift::judge::{CacheKey, Engine, EngineOptions, ScoreCache, ScoreEvent, Template};
 use sift::model::{LocalModel, Mode, token_logprobs};
 use sift::prompt::{ALPACA_RESPONSE_HEADER, alpaca_prompt};
-use sift::quality::heuristics::RecordText;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 fn engine(opts: EngineOptions) -> Engine {
@@ -246,7 +247,7 @@ fn training_judging_and_try_it_build_the_same_prompt_for_hostile_text() {
         assert_eq!(trained, vec![(want.clone(), false), (y.to_string(), true)], "training, record {i}");
         assert_eq!(Template::Alpaca.prompt(c, z).unwrap(), want, "judge, record {i}");
         assert_eq!(sift::prompt::try_it_prompt(c, z), want, "try it, record {i}");
-        let pre = sift::train::pretrain::AlpacaRecord { instruction: c.into(), input: z.into(), output: y.into() };
+        let pre = RecordTextBuf::new(c, z, y);
         assert_eq!(sift::train::pretrain::record_documents(&pre)[0], (want.clone(), y.to_string()), "pretraining");
         // What the model is actually given: the same tokens, and the judge's loss is the loss
         // of the response after the training prompt.
@@ -365,9 +366,9 @@ fn cancel_stops_between_chunks_and_events_stream() {
 #[test]
 fn background_scoring_reports_done_and_skips_empty_responses() {
     let e = std::sync::Arc::new(engine(EngineOptions::default()));
-    let recs: Vec<sift::judge::OwnedText> = [("Say hi.", "", "Hi!"), ("Say nothing.", "", "  ")]
+    let recs: Vec<sift::dataset::RecordTextBuf> = [("Say hi.", "", "Hi!"), ("Say nothing.", "", "  ")]
         .iter()
-        .map(|&(a, b, c)| sift::judge::OwnedText { instruction: a.into(), input: b.into(), output: c.into() })
+        .map(|&(a, b, c)| sift::dataset::RecordTextBuf::new(a, b, c))
         .collect();
     let rx = sift::judge::spawn(e, recs, None, Default::default());
     let events: Vec<ScoreEvent> = rx.iter().collect();
@@ -461,13 +462,17 @@ fn sift_score_reads_the_judge_settings_of_config_toml_or_of_a_config_file() {
         p
     };
     // config.toml flags every record as a continuation (threshold 0); a --config file flags none.
-    let app = write("config.toml", "[options]\nauto_advance = false\n[judge.flags]\ncontinuation = 0.0\n");
-    let run = |config: Option<&std::path::Path>| {
+    // Its [keys] table names no command: the TUI refuses it, scoring never reads it.
+    let app = write(
+        "config.toml",
+        "[options]\nauto_advance = false\n[keys]\nfly = \"z\"\n[judge.flags]\ncontinuation = 0.0\n",
+    );
+    let run_with = |app: &std::path::Path, config: Option<&std::path::Path>| {
         let mut cmd = sift();
         cmd.args(["score", path.to_str().unwrap(), "-q", "--out", out.to_str().unwrap()])
             .args(["--model", common::tiny_llama().to_str().unwrap()])
             .env("SIFT_CACHE_DIR", dir.path().join("cache"))
-            .env("SIFT_CONFIG", &app);
+            .env("SIFT_CONFIG", app);
         if let Some(c) = config {
             cmd.arg("--config").arg(c);
         }
@@ -482,16 +487,20 @@ fn sift_score_reads_the_judge_settings_of_config_toml_or_of_a_config_file() {
         });
         (flagged, String::from_utf8_lossy(&o.stderr).into_owned())
     };
+    let run = |config: Option<&std::path::Path>| run_with(&app, config);
     assert_eq!(run(None).0, Some(RECS.len()), "config.toml's [judge] table applies without --config");
     let none = Some(0);
     assert_eq!(run(Some(&write("app.toml", "[judge.flags]\ncontinuation = 1.01\n"))).0, none, "config.toml-shaped");
     assert_eq!(run(Some(&write("judge.toml", "[flags]\ncontinuation = 1.01\n"))).0, none, "judge tables alone");
     let (flagged, err) = run(Some(&write("typo.toml", "[judgement.flags]\ncontinuation = 0.0\n")));
     assert!(flagged.is_none() && err.contains("sets no judge settings"), "{err}");
+    // A SIFT_CONFIG naming no file is an error, not silently the defaults.
+    let (flagged, err) = run_with(&dir.path().join("missing.toml"), None);
+    assert!(flagged.is_none() && err.contains("SIFT_CONFIG") && err.contains("missing.toml"), "{err}");
 }
 
-fn rec(i: &str, z: &str, y: &str) -> AlpacaRecord {
-    AlpacaRecord { instruction: i.into(), input: z.into(), output: y.into() }
+fn rec(i: &str, z: &str, y: &str) -> RecordTextBuf {
+    RecordTextBuf { instruction: i.into(), input: z.into(), output: y.into() }
 }
 
 #[test]
@@ -507,7 +516,7 @@ fn dev_set_pairs_genuine_records_with_next_sentence_continuations() {
     assert_eq!((eval[0].source, eval[2].source), (0, 20));
     let (g, c) = (&eval[0], &eval[1]);
     assert!(!g.continuation && c.continuation && g.source == 0 && c.source == 0);
-    assert_eq!(g.output, records[0].output);
+    assert_eq!(*g.output, *records[0].output);
     // The continuation copy: input is a prefix of the passage, output the sentences right after it.
     assert!(passage.starts_with(&c.input));
     let rest = passage[c.input.len()..].trim_start();
@@ -521,7 +530,7 @@ fn dev_set_pairs_genuine_records_with_next_sentence_continuations() {
     // On the real Alpaca file: only index % 20 == 0 records, every copy continues its passage.
     let path = shared("alpaca/alpaca_data.json");
     if let Ok(bytes) = std::fs::read(&path) {
-        let all: Vec<AlpacaRecord> = serde_json::from_slice(&bytes).unwrap();
+        let all: Vec<RecordTextBuf> = serde_json::from_slice(&bytes).unwrap();
         let dev = devset::build(&all, Split::Eval);
         assert!(dev.len() >= 40, "dev set too small: {}", dev.len());
         assert!(dev.iter().all(|d| d.source % 20 == 0));
@@ -533,7 +542,7 @@ fn dev_set_pairs_genuine_records_with_next_sentence_continuations() {
             let rest = src.input.trim()[copy.input.len()..].trim_start();
             assert!(rest.starts_with(&copy.output), "the copy's response is the passage's next sentences");
             let g = &all[genuine.source];
-            assert_eq!((&g.input, &g.output), (&genuine.input, &genuine.output));
+            assert_eq!((&*g.input, &*g.output), (&*genuine.input, &*genuine.output));
         }
     }
 }

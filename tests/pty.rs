@@ -35,9 +35,12 @@ fn spawn(dir: &Path, data: Option<&Path>) -> (std::process::Child, std::fs::File
     // SAFETY: both fds were just opened and are owned here.
     let (master, slave) = unsafe { (OwnedFd::from_raw_fd(master), OwnedFd::from_raw_fd(slave)) };
 
+    // An empty config: the user's own does not apply (SIFT_CONFIG must name a file).
+    let config = dir.join("empty-config.toml");
+    std::fs::write(&config, "").unwrap();
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_sift"));
     cmd.args(data)
-        .env("SIFT_CONFIG", dir.join("no-config.toml"))
+        .env("SIFT_CONFIG", &config)
         .env("HOME", dir)
         .env("XDG_DATA_HOME", dir.join("xdg"))
         .env("TERM", "xterm-256color")

@@ -4,7 +4,8 @@
 
 mod common;
 
-use sift::train::pretrain::{AlpacaRecord, is_validation, record_documents, unigram_baseline};
+use sift::dataset::RecordTextBuf;
+use sift::train::pretrain::{is_validation, record_documents, unigram_baseline};
 use std::path::Path;
 
 fn pretrain(out: &Path) -> std::process::Output {
@@ -94,7 +95,7 @@ fn copy_dir(from: &Path, to: &Path) {
 #[test]
 fn validation_slice_and_document_shapes() {
     assert!(is_validation(0) && is_validation(40) && !is_validation(21));
-    let r = AlpacaRecord { instruction: "Add.".into(), input: "1 2".into(), output: "3".into() };
+    let r = RecordTextBuf { instruction: "Add.".into(), input: "1 2".into(), output: "3".into() };
     let docs = record_documents(&r);
     assert_eq!(docs[0], (sift::prompt::alpaca_prompt("Add.", "1 2"), "3".to_string()));
     assert!(
@@ -103,7 +104,7 @@ fn validation_slice_and_document_shapes() {
             && docs.iter().any(|d| d.1 == "1 2")
             && docs.contains(&("Add.\n\n1 2\n".to_string(), "3".to_string()))
     );
-    let plain = AlpacaRecord { instruction: "Hi.".into(), input: String::new(), output: "Hello".into() };
+    let plain = RecordTextBuf { instruction: "Hi.".into(), input: "".into(), output: "Hello".into() };
     assert_eq!(record_documents(&plain).len(), 3);
     let ex = |t: Vec<u32>| sift::train::Example { trained: t.iter().map(|_| true).collect(), tokens: t, source: 0 };
     // Uniform training counts over 4 tokens of a 4-token vocabulary: ln 4 per token.

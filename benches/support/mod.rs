@@ -3,7 +3,7 @@
 #![allow(dead_code)]
 
 use candle_core::{DType, Device};
-use sift::judge::devset::AlpacaRecord;
+use sift::dataset::RecordTextBuf;
 use sift::model::{CheckpointFiles, ModelConfig, init_weights, save_hf_checkpoint};
 use std::path::{Path, PathBuf};
 
@@ -42,7 +42,7 @@ pub fn alpaca_path() -> PathBuf {
 }
 
 /// All 52,002 Alpaca records.
-pub fn alpaca() -> Vec<AlpacaRecord> {
+pub fn alpaca() -> Vec<RecordTextBuf> {
     let p = alpaca_path();
     serde_json::from_slice(&std::fs::read(&p).unwrap_or_else(|e| panic!("{}: {e}", p.display()))).unwrap()
 }

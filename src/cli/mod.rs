@@ -180,7 +180,7 @@ pub fn run(cli: Cli) -> Result<i32> {
                 quiet,
             })
         }
-        None if cli.print_config => crate::tui::print_config().map(|()| 0),
+        None if cli.print_config => crate::config::print_config::<crate::tui::config::UiConfig>().map(|()| 0),
         None => crate::tui::run(cli.file.as_deref(), format, cli.model.as_deref()).map(|()| 0),
     }
 }

@@ -1,9 +1,11 @@
 //! `sift score`: judge every record with a local model and write one JSON object per record.
 
+use crate::config::ConfigFile;
+use crate::dataset::RecordText;
 use crate::dataset::{Dataset, Format};
 use crate::judge::{self, EngineOptions, JudgeConfig, ScoreCache, ScoreEvent};
-use crate::quality::heuristics::{FlagConfig, RecordText};
-use anyhow::{Context, Result, anyhow, bail};
+use crate::quality::heuristics::FlagConfig;
+use anyhow::{Context, Result, bail};
 use serde_json::{Value, json};
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -43,24 +45,15 @@ pub fn parse_select(spec: &str, len: usize) -> Result<Vec<usize>> {
     Ok(out)
 }
 
-fn fmt_secs(s: f64) -> String {
-    if !s.is_finite() {
-        return "?".into();
-    }
-    let s = s.max(0.0).round() as u64;
-    if s >= 3600 { format!("{}h{:02}m", s / 3600, s / 60 % 60) } else { format!("{}m{:02}s", s / 60, s % 60) }
-}
-
 /// The judge settings and heuristic flag thresholds of a `--config` file: either a whole
 /// `config.toml` (its `[judge]` and `[flags]` tables, as the TUI reads them) or the judge's tables
 /// alone (`[continuation]`, `[quality]`, `[flags]` for the model flags; heuristic thresholds
 /// then stay at their defaults). A file with neither is an error rather than silently the defaults.
 fn config_file(p: &Path) -> Result<(JudgeConfig, FlagConfig)> {
-    let text = std::fs::read_to_string(p).with_context(|| format!("reading {}", p.display()))?;
-    let table: toml::Table = toml::from_str(&text).with_context(|| format!("parsing {}", p.display()))?;
+    let file = ConfigFile::open(p)?;
+    let table = file.table()?;
     if table.contains_key("judge") {
-        let c = crate::tui::config::Config::parse(&text).map_err(|e| anyhow!("parsing {}: {e}", p.display()))?;
-        return Ok((c.judge, c.flags));
+        return judge_sections(&file);
     }
     if !["continuation", "quality", "flags"].iter().any(|k| table.contains_key(*k)) {
         bail!(
@@ -68,18 +61,21 @@ fn config_file(p: &Path) -> Result<(JudgeConfig, FlagConfig)> {
             p.display()
         );
     }
-    let judge = toml::from_str(&text).with_context(|| format!("parsing {}", p.display()))?;
+    let judge = toml::from_str(&file.text).with_context(|| format!("parsing {}", p.display()))?;
     Ok((judge, FlagConfig::default()))
+}
+
+/// The `[judge]` and `[flags]` sections of a config.toml; the others (the TUI's `[keys]` among
+/// them) are not read, so they cannot fail scoring.
+fn judge_sections(file: &ConfigFile) -> Result<(JudgeConfig, FlagConfig)> {
+    Ok((file.section("judge")?, file.section("flags")?))
 }
 
 /// Runs `sift score`; returns the exit code.
 pub fn score(a: &ScoreArgs) -> Result<i32> {
     let (cfg, flag_cfg) = match a.config {
         Some(p) => config_file(p)?,
-        None => {
-            let c = crate::tui::config::Config::load()?;
-            (c.judge, c.flags)
-        }
+        None => judge_sections(&ConfigFile::load()?)?,
     };
     let ds = Dataset::open(a.file, a.format)?;
     let positions = match a.select {
@@ -88,18 +84,12 @@ pub fn score(a: &ScoreArgs) -> Result<i32> {
     };
     let records: Vec<Option<crate::dataset::Record>> = (0..ds.len()).map(|p| ds.record(p)).collect();
     let empty = crate::dataset::Record::default();
-    let texts: Vec<RecordText> = records
-        .iter()
-        .map(|r| {
-            let r = r.as_ref().unwrap_or(&empty);
-            RecordText { instruction: &r.instruction, input: &r.input, output: &r.output }
-        })
-        .collect();
+    let texts: Vec<RecordText> = records.iter().map(|r| r.as_ref().unwrap_or(&empty).text()).collect();
     let heuristic = crate::quality::flag_dataset(&texts, &flag_cfg);
 
     let opts = EngineOptions { compare_tokens: a.compare_tokens, ..EngineOptions::default() };
     let engine = judge::load_engine(a.model.as_deref(), a.template, opts)?;
-    let mut cache = match (a.no_cache, judge::cache_dir()) {
+    let mut cache = match (a.no_cache, crate::paths::cache_dir()) {
         (false, Some(d)) => ScoreCache::open(&d, &engine.cache_key()),
         _ => ScoreCache::disabled("caching turned off"),
     };
@@ -118,7 +108,10 @@ pub fn score(a: &ScoreArgs) -> Result<i32> {
     let quiet = a.quiet;
     let outcome = engine.score(&sel_texts, &mut cache, &cancel, &mut |e| {
         if let (false, ScoreEvent::Progress { done, total, records_per_s, eta_s }) = (quiet, e) {
-            eprint!("\rscoring {done}/{total} records  {records_per_s:.1} records/s  ETA {}   ", fmt_secs(eta_s));
+            eprint!(
+                "\rscoring {done}/{total} records  {records_per_s:.1} records/s  ETA {}   ",
+                crate::duration::units(eta_s)
+            );
         }
     })?;
     if !a.quiet {

@@ -1,6 +1,7 @@
 //! `sift train`: fine-tune a model on a selection of records, with a progress line on stderr.
 
 use crate::dataset::Format;
+use crate::duration::clock;
 use crate::session::{OpenOptions, Session};
 use crate::train::runs::{RunSettings, TrainHyper, execute_run, prepare_run};
 use crate::train::{TrainEvent, TrainSummary};
@@ -9,16 +10,6 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
-
-/// `H:MM:SS` or `M:SS`.
-pub fn hms(secs: f64) -> String {
-    let s = secs.max(0.0).round() as u64;
-    if s >= 3600 {
-        format!("{}:{:02}:{:02}", s / 3600, s / 60 % 60, s % 60)
-    } else {
-        format!("{}:{:02}", s / 60, s % 60)
-    }
-}
 
 /// Prints training events as a `\r` progress line on stderr; returns the summary on `Done`.
 pub fn progress(rx: std::sync::mpsc::Receiver<TrainEvent>) -> Option<TrainSummary> {
@@ -44,8 +35,8 @@ pub fn progress(rx: std::sync::mpsc::Receiver<TrainEvent>) -> Option<TrainSummar
                     m.lr,
                     m.grad_norm,
                     m.tokens_per_s,
-                    hms(m.elapsed_s),
-                    hms(m.remaining_s)
+                    clock(m.elapsed_s),
+                    clock(m.remaining_s)
                 );
                 let _ = err.flush();
             }
@@ -88,7 +79,7 @@ pub fn train(file: &Path, format: Option<Format>, settings: &RunSettings) -> Res
     println!(
         "done: {} steps in {}, train loss {:.4}, final loss {:.4}{}",
         s.steps,
-        hms(s.runtime_s),
+        clock(s.runtime_s),
         s.train_loss,
         s.final_loss,
         s.eval_loss.map_or(String::new(), |l| format!(", eval loss {l:.4}"))
@@ -304,7 +295,7 @@ pub struct TryArgs {
 pub fn try_it(a: &TryArgs) -> Result<i32> {
     let dir = match &a.model {
         Some(d) => d.clone(),
-        None => crate::model::bundled::default_model_dir()?,
+        None => crate::paths::default_model_dir()?,
     };
     let model = crate::model::LocalModel::load(&dir)?;
     let params = crate::model::GenerateParams {

@@ -9,10 +9,12 @@ pub mod json;
 mod load;
 pub mod save;
 pub mod scan;
+mod text;
 
 pub use format::{Decoded, Field, Format, Record, Role, Turn};
 pub use load::OpenError;
 pub use scan::{Container, Problem, ProblemKind, Span};
+pub use text::{RecordText, RecordTextBuf};
 
 use json::Style;
 use std::collections::HashMap;

@@ -54,14 +54,6 @@ pub fn content_hash(instruction: &str, input: &str, output: &str) -> u64 {
     h.digest()
 }
 
-/// The cache directory: `SIFT_CACHE_DIR` if set, else the platform cache dir for sift.
-pub fn cache_dir() -> Option<PathBuf> {
-    if let Some(d) = std::env::var_os("SIFT_CACHE_DIR").filter(|d| !d.is_empty()) {
-        return Some(PathBuf::from(d));
-    }
-    directories::ProjectDirs::from("", "", "sift").map(|p| p.cache_dir().to_path_buf())
-}
-
 /// What happened when a cache file was opened.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct CacheReport {

@@ -7,6 +7,7 @@
 //! all others form the training set, the only one continuation weights may be fitted on.
 //! Also here: AUROC and a small logistic-regression fitter.
 
+use crate::dataset::RecordTextBuf;
 use serde::{Deserialize, Serialize};
 
 /// Which records a set is built from.
@@ -23,15 +24,6 @@ impl Split {
     pub fn contains(self, index: usize) -> bool {
         index.is_multiple_of(20) == (self == Split::Eval)
     }
-}
-
-/// An Alpaca record.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
-pub struct AlpacaRecord {
-    pub instruction: String,
-    #[serde(default)]
-    pub input: String,
-    pub output: String,
 }
 
 /// One dev-set item.
@@ -95,7 +87,7 @@ pub fn sentences(text: &str) -> Vec<&str> {
 /// The continuation copy of `r`, if its input qualifies: input = sentences `[..k]`, response =
 /// sentences `[k..k+m]` (k, m >= 1) whose length is closest to the genuine response's (the longest
 /// prefix wins ties), within [`LENGTH_RATIO`].
-pub fn continuation_copy(r: &AlpacaRecord) -> Option<(String, String)> {
+pub fn continuation_copy(r: &RecordTextBuf) -> Option<(String, String)> {
     let s = sentences(&r.input);
     if s.len() < MIN_SENTENCES || r.input.trim().len() < MIN_CHARS || r.output.trim().is_empty() {
         return None;
@@ -126,18 +118,18 @@ pub fn continuation_copy(r: &AlpacaRecord) -> Option<(String, String)> {
 }
 
 /// Source record and continuation copy of every qualifying record of `split`, in index order.
-fn copies(records: &[AlpacaRecord], split: Split) -> Vec<(usize, String, String)> {
+fn copies(records: &[RecordTextBuf], split: Split) -> Vec<(usize, String, String)> {
     let eligible = records.iter().enumerate().filter(|(i, _)| split.contains(*i));
     eligible.filter_map(|(i, r)| continuation_copy(r).map(|(z, y)| (i, z, y))).collect()
 }
 
-fn item(source: usize, r: &AlpacaRecord, input: &str, output: &str, continuation: bool) -> DevItem {
-    DevItem { source, instruction: r.instruction.clone(), input: input.into(), output: output.into(), continuation }
+fn item(source: usize, r: &RecordTextBuf, input: &str, output: &str, continuation: bool) -> DevItem {
+    DevItem { source, instruction: r.instruction.to_string(), input: input.into(), output: output.into(), continuation }
 }
 
 /// Paired dev set of `split`: each qualifying record as it is (genuine), then its continuation copy.
 /// The copies' inputs are prefixes of their sources', so -len(input) separates this set well.
-pub fn build_paired(records: &[AlpacaRecord], split: Split) -> Vec<DevItem> {
+pub fn build_paired(records: &[RecordTextBuf], split: Split) -> Vec<DevItem> {
     let mut out = Vec::new();
     for (i, z, y) in copies(records, split) {
         let r = &records[i];
@@ -150,7 +142,7 @@ pub fn build_paired(records: &[AlpacaRecord], split: Split) -> Vec<DevItem> {
 /// Length-matched dev set of `split`: each continuation copy, then the genuine record of the split
 /// (non-empty input, not a copy's source, each used once) nearest to it in log input length plus
 /// log output length, so neither trivial baseline separates the classes by construction.
-pub fn build(records: &[AlpacaRecord], split: Split) -> Vec<DevItem> {
+pub fn build(records: &[RecordTextBuf], split: Split) -> Vec<DevItem> {
     let cs = copies(records, split);
     let sources: std::collections::HashSet<usize> = cs.iter().map(|c| c.0).collect();
     let mut pool: Vec<usize> = (0..records.len())
@@ -174,8 +166,8 @@ pub fn build(records: &[AlpacaRecord], split: Split) -> Vec<DevItem> {
 /// one-word answers) where the dev set holds only long passages, so a score fitted or checked on
 /// them does not flag short, well-predicted answers merely for being predictable. Alpaca has a few
 /// real continuation-style records among them; they count as genuine (label noise).
-pub fn ordinary(records: &[AlpacaRecord], split: Split, rem: usize) -> Vec<DevItem> {
-    let keep = |i: usize, r: &AlpacaRecord| split.contains(i) && i % 20 == rem && !r.output.trim().is_empty();
+pub fn ordinary(records: &[RecordTextBuf], split: Split, rem: usize) -> Vec<DevItem> {
+    let keep = |i: usize, r: &RecordTextBuf| split.contains(i) && i % 20 == rem && !r.output.trim().is_empty();
     let picked = records.iter().enumerate().filter(|(i, r)| keep(*i, r));
     picked.map(|(i, r)| item(i, r, &r.input, &r.output, false)).collect()
 }
@@ -248,8 +240,8 @@ mod tests {
 
     #[test]
     fn ordinary_records_are_one_index_class_of_a_split_as_they_are() {
-        let r = |o: &str| AlpacaRecord { instruction: "Do.".into(), input: String::new(), output: o.into() };
-        let recs: Vec<AlpacaRecord> = (0..60).map(|i| r(if i == 30 { " " } else { "Done." })).collect();
+        let r = |o: &str| RecordTextBuf { instruction: "Do.".into(), input: "".into(), output: o.into() };
+        let recs: Vec<RecordTextBuf> = (0..60).map(|i| r(if i == 30 { " " } else { "Done." })).collect();
         let t = ordinary(&recs, Split::Train, 10);
         assert_eq!(t.iter().map(|d| d.source).collect::<Vec<_>>(), vec![10, 50]);
         assert!(t.iter().all(|d| !d.continuation && d.output == "Done."));

@@ -4,11 +4,11 @@
 
 use super::cache::{CacheKey, ScoreCache, content_hash};
 use super::signals::{ModelSignals, Surprise};
+use crate::dataset::{RecordText, RecordTextBuf};
 use crate::model::LocalModel;
 use crate::model::decoder::{Decoder, KvCache, Mode};
 use crate::model::logprobs::gather_logprobs;
 use crate::prompt::{Template, input_layout, raw_layout};
-use crate::quality::heuristics::RecordText;
 use anyhow::{Result, anyhow, bail};
 use candle_core::Tensor;
 use rayon::prelude::*;
@@ -471,26 +471,11 @@ pub fn response_nll(model: &Decoder, batch: &[(&[u32], usize)], shared: Option<&
     Ok(batch.iter().map(|(s, start)| it.by_ref().take(s.len().saturating_sub(*start)).collect()).collect())
 }
 
-/// Owned record texts, for scoring on a background thread.
-#[derive(Clone, Debug, Default)]
-pub struct OwnedText {
-    pub instruction: String,
-    pub input: String,
-    pub output: String,
-}
-
-impl OwnedText {
-    /// Borrowed view for the engine and the heuristics.
-    pub fn as_text(&self) -> RecordText<'_> {
-        RecordText { instruction: &self.instruction, input: &self.input, output: &self.output }
-    }
-}
-
 /// Scores `records` on a new thread; events arrive on the returned channel, ending with `Done` or
 /// `Failed`. The cache is opened on that thread ([`ScoreCache::open`] under `cache_dir`, or off).
 pub fn spawn(
     engine: Arc<Engine>,
-    records: Vec<OwnedText>,
+    records: Vec<RecordTextBuf>,
     cache_dir: Option<std::path::PathBuf>,
     cancel: Arc<AtomicBool>,
 ) -> std::sync::mpsc::Receiver<ScoreEvent> {
@@ -500,7 +485,7 @@ pub fn spawn(
             Some(d) => ScoreCache::open(d, &engine.cache_key()),
             None => ScoreCache::disabled("no cache directory"),
         };
-        let texts: Vec<RecordText> = records.iter().map(OwnedText::as_text).collect();
+        let texts: Vec<RecordText> = records.iter().map(RecordTextBuf::as_text).collect();
         let res = engine.score(&texts, &mut cache, &cancel, &mut |e| {
             let _ = tx.send(e);
         });

@@ -98,7 +98,7 @@ pub fn model_flags(m: &ModelSignals, s: &Signals, cfg: &ModelFlagConfig) -> Vec<
 /// Merges heuristic flags and (when the record was scored) the model's signals and flags.
 pub fn assess(
     m: Option<&ModelSignals>,
-    text: &crate::quality::heuristics::RecordText,
+    text: &crate::dataset::RecordText,
     heuristic: &[Flag],
     cfg: &JudgeConfig,
 ) -> Assessment {

@@ -31,25 +31,21 @@ pub mod flags;
 pub mod signals;
 
 pub use crate::prompt::Template;
-pub use cache::{CacheKey, ScoreCache, cache_dir, content_hash};
-pub use engine::{Engine, EngineOptions, OwnedText, ScoreEvent, ScoreOutcome, spawn};
+pub use cache::{CacheKey, ScoreCache, content_hash};
+pub use engine::{Engine, EngineOptions, ScoreEvent, ScoreOutcome, spawn};
 pub use flags::{Assessment, JudgeConfig, JudgeFlag, ModelFlagConfig, assess};
 pub use signals::{ContinuationWeights, ModelSignals, QualityWeights, Signals, SurfaceCues};
 
 use anyhow::Result;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
-/// The model used when none is given: `SIFT_MODEL` if set, else the bundled default model.
-pub fn default_model_dir() -> Result<PathBuf> {
-    crate::model::bundled::default_model_dir()
-}
-
-/// The judge the CLI and the TUI score with: the model in `model` (else [`default_model_dir`]) under
+/// The judge the CLI and the TUI score with: the model in `model` (else
+/// [`crate::paths::default_model_dir`]) under
 /// the template named `template`, with `opts`.
 pub fn load_engine(model: Option<&Path>, template: &str, opts: EngineOptions) -> Result<Engine> {
     let dir = match model {
         Some(d) => d.to_path_buf(),
-        None => default_model_dir()?,
+        None => crate::paths::default_model_dir()?,
     };
     let m = crate::model::LocalModel::load(&dir)?;
     let template = Template::from_name(template, Some(&dir))?;

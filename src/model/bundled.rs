@@ -1,5 +1,5 @@
 //! The default model sift ships: `assets/model` is compiled into the binary and unpacked once into
-//! the cache directory, so scoring, flags, training and "try it" work after `cargo install` from
+//! the cache directory ([`crate::paths::default_model_dir`] picks the folder), so scoring, flags, training and "try it" work after `cargo install` from
 //! any directory with no download. A user's `--model`/`--base` or `SIFT_MODEL` always wins.
 
 use anyhow::{Context, Result};
@@ -23,24 +23,6 @@ fn bundled_hash() -> u64 {
         h.update(bytes);
     }
     h.digest()
-}
-
-/// The model to use when the user names none: `$SIFT_MODEL` when set, else the bundled model,
-/// unpacked under the cache directory (`$SIFT_CACHE_DIR` or the platform cache dir; the temp dir
-/// when neither is writable).
-pub fn default_model_dir() -> Result<PathBuf> {
-    if let Some(d) = std::env::var_os("SIFT_MODEL").filter(|d| !d.is_empty()) {
-        return Ok(PathBuf::from(d));
-    }
-    let roots = crate::judge::cache_dir().into_iter().chain([std::env::temp_dir().join("sift")]);
-    let mut last = None;
-    for root in roots {
-        match unpack_bundled(&root.join("models")) {
-            Ok(d) => return Ok(d),
-            Err(e) => last = Some(e),
-        }
-    }
-    Err(last.expect("at least one root")).context("unpacking the bundled default model")
 }
 
 /// Unpacks the bundled model into `root/default-<hash>` (once; an existing complete copy is

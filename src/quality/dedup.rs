@@ -5,8 +5,9 @@
 //! similarity of the shingle sets to confirm them. The first occurrence is kept unflagged; every
 //! later record is flagged against the earliest record it duplicates, so output is deterministic.
 
-use super::heuristics::{Flag, FlagConfig, FlagKind, RecordText};
+use super::heuristics::{Flag, FlagConfig, FlagKind};
 use super::text::{snippet, word_spans};
+use crate::dataset::RecordText;
 use rayon::prelude::*;
 use std::collections::HashMap;
 use xxhash_rust::xxh3::{xxh3_64_with_seed, xxh3_128};

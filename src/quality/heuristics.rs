@@ -8,16 +8,8 @@ use super::text::{
     PhraseMatcher, contains_any, find_any, fold, folded, has_phrase, is_list_item, looks_like_code, snippet,
     word_count, word_spans, words,
 };
+use crate::dataset::RecordText;
 use serde::{Deserialize, Serialize};
-
-/// The three texts of a record the heuristics read. For a conversation, `output` is the last
-/// assistant turn and `instruction` the user turn before it.
-#[derive(Clone, Copy, Debug, Default)]
-pub struct RecordText<'a> {
-    pub instruction: &'a str,
-    pub input: &'a str,
-    pub output: &'a str,
-}
 
 /// The kinds of defect sift flags without a model.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]

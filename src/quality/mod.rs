@@ -6,7 +6,8 @@ pub mod heuristics;
 mod phrases;
 mod text;
 
-use heuristics::{Flag, FlagConfig, Flagger, RecordText};
+use crate::dataset::RecordText;
+use heuristics::{Flag, FlagConfig, Flagger};
 use rayon::prelude::*;
 
 /// Every flag for every record: [`heuristics::flag_record`] on each record (in parallel) plus

@@ -64,9 +64,7 @@ fn state_dir_candidates(path: &Path) -> (PathBuf, PathBuf) {
     let beside = path.with_file_name(format!(".{name}.sift"));
     let canon = std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
     let key = format!("{:016x}", xxhash_rust::xxh3::xxh3_64(canon.to_string_lossy().as_bytes()));
-    let base = directories::ProjectDirs::from("", "", "sift")
-        .map(|d| d.data_dir().to_path_buf())
-        .unwrap_or_else(std::env::temp_dir);
+    let base = crate::paths::data_dir().unwrap_or_else(std::env::temp_dir);
     (beside, base.join("state").join(format!("{name}-{key}")))
 }
 

@@ -6,6 +6,7 @@ pub mod checkpoint;
 pub mod config;
 pub mod data;
 pub mod optim;
+pub mod options;
 pub mod pretrain;
 pub mod runs;
 pub mod split;

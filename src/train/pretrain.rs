@@ -10,6 +10,7 @@
 use super::checkpoint::write_atomic;
 use super::data::Example;
 use super::trainer::{ModelSource, TrainConfig, TrainData, TrainEvent, TrainSummary, evaluate, run_training};
+use crate::dataset::RecordTextBuf;
 use crate::model::{LocalModel, ModelConfig};
 use crate::prompt::{alpaca_prompt, input_layout, raw_layout};
 use anyhow::{Context, Result, anyhow, bail};
@@ -135,20 +136,8 @@ pub struct SftPhaseLog {
     pub base_val_loss_response: f64,
 }
 
-/// One Alpaca record.
-#[derive(Debug, Clone, Deserialize)]
-pub struct AlpacaRecord {
-    /// c.
-    pub instruction: String,
-    /// z.
-    #[serde(default)]
-    pub input: String,
-    /// y.
-    pub output: String,
-}
-
 /// Reads an Alpaca JSON array.
-pub fn load_alpaca(path: &Path) -> Result<Vec<AlpacaRecord>> {
+pub fn load_alpaca(path: &Path) -> Result<Vec<RecordTextBuf>> {
     let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
     serde_json::from_slice(&bytes).with_context(|| format!("{}: expected an Alpaca JSON array", path.display()))
 }
@@ -180,15 +169,16 @@ pub fn train_tokenizer(texts: &[String], vocab: usize) -> Result<Tokenizer> {
 /// gives template + response, the response alone, and the plain text instruction (+ input) then
 /// response ([`raw_layout`]); records with an input also give input + "\n\n" + response and the
 /// input alone (a plain passage).
-pub fn record_documents(r: &AlpacaRecord) -> Vec<(String, String)> {
+pub fn record_documents(r: &RecordTextBuf) -> Vec<(String, String)> {
+    let y = r.output.to_string();
     let mut docs = vec![
-        (alpaca_prompt(&r.instruction, &r.input), r.output.clone()),
-        (String::new(), r.output.clone()),
-        (raw_layout(&r.instruction, &r.input), r.output.clone()),
+        (alpaca_prompt(&r.instruction, &r.input), y.clone()),
+        (String::new(), y.clone()),
+        (raw_layout(&r.instruction, &r.input), y),
     ];
     if !r.input.is_empty() {
         docs.push((String::new(), format!("{}{}", input_layout(&r.input), r.output)));
-        docs.push((String::new(), r.input.clone()));
+        docs.push((String::new(), r.input.to_string()));
     }
     docs
 }

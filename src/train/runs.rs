@@ -20,11 +20,6 @@ use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
 use std::sync::mpsc::Sender;
 
-/// The model used when no base is given: `SIFT_MODEL` if set, else the bundled default model.
-pub fn default_model_dir() -> Result<PathBuf> {
-    crate::model::bundled::default_model_dir()
-}
-
 /// The hyper-parameters of a fine-tuning run: the `sift train` flags, the TUI's `[train]` keys,
 /// and part of [`RunSettings`]. The defaults are the flags' defaults.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
@@ -160,7 +155,7 @@ fn merge(a: BuiltExamples, b: &mut (usize, usize)) -> Vec<Example> {
 pub fn prepare_run(session: &Session, s: &RunSettings) -> Result<PreparedRun> {
     let base_dir = match &s.base {
         Some(d) => d.clone(),
-        None => default_model_dir()?,
+        None => crate::paths::default_model_dir()?,
     };
     let h = &s.hyper;
     let model_cfg = crate::model::ModelConfig::from_file(&base_dir.join("config.json"))?;

@@ -6,10 +6,10 @@ use super::config::Config;
 use super::index::Feed;
 use super::jobs::{Jobs, Signals};
 use super::keymap::Keymap;
-use super::search::{Fields, Query, Searcher, lower, matcher};
+use super::search::{Query, Searcher, lower, matcher};
 use super::view::{Filter, LEN, Sort};
-use crate::dataset::{Dataset, Field, Format, Record};
-use crate::quality::heuristics::{self, FlagKind, RecordText};
+use crate::dataset::{Dataset, Field, Format, Record, RecordTextBuf};
+use crate::quality::heuristics::{self, FlagKind};
 use crate::session::{Session, Status};
 use crossterm::event::KeyEvent;
 use ratatui_textarea::TextArea;
@@ -149,13 +149,13 @@ pub fn record_fields(format: Format, r: &Record) -> Vec<FieldView> {
 }
 
 /// The searchable fields of a record.
-pub fn search_fields(r: &Record) -> Fields {
-    [r.instruction.as_str().into(), r.input.as_str().into(), r.output.as_str().into()]
+pub fn search_fields(r: &Record) -> RecordTextBuf {
+    r.text().to_buf()
 }
 
 /// The length signal of a record.
-pub fn record_len(f: &Fields) -> f32 {
-    f.iter().map(|s| s.chars().count()).sum::<usize>() as f32
+pub fn record_len(f: &RecordTextBuf) -> f32 {
+    f.as_text().fields().iter().map(|s| s.chars().count()).sum::<usize>() as f32
 }
 
 /// The whole state of the TUI.
@@ -466,8 +466,8 @@ impl App {
             self.jobs.clock += 1;
             self.signals.changed_at.insert(id, self.jobs.clock);
             self.signals.numeric.entry(LEN.to_string()).or_default().insert(id, record_len(&fields));
-            if self.config.options.flags {
-                let text = RecordText { instruction: &fields[0], input: &fields[1], output: &fields[2] };
+            if self.config.front.options.flags {
+                let text = fields.as_text();
                 let mut flags = heuristics::flag_record(&text, &self.config.flags);
                 let keep = self
                     .signals

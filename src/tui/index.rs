@@ -4,10 +4,10 @@
 
 use super::app::{App, record_len, search_fields};
 use super::jobs::{JobCtx, JobOutput};
-use super::search::{Corpus, Fields};
+use super::search::Corpus;
 use super::view::LEN;
-use crate::dataset::Format;
-use crate::quality::heuristics::{self, RecordText};
+use crate::dataset::{Format, RecordText, RecordTextBuf};
+use crate::quality::heuristics::{self};
 use std::sync::Arc;
 
 /// Records handed to the index job per step, and bytes.
@@ -38,7 +38,7 @@ impl App {
         }
         let n = self.session.dataset().len();
         let format = self.session.dataset().format();
-        let flags = self.config.options.flags.then(|| self.config.flags.clone());
+        let flags = self.config.front.options.flags.then(|| self.config.flags.clone());
         let (tx, rx) = std::sync::mpsc::channel();
         self.indexed = false;
         self.jobs.spawn("index", n, move |ctx| index_job(ctx, format, rx, n, flags));
@@ -90,19 +90,19 @@ fn index_work(
 ) -> Result<(), String> {
     use rayon::prelude::*;
     let mut ids: Vec<u32> = Vec::with_capacity(total);
-    let mut fields: Vec<Fields> = Vec::with_capacity(total);
+    let mut fields: Vec<RecordTextBuf> = Vec::with_capacity(total);
     let mut lens: Vec<(u32, f32)> = Vec::with_capacity(total);
     // The decoded text, kept for the flags once search is ready.
-    let mut origs: Vec<Fields> = Vec::new();
+    let mut origs: Vec<RecordTextBuf> = Vec::new();
     while let Ok(batch) = rx.recv() {
         if ctx.cancelled() {
             return Ok(());
         }
-        let decoded: Vec<(Fields, Fields)> = batch
+        let decoded: Vec<(RecordTextBuf, RecordTextBuf)> = batch
             .spans
             .par_iter()
             .map(|&(s, e)| {
-                let orig: Fields = if s == e {
+                let orig: RecordTextBuf = if s == e {
                     Default::default()
                 } else {
                     search_fields(&crate::dataset::format::decode(format, &batch.raws[s..e]).record)
@@ -136,17 +136,12 @@ fn index_work(
             return Ok(());
         }
         let end = (start + step).min(n);
-        all.par_extend(
-            origs[start..end].par_iter().map(|f| {
-                heuristics::flag_record(&RecordText { instruction: &f[0], input: &f[1], output: &f[2] }, &cfg)
-            }),
-        );
+        all.par_extend(origs[start..end].par_iter().map(|f| heuristics::flag_record(&f.as_text(), &cfg)));
         ctx.progress(end, n);
     }
     ctx.phase("duplicates");
     // Duplicates look at the prompt (instruction + input) only.
-    let texts: Vec<RecordText> =
-        origs.iter().map(|f| RecordText { instruction: &f[0], input: &f[1], output: "" }).collect();
+    let texts: Vec<RecordText> = origs.iter().map(|f| RecordText { output: "", ..f.as_text() }).collect();
     for (mine, dups) in all.iter_mut().zip(crate::quality::dedup::duplicate_flags(&texts, &cfg)) {
         mine.extend(dups);
     }

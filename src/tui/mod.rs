@@ -202,10 +202,3 @@ fn external_edit(terminal: &mut ratatui::DefaultTerminal, text: &str) -> (Option
     }
     out
 }
-
-/// Prints the effective configuration (for `sift --print-config`).
-pub fn print_config() -> Result<()> {
-    let cfg = config::Config::load()?;
-    print!("{}", cfg.effective_toml()?);
-    Ok(())
-}

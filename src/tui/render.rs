@@ -26,7 +26,7 @@ pub struct Areas {
 pub fn layout(area: Rect, app: &App) -> Areas {
     let [main, status, hints] =
         Layout::vertical([Constraint::Min(0), Constraint::Length(1), Constraint::Length(1)]).areas(area);
-    let pct = app.config.options.list_percent.clamp(10, 90);
+    let pct = app.config.front.options.list_percent.clamp(10, 90);
     let [list, detail] = if main.height < 10 && main.width < 120 {
         [main, Rect::new(main.x, main.bottom(), main.width, 0)]
     } else if main.width >= 120 {
@@ -277,7 +277,7 @@ fn render_status(app: &App, f: &mut Frame, area: Rect) {
     }
     for j in &app.jobs.running {
         let pct = (j.done * 100).checked_div(j.total).unwrap_or(0);
-        let eta = j.eta().map_or(String::new(), |s| format!(" ETA {}", super::text::duration(s)));
+        let eta = j.eta().map_or(String::new(), |s| format!(" ETA {}", crate::duration::units(s)));
         let rate = j.rate();
         let rate = if rate < 10.0 { format!("{rate:.1}") } else { format!("{rate:.0}") };
         let bar = super::text::progress_bar(j.done, j.total, 8);

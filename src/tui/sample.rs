@@ -9,9 +9,7 @@ pub const SAMPLE: &[u8] = include_bytes!("../../sample_datasets/alpaca_sample.js
 
 /// The user's copy of the sample (created when missing).
 pub fn sample_path() -> Result<PathBuf> {
-    let dir = directories::ProjectDirs::from("", "", "sift")
-        .map(|d| d.data_dir().to_path_buf())
-        .context("cannot find a data directory for the sample (is HOME set?)")?;
+    let dir = crate::paths::data_dir().context("cannot find a data directory for the sample (is HOME set?)")?;
     std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
     let path = dir.join("alpaca_sample.json");
     if !path.exists() {

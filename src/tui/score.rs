@@ -5,12 +5,12 @@
 use super::app::App;
 use super::index::Batch;
 use super::jobs::{JobCtx, JobOutput, Signals, background_pool};
-use super::search::Fields;
 use super::view::LEN;
 use crate::dataset::Format;
+use crate::dataset::{RecordText, RecordTextBuf};
 use crate::judge::signals::Surprise;
-use crate::judge::{self, Engine, JudgeConfig, JudgeFlag, ModelSignals, OwnedText, ScoreCache, ScoreEvent};
-use crate::quality::heuristics::{Flag, RecordText};
+use crate::judge::{self, Engine, JudgeConfig, JudgeFlag, ModelSignals, ScoreCache, ScoreEvent};
+use crate::quality::heuristics::Flag;
 use std::collections::{HashMap, HashSet};
 use std::path::PathBuf;
 use std::sync::atomic::Ordering;
@@ -64,7 +64,7 @@ pub enum JudgeMsg {
 
 /// The judge's part of the app state.
 pub struct JudgeState {
-    /// The model directory (`--model`); None: [`judge::default_model_dir`].
+    /// The model directory (`--model`); None: [`crate::paths::default_model_dir`].
     pub model_dir: Option<PathBuf>,
     /// Where scores are cached (the CLI's cache); None: no cache.
     pub cache_dir: Option<PathBuf>,
@@ -95,7 +95,7 @@ impl Default for JudgeState {
     fn default() -> Self {
         JudgeState {
             model_dir: None,
-            cache_dir: judge::cache_dir(),
+            cache_dir: crate::paths::cache_dir(),
             active: false,
             pending: HashSet::new(),
             in_flight: HashSet::new(),
@@ -119,8 +119,8 @@ impl JudgeState {
 
     /// After record `id` changed (its current text is `f`): drops its scores when they are for other
     /// text, and queues it for scoring while the judge is active.
-    pub fn touched(&mut self, signals: &mut Signals, id: u32, f: &Fields) {
-        let hash = judge::content_hash(&f[0], &f[1], &f[2]);
+    pub fn touched(&mut self, signals: &mut Signals, id: u32, f: &RecordTextBuf) {
+        let hash = judge::content_hash(&f.instruction, &f.input, &f.output);
         match self.scored.get(&id) {
             Some(&h) if h == hash => return,
             Some(_) => {
@@ -217,7 +217,7 @@ impl App {
             }
             changed = true;
         }
-        let waiting_flags = self.config.options.flags && !self.signals.flags_ready;
+        let waiting_flags = self.config.front.options.flags && !self.signals.flags_ready;
         if self.judge.pending.is_empty() || waiting_flags {
             return changed;
         }
@@ -352,18 +352,15 @@ fn run(ctx: &JobCtx, req: Request) -> Result<(), String> {
 fn score(ctx: &JobCtx, engine: &Engine, req: &Request) -> Result<(), String> {
     use rayon::prelude::*;
     let b = &req.batch;
-    let texts: Vec<OwnedText> = b
+    let texts: Vec<RecordTextBuf> = b
         .spans
         .par_iter()
-        .map(|&(s, e)| {
-            let r = crate::dataset::format::decode(req.format, &b.raws[s..e]).record;
-            OwnedText { instruction: r.instruction, input: r.input, output: r.output }
-        })
+        .map(|&(s, e)| RecordTextBuf::from(crate::dataset::format::decode(req.format, &b.raws[s..e]).record))
         .collect();
     if ctx.cancelled() {
         return Ok(());
     }
-    let texts: Vec<RecordText> = texts.iter().map(OwnedText::as_text).collect();
+    let texts: Vec<RecordText> = texts.iter().map(RecordTextBuf::as_text).collect();
     let mut cache = match &req.cache_dir {
         Some(d) => ScoreCache::open(d, &engine.cache_key()),
         None => ScoreCache::disabled("no cache directory"),

@@ -2,6 +2,7 @@
 //! in chunks and streams matching record ids back; each request carries a generation number and the
 //! worker drops a scan as soon as a newer request exists, so typing never waits for a stale search.
 
+use crate::dataset::RecordTextBuf;
 use fuzzy_matcher::FuzzyMatcher;
 use fuzzy_matcher::skim::SkimMatcherV2;
 use rayon::prelude::*;
@@ -10,19 +11,17 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::{Receiver, Sender, channel};
 use std::sync::{Arc, RwLock};
 
-/// Instruction, input and response of one record, lower-cased (the search is case-insensitive).
-pub type Fields = [Box<str>; 3];
-
-/// Lower-cases fields for the corpus.
-pub fn lower(f: &Fields) -> Fields {
-    [f[0].to_lowercase().into(), f[1].to_lowercase().into(), f[2].to_lowercase().into()]
+/// Lower-cases a record's texts for the corpus (the search is case-insensitive).
+pub fn lower(f: &RecordTextBuf) -> RecordTextBuf {
+    let [c, z, y] = f.as_text().fields().map(str::to_lowercase);
+    RecordTextBuf::new(&c, &z, &y)
 }
 
 /// The searchable text of every record, by id, as it was when indexed.
 #[derive(Default)]
 pub struct Corpus {
     pub ids: Vec<u32>,
-    pub fields: Vec<Fields>,
+    pub fields: Vec<RecordTextBuf>,
 }
 
 /// Which fields a query looks at.
@@ -69,13 +68,14 @@ impl Query {
     }
 
     /// Whether a record's (lower-cased) fields match.
-    pub fn matches(&self, m: &SkimMatcherV2, f: &Fields) -> bool {
+    pub fn matches(&self, m: &SkimMatcherV2, f: &RecordTextBuf) -> bool {
+        let f = f.as_text().fields();
         !self.terms.is_empty()
             && self.terms.iter().all(|t| {
                 (0..3).any(|k| {
                     self.covers(k)
                         && (memchr::memmem::find(f[k].as_bytes(), t.as_bytes()).is_some()
-                            || (f[k].len() <= FUZZY_MAX && fuzzy_ok(m, &f[k], t)))
+                            || (f[k].len() <= FUZZY_MAX && fuzzy_ok(m, f[k], t)))
                 })
             })
     }
@@ -118,7 +118,7 @@ pub fn highlight(text: &str, q: &Query) -> Vec<usize> {
 #[derive(Default)]
 pub struct SearchData {
     pub base: Arc<Corpus>,
-    pub overlay: HashMap<u32, Fields>,
+    pub overlay: HashMap<u32, RecordTextBuf>,
 }
 
 struct Request {
@@ -187,7 +187,7 @@ impl Searcher {
     }
 
     /// Records the current text of one record (as decoded; lower-cased here).
-    pub fn update(&self, id: u32, fields: &Fields) {
+    pub fn update(&self, id: u32, fields: &RecordTextBuf) {
         self.data.write().expect("search data lock").overlay.insert(id, lower(fields));
     }
 }
@@ -263,7 +263,7 @@ mod tests {
         assert_eq!(Query::parse("i:Foo").terms, vec!["foo".to_string()]);
         assert_eq!(Query::parse("i:foo").scope, Scope::Instruction);
         let m = matcher();
-        let f: Fields = ["name three primary colors.".into(), "".into(), "red, yellow and blue.".into()];
+        let f = RecordTextBuf::new("name three primary colors.", "", "red, yellow and blue.");
         assert!(Query::parse("primary blue").matches(&m, &f));
         assert!(Query::parse("primry").matches(&m, &f), "fuzzy in short fields");
         assert!(!Query::parse("i:blue").matches(&m, &f));

@@ -73,16 +73,6 @@ pub fn progress_bar(done: usize, total: usize, width: usize) -> String {
     out
 }
 
-/// Seconds for reading: `42s`, `3m05s`, `2h07m`.
-pub fn duration(secs: f64) -> String {
-    let s = secs.max(0.0).round() as u64;
-    match s {
-        0..60 => format!("{s}s"),
-        60..3600 => format!("{}m{:02}s", s / 60, s % 60),
-        _ => format!("{}h{:02}m", s / 3600, s / 60 % 60),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -97,14 +87,11 @@ mod tests {
     }
 
     #[test]
-    fn bars_and_durations() {
+    fn bars() {
         assert_eq!(progress_bar(0, 10, 4), "░░░░");
         assert_eq!(progress_bar(5, 10, 4), "██░░");
         assert_eq!(progress_bar(9, 16, 2), "█▏");
         assert_eq!(progress_bar(3, 0, 3), "░░░");
         assert_eq!(progress_bar(12, 10, 2), "██");
-        assert_eq!(duration(42.4), "42s");
-        assert_eq!(duration(185.0), "3m05s");
-        assert_eq!(duration(7620.0), "2h07m");
     }
 }

@@ -336,7 +336,7 @@ pub(super) fn bulk(app: &mut App, op: BulkOp) {
     if ids.is_empty() {
         return;
     }
-    if ids.len() > app.config.options.confirm_over {
+    if ids.len() > app.config.front.options.confirm_over {
         app.mode = Mode::Dialog(Dialog::Bulk { op, ids });
     } else {
         apply_bulk(app, op, ids);
@@ -371,7 +371,7 @@ pub(super) fn apply_bulk(app: &mut App, op: BulkOp, ids: Vec<u32>) {
             // Advance after a single decision, unless the record already left the view.
             if single
                 && matches!(op, BulkOp::Status(_))
-                && app.config.options.auto_advance
+                && app.config.front.options.auto_advance
                 && app.current_id() == before
             {
                 move_by(app, 1);

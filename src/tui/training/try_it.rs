@@ -239,7 +239,7 @@ fn worker(requests: &Receiver<Request>, tx: &Sender<Msg>) {
                 continue;
             }
             send(Event::Loading);
-            let dir = match dir.clone().map_or_else(crate::train::runs::default_model_dir, Ok) {
+            let dir = match dir.clone().map_or_else(crate::paths::default_model_dir, Ok) {
                 Ok(d) => d,
                 Err(e) => {
                     send(Event::Failed(format!("{e:#}")));

@@ -5,7 +5,7 @@ use super::job::{Prep, PrepInfo, Speed};
 use super::run::{Backend, Phase, RunView};
 use super::try_it::{BASE, Side, SideState, TRAINED, short_path};
 use super::{Ask, PanelView, TrainDialog};
-use crate::cli::train::hms;
+use crate::duration::clock;
 use crate::model::StopReason;
 use crate::train::runs::RunStatus;
 use crate::tui::app::App;
@@ -38,7 +38,7 @@ pub fn status_spans(app: &App) -> Vec<Span<'static>> {
     if let Some(r) = t.run.as_ref().filter(|r| r.active()) {
         let what = match r.phase {
             Phase::Training if r.total > 0 => {
-                let eta = r.remaining_s.map_or(String::new(), |s| format!(" ETA {}", hms(s)));
+                let eta = r.remaining_s.map_or(String::new(), |s| format!(" ETA {}", clock(s)));
                 format!("{:.0}%{eta}", r.fraction() * 100.0)
             }
             _ => phase_name(&r.phase).to_string(),
@@ -166,7 +166,7 @@ fn train_lines(app: &App, d: &TrainDialog) -> Vec<Line<'static>> {
         }
     }
     let est = match (&d.prep, d.speed.tokens_per_s()) {
-        (Prep::Ready(i), Some(tps)) => format!("≈ {} at {tps:.0} tok/s", hms(i.estimate_s(tps))),
+        (Prep::Ready(i), Some(tps)) => format!("≈ {} at {tps:.0} tok/s", clock(i.estimate_s(tps))),
         (Prep::Ready(_), None) => "no estimate".into(),
         _ => "after counting".into(),
     };
@@ -300,8 +300,8 @@ fn render_run(app: &App, r: &RunView, f: &mut Frame, area: Rect) {
     f.render_widget(Paragraph::new(head), h);
     let steps = if r.total > 0 { format!("step {}/{}", r.step, r.total) } else { format!("step {}", r.step) };
     let times = match (r.elapsed_s, r.remaining_s) {
-        (Some(e), Some(left)) if r.active() => format!(" · {} elapsed · ETA {}", hms(e), hms(left)),
-        (Some(e), _) => format!(" · {}", hms(e)),
+        (Some(e), Some(left)) if r.active() => format!(" · {} elapsed · ETA {}", clock(e), clock(left)),
+        (Some(e), _) => format!(" · {}", clock(e)),
         _ => String::new(),
     };
     let gauge = Gauge::default()

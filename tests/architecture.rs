@@ -1,0 +1,148 @@
+//! The house rules that hold the layers apart, read from the source: the engine (every top-level
+//! module but `tui` and `cli`) names neither front end, and no two top-level modules import each
+//! other, directly or round a circle.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+
+/// The front ends; everything else under `src/` is the engine.
+const FRONT_ENDS: [&str; 2] = ["tui", "cli"];
+
+/// Circles that exist today and are being taken apart elsewhere (issue 17: one owner of the run
+/// folder, shared by `train/runs.rs` and `export/external.rs`). Remove an entry when it goes.
+const KNOWN_CIRCLES: [(&str, &str); 1] = [("export", "train")];
+
+fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {
+    for e in std::fs::read_dir(dir).unwrap() {
+        let p = e.unwrap().path();
+        if p.is_dir() {
+            rust_files(&p, out);
+        } else if p.extension().is_some_and(|x| x == "rs") {
+            out.push(p);
+        }
+    }
+}
+
+/// The module path of a source file: `src/judge/engine.rs` -> [judge, engine]; `mod.rs` and
+/// `lib.rs` name their folder.
+fn module_path(src: &Path, file: &Path) -> Vec<String> {
+    let rel = file.strip_prefix(src).unwrap().with_extension("");
+    let mut parts: Vec<String> = rel.iter().map(|s| s.to_string_lossy().into_owned()).collect();
+    if matches!(parts.last().map(String::as_str), Some("mod" | "lib" | "main")) {
+        parts.pop();
+    }
+    parts
+}
+
+/// The top-level modules a file's code names: `crate::x` paths, and `super::` chains that climb
+/// out of its own top-level module. Comments are skipped.
+fn named_tops(module: &[String], text: &str) -> BTreeSet<String> {
+    let mut out = BTreeSet::new();
+    for line in text.lines() {
+        let code = line.split("//").next().unwrap_or("");
+        for (i, _) in code.match_indices("crate::") {
+            let name: String = code[i + 7..].chars().take_while(|c| c.is_alphanumeric() || *c == '_').collect();
+            out.insert(name);
+        }
+        let mut rest = code;
+        while let Some(i) = rest.find("super::") {
+            let before = rest[..i].chars().last();
+            let mut tail = &rest[i..];
+            let mut ups = 0;
+            while let Some(r) = tail.strip_prefix("super::") {
+                ups += 1;
+                tail = r;
+            }
+            rest = tail;
+            if before.is_some_and(|c| c.is_alphanumeric() || c == '_' || c == ':') {
+                continue;
+            }
+            if ups >= module.len() {
+                out.insert(tail.chars().take_while(|c| c.is_alphanumeric() || *c == '_').collect());
+            }
+        }
+    }
+    out
+}
+
+/// Top-level module -> the top-level modules it names.
+fn graph() -> BTreeMap<String, BTreeSet<String>> {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let mut files = Vec::new();
+    rust_files(&src, &mut files);
+    let tops: BTreeSet<String> = files.iter().filter_map(|f| module_path(&src, f).first().cloned()).collect();
+    let mut g: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    for f in &files {
+        let module = module_path(&src, f);
+        let Some(top) = module.first() else { continue };
+        let text = std::fs::read_to_string(f).unwrap();
+        let names = named_tops(&module, &text).into_iter().filter(|n| n != top && tops.contains(n));
+        g.entry(top.clone()).or_default().extend(names);
+    }
+    g
+}
+
+#[test]
+fn the_engine_names_no_front_end() {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let mut files = Vec::new();
+    rust_files(&src, &mut files);
+    let mut bad = Vec::new();
+    for f in &files {
+        let module = module_path(&src, f);
+        match module.first() {
+            Some(top) if !FRONT_ENDS.contains(&top.as_str()) => {}
+            _ => continue,
+        }
+        let text = std::fs::read_to_string(f).unwrap();
+        for name in named_tops(&module, &text) {
+            if FRONT_ENDS.contains(&name.as_str()) {
+                bad.push(format!("{} names crate::{name}", f.strip_prefix(&src).unwrap().display()));
+            }
+        }
+    }
+    assert!(bad.is_empty(), "the engine must not depend on a front end:\n{}", bad.join("\n"));
+}
+
+#[test]
+fn top_level_modules_import_no_circle() {
+    let g = graph();
+    assert!(g.len() > 8 && g["tui"].contains("dataset"), "the source was not read: {g:?}");
+    // Every circle shows as a pair of modules that reach each other.
+    let reach = |from: &str| {
+        let mut seen = BTreeSet::new();
+        let mut stack = vec![from.to_string()];
+        while let Some(m) = stack.pop() {
+            for n in g.get(&m).into_iter().flatten() {
+                if seen.insert(n.clone()) {
+                    stack.push(n.clone());
+                }
+            }
+        }
+        seen
+    };
+    let mut circles = Vec::new();
+    for a in g.keys() {
+        for b in reach(a) {
+            if *a < b && reach(&b).contains(a) && !KNOWN_CIRCLES.contains(&(a.as_str(), b.as_str())) {
+                circles.push(format!("{a} <-> {b}"));
+            }
+        }
+    }
+    assert!(
+        circles.is_empty(),
+        "top-level modules that import each other (directly or round a circle):\n{}",
+        circles.join("\n")
+    );
+}
+
+#[test]
+fn the_reader_sees_imports_and_super_paths() {
+    let m = |s: &str| s.split('/').map(str::to_string).collect::<Vec<_>>();
+    let names = named_tops(
+        &m("judge/engine"),
+        "use crate::tui::App; // crate::cli\nuse super::super::cli::x;\nuse super::cache;",
+    );
+    assert_eq!(names, ["cli", "tui"].map(str::to_string).into_iter().collect());
+    assert!(named_tops(&m("tui/app"), "use super::keymap;").is_empty());
+}
