@@ -1,5 +1,7 @@
 //! Scoring throughput (forward + per-token log-probs of all positions), batch 8 x 256 tokens, on
-//! randomly initialised Llama configs from notes/perf.md. Prints median tokens/s.
+//! randomly initialised Llama configs (tiny: hidden 288, 6 layers, 6 heads, vocab 32000; small:
+//! hidden 768, 12 layers, 12 heads, intermediate 2048; both from ../shared/notes/perf.md, outside
+//! the repo). Prints median tokens/s.
 //!
 //! `cargo bench --bench score_throughput [-- tiny|small|train]` (`train`, only when asked: one
 //! forward + backward of the masked NLL through `Mode::Train` on the tiny config, no optimizer).

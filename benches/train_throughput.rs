@@ -1,5 +1,5 @@
-//! Training-step throughput (forward + backward + AdamW) of the "tiny" config of notes/perf.md
-//! (hidden 288, 6 layers, 6 heads, intermediate 768, vocab 32000; 24.4M parameters) at batch
+//! Training-step throughput (forward + backward + AdamW) of the "tiny" config of
+//! ../shared/notes/perf.md, outside the repo (hidden 288, 6 layers, 6 heads, intermediate 768, vocab 32000; 24.4M parameters) at batch
 //! 8 x 256 tokens on 2 threads, f32: median tokens/s and peak RSS. When a PyTorch venv is found
 //! (`SIFT_BENCH_PYTHON`, default /work/venv-torch/bin/python), the same config and batch run in
 //! PyTorch through tools/bench_torch_train.py, interleaved with ours (A B A B ...), and the ratio

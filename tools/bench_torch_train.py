@@ -1,4 +1,4 @@
-"""PyTorch side of benches/train_throughput.rs: the "tiny" Llama config of notes/perf.md trained
+"""PyTorch side of benches/train_throughput.rs: the "tiny" Llama config of ../shared/notes/perf.md trained
 with AdamW on random tokens, f32, 2 threads. Prints one JSON line:
 {"tokens_per_s": [...per timed step...], "peak_rss_mb": float}.
 
