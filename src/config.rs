@@ -24,10 +24,10 @@ pub struct ConfigFile {
 }
 
 impl ConfigFile {
-    /// `$SIFT_CONFIG` (an error when it names no file), else `config.toml` in the user's config
-    /// folder (none there: an empty file, so every default holds).
+    /// `$SIFT_CONFIG` when set and not empty (an error when it names no file), else `config.toml`
+    /// in the user's config folder (none there: an empty file, so every default holds).
     pub fn load() -> Result<ConfigFile> {
-        if let Some(p) = std::env::var_os("SIFT_CONFIG") {
+        if let Some(p) = std::env::var_os("SIFT_CONFIG").filter(|p| !p.is_empty()) {
             let p = PathBuf::from(p);
             if !p.is_file() {
                 anyhow::bail!("SIFT_CONFIG names {}, which is not a file", p.display());
