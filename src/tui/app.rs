@@ -7,8 +7,9 @@ use super::index::Feed;
 use super::jobs::{Jobs, Signals};
 use super::keymap::Keymap;
 use super::search::{Fields, Query, Searcher, lower, matcher};
-use super::view::{Filter, LEN, Sort};
+use super::view::{Filter, Sort};
 use crate::dataset::{Dataset, Field, Format, Record};
+use crate::judge::Signal;
 use crate::quality::heuristics::{self, FlagKind, RecordText};
 use crate::session::{Session, Status};
 use crossterm::event::KeyEvent;
@@ -155,7 +156,7 @@ pub fn search_fields(r: &Record) -> Fields {
 
 /// The length signal of a record.
 pub fn record_len(f: &Fields) -> f32 {
-    f.iter().map(|s| s.chars().count()).sum::<usize>() as f32
+    Signal::Len.of_text(&f[0], &f[1], &f[2]).expect("len is computed from the text")
 }
 
 /// The whole state of the TUI.
@@ -465,7 +466,7 @@ impl App {
             let fields = search_fields(&rec);
             self.jobs.clock += 1;
             self.signals.changed_at.insert(id, self.jobs.clock);
-            self.signals.numeric.entry(LEN.to_string()).or_default().insert(id, record_len(&fields));
+            self.signals.numeric.entry(Signal::Len).or_default().insert(id, record_len(&fields));
             if self.config.options.flags {
                 let text = RecordText { instruction: &fields[0], input: &fields[1], output: &fields[2] };
                 let mut flags = heuristics::flag_record(&text, &self.config.flags);

@@ -185,10 +185,10 @@ fn command(app: &mut App, cmd: Command) {
         }
         Command::Filter => prompt(app, PromptKind::Filter, app.filter.text()),
         Command::Sort => {
-            let mut keys: Vec<Option<String>> = vec![None];
-            keys.extend(app.signals.names().into_iter().map(Some));
+            let mut keys = vec![None];
+            keys.extend(app.signals.present().into_iter().map(Some));
             let i = keys.iter().position(|k| *k == app.sort.key).unwrap_or(0);
-            app.sort.key = keys[(i + 1) % keys.len()].clone();
+            app.sort.key = keys[(i + 1) % keys.len()];
             app.sort.descending = app.sort.key.is_some();
             app.refresh_view();
             say(app, format!("sorted by {}", app.sort.label()));
