@@ -88,29 +88,13 @@ pub(super) fn fail(app: &mut App, e: impl std::fmt::Display) {
 
 /// The one function that changes the app.
 pub fn update(app: &mut App, action: Action) {
-    use Command::*;
     if let Action::Command(c) = &action
         && super::training::intercept(app, *c)
     {
         return;
     }
     let changes_data = match &action {
-        Action::Command(c) => !matches!(
-            c,
-            Down | Up
-                | PageDown
-                | PageUp
-                | Top
-                | Bottom
-                | NextMatch
-                | PrevMatch
-                | DetailDown
-                | DetailUp
-                | NextField
-                | PrevField
-                | Help
-                | Visual
-        ),
+        Action::Command(c) => c.def().changes_data,
         Action::Wheel { .. } | Action::Click { .. } | Action::Resize(..) => false,
         _ => true,
     };
