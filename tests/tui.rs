@@ -4,6 +4,7 @@
 mod common;
 
 use common::tui::{alpaca, keys, screen, settle, text};
+use sift::judge::Signal;
 use sift::session::{OpenOptions, Session, Status};
 use sift::tui::app::{App, Mode};
 use sift::tui::config::Config;
@@ -98,7 +99,7 @@ fn snapshot_filter() {
     keys(&mut app, "<esc>");
     assert_eq!(app.shown(), RECORDS.len());
     keys(&mut app, "s");
-    assert_eq!(app.sort.key.as_deref(), Some("len"));
+    assert_eq!(app.sort.key, Some(Signal::Len));
     assert_eq!(app.current(), Some(4), "cursor stays on its record");
     assert_eq!(app.pos_at(0), Some(2), "longest first");
 }

@@ -6,11 +6,12 @@ mod common;
 
 use common::tui::{alpaca, keys, screen, settle, text};
 use ratatui::style::{Color, Modifier};
+use sift::judge::Signal;
 use sift::quality::heuristics::{Flag, FlagKind};
 use sift::tui::app::App;
 use sift::tui::config::Config;
 use sift::tui::jobs::{JobInfo, JobOutput};
-use sift::tui::score::{RunStats, SIGNALS};
+use sift::tui::score::RunStats;
 use sift::tui::update::type_keys;
 use std::collections::HashMap;
 use std::path::Path;
@@ -51,15 +52,15 @@ fn id_at(app: &App, row: usize) -> u32 {
     app.session.dataset().entry(app.pos_at(row).unwrap()).unwrap().id
 }
 
-fn values(app: &App, name: &str) -> HashMap<u32, f32> {
-    app.signals.numeric.get(name).cloned().unwrap_or_default()
+fn values(app: &App, signal: Signal) -> HashMap<u32, f32> {
+    app.signals.numeric.get(&signal).cloned().unwrap_or_default()
 }
 
 #[test]
 fn scores_sort_filter_explain_and_rescore_only_an_edit() {
     let d = tempfile::tempdir().unwrap();
     let mut app = open(d.path(), RECORDS);
-    assert!(!app.signals.numeric.contains_key("quality"));
+    assert!(!app.signals.has(Signal::Quality));
     keys(&mut app, "M");
     assert_eq!(
         app.judge.last,
@@ -70,8 +71,8 @@ fn scores_sort_filter_explain_and_rescore_only_an_edit() {
     // Every record with a response has every signal; the empty one has none and waits for nothing.
     for pos in 0..RECORDS.len() {
         let id = app.session.dataset().entry(pos).unwrap().id;
-        for name in SIGNALS {
-            assert_eq!(app.signals.value(name, id).is_some(), pos != 7, "{name} of #{pos}");
+        for signal in Signal::judged() {
+            assert_eq!(app.signals.value(signal, id).is_some(), pos != 7, "{signal} of #{pos}");
         }
         assert!(!app.judge.waiting(id));
     }
@@ -86,13 +87,13 @@ fn scores_sort_filter_explain_and_rescore_only_an_edit() {
     // Sorting by continuation orders the records by it (records without a value last).
     keys(&mut app, "<esc>");
     for _ in 0..10 {
-        if app.sort.key.as_deref() == Some("continuation") {
+        if app.sort.key == Some(Signal::Continuation) {
             break;
         }
         keys(&mut app, "s");
     }
-    assert_eq!(app.sort.key.as_deref(), Some("continuation"));
-    let cont = values(&app, "continuation");
+    assert_eq!(app.sort.key, Some(Signal::Continuation));
+    let cont = values(&app, Signal::Continuation);
     let order: Vec<Option<f32>> = (0..app.shown()).map(|i| cont.get(&id_at(&app, i)).copied()).collect();
     assert_eq!(order.last(), Some(&None), "the unscored record is last");
     assert!(order[..7].windows(2).all(|w| w[0].unwrap() >= w[1].unwrap()), "{order:?}");
@@ -127,10 +128,10 @@ fn scores_sort_filter_explain_and_rescore_only_an_edit() {
     assert!(marked.chars().all(|c| RECORDS[4].2.contains(c)), "{marked}");
 
     // A decision changes no text: nothing is rescored.
-    let quality = values(&app, "quality");
+    let quality = values(&app, Signal::Quality);
     type_keys(&mut app, "a");
     assert_eq!(app.session.status(4), sift::session::Status::Accepted);
-    assert!(app.judge.pending.is_empty() && app.signals.value("quality", 4).is_some());
+    assert!(app.judge.pending.is_empty() && app.signals.value(Signal::Quality, 4).is_some());
     settle(&mut app);
     assert_eq!(app.judge.last.unwrap().records, 8);
 
@@ -138,18 +139,18 @@ fn scores_sort_filter_explain_and_rescore_only_an_edit() {
     keys(&mut app, ":2<enter>");
     type_keys(&mut app, "<tab><tab>eNEW <esc>");
     assert!(app.session.dataset().record(2).unwrap().output.starts_with("NEW Leaves"));
-    assert_eq!(app.signals.value("quality", 2), None, "stale scores are cleared");
+    assert_eq!(app.signals.value(Signal::Quality, 2), None, "stale scores are cleared");
     assert!(app.judge.waiting(2));
     assert!(screen(&mut app, 100, 30).backend().buffer().content().iter().any(|c| c.symbol() == "…"));
     settle(&mut app);
     assert_eq!(app.judge.last, Some(RunStats { records: 1, scored: 1, cached: 0, cancelled: false }));
-    let after = values(&app, "quality");
+    let after = values(&app, Signal::Quality);
     assert!(after[&2] != quality[&2], "new text, new score");
     assert!(quality.iter().all(|(id, v)| *id == 2 || after[id] == *v));
     // Undo brings the old text back, and its scores come from the cache.
     keys(&mut app, "u");
     assert_eq!(app.judge.last, Some(RunStats { records: 1, scored: 0, cached: 1, cancelled: false }));
-    assert_eq!(values(&app, "quality"), quality);
+    assert_eq!(values(&app, Signal::Quality), quality);
     // A second full run is answered from the cache.
     keys(&mut app, "M");
     assert_eq!(app.judge.last, Some(RunStats { records: 8, scored: 0, cached: 7, cancelled: false }));
@@ -197,7 +198,7 @@ fn a_missing_model_is_a_message_not_a_crash() {
     keys(&mut app, "M");
     let (msg, error) = app.message.clone().unwrap();
     assert!(error && msg.contains("cannot load the judge model"), "{msg}");
-    assert!(!app.judge.active && !app.signals.numeric.contains_key("quality"));
+    assert!(!app.judge.active && !app.signals.has(Signal::Quality));
     let t = screen(&mut app, 100, 24);
     assert!(text(&t).contains("cannot load the judge model"));
     // Edits do not try again; pressing the key again does (and fails the same way).
@@ -231,7 +232,7 @@ fn results_from_before_an_edit_are_dropped() {
         rx.recv().map_err(|e| e.to_string())?;
         let stale = Flag { kind: FlagKind::Refusal, reason: "old text".into() };
         ctx.output(JobOutput::Flags(vec![(4, vec![stale])]));
-        ctx.output(JobOutput::Numeric { name: "len".into(), values: vec![(4, 1.0)] });
+        ctx.output(JobOutput::Numeric { signal: Signal::Len, values: vec![(4, 1.0)] });
         Ok(())
     });
     type_keys(&mut app, ":4<enter><tab><tab>e<c-k>The picture shows a red barn.<esc>");
@@ -240,7 +241,7 @@ fn results_from_before_an_edit_are_dropped() {
     tx.send(()).unwrap();
     settle(&mut app);
     assert!(!refusal(&app), "the stale result is dropped: {:?}", app.signals.flags(4));
-    assert_ne!(app.signals.value("len", 4), Some(1.0));
+    assert_ne!(app.signals.value(Signal::Len, 4), Some(1.0));
 
     // Scoring while the user edits: the final scores are those of the final text.
     type_keys(&mut app, "M:2<enter><tab><tab><tab>eNEW <esc>");
@@ -251,7 +252,8 @@ fn results_from_before_an_edit_are_dropped() {
     let d2 = tempfile::tempdir().unwrap();
     let mut alone = open(d2.path(), &[(&r.instruction, &r.input, &r.output)]);
     keys(&mut alone, "M");
-    let (a, b) = (app.signals.value("continuation", 2).unwrap(), alone.signals.value("continuation", 0).unwrap());
+    let (a, b) =
+        (app.signals.value(Signal::Continuation, 2).unwrap(), alone.signals.value(Signal::Continuation, 0).unwrap());
     assert!((a - b).abs() < 1e-4, "{a} {b}");
 }
 

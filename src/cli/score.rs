@@ -3,7 +3,7 @@
 use crate::config::ConfigFile;
 use crate::dataset::RecordText;
 use crate::dataset::{Dataset, Format};
-use crate::judge::{self, EngineOptions, JudgeConfig, ScoreCache, ScoreEvent};
+use crate::judge::{self, EngineOptions, JudgeConfig, ScoreCache, ScoreEvent, Signal};
 use crate::quality::heuristics::FlagConfig;
 use anyhow::{Context, Result, bail};
 use serde_json::{Value, json};
@@ -152,7 +152,8 @@ pub fn score(a: &ScoreArgs) -> Result<i32> {
     Ok(0)
 }
 
-/// One output line: index, headline scores, flags with reasons, every other signal.
+/// One output line: index, every judge signal of the registry (null when not scored), flags with
+/// reasons, and the model's raw measurements.
 pub fn record_json(
     index: usize,
     m: Option<&judge::ModelSignals>,
@@ -168,14 +169,13 @@ pub fn record_json(
         a.flags.iter().map(|f| (f.name.clone(), Value::String(f.reason.clone()))).collect();
     let mut v = json!({
         "index": index,
-        "continuation": a.signals.as_ref().map(|s| s.continuation),
-        "quality": a.signals.as_ref().map(|s| s.quality),
-        "ifd": a.signals.as_ref().map(|s| s.ifd),
-        "ppl": a.signals.as_ref().map(|s| s.ppl),
         "flags": names,
         "reasons": reasons,
     });
     let o = v.as_object_mut().expect("object");
+    for signal in Signal::judged() {
+        o.insert(signal.name().into(), json!(a.signals.as_ref().and_then(|s| signal.read(s))));
+    }
     if let (Some(m), Some(s)) = (m, &a.signals) {
         for (k, x) in [
             ("ifd_ppl", s.ifd_ppl),

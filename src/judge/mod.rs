@@ -3,7 +3,8 @@
 //!
 //! [`crate::prompt`] lays out the prompt, [`engine`] measures the response's token losses under four contexts
 //! (cached in [`cache`]), [`signals`] derives IFD, instruction gain, continuation and quality from them,
-//! [`flags`] turns those into flags with reasons, and [`devset`] builds the continuation dev set.
+//! [`flags`] turns those into flags with reasons, [`signal_registry`] lists the per-record signals the
+//! TUI and `sift score` show, and [`devset`] builds the continuation dev set.
 //!
 //! Definitions (natural log; `s(y|x)` = mean NLL of the response tokens `tok(y)` appended to
 //! `[BOS] + tok(x)`, prompt tokens masked, no EOS; `tok(y)` is the same under every context):
@@ -28,12 +29,14 @@ pub mod cache;
 pub mod devset;
 pub mod engine;
 pub mod flags;
+pub mod signal_registry;
 pub mod signals;
 
 pub use crate::prompt::Template;
 pub use cache::{CacheKey, ScoreCache, content_hash};
 pub use engine::{Engine, EngineOptions, ScoreEvent, ScoreOutcome, spawn};
 pub use flags::{Assessment, JudgeConfig, JudgeFlag, ModelFlagConfig, assess};
+pub use signal_registry::{Signal, SignalDef};
 pub use signals::{ContinuationWeights, ModelSignals, QualityWeights, Signals, SurfaceCues};
 
 use anyhow::Result;

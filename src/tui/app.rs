@@ -7,8 +7,9 @@ use super::index::Feed;
 use super::jobs::{Jobs, Signals};
 use super::keymap::Keymap;
 use super::search::{Query, Searcher, lower, matcher};
-use super::view::{Filter, LEN, Sort};
+use super::view::{Filter, Sort};
 use crate::dataset::{Dataset, Field, Format, Record, RecordTextBuf};
+use crate::judge::Signal;
 use crate::quality::heuristics::{self, FlagKind};
 use crate::session::{Session, Status};
 use crossterm::event::KeyEvent;
@@ -155,7 +156,8 @@ pub fn search_fields(r: &Record) -> RecordTextBuf {
 
 /// The length signal of a record.
 pub fn record_len(f: &RecordTextBuf) -> f32 {
-    f.as_text().fields().iter().map(|s| s.chars().count()).sum::<usize>() as f32
+    let t = f.as_text();
+    Signal::Len.of_text(t.instruction, t.input, t.output).expect("len is computed from the text")
 }
 
 /// The whole state of the TUI.
@@ -465,7 +467,7 @@ impl App {
             let fields = search_fields(&rec);
             self.jobs.clock += 1;
             self.signals.changed_at.insert(id, self.jobs.clock);
-            self.signals.numeric.entry(LEN.to_string()).or_default().insert(id, record_len(&fields));
+            self.signals.numeric.entry(Signal::Len).or_default().insert(id, record_len(&fields));
             if self.config.front.options.flags {
                 let text = fields.as_text();
                 let mut flags = heuristics::flag_record(&text, &self.config.flags);

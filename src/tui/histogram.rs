@@ -4,7 +4,7 @@
 use super::app::App;
 use super::score_view::value_text;
 use super::text::ellipsize;
-use super::view::LEN;
+use crate::judge::Signal;
 use ratatui::Frame;
 use ratatui::layout::Rect;
 use ratatui::style::{Color, Style};
@@ -15,8 +15,8 @@ use ratatui::widgets::{Block, Borders, Paragraph};
 #[derive(Clone, Debug, Default)]
 pub struct HistogramState {
     pub shown: bool,
-    /// Chosen with the `histogram_next` key; None: the sort key, else quality, else length.
-    pub signal: Option<String>,
+    /// Chosen with the `histogram_next` key; None: the sort key, else the headline signal, else length.
+    pub signal: Option<Signal>,
 }
 
 /// Records looked at per frame at most: larger lists are sampled evenly, so a frame costs the same
@@ -24,14 +24,13 @@ pub struct HistogramState {
 const SAMPLE: usize = 65536;
 
 /// The signal the histogram shows.
-pub fn signal(app: &App) -> Option<String> {
-    let has = |n: &String| app.signals.numeric.contains_key(n);
+pub fn signal(app: &App) -> Option<Signal> {
+    let has = |s: &Signal| app.signals.has(*s);
     app.histogram
         .signal
-        .clone()
         .filter(has)
-        .or_else(|| app.sort.key.clone().filter(has))
-        .or_else(|| ["quality", LEN].into_iter().map(String::from).find(has))
+        .or_else(|| app.sort.key.filter(has))
+        .or_else(|| [Signal::HEADLINE, Signal::Len].into_iter().find(has))
 }
 
 /// Counts of values in equal-width (or log-spaced) bins.
@@ -100,7 +99,7 @@ pub fn render(app: &App, f: &mut Frame, area: Rect) {
         }
         None => Vec::new(),
     };
-    let focus = app.current_id().and_then(|id| app.signals.value(&name, id));
+    let focus = app.current_id().and_then(|id| app.signals.value(name, id));
     let inner = Block::default().borders(Borders::ALL).inner(area);
     // About two bins per sqrt(n), each a few columns wide.
     let bins = ((values.len() as f64).sqrt() * 2.0).ceil() as usize;

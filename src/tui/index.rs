@@ -5,8 +5,8 @@
 use super::app::{App, record_len, search_fields};
 use super::jobs::{JobCtx, JobOutput};
 use super::search::Corpus;
-use super::view::LEN;
 use crate::dataset::{Format, RecordText, RecordTextBuf};
+use crate::judge::Signal;
 use crate::quality::heuristics::{self};
 use std::sync::Arc;
 
@@ -124,7 +124,7 @@ fn index_work(
     if ctx.cancelled() {
         return Ok(());
     }
-    ctx.output(JobOutput::Numeric { name: LEN.to_string(), values: lens });
+    ctx.output(JobOutput::Numeric { signal: Signal::Len, values: lens });
     ctx.output(JobOutput::Corpus(Arc::new(Corpus { ids: ids.clone(), fields })));
     let Some(cfg) = flags else { return Ok(()) };
     ctx.phase("flags");

@@ -114,12 +114,8 @@ fn submit_prompt(app: &mut App, kind: PromptKind, text: String) {
         },
         PromptKind::Filter => match super::view::Filter::parse(&text) {
             Ok(f) => {
-                let missing: Vec<String> = f
-                    .signals()
-                    .into_iter()
-                    .filter(|s| !app.signals.numeric.contains_key(*s))
-                    .map(String::from)
-                    .collect();
+                let missing: Vec<&str> =
+                    f.signals().into_iter().filter(|s| !app.signals.has(*s)).map(|s| s.name()).collect();
                 app.filter = f;
                 app.refresh_view();
                 if !missing.is_empty() {

@@ -2,7 +2,7 @@
 //! progress and results through one channel, with a cancel flag; and the per-record signal store
 //! the results land in. An edit clock tells results computed from a record's older text apart.
 
-use crate::judge::JudgeFlag;
+use crate::judge::{JudgeFlag, Signal};
 use crate::quality::heuristics::{Flag, FlagKind};
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
@@ -12,14 +12,13 @@ use std::time::Instant;
 
 use super::app::App;
 use super::search::Corpus;
-use super::view::LEN;
 
 /// What a job hands back to the app.
 pub enum JobOutput {
     /// The searchable text of every record.
     Corpus(Arc<Corpus>),
-    /// A named numeric signal for records (by id): lengths now, model scores later.
-    Numeric { name: String, values: Vec<(u32, f32)> },
+    /// A numeric signal's values for records (by id).
+    Numeric { signal: Signal, values: Vec<(u32, f32)> },
     /// Quality flags of every record (by id; a record left out has none); replaces all earlier flags.
     Flags(Vec<(u32, Vec<Flag>)>),
     /// Results of the model judge.
@@ -193,10 +192,11 @@ impl Jobs {
     }
 }
 
-/// Per-record signals keyed by record id: named numeric values (length, model scores) and flags.
+/// Per-record signals keyed by record id: numeric values (length, model scores) and flags.
 #[derive(Default)]
 pub struct Signals {
-    pub numeric: BTreeMap<String, HashMap<u32, f32>>,
+    /// The values of each numeric signal that has any, in registry order.
+    pub numeric: BTreeMap<Signal, HashMap<u32, f32>>,
     /// Heuristic (model-free) flags.
     pub flags: HashMap<u32, Vec<Flag>>,
     /// Flags the model judge raised.
@@ -211,12 +211,18 @@ pub struct Signals {
 
 impl Signals {
     /// The value of a numeric signal for a record.
-    pub fn value(&self, name: &str, id: u32) -> Option<f32> {
-        self.numeric.get(name)?.get(&id).copied()
+    pub fn value(&self, signal: Signal, id: u32) -> Option<f32> {
+        self.numeric.get(&signal)?.get(&id).copied()
     }
-    /// The names of the numeric signals.
-    pub fn names(&self) -> Vec<String> {
-        self.numeric.keys().cloned().collect()
+    /// The numeric signals that have values, by name (the order the sort and histogram keys cycle in).
+    pub fn present(&self) -> Vec<Signal> {
+        let mut v: Vec<Signal> = self.numeric.keys().copied().collect();
+        v.sort_by_key(|s| s.name());
+        v
+    }
+    /// Whether any record has a value of `signal`.
+    pub fn has(&self, signal: Signal) -> bool {
+        self.numeric.contains_key(&signal)
     }
     /// The heuristic flags of a record.
     pub fn flags(&self, id: u32) -> &[Flag] {
@@ -241,8 +247,8 @@ impl Signals {
         match out {
             JobOutput::Corpus(c) => return Some(c),
             JobOutput::Judge(_) => {}
-            JobOutput::Numeric { name, values } => {
-                let m = self.numeric.entry(name).or_default();
+            JobOutput::Numeric { signal, values } => {
+                let m = self.numeric.entry(signal).or_default();
                 for (id, v) in values {
                     if self.changed_at.get(&id).is_none_or(|&t| t <= since) {
                         m.insert(id, v);
@@ -308,7 +314,7 @@ impl App {
                         o => o,
                     };
                     let flags = matches!(output, JobOutput::Flags(_));
-                    let lens = matches!(&output, JobOutput::Numeric { name, .. } if name == LEN);
+                    let lens = matches!(&output, JobOutput::Numeric { signal: Signal::Len, .. });
                     if let Some(corpus) = self.signals.absorb(output, since) {
                         self.searcher.set_corpus(corpus);
                         self.indexed = true;

@@ -54,53 +54,73 @@ pub enum Command {
     Help,
 }
 
-/// (command, config name, default keys, description), in help order.
-pub const COMMANDS: &[(Command, &str, &[&str], &str)] = &[
-    (Command::Down, "down", &["j", "down"], "next record"),
-    (Command::Up, "up", &["k", "up"], "previous record"),
-    (Command::PageDown, "page_down", &["pgdn", "ctrl-d"], "page down"),
-    (Command::PageUp, "page_up", &["pgup", "ctrl-u"], "page up"),
-    (Command::Top, "top", &["g", "home"], "first record"),
-    (Command::Bottom, "bottom", &["G", "end"], "last record"),
-    (Command::Jump, "jump", &[":"], "jump to record N"),
-    (Command::Search, "search", &["/"], "fuzzy search (i: in: o: scope a field)"),
-    (Command::NextMatch, "next_match", &["n"], "next match"),
-    (Command::PrevMatch, "prev_match", &["N"], "previous match"),
-    (Command::Filter, "filter", &["F"], "filter: status: tag: flag: len>N changed !X"),
-    (Command::Sort, "sort", &["s"], "cycle sort key (index, length, scores)"),
-    (Command::SortReverse, "sort_reverse", &["S"], "reverse sort order"),
-    (Command::Clear, "clear", &["esc"], "clear selection, search and filters"),
-    (Command::Accept, "accept", &["a"], "accept"),
-    (Command::Reject, "reject", &["x"], "reject"),
-    (Command::NeedsEdit, "needs_edit", &["f"], "mark needs-edit"),
-    (Command::Unreview, "unreview", &["U"], "clear the decision"),
-    (Command::Tag, "tag", &["t"], "add a tag"),
-    (Command::Untag, "untag", &["ctrl-t"], "remove a tag"),
-    (Command::Note, "note", &["c"], "edit the note"),
-    (Command::Visual, "visual", &["v"], "visual selection (toggle)"),
-    (Command::SelectAll, "select_all", &["V"], "select every shown record"),
-    (Command::Edit, "edit", &["e", "enter"], "edit the focused field"),
-    (Command::EditExternal, "edit_external", &["E"], "edit raw JSON in $EDITOR"),
-    (Command::NextField, "next_field", &["tab"], "focus next field"),
-    (Command::PrevField, "prev_field", &["backtab"], "focus previous field"),
-    (Command::DetailDown, "detail_down", &["J", "ctrl-e"], "scroll detail down"),
-    (Command::DetailUp, "detail_up", &["K", "ctrl-y"], "scroll detail up"),
-    (Command::Add, "add", &["o"], "add a record below"),
-    (Command::Duplicate, "duplicate", &["y"], "duplicate the record"),
-    (Command::Delete, "delete", &["D"], "delete (asks first)"),
-    (Command::Undo, "undo", &["u"], "undo"),
-    (Command::Redo, "redo", &["ctrl-r"], "redo"),
-    (Command::Save, "save", &["w"], "save the file"),
-    (Command::Quit, "quit", &["q", "ctrl-c"], "quit"),
-    (Command::Train, "train", &["T"], "train on marked records (else accepted)"),
-    (Command::TrainPanel, "train_panel", &["P"], "training panel: run/past runs/try it/off"),
-    (Command::TrainStop, "train_stop", &["X"], "stop the training run (keeps checkpoint)"),
-    (Command::TryIt, "try_it", &["R"], "try it: trained vs base model answer"),
-    (Command::Score, "score", &["M"], "judge: score every record with the model"),
-    (Command::Histogram, "histogram", &["H"], "histogram of a signal (toggle)"),
-    (Command::HistogramNext, "histogram_next", &["h"], "histogram: next signal"),
-    (Command::CancelJobs, "cancel_jobs", &["ctrl-x"], "stop background jobs (and the judge)"),
-    (Command::Help, "help", &["?"], "this help"),
+/// One command of the table: its config name, default keys, help text, and whether running it
+/// can change what the list shows (records, decisions, filters, signals); a command that only
+/// moves the cursor or the view does not make `update` recompute the list's cached state.
+pub struct CommandDef {
+    pub command: Command,
+    pub name: &'static str,
+    pub keys: &'static [&'static str],
+    pub help: &'static str,
+    pub changes_data: bool,
+}
+
+const fn def(command: Command, name: &'static str, keys: &'static [&'static str], help: &'static str) -> CommandDef {
+    CommandDef { command, name, keys, help, changes_data: true }
+}
+
+/// A command that only moves the cursor or the view.
+const fn moves(command: Command, name: &'static str, keys: &'static [&'static str], help: &'static str) -> CommandDef {
+    CommandDef { command, name, keys, help, changes_data: false }
+}
+
+/// Every normal-mode command, in help order.
+pub const COMMANDS: &[CommandDef] = &[
+    moves(Command::Down, "down", &["j", "down"], "next record"),
+    moves(Command::Up, "up", &["k", "up"], "previous record"),
+    moves(Command::PageDown, "page_down", &["pgdn", "ctrl-d"], "page down"),
+    moves(Command::PageUp, "page_up", &["pgup", "ctrl-u"], "page up"),
+    moves(Command::Top, "top", &["g", "home"], "first record"),
+    moves(Command::Bottom, "bottom", &["G", "end"], "last record"),
+    def(Command::Jump, "jump", &[":"], "jump to record N"),
+    def(Command::Search, "search", &["/"], "fuzzy search (i: in: o: scope a field)"),
+    moves(Command::NextMatch, "next_match", &["n"], "next match"),
+    moves(Command::PrevMatch, "prev_match", &["N"], "previous match"),
+    def(Command::Filter, "filter", &["F"], "filter: status: tag: flag: len>N changed !X"),
+    def(Command::Sort, "sort", &["s"], "cycle sort key (index, length, scores)"),
+    def(Command::SortReverse, "sort_reverse", &["S"], "reverse sort order"),
+    def(Command::Clear, "clear", &["esc"], "clear selection, search and filters"),
+    def(Command::Accept, "accept", &["a"], "accept"),
+    def(Command::Reject, "reject", &["x"], "reject"),
+    def(Command::NeedsEdit, "needs_edit", &["f"], "mark needs-edit"),
+    def(Command::Unreview, "unreview", &["U"], "clear the decision"),
+    def(Command::Tag, "tag", &["t"], "add a tag"),
+    def(Command::Untag, "untag", &["ctrl-t"], "remove a tag"),
+    def(Command::Note, "note", &["c"], "edit the note"),
+    moves(Command::Visual, "visual", &["v"], "visual selection (toggle)"),
+    def(Command::SelectAll, "select_all", &["V"], "select every shown record"),
+    def(Command::Edit, "edit", &["e", "enter"], "edit the focused field"),
+    def(Command::EditExternal, "edit_external", &["E"], "edit raw JSON in $EDITOR"),
+    moves(Command::NextField, "next_field", &["tab"], "focus next field"),
+    moves(Command::PrevField, "prev_field", &["backtab"], "focus previous field"),
+    moves(Command::DetailDown, "detail_down", &["J", "ctrl-e"], "scroll detail down"),
+    moves(Command::DetailUp, "detail_up", &["K", "ctrl-y"], "scroll detail up"),
+    def(Command::Add, "add", &["o"], "add a record below"),
+    def(Command::Duplicate, "duplicate", &["y"], "duplicate the record"),
+    def(Command::Delete, "delete", &["D"], "delete (asks first)"),
+    def(Command::Undo, "undo", &["u"], "undo"),
+    def(Command::Redo, "redo", &["ctrl-r"], "redo"),
+    def(Command::Save, "save", &["w"], "save the file"),
+    def(Command::Quit, "quit", &["q", "ctrl-c"], "quit"),
+    def(Command::Train, "train", &["T"], "train on marked records (else accepted)"),
+    def(Command::TrainPanel, "train_panel", &["P"], "training panel: run/past runs/try it/off"),
+    def(Command::TrainStop, "train_stop", &["X"], "stop the training run (keeps checkpoint)"),
+    def(Command::TryIt, "try_it", &["R"], "try it: trained vs base model answer"),
+    def(Command::Score, "score", &["M"], "judge: score every record with the model"),
+    def(Command::Histogram, "histogram", &["H"], "histogram of a signal (toggle)"),
+    def(Command::HistogramNext, "histogram_next", &["h"], "histogram: next signal"),
+    def(Command::CancelJobs, "cancel_jobs", &["ctrl-x"], "stop background jobs (and the judge)"),
+    moves(Command::Help, "help", &["?"], "this help"),
 ];
 
 /// A key with modifiers, as written in the config (`a`, `A`, `ctrl-r`, `alt-x`, `enter`, `pgdn`...).
@@ -214,19 +234,26 @@ impl Keymap {
     /// exactly the keys given; a key taken from another command is removed from it.
     pub fn new(overrides: &BTreeMap<String, Vec<String>>) -> Result<Keymap, String> {
         let mut keys: BTreeMap<Command, Vec<Key>> = BTreeMap::new();
-        for (cmd, _, defaults, _) in COMMANDS {
-            keys.insert(*cmd, defaults.iter().map(|k| Key::parse(k).expect("default keys parse")).collect());
+        for c in COMMANDS {
+            keys.insert(c.command, c.keys.iter().map(|k| Key::parse(k).expect("default keys parse")).collect());
         }
+        // A key two overrides both claim is an error: neither binding can be what the user meant.
+        let mut claimed: std::collections::HashMap<Key, &str> = std::collections::HashMap::new();
         for (name, names) in overrides {
             let cmd = COMMANDS
                 .iter()
-                .find(|c| c.1 == name)
-                .map(|c| c.0)
+                .find(|c| c.name == name)
+                .map(|c| c.command)
                 .ok_or_else(|| format!("unknown command `{name}` in [keys]"))?;
             let parsed: Vec<Key> = names
                 .iter()
                 .map(|k| Key::parse(k).ok_or_else(|| format!("cannot read key `{k}` for `{name}`")))
                 .collect::<Result<_, _>>()?;
+            for k in &parsed {
+                if let Some(first) = claimed.insert(*k, name) {
+                    return Err(format!("[keys]: `{first}` and `{name}` are both bound to `{}`", k.name()));
+                }
+            }
             for (other, ks) in keys.iter_mut() {
                 if *other != cmd {
                     ks.retain(|k| !parsed.contains(k));
@@ -260,10 +287,14 @@ impl Keymap {
 
     /// Every command with its config name, keys and description (for help and --print-config).
     pub fn describe(&self) -> Vec<(&'static str, Vec<String>, &'static str)> {
-        COMMANDS
-            .iter()
-            .map(|(cmd, name, _, desc)| (*name, self.keys(*cmd).iter().map(Key::name).collect(), *desc))
-            .collect()
+        COMMANDS.iter().map(|c| (c.name, self.keys(c.command).iter().map(Key::name).collect(), c.help)).collect()
+    }
+}
+
+impl Command {
+    /// The command's entry in [`COMMANDS`].
+    pub fn def(self) -> &'static CommandDef {
+        COMMANDS.iter().find(|c| c.command == self).expect("every command is in the table")
     }
 }
 
@@ -283,8 +314,12 @@ mod tests {
         assert_eq!(km.lookup(&ev('x')), None, "a named command gets exactly the keys given");
         assert_eq!(km.lookup(&ev('j')), Some(Command::Down));
         assert_eq!(km.lookup(&KeyEvent::new(KeyCode::Char('r'), KeyModifiers::CONTROL)), Some(Command::Redo));
+        o.insert("undo".to_string(), vec!["a".to_string()]);
+        assert_eq!(Keymap::new(&o).unwrap_err(), "[keys]: `reject` and `undo` are both bound to `a`");
+        o.remove("undo");
         o.insert("nope".to_string(), vec![]);
         assert!(Keymap::new(&o).is_err());
+        assert!(!Command::Down.def().changes_data && Command::Accept.def().changes_data);
         for k in ["ctrl-r", "G", "pgdn", "esc", "f5", "space"] {
             assert_eq!(Key::parse(k).unwrap().name(), k);
         }

@@ -5,7 +5,7 @@ use super::app::{App, BulkOp, Dialog, Mode, PromptKind, record_fields};
 use super::keymap::Command;
 use super::search::{Query, highlight};
 use super::text::{ellipsize, preview, sanitize_lines};
-use super::view::LEN;
+use crate::judge::Signal;
 use crate::session::Status;
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
@@ -102,7 +102,7 @@ fn render_list(app: &App, f: &mut Frame, area: Rect) {
     f.render_widget(block, area);
     let ds = app.session.dataset();
     let width = (ds.len().max(1).ilog10() + 1) as usize;
-    let score_name = app.sort.key.clone().unwrap_or_else(|| LEN.to_string());
+    let score_signal = app.sort.key.unwrap_or(Signal::Len);
     let pattern = Query::parse(&app.search.query);
     let cols = super::score_view::list_columns(app, inner.width as usize);
     let mut lines = Vec::with_capacity(inner.height as usize);
@@ -118,7 +118,7 @@ fn render_list(app: &App, f: &mut Frame, area: Rect) {
             [one] => ellipsize(one, 9),
             [first, rest @ ..] => format!("{}+{}", ellipsize(first, 7), rest.len()),
         };
-        let score = app.signals.value(&score_name, e.id).map_or(String::from("-"), fmt_num);
+        let score = app.signals.value(score_signal, e.id).map_or(String::from("-"), fmt_num);
         let selected = app.is_selected(i, e.id);
         let mark = if selected {
             "▌"
@@ -384,7 +384,9 @@ fn render_help(app: &App, f: &mut Frame, area: Rect) {
     lines.push(Line::raw(""));
     lines.push(Line::raw("Search: / then type; i: in: o: limit it to instruction, input or response."));
     lines.push(Line::raw("Edit: Esc applies, Ctrl-c cancels; every change can be undone with u."));
-    lines.push(Line::raw("Judge (M) signals: quality continuation ifd ppl gain (filter quality<0.5,"));
+    let judged: Vec<&str> = Signal::judged().map(Signal::name).collect();
+    let example = Signal::HEADLINE;
+    lines.push(Line::raw(format!("Judge (M) signals: {} (filter {example}<0.5,", judged.join(" "))));
     lines.push(Line::raw("sort with s); model flags: continuation high_ifd high_ppl repetitive."));
     f.render_widget(Clear, r);
     f.render_widget(

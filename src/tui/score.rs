@@ -5,20 +5,16 @@
 use super::app::App;
 use super::index::Batch;
 use super::jobs::{JobCtx, JobOutput, Signals, background_pool};
-use super::view::LEN;
 use crate::dataset::Format;
 use crate::dataset::{RecordText, RecordTextBuf};
 use crate::judge::signals::Surprise;
-use crate::judge::{self, Engine, JudgeConfig, JudgeFlag, ModelSignals, ScoreCache, ScoreEvent};
+use crate::judge::{self, Engine, JudgeConfig, JudgeFlag, ModelSignals, ScoreCache, ScoreEvent, Signal};
 use crate::quality::heuristics::Flag;
 use std::collections::{HashMap, HashSet};
 use std::path::PathBuf;
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
-
-/// The judge's numeric signals in the store, in [`Scores::values`] order.
-pub const SIGNALS: [&str; 5] = ["quality", "continuation", "ifd", "ppl", "gain"];
 
 /// The prompt template the TUI scores under (the CLI's default).
 pub const TEMPLATE: &str = "alpaca";
@@ -30,8 +26,8 @@ const REFRESH: Duration = Duration::from_secs(1);
 /// What the judge says about one scored record.
 #[derive(Clone, Debug)]
 pub struct Scores {
-    /// quality, continuation, ifd, ppl and instruction gain ([`SIGNALS`]).
-    pub values: [f32; 5],
+    /// The value of every signal the judge computes ([`Signal::judged`]).
+    pub values: Vec<(Signal, f32)>,
     /// The model flags with their reasons.
     pub flags: Vec<JudgeFlag>,
     /// The response's most surprising tokens (byte spans).
@@ -140,8 +136,8 @@ impl JudgeState {
             self.pending.extend(ids);
             return;
         }
-        for name in SIGNALS {
-            signals.numeric.remove(name);
+        for signal in Signal::judged() {
+            signals.numeric.remove(&signal);
         }
         signals.model_flags.clear();
         self.scored.clear();
@@ -150,8 +146,8 @@ impl JudgeState {
 }
 
 fn clear(signals: &mut Signals, surprising: &mut HashMap<u32, Vec<Surprise>>, id: u32) {
-    for name in SIGNALS {
-        if let Some(m) = signals.numeric.get_mut(name) {
+    for signal in Signal::judged() {
+        if let Some(m) = signals.numeric.get_mut(&signal) {
             m.remove(&id);
         }
     }
@@ -299,15 +295,8 @@ impl App {
             clear(&mut self.signals, &mut self.judge.surprising, j.id);
             return;
         };
-        for (name, v) in SIGNALS.iter().zip(s.values) {
-            match self.signals.numeric.get_mut(*name) {
-                Some(m) => {
-                    m.insert(j.id, v);
-                }
-                None => {
-                    self.signals.numeric.insert(name.to_string(), HashMap::from([(j.id, v)]));
-                }
-            }
+        for (signal, v) in s.values {
+            self.signals.numeric.entry(signal).or_default().insert(j.id, v);
         }
         if s.flags.is_empty() {
             self.signals.model_flags.remove(&j.id);
@@ -326,7 +315,7 @@ impl App {
 
     /// Whether streamed scores can change what the list shows or its order.
     fn wants_refresh(&self) -> bool {
-        self.search.matched.is_none() && (!self.filter.is_empty() || self.sort.key.as_deref().is_some_and(|k| k != LEN))
+        self.search.matched.is_none() && (!self.filter.is_empty() || self.sort.key.is_some_and(|k| k != Signal::Len))
     }
 }
 
@@ -402,7 +391,7 @@ fn judged(id: u32, t: &RecordText, m: Option<ModelSignals>, heuristic: &[Flag], 
     let hash = judge::content_hash(t.instruction, t.input, t.output);
     let mut a = judge::assess(m.as_ref(), t, heuristic, cfg);
     let scores = a.signals.take().map(|s| Scores {
-        values: [s.quality, s.continuation, s.ifd, s.ppl, s.instruction_gain],
+        values: Signal::judged().filter_map(|k| Some((k, k.read(&s)?))).collect(),
         // Heuristic flags come first; the app has those already.
         flags: a.flags.split_off(heuristic.len().min(a.flags.len())),
         surprising: m.map(|m| m.surprising).unwrap_or_default(),
@@ -417,10 +406,10 @@ pub fn command(app: &mut App, cmd: super::keymap::Command) {
         Command::Score => app.start_scoring(),
         Command::Histogram => app.histogram.shown = !app.histogram.shown,
         Command::HistogramNext => {
-            let names = app.signals.names();
+            let present = app.signals.present();
             let cur = super::histogram::signal(app);
-            let i = names.iter().position(|n| Some(n.as_str()) == cur.as_deref()).map_or(0, |i| i + 1);
-            app.histogram.signal = names.get(i % names.len().max(1)).cloned();
+            let i = present.iter().position(|n| Some(*n) == cur).map_or(0, |i| i + 1);
+            app.histogram.signal = present.get(i % present.len().max(1)).copied();
             app.histogram.shown = true;
         }
         _ => {}

@@ -3,41 +3,42 @@
 //! underlined.
 
 use super::app::App;
-use super::score::SIGNALS;
 use super::text::{sanitize_lines, visible};
-use super::view::LEN;
+use crate::judge::Signal;
+use crate::judge::signal_registry::ValueFormat;
 use crate::judge::signals::Surprise;
 use ratatui::style::{Color, Modifier, Style};
 use ratatui::text::{Line, Span};
 
 /// The judge columns that fit a list `width` characters wide (none until the judge ran), leaving out
 /// the sort key, which has its own column.
-pub fn list_columns(app: &App, width: usize) -> Vec<&'static str> {
-    let judged = app.signals.numeric.contains_key(SIGNALS[0]) || app.judge.active || !app.judge.in_flight.is_empty();
-    let cols: &[&'static str] = match width {
-        _ if !judged => &[],
-        0..60 => &[],
-        60..100 => &["quality"],
-        100..130 => &["quality", "continuation"],
-        _ => &["quality", "continuation", "ifd", "ppl"],
-    };
-    cols.iter().copied().filter(|c| app.sort.key.as_deref() != Some(*c)).collect()
+pub fn list_columns(app: &App, width: usize) -> Vec<Signal> {
+    let judged = Signal::judged().any(|s| app.signals.has(s)) || app.judge.active || !app.judge.in_flight.is_empty();
+    if !judged {
+        return Vec::new();
+    }
+    Signal::judged()
+        .filter(|s| s.def().column_from.is_some_and(|from| width >= from as usize))
+        .filter(|s| app.sort.key != Some(*s))
+        .collect()
 }
 
 /// Characters the columns take, separators included.
-pub fn columns_width(cols: &[&str]) -> usize {
-    cols.iter().map(|c| cell_width(c) + 1).sum()
+pub fn columns_width(cols: &[Signal]) -> usize {
+    cols.iter().map(|c| cell_width(*c) + 1).sum()
 }
 
-fn cell_width(col: &str) -> usize {
-    match col {
-        "quality" | "continuation" => 4,
-        _ => 5,
-    }
+/// A cell's width: the label and the value in its format.
+fn cell_width(col: Signal) -> usize {
+    let value = match col.def().format {
+        ValueFormat::Unit => 3,
+        ValueFormat::Ratio | ValueFormat::Count => 4,
+    };
+    col.def().label.chars().count() + value
 }
 
 /// The judge cells of one list row: `q.42 c.07 i0.93 p41` (blank when not scored, `…` while waiting).
-pub fn list_cells(app: &App, id: u32, cols: &[&str]) -> Vec<Span<'static>> {
+pub fn list_cells(app: &App, id: u32, cols: &[Signal]) -> Vec<Span<'static>> {
     let th = &app.config.judge.flags;
     let waiting = app.judge.waiting(id);
     cols.iter()
@@ -47,15 +48,15 @@ pub fn list_cells(app: &App, id: u32, cols: &[&str]) -> Vec<Span<'static>> {
                 let t = if waiting { "…" } else { "" };
                 return Span::styled(format!("{t:<w$} "), Style::default().fg(Color::DarkGray));
             };
-            let (text, bad) = match col {
-                "quality" => (format!("q{}", unit(v)), v < 0.4),
-                "continuation" => (format!("c{}", unit(v)), v >= th.continuation),
-                "ifd" => (format!("i{:.2}", v.clamp(0.0, 9.99)), v >= th.high_ifd),
-                _ => (format!("p{}", compact(v)), v >= th.high_ppl),
+            let value = match col.def().format {
+                ValueFormat::Unit => unit(v),
+                ValueFormat::Ratio => format!("{:.2}", v.clamp(0.0, 9.99)),
+                ValueFormat::Count => compact(v),
             };
-            let color = match (col, bad) {
-                (_, true) => Color::Red,
-                ("quality", false) if v >= 0.7 => Color::Green,
+            let text = format!("{}{value}", col.def().label);
+            let color = match () {
+                _ if col.is_bad(v, th) => Color::Red,
+                _ if col.is_good(v) => Color::Green,
                 _ => Color::Gray,
             };
             Span::styled(format!("{text:<w$} "), Style::default().fg(color))
@@ -104,14 +105,8 @@ pub fn detail_lines(app: &App, id: u32) -> Vec<Line<'static>> {
     for f in app.signals.model_flags(id) {
         lines.push(flag(&format!("model {}", f.name), &f.reason, Color::Red));
     }
-    let ordered = SIGNALS
-        .iter()
-        .copied()
-        .chain(app.signals.numeric.keys().map(String::as_str).filter(|n| !SIGNALS.contains(n) && *n != LEN));
-    let mut values: Vec<String> = ordered
-        .chain([LEN])
-        .filter_map(|name| app.signals.value(name, id).map(|v| format!("{name} {}", value_text(v))))
-        .collect();
+    let mut values: Vec<String> =
+        Signal::all().filter_map(|s| app.signals.value(s, id).map(|v| format!("{s} {}", value_text(v)))).collect();
     if app.judge.waiting(id) {
         values.push("judge: scoring…".into());
     }

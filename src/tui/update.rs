@@ -88,29 +88,13 @@ pub(super) fn fail(app: &mut App, e: impl std::fmt::Display) {
 
 /// The one function that changes the app.
 pub fn update(app: &mut App, action: Action) {
-    use Command::*;
     if let Action::Command(c) = &action
         && super::training::intercept(app, *c)
     {
         return;
     }
     let changes_data = match &action {
-        Action::Command(c) => !matches!(
-            c,
-            Down | Up
-                | PageDown
-                | PageUp
-                | Top
-                | Bottom
-                | NextMatch
-                | PrevMatch
-                | DetailDown
-                | DetailUp
-                | NextField
-                | PrevField
-                | Help
-                | Visual
-        ),
+        Action::Command(c) => c.def().changes_data,
         Action::Wheel { .. } | Action::Click { .. } | Action::Resize(..) => false,
         _ => true,
     };
@@ -185,10 +169,10 @@ fn command(app: &mut App, cmd: Command) {
         }
         Command::Filter => prompt(app, PromptKind::Filter, app.filter.text()),
         Command::Sort => {
-            let mut keys: Vec<Option<String>> = vec![None];
-            keys.extend(app.signals.names().into_iter().map(Some));
+            let mut keys = vec![None];
+            keys.extend(app.signals.present().into_iter().map(Some));
             let i = keys.iter().position(|k| *k == app.sort.key).unwrap_or(0);
-            app.sort.key = keys[(i + 1) % keys.len()].clone();
+            app.sort.key = keys[(i + 1) % keys.len()];
             app.sort.descending = app.sort.key.is_some();
             app.refresh_view();
             say(app, format!("sorted by {}", app.sort.label()));

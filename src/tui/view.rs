@@ -1,12 +1,10 @@
 //! Which records the list shows and in what order: filters (status, tag, flag, changed, any
-//! numeric signal in a range: `len`, and the judge's `quality`, `continuation`, `ifd`, `ppl`,
-//! `gain`) and sort keys (index or any numeric signal).
+//! numeric signal of the [registry](crate::judge::signal_registry) in a range: `len>200`,
+//! `quality<0.5`) and sort keys (index or any numeric signal).
 
 use super::jobs::Signals;
+use crate::judge::{Signal, signal_registry};
 use crate::session::{Session, Status};
-
-/// The name of the length signal (characters of instruction + input + response).
-pub const LEN: &str = "len";
 
 /// Comparison in a numeric condition.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -29,7 +27,7 @@ pub enum Cond {
     Changed,
     HasNote,
     Num {
-        name: String,
+        signal: Signal,
         op: Op,
         value: f32,
     },
@@ -81,7 +79,10 @@ fn parse_cond(term: &str) -> Result<Cond, String> {
             if name.is_empty() {
                 return Err(format!("no signal name in `{term}`"));
             }
-            return Ok(Cond::Num { name: name.to_string(), op, value });
+            let Some(signal) = Signal::from_name(name) else {
+                return Err(format!("unknown signal `{name}` in `{term}` (signals: {})", signal_registry::names()));
+            };
+            return Ok(Cond::Num { signal, op, value });
         }
     }
     Err(format!("cannot read `{term}` (try status:accepted tag:x flag:refusal len>200 quality<0.5 changed)"))
@@ -103,10 +104,10 @@ impl Filter {
     }
 
     /// The numeric signals the filter needs.
-    pub fn signals(&self) -> Vec<&str> {
-        fn walk<'a>(c: &'a Cond, out: &mut Vec<&'a str>) {
+    pub fn signals(&self) -> Vec<Signal> {
+        fn walk(c: &Cond, out: &mut Vec<Signal>) {
             match c {
-                Cond::Num { name, .. } => out.push(name),
+                Cond::Num { signal, .. } => out.push(*signal),
                 Cond::Not(c) => walk(c, out),
                 _ => {}
             }
@@ -135,7 +136,7 @@ fn cond_text(c: &Cond) -> String {
         Cond::NoFlag => "clean".into(),
         Cond::Changed => "changed".into(),
         Cond::HasNote => "note".into(),
-        Cond::Num { name, op, value } => {
+        Cond::Num { signal, op, value } => {
             let sym = match op {
                 Op::Lt => "<",
                 Op::Le => "<=",
@@ -143,7 +144,7 @@ fn cond_text(c: &Cond) -> String {
                 Op::Ge => ">=",
                 Op::Eq => "=",
             };
-            format!("{name}{sym}{value}")
+            format!("{signal}{sym}{value}")
         }
         Cond::Not(c) => format!("!{}", cond_text(c)),
     }
@@ -158,7 +159,7 @@ fn eval(c: &Cond, s: &Session, sig: &Signals, pos: usize, id: u32) -> bool {
         Cond::Flag(Some(name)) => sig.flag_names(id).any(|f| f == name),
         Cond::NoFlag => sig.flag_names(id).next().is_none(),
         Cond::Changed => s.dataset().is_changed(pos),
-        Cond::Num { name, op, value } => sig.value(name, id).is_some_and(|v| match op {
+        Cond::Num { signal, op, value } => sig.value(*signal, id).is_some_and(|v| match op {
             Op::Lt => v < *value,
             Op::Le => v <= *value,
             Op::Gt => v > *value,
@@ -172,8 +173,8 @@ fn eval(c: &Cond, s: &Session, sig: &Signals, pos: usize, id: u32) -> bool {
 /// The sort order of the list.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Sort {
-    /// None: file order; Some(name): by a numeric signal (records without it last).
-    pub key: Option<String>,
+    /// None: file order; Some: by a numeric signal (records without it last).
+    pub key: Option<Signal>,
     pub descending: bool,
 }
 
@@ -187,8 +188,8 @@ impl Sort {
                     positions.reverse();
                 }
             }
-            Some(name) => {
-                let Some(values) = sig.numeric.get(name) else { return };
+            Some(signal) => {
+                let Some(values) = sig.numeric.get(signal) else { return };
                 let ds = s.dataset();
                 let mut keyed: Vec<(f32, usize)> = positions
                     .iter()
@@ -216,7 +217,7 @@ impl Sort {
 
     pub fn label(&self) -> String {
         let arrow = if self.descending { "↓" } else { "↑" };
-        format!("{}{arrow}", self.key.as_deref().unwrap_or("index"))
+        format!("{}{arrow}", self.key.map_or("index", Signal::name))
     }
 }
 
@@ -229,8 +230,10 @@ mod tests {
         let f = Filter::parse("status:accepted tag:math flag:refusal len>200 !changed ifd<=0.5").unwrap();
         assert_eq!(f.conds.len(), 6);
         assert_eq!(Filter::parse(&f.text()).unwrap(), f);
-        assert_eq!(f.signals(), vec!["len", "ifd"]);
+        assert_eq!(f.signals(), vec![Signal::Len, Signal::Ifd]);
         assert!(Filter::parse("len>abc").is_err());
+        let typo = Filter::parse("qualty<0.5").unwrap_err();
+        assert!(typo.starts_with("unknown signal `qualty`") && typo.contains("quality"), "{typo}");
         assert_eq!(Filter::parse("rejected").unwrap().conds, vec![Cond::Status(Status::Rejected)]);
     }
 }
