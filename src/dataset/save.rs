@@ -197,13 +197,15 @@ pub fn check_writable(path: &Path, force: bool) -> Result<(), SaveError> {
 /// a target that is not a regular file (`/dev/stdout`, a FIFO) is written in place.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<DiskStamp, SaveError> {
     let io = |source| SaveError::Io { path: shown(path), source };
-    let target = resolve_target(path).map_err(io)?;
-    let meta = fs::metadata(&target).ok();
-    if meta.as_ref().is_some_and(|m| !m.is_file()) {
-        let mut f = OpenOptions::new().write(true).truncate(true).open(&target).map_err(io)?;
+    // Not a regular file (`/dev/stdout`, a FIFO): write in place, through the path as given (it
+    // may be a /proc magic link that only open(2) can follow).
+    if fs::metadata(path).is_ok_and(|m| !m.is_file()) {
+        let mut f = OpenOptions::new().write(true).truncate(true).open(path).map_err(io)?;
         f.write_all(bytes).and_then(|()| f.flush()).map_err(io)?;
         return Ok(DiskStamp { len: bytes.len() as u64, modified: None, hash: xxhash_rust::xxh3::xxh3_64(bytes) });
     }
+    let target = resolve_target(path).map_err(io)?;
+    let meta = fs::metadata(&target).ok();
     let tmp = temp_path(&target);
     let result = (|| {
         let mut f = OpenOptions::new().write(true).create_new(true).open(&tmp)?;
