@@ -20,7 +20,9 @@ fn main() {
     match sift::cli::run(cli) {
         Ok(code) => std::process::exit(code),
         Err(e) => {
-            eprintln!("sift: {}", sift::terminal_text::visible(&format!("{e:#}")));
+            use std::io::Write;
+            // A closed stderr (the terminal went away) must not turn an error into a panic.
+            let _ = writeln!(std::io::stderr(), "sift: {}", sift::terminal_text::visible(&format!("{e:#}")));
             std::process::exit(2);
         }
     }

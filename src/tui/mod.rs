@@ -76,10 +76,20 @@ pub fn run(path: Option<&Path>, format: Option<Format>, model: Option<&Path>) ->
     app.judge.model_dir = model.map(Path::to_path_buf);
     let _ = execute!(std::io::stdout(), EnableMouseCapture);
     let result = event_loop(&mut terminal, &mut app, &term_flag, early, &input);
-    let _ = execute!(std::io::stdout(), DisableMouseCapture);
-    ratatui::restore();
+    let gone = input.closed();
+    if gone {
+        // The terminal went away: nothing to restore, and ratatui's restore and the terminal's drop
+        // would report that with eprintln!, which panics on the closed terminal.
+        std::mem::forget(terminal);
+    } else {
+        let _ = execute!(std::io::stdout(), DisableMouseCapture);
+        ratatui::restore();
+    }
     app.jobs.cancel_all();
-    app.training.shutdown(|m| eprintln!("{m}"));
+    app.training.shutdown(|m| {
+        use std::io::Write;
+        let _ = writeln!(std::io::stderr(), "{m}");
+    });
     let saved = app.session.checkpoint();
     result?;
     saved.context("cannot store the review state")?;
