@@ -50,7 +50,7 @@ pub trait Sink: Send {
     /// Cuts the file back to `len` bytes (drops a partial write).
     fn truncate(&mut self, len: u64) -> std::io::Result<()>;
     /// The current length.
-    fn len(&mut self) -> std::io::Result<u64>;
+    fn size(&mut self) -> std::io::Result<u64>;
 }
 
 impl Sink for File {
@@ -64,7 +64,7 @@ impl Sink for File {
         self.set_len(len)?;
         self.sync_data()
     }
-    fn len(&mut self) -> std::io::Result<u64> {
+    fn size(&mut self) -> std::io::Result<u64> {
         Ok(self.metadata()?.len())
     }
 }
@@ -142,7 +142,7 @@ impl Journal {
         match written {
             Ok(()) => {
                 self.end = if self.torn {
-                    self.file.len().unwrap_or(self.end + line.len() as u64)
+                    self.file.size().unwrap_or(self.end + line.len() as u64)
                 } else {
                     self.end + line.len() as u64
                 };
@@ -244,7 +244,7 @@ mod tests {
             }
             self.file.set_len(len)
         }
-        fn len(&mut self) -> std::io::Result<u64> {
+        fn size(&mut self) -> std::io::Result<u64> {
             Ok(self.file.metadata()?.len())
         }
     }
