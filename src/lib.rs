@@ -21,6 +21,7 @@ pub mod prompt;
 pub mod quality;
 pub mod session;
 pub mod stats;
+pub mod terminal_text;
 /// Training on the selection: SFT data, trainer, checkpoints, runs.
 pub mod train;
 /// The terminal UI (ratatui): browse, fix and judge records with the keyboard.

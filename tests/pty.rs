@@ -7,6 +7,7 @@ use std::os::fd::{FromRawFd, OwnedFd};
 use std::os::unix::process::CommandExt;
 use std::path::Path;
 use std::process::{Command, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -27,11 +28,24 @@ type Screen = Arc<Mutex<Vec<u8>>>;
 /// Starts sift on `data` in a new pseudo-terminal (100x30); returns the child, its keyboard, and
 /// everything it wrote to the screen so far.
 fn spawn(dir: &Path, data: Option<&Path>) -> (std::process::Child, std::fs::File, Screen) {
+    spawn_with(dir, data, Arc::new(AtomicBool::new(false)))
+}
+
+/// [`spawn`]; setting `hang_up` makes the screen reader let go of the terminal, so that dropping
+/// the keyboard closes it (the terminal window went away).
+fn spawn_with(
+    dir: &Path,
+    data: Option<&Path>,
+    hang_up: Arc<AtomicBool>,
+) -> (std::process::Child, std::fs::File, Screen) {
     let (mut master, mut slave) = (0, 0);
     let ws = libc::winsize { ws_row: 30, ws_col: 100, ws_xpixel: 0, ws_ypixel: 0 };
     // SAFETY: openpty writes two fds into the out-pointers; the rest are valid or null.
     let rc = unsafe { libc::openpty(&mut master, &mut slave, std::ptr::null_mut(), std::ptr::null(), &ws) };
     assert_eq!(rc, 0, "openpty failed");
+    // The master must not leak into children (sift's own included): it would keep the terminal open.
+    // SAFETY: fcntl on the fd openpty just returned.
+    unsafe { libc::fcntl(master, libc::F_SETFD, libc::FD_CLOEXEC) };
     // SAFETY: both fds were just opened and are owned here.
     let (master, slave) = unsafe { (OwnedFd::from_raw_fd(master), OwnedFd::from_raw_fd(slave)) };
 
@@ -63,12 +77,18 @@ fn spawn(dir: &Path, data: Option<&Path>) -> (std::process::Child, std::fs::File
     let mut reader = std::fs::File::from(master.try_clone().unwrap());
     let sink = screen.clone();
     std::thread::spawn(move || {
+        use std::os::fd::AsRawFd;
         let mut buf = [0u8; 8192];
-        while let Ok(n) = reader.read(&mut buf) {
-            if n == 0 {
-                break;
+        while !hang_up.load(Ordering::Relaxed) {
+            let mut p = libc::pollfd { fd: reader.as_raw_fd(), events: libc::POLLIN, revents: 0 };
+            // SAFETY: one valid pollfd for the duration of the call.
+            if unsafe { libc::poll(&mut p, 1, 20) } <= 0 {
+                continue;
             }
-            sink.lock().unwrap().extend_from_slice(&buf[..n]);
+            match reader.read(&mut buf) {
+                Ok(n) if n > 0 => sink.lock().unwrap().extend_from_slice(&buf[..n]),
+                _ => break,
+            }
         }
     });
     let keys = std::fs::File::from(master);
@@ -121,6 +141,29 @@ fn sigterm_restores_the_terminal_and_keeps_decisions() {
     wait_for("the screen to be restored", limit, || out().contains("\u{1b}[?1049l"));
     // The checkpoint on exit folded the decision into the review state.
     assert!(read(&state.join("review.json")).contains("rejected"));
+}
+
+#[test]
+fn a_closed_terminal_ends_sift_without_spinning_and_keeps_decisions() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data.json");
+    std::fs::write(&data, "{\"instruction\": \"Accept me\", \"input\": \"\", \"output\": \"B\"}\n").unwrap();
+    let hang_up = Arc::new(AtomicBool::new(false));
+    let (child, mut keys, screen) = spawn_with(dir.path(), Some(&data), hang_up.clone());
+    let out = || String::from_utf8_lossy(&screen.lock().unwrap()).into_owned();
+    let limit = Duration::from_secs(20);
+    wait_for("the first frame", limit, || out().contains("Accept me"));
+    keys.write_all(b"a").unwrap();
+    let state = dir.path().join(".data.json.sift");
+    wait_for("the accept to be journaled", limit, || read(&state.join("journal.jsonl")).contains("accepted"));
+    hang_up.store(true, Ordering::Relaxed);
+    std::thread::sleep(Duration::from_millis(100));
+    drop(keys);
+    let pid = child.id();
+    let status =
+        wait_exit(child, Duration::from_secs(10), || format!("sift {pid} kept running after its terminal closed"));
+    assert!(status.code().is_some(), "exited by itself, not killed by a signal: {status}");
+    assert!(read(&state.join("review.json")).contains("accepted"), "checkpointed on the way out");
 }
 
 #[test]

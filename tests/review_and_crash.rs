@@ -89,6 +89,7 @@ fn save_as_writes_a_new_file_and_leaves_the_original() {
     let other = dir.path().join("copy.jsonl");
     s.save_as(&other).unwrap();
     assert_eq!(std::fs::read_to_string(&path).unwrap(), JSONL);
+    drop(s); // the session now writes `other` and holds its lock
     let s2 = Session::open(&other, &OpenOptions::default()).unwrap();
     assert_eq!(s2.dataset().record(0).unwrap().output, "I");
     assert_eq!(s2.status(0), Status::Accepted);
@@ -135,6 +136,7 @@ fn killed_process_loses_no_acknowledged_change() {
     // The restored session saves normally; a second open has nothing left to restore.
     let mut s = s;
     s.save(false).unwrap();
+    drop(s); // one writer at a time
     let s = Session::open(&path, &OpenOptions::default()).unwrap();
     assert!(s.notices().is_empty(), "{:?}", s.notices());
     assert_eq!(s.status(7), Status::Rejected);

@@ -38,6 +38,7 @@ fn alpaca_edit_changes_only_that_value_and_save_is_identical_elsewhere() {
     assert_eq!(&saved[..at], &original[..at]);
     assert_eq!(&saved[at + new_lit.len()..], &original[at + old_lit.len()..]);
     // Editing it back restores the original file exactly.
+    drop(s); // one writer at a time
     let mut s = Session::open(&path, &opts).unwrap();
     s.set_field(7, Field::Output, &old).unwrap();
     s.save(false).unwrap();

@@ -2,21 +2,24 @@
 
 use crate::dataset::{Field, Format, Problem, ProblemKind};
 use crate::session::{OpenOptions, Session, Status};
+use crate::terminal_text::{json as safe_json, path as shown, visible, visible_lines};
 use anyhow::{Context, Result};
 use rayon::prelude::*;
 use std::path::Path;
 
-fn open(file: &Path, format: Option<Format>) -> Result<Session> {
-    Ok(Session::open(file, &OpenOptions { format, state_dir: None })?)
+/// Opens for writing; another writer makes this fail with its name (exit 2), or with `wait`
+/// waits for it.
+fn open(file: &Path, format: Option<Format>, wait: bool) -> Result<Session> {
+    Ok(Session::open_waiting(file, &OpenOptions { format, state_dir: None }, wait)?)
 }
 
 pub fn stats(file: &Path, format: Option<Format>, json: bool) -> Result<i32> {
     let session = Session::open_read_only(file, format)?;
     let stats = crate::stats::compute(&session);
     if json {
-        println!("{}", serde_json::to_string_pretty(&stats)?);
+        println!("{}", safe_json(&serde_json::to_string_pretty(&stats)?));
     } else {
-        print!("{}", stats.to_text());
+        print!("{}", visible_lines(&stats.to_text()));
     }
     Ok(0)
 }
@@ -31,7 +34,14 @@ pub fn all_problems(session: &Session) -> Vec<Problem> {
         .filter(|pos| !known.contains(pos))
         .filter_map(|pos| {
             let d = ds.decoded(pos)?;
-            let msgs: Vec<String> = d.issues.into_iter().map(|i| i.message).collect();
+            let mut msgs: Vec<String> = d.issues.into_iter().map(|i| i.message).collect();
+            let lone = crate::dataset::json::lone_surrogates(ds.raw(pos));
+            if lone > 0 {
+                msgs.push(format!(
+                    "{lone} \\u escapes are lone UTF-16 surrogates (like \\ud800), not Unicode text: kept byte-exact \
+                     and shown marked; exports skip the record"
+                ));
+            }
             (!msgs.is_empty()).then(|| (pos, msgs.join("; ")))
         })
         .collect();
@@ -47,28 +57,30 @@ pub fn check(file: &Path, format: Option<Format>, json: bool) -> Result<i32> {
     let session = Session::open_read_only(file, format)?;
     let problems = all_problems(&session);
     if json {
-        println!("{}", serde_json::to_string_pretty(&problems)?);
+        println!("{}", safe_json(&serde_json::to_string_pretty(&problems)?));
     } else {
         for p in &problems {
             let rec = p.record.map(|r| format!(" (record {r})")).unwrap_or_default();
-            println!("line {}: {}{rec}", p.line, p.message);
+            println!("line {}: {}{rec}", p.line, visible(&p.message));
         }
         let n = session.dataset().len();
-        eprintln!("{}: {} records, {} problems", file.display(), n, problems.len());
+        eprintln!("{}: {} records, {} problems", shown(file), n, problems.len());
     }
     Ok(if problems.is_empty() { 0 } else { 1 })
 }
 
+#[allow(clippy::too_many_arguments)]
 pub fn set(
     file: &Path,
     format: Option<Format>,
+    wait: bool,
     index: usize,
     status: Option<Status>,
     tags: &[String],
     untags: &[String],
     note: Option<&str>,
 ) -> Result<i32> {
-    let mut session = open(file, format)?;
+    let mut session = open(file, format, wait)?;
     if let Some(s) = status {
         session.set_status(&[index], s)?;
     }
@@ -86,15 +98,25 @@ pub fn set(
     println!(
         "record {index}: {}{}",
         r.status,
-        if r.tags.is_empty() { String::new() } else { format!(" [{}]", r.tags.join(", ")) }
+        if r.tags.is_empty() { String::new() } else { format!(" [{}]", visible(&r.tags.join(", "))) }
     );
     Ok(0)
 }
 
-pub fn edit(file: &Path, format: Option<Format>, index: usize, field: Field, value: &str, force: bool) -> Result<i32> {
-    let mut session = open(file, format)?;
+pub struct EditArgs<'a> {
+    pub index: usize,
+    pub field: Field,
+    pub value: &'a str,
+    /// Overwrite a file changed on disk or marked read-only.
+    pub force: bool,
+    pub wait: bool,
+}
+
+pub fn edit(file: &Path, format: Option<Format>, a: EditArgs<'_>) -> Result<i32> {
+    let EditArgs { index, field, value, force, wait } = a;
+    let mut session = open(file, format, wait)?;
     session.set_field(index, field, value)?;
-    session.save(force).with_context(|| format!("the edit is kept in the journal of {}", file.display()))?;
+    session.save(force).with_context(|| format!("the edit is kept in the journal of {}", shown(file)))?;
     println!("record {index}: saved");
     Ok(0)
 }
@@ -104,12 +126,13 @@ pub fn edit(file: &Path, format: Option<Format>, index: usize, field: Field, val
 pub fn batch(
     file: &Path,
     format: Option<Format>,
+    wait: bool,
     input: impl std::io::BufRead,
     mut out: impl std::io::Write,
 ) -> Result<i32> {
-    let mut session = open(file, format)?;
+    let mut session = open(file, format, wait)?;
     for notice in session.notices() {
-        writeln!(out, "note {notice}")?;
+        writeln!(out, "note {}", visible(notice))?;
     }
     let mut failures = 0;
     for line in input.lines() {
@@ -119,10 +142,10 @@ pub fn batch(
             continue;
         }
         match batch_command(&mut session, line) {
-            Ok(msg) => writeln!(out, "ok {msg}")?,
+            Ok(msg) => writeln!(out, "ok {}", visible(&msg))?,
             Err(e) => {
                 failures += 1;
-                writeln!(out, "error: {e:#}")?;
+                writeln!(out, "error: {}", visible(&format!("{e:#}")))?;
             }
         }
         out.flush()?;

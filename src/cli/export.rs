@@ -2,7 +2,8 @@
 
 use crate::dataset::Format;
 use crate::export::{ExportRequest, Selection, Target, TrainParams, export};
-use crate::session::{OpenOptions, Session};
+use crate::session::Session;
+use crate::terminal_text::{json as safe_json, visible, visible_lines};
 use anyhow::Result;
 use std::path::{Path, PathBuf};
 
@@ -20,7 +21,7 @@ pub struct ExportArgs {
     /// alpaca | sharegpt | openai | trl | axolotl | llamafactory
     #[arg(long, value_parser = parse_target)]
     pub to: Target,
-    /// The data file; a run folder (data, config, launch.sh, sift_export.json) with --base or for
+    /// The data file (`-`: standard output); a run folder (data, config, launch.sh, sift_export.json) with --base or for
     /// axolotl and llamafactory.
     #[arg(long)]
     pub out: PathBuf,
@@ -65,9 +66,10 @@ fn parse_target(s: &str) -> Result<Target, String> {
 
 /// Runs `sift export`; exit code 0, or with `--strict` 1 when some selected records could not be exported.
 pub fn run(args: ExportArgs, format: Option<Format>) -> Result<i32> {
-    let session = Session::open(&args.file, &OpenOptions { format, state_dir: None })?;
+    // Reading only: an export works while the TUI or a batch holds the file.
+    let session = Session::open_read_only(&args.file, format)?;
     for n in session.notices() {
-        eprintln!("note: {n}");
+        eprintln!("note: {}", visible(n));
     }
     let req = ExportRequest {
         selection: args.select.clone().with_tag(args.tag.clone()),
@@ -85,10 +87,16 @@ pub fn run(args: ExportArgs, format: Option<Format>) -> Result<i32> {
         },
     };
     let summary = export(&session, &req)?;
-    if args.json {
-        println!("{}", serde_json::to_string_pretty(&summary)?);
+    let report = if args.json {
+        format!("{}\n", safe_json(&serde_json::to_string_pretty(&summary)?))
     } else {
-        print!("{}: {}", display(&args.file), summary.to_text());
+        visible_lines(&format!("{}: {}", display(&args.file), summary.to_text()))
+    };
+    // With `--out -` the data goes to stdout and the report to stderr.
+    if args.out.as_os_str() == "-" {
+        eprint!("{report}");
+    } else {
+        print!("{report}");
     }
     Ok(if args.strict && summary.skipped() > 0 { 1 } else { 0 })
 }

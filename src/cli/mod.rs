@@ -64,6 +64,9 @@ pub enum Command {
         /// Set the note.
         #[arg(long)]
         note: Option<String>,
+        /// When another sift process is changing the file, wait for it instead of failing (exit 2).
+        #[arg(long)]
+        wait: bool,
     },
     /// Edit one field of a record and save the file at once.
     Edit {
@@ -77,14 +80,22 @@ pub enum Command {
         /// The new text.
         #[arg(long)]
         value: String,
-        /// Overwrite even if the file changed on disk since it was read.
+        /// Overwrite even if the file changed on disk since it was read, or is read-only.
         #[arg(long)]
         force: bool,
+        /// When another sift process is changing the file, wait for it instead of failing (exit 2).
+        #[arg(long)]
+        wait: bool,
     },
     /// Apply commands from stdin, one per line (status N S, tag N T, untag N T, note N TEXT,
     /// edit N FIELD TEXT, insert N, duplicate N, delete N, undo, redo, save, save!); prints `ok`
     /// once each change is journaled. TEXT may be a JSON string literal.
-    Batch { file: PathBuf },
+    Batch {
+        file: PathBuf,
+        /// When another sift process is changing the file, wait for it instead of failing (exit 2).
+        #[arg(long)]
+        wait: bool,
+    },
     /// Export a selection for training: a data file (alpaca, sharegpt, openai, trl), or with --base
     /// (always for axolotl, llamafactory) a run folder with the trainer's config, launch.sh and a
     /// manifest. Records that cannot be exported are counted and listed.
@@ -155,13 +166,15 @@ pub fn run(cli: Cli) -> Result<i32> {
     match cli.command {
         Some(Command::Stats { file, json }) => data::stats(&file, format, json),
         Some(Command::Check { file, json }) => data::check(&file, format, json),
-        Some(Command::Set { file, index, status, tag, untag, note }) => {
-            data::set(&file, format, index, status, &tag, &untag, note.as_deref())
+        Some(Command::Set { file, index, status, tag, untag, note, wait }) => {
+            data::set(&file, format, wait, index, status, &tag, &untag, note.as_deref())
         }
-        Some(Command::Edit { file, index, field, value, force }) => {
-            data::edit(&file, format, index, field, &value, force)
+        Some(Command::Edit { file, index, field, value, force, wait }) => {
+            data::edit(&file, format, data::EditArgs { index, field, value: &value, force, wait })
         }
-        Some(Command::Batch { file }) => data::batch(&file, format, std::io::stdin().lock(), std::io::stdout().lock()),
+        Some(Command::Batch { file, wait }) => {
+            data::batch(&file, format, wait, std::io::stdin().lock(), std::io::stdout().lock())
+        }
         Some(Command::Export(args)) => export::run(*args, format),
         Some(Command::Train(a)) => train::train(&a.file, format, &a.settings()),
         Some(Command::Pretrain(a)) => train::pretrain(&a.config()),

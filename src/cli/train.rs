@@ -2,7 +2,7 @@
 
 use crate::dataset::Format;
 use crate::duration::clock;
-use crate::session::{OpenOptions, Session};
+use crate::session::Session;
 use crate::train::runs::{RunSettings, TrainHyper, execute_run, prepare_run};
 use crate::train::{TrainEvent, TrainSummary};
 use anyhow::Result;
@@ -58,7 +58,7 @@ pub fn progress(rx: std::sync::mpsc::Receiver<TrainEvent>) -> Option<TrainSummar
 
 /// Runs `sift train`.
 pub fn train(file: &Path, format: Option<Format>, settings: &RunSettings) -> Result<i32> {
-    let session = Session::open(file, &OpenOptions { format, state_dir: None })?;
+    let session = Session::open_read_only(file, format)?;
     let run = prepare_run(&session, settings)?;
     drop(session);
     if run.skipped_too_long + run.skipped_empty > 0 {
@@ -84,8 +84,8 @@ pub fn train(file: &Path, format: Option<Format>, settings: &RunSettings) -> Res
         s.final_loss,
         s.eval_loss.map_or(String::new(), |l| format!(", eval loss {l:.4}"))
     );
-    print!("{}", outcome.report.to_text());
-    println!("model: {}", s.model_dir.display());
+    print!("{}", crate::terminal_text::visible_lines(&outcome.report.to_text()));
+    println!("model: {}", crate::terminal_text::path(&s.model_dir));
     Ok(0)
 }
 

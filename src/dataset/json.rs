@@ -131,9 +131,127 @@ pub fn array_elements(b: &[u8], i: usize) -> Option<Vec<(usize, usize)>> {
     }
 }
 
-/// Decodes a JSON string literal's raw bytes (quotes included).
+/// Decodes a JSON string literal's raw bytes (quotes included). A lone UTF-16 surrogate escape
+/// (`"abc\ud800def"`, written by JavaScript and by Python's json for broken text) is not Unicode
+/// text; rather than failing (which would show the field as empty) it decodes to a private-use
+/// stand-in (see [`surrogate_of`]) that [`Style::write_string`] writes back as the same escape,
+/// so the text is shown, marked, and kept byte-exact.
 pub fn decode_string(raw: &[u8]) -> Option<String> {
-    serde_json::from_slice::<String>(raw).ok()
+    match serde_json::from_slice::<String>(raw) {
+        Ok(s) => Some(s),
+        Err(_) if memchr::memmem::find(raw, b"\\u").is_some() => decode_lenient(raw),
+        Err(_) => None,
+    }
+}
+
+/// First of the 2,048 private-use code points (plane 16) that stand in for lone surrogates.
+const STAND_IN_BASE: u32 = 0x10f800;
+
+/// The lone surrogate a stand-in character represents.
+pub fn surrogate_of(c: char) -> Option<u16> {
+    let v = c as u32;
+    (STAND_IN_BASE..STAND_IN_BASE + 0x800).contains(&v).then(|| (v - STAND_IN_BASE + 0xd800) as u16)
+}
+
+fn stand_in(unit: u16) -> char {
+    char::from_u32(STAND_IN_BASE + u32::from(unit - 0xd800)).expect("plane 16 is valid")
+}
+
+fn hex4(b: &[u8]) -> Option<u16> {
+    let h = std::str::from_utf8(b.get(..4)?).ok()?;
+    if !h.bytes().all(|c| c.is_ascii_hexdigit()) {
+        return None;
+    }
+    u16::from_str_radix(h, 16).ok()
+}
+
+/// A JSON string decoder that accepts lone surrogate escapes (everything else as strict as JSON).
+fn decode_lenient(raw: &[u8]) -> Option<String> {
+    let inner = raw.strip_prefix(b"\"")?.strip_suffix(b"\"")?;
+    let mut out = String::with_capacity(inner.len());
+    let mut i = 0;
+    while i < inner.len() {
+        let run = inner[i..].iter().position(|&c| c == b'\\').map_or(inner.len(), |p| i + p);
+        let text = std::str::from_utf8(&inner[i..run]).ok()?;
+        if text.chars().any(|c| (c as u32) < 0x20 || c == '"') {
+            return None;
+        }
+        out.push_str(text);
+        i = run;
+        if i >= inner.len() {
+            break;
+        }
+        let esc = *inner.get(i + 1)?;
+        i += 2;
+        match esc {
+            b'"' => out.push('"'),
+            b'\\' => out.push('\\'),
+            b'/' => out.push('/'),
+            b'b' => out.push('\u{8}'),
+            b'f' => out.push('\u{c}'),
+            b'n' => out.push('\n'),
+            b'r' => out.push('\r'),
+            b't' => out.push('\t'),
+            b'u' => {
+                let u = hex4(&inner[i..])?;
+                i += 4;
+                if (0xd800..0xdc00).contains(&u)
+                    && inner.get(i..i + 2) == Some(b"\\u")
+                    && let Some(lo) = hex4(&inner[i + 2..]).filter(|lo| (0xdc00..0xe000).contains(lo))
+                {
+                    let c = 0x10000 + ((u32::from(u) - 0xd800) << 10) + (u32::from(lo) - 0xdc00);
+                    out.push(char::from_u32(c)?);
+                    i += 6;
+                } else if (0xd800..0xe000).contains(&u) {
+                    out.push(stand_in(u));
+                } else {
+                    out.push(char::from_u32(u32::from(u))?);
+                }
+            }
+            _ => return None,
+        }
+    }
+    Some(out)
+}
+
+/// How many `\uXXXX` escapes in `raw` (a record's bytes) are lone UTF-16 surrogates: text that is
+/// not Unicode and that no exporter can write as it is.
+pub fn lone_surrogates(raw: &[u8]) -> usize {
+    let mut n = 0;
+    let mut i = 0;
+    let mut pending_high = false;
+    while let Some(p) = memchr::memchr(b'\\', &raw[i..]) {
+        let at = i + p;
+        if raw.get(at + 1) != Some(&b'u') {
+            // `\\`, `\n`...: an escape that is not \u ends any pending pair.
+            n += usize::from(pending_high);
+            pending_high = false;
+            i = at + 2;
+            continue;
+        }
+        let Some(u) = raw.get(at + 2..).and_then(hex4) else {
+            i = at + 2;
+            continue;
+        };
+        let follows = pending_high && raw[i..at].is_empty();
+        match u {
+            0xdc00..0xe000 if follows => pending_high = false,
+            0xdc00..0xe000 => {
+                n += usize::from(pending_high) + 1;
+                pending_high = false;
+            }
+            0xd800..0xdc00 => {
+                n += usize::from(pending_high);
+                pending_high = true;
+            }
+            _ => {
+                n += usize::from(pending_high);
+                pending_high = false;
+            }
+        }
+        i = at + 6;
+    }
+    n + usize::from(pending_high)
 }
 
 /// Whether the raw key bytes (quotes included) spell `name`.
@@ -244,6 +362,10 @@ impl Style {
                 '\u{08}' => out.push_str("\\b"),
                 '\u{0c}' => out.push_str("\\f"),
                 '/' if self.escape_slash => out.push_str("\\/"),
+                c if surrogate_of(c).is_some() => {
+                    let u = surrogate_of(c).expect("checked");
+                    let _ = if self.upper_hex { write!(out, "\\u{u:04X}") } else { write!(out, "\\u{u:04x}") };
+                }
                 c if (c as u32) < 0x20 || (self.ensure_ascii && (c as u32) >= 0x7f) => {
                     let mut units = [0u16; 2];
                     for u in c.encode_utf16(&mut units) {
@@ -337,6 +459,20 @@ impl Style {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn lone_surrogates_are_kept_visible_and_written_back_byte_exact() {
+        let raw = br#""abc\ud800def""#;
+        let s = decode_string(raw).expect("not emptied");
+        assert_eq!(s.chars().filter_map(surrogate_of).collect::<Vec<_>>(), vec![0xd800]);
+        assert!(s.starts_with("abc") && s.ends_with("def"));
+        assert_eq!(Style::default().string(&s), r#""abc\ud800def""#);
+        // A proper pair still decodes to its character; strictness otherwise unchanged.
+        assert_eq!(decode_string(br#""\ud83d\ude00 \udc00""#).unwrap().chars().next(), Some('\u{1f600}'));
+        assert_eq!(decode_string(b"\"a\\q \\ud800\""), None);
+        assert_eq!(lone_surrogates(br#"{"a": "x\ud800y", "b": "\ud83d\ude00", "c": "\\ud800 \udfff\ud800"}"#), 3);
+        assert_eq!(lone_surrogates(br#"{"a": "\ud83d\ude00\u00e9"}"#), 0);
+    }
 
     #[test]
     fn finds_nested_paths() {

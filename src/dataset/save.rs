@@ -1,5 +1,7 @@
 //! Writing a dataset back: untouched records keep their exact bytes and separators; the write is
-//! atomic (temp file in the same folder, fsync, rename) and keeps the file's permissions.
+//! atomic (temp file in the same folder, fsync, rename) and keeps the file's permissions. A
+//! symlink is written through: the link stays, its target gets the new bytes (atomically, in the
+//! target's folder), as HF cache, DVC and git-annex datasets need.
 
 use super::scan::{Container, Span};
 use super::{Dataset, DiskStamp, Entry};
@@ -15,8 +17,14 @@ pub enum SaveError {
          Save with force to overwrite, or save to another file"
     )]
     ChangedOnDisk { path: String },
+    #[error("{path} is read-only; not overwriting it. Save with force to overwrite it anyway")]
+    ReadOnly { path: String },
     #[error("cannot write {path}: {source}")]
     Io { path: String, source: std::io::Error },
+}
+
+fn shown(path: &Path) -> String {
+    crate::terminal_text::path(path)
 }
 
 impl Dataset {
@@ -74,20 +82,21 @@ impl Dataset {
 
     /// Fails with `ChangedOnDisk` when the file is no longer what was read or last saved.
     pub fn check_disk(&self, path: &Path) -> Result<(), SaveError> {
-        let io = |source| SaveError::Io { path: path.display().to_string(), source };
+        let io = |source| SaveError::Io { path: shown(path), source };
         let meta = match fs::metadata(path) {
             Ok(m) => m,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
             Err(e) => return Err(io(e)),
         };
-        if meta.len() == self.stamp.len && meta.modified().ok() == self.stamp.modified {
-            return Ok(());
+        // Size and mtime are not enough (a same-size rewrite can restore the mtime): the content
+        // hash decides.
+        if meta.len() == self.stamp.len {
+            let now = fs::read(path).map_err(io)?;
+            if now.len() as u64 == self.stamp.len && xxhash_rust::xxh3::xxh3_64(&now) == self.stamp.hash {
+                return Ok(());
+            }
         }
-        let now = fs::read(path).map_err(io)?;
-        if now.len() as u64 == self.stamp.len && xxhash_rust::xxh3::xxh3_64(&now) == self.stamp.hash {
-            return Ok(());
-        }
-        Err(SaveError::ChangedOnDisk { path: path.display().to_string() })
+        Err(SaveError::ChangedOnDisk { path: shown(path) })
     }
 
     /// Makes freshly written bytes the new "on disk" state: every record becomes unchanged.
@@ -120,33 +129,100 @@ impl Dataset {
     }
 }
 
-/// The temp file name used while saving `path`.
+/// The suffix of every temp file a save writes (see [`temp_path`]).
+pub const TEMP_SUFFIX: &str = ".sift-tmp";
+
+/// A fresh temp file name for saving `path`, unique per process and call (pid + random), in the
+/// same folder.
 pub fn temp_path(path: &Path) -> PathBuf {
     let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-    path.with_file_name(format!(".{name}.{}.sift-tmp", std::process::id()))
+    path.with_file_name(format!(".{name}.{}-{:08x}{TEMP_SUFFIX}", std::process::id(), rand::random::<u32>()))
 }
 
-/// Writes `bytes` to `path` atomically: temp file in the same folder, fsync, keep permissions,
-/// rename over the target, fsync the folder.
+/// Removes temp files left beside `path` by interrupted saves of it; returns how many. Call only
+/// while holding the dataset's lock (no other save of it can be running).
+pub fn remove_stale_temps(path: &Path) -> usize {
+    let Some(name) = path.file_name().map(|n| n.to_string_lossy().into_owned()) else { return 0 };
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    };
+    let prefix = format!(".{name}.");
+    let Ok(entries) = fs::read_dir(dir) else { return 0 };
+    let mut n = 0;
+    for e in entries.flatten() {
+        let f = e.file_name().to_string_lossy().into_owned();
+        let stale = f.starts_with(&prefix) && f.ends_with(TEMP_SUFFIX) && f.len() > prefix.len() + TEMP_SUFFIX.len();
+        let rest = f.get(prefix.len()..f.len() - TEMP_SUFFIX.len()).unwrap_or("");
+        // Only names this code makes: `<pid>` (older versions) or `<pid>-<hex>`.
+        let ours = rest.split('-').all(|p| !p.is_empty() && p.chars().all(|c| c.is_ascii_hexdigit()));
+        if stale && ours && fs::remove_file(e.path()).is_ok() {
+            n += 1;
+        }
+    }
+    n
+}
+
+/// The file a write to `path` lands in: `path` itself, or the end of its symlink chain.
+pub fn resolve_target(path: &Path) -> std::io::Result<PathBuf> {
+    let mut p = path.to_path_buf();
+    for _ in 0..40 {
+        match fs::symlink_metadata(&p) {
+            Ok(m) if m.file_type().is_symlink() => {
+                let link = fs::read_link(&p)?;
+                p = match p.parent() {
+                    Some(dir) if link.is_relative() => dir.join(link),
+                    _ => link,
+                };
+            }
+            _ => return Ok(p),
+        }
+    }
+    Err(std::io::Error::other(format!("too many levels of symbolic links at {}", path.display())))
+}
+
+/// Refuses to overwrite a read-only file (the user's choice to protect it) unless `force`.
+pub fn check_writable(path: &Path, force: bool) -> Result<(), SaveError> {
+    if force {
+        return Ok(());
+    }
+    match fs::metadata(path) {
+        Ok(m) if m.permissions().readonly() => Err(SaveError::ReadOnly { path: shown(path) }),
+        _ => Ok(()),
+    }
+}
+
+/// Writes `bytes` to `path` atomically: temp file in the target's folder, fsync, keep
+/// permissions, rename over the target, fsync the folder. A symlink is followed (the link stays);
+/// a target that is not a regular file (`/dev/stdout`, a FIFO) is written in place.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<DiskStamp, SaveError> {
-    let io = |source| SaveError::Io { path: path.display().to_string(), source };
-    let tmp = temp_path(path);
+    let io = |source| SaveError::Io { path: shown(path), source };
+    // Not a regular file (`/dev/stdout`, a FIFO): write in place, through the path as given (it
+    // may be a /proc magic link that only open(2) can follow).
+    if fs::metadata(path).is_ok_and(|m| !m.is_file()) {
+        let mut f = OpenOptions::new().write(true).truncate(true).open(path).map_err(io)?;
+        f.write_all(bytes).and_then(|()| f.flush()).map_err(io)?;
+        return Ok(DiskStamp { len: bytes.len() as u64, modified: None, hash: xxhash_rust::xxh3::xxh3_64(bytes) });
+    }
+    let target = resolve_target(path).map_err(io)?;
+    let meta = fs::metadata(&target).ok();
+    let tmp = temp_path(&target);
     let result = (|| {
         let mut f = OpenOptions::new().write(true).create_new(true).open(&tmp)?;
         f.write_all(bytes)?;
-        if let Ok(meta) = fs::metadata(path) {
+        if let Some(meta) = &meta {
             f.set_permissions(meta.permissions())?;
         }
         f.sync_all()?;
         drop(f);
-        fs::rename(&tmp, path)?;
-        sync_dir(path)
+        fs::rename(&tmp, &target)?;
+        sync_dir(&target)
     })();
     if let Err(e) = result {
         let _ = fs::remove_file(&tmp);
         return Err(io(e));
     }
-    let meta = fs::metadata(path).map_err(io)?;
+    let meta = fs::metadata(&target).map_err(io)?;
     Ok(DiskStamp { len: bytes.len() as u64, modified: meta.modified().ok(), hash: xxhash_rust::xxh3::xxh3_64(bytes) })
 }
 
@@ -157,4 +233,41 @@ pub fn sync_dir(path: &Path) -> std::io::Result<()> {
         _ => Path::new("."),
     };
     File::open(dir)?.sync_all()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn writes_go_through_symlinks_to_the_target() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = dir.path().join("store");
+        fs::create_dir(&store).unwrap();
+        let blob = store.join("blob");
+        fs::write(&blob, b"old").unwrap();
+        let link = dir.path().join("data.jsonl");
+        std::os::unix::fs::symlink("store/blob", &link).unwrap();
+        write_atomic(&link, b"new").unwrap();
+        assert!(fs::symlink_metadata(&link).unwrap().file_type().is_symlink(), "the link stays a link");
+        assert_eq!(fs::read(&blob).unwrap(), b"new", "the target got the bytes");
+        assert_eq!(fs::read_dir(&store).unwrap().count(), 1, "no temp file left in the target's folder");
+    }
+
+    #[test]
+    fn stale_temps_of_this_file_are_removed_and_others_kept() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("d.jsonl");
+        fs::write(&path, b"{}").unwrap();
+        for f in
+            [".d.jsonl.123.sift-tmp", ".d.jsonl.77-0badf00d.sift-tmp", ".e.jsonl.1.sift-tmp", ".d.jsonl.mine.sift-tmp"]
+        {
+            fs::write(dir.path().join(f), b"x").unwrap();
+        }
+        assert_eq!(remove_stale_temps(&path), 2);
+        assert!(dir.path().join(".e.jsonl.1.sift-tmp").exists());
+        assert!(dir.path().join(".d.jsonl.mine.sift-tmp").exists());
+        // Two temp names for the same file in one process differ.
+        assert_ne!(temp_path(&path), temp_path(&path));
+    }
 }

@@ -397,6 +397,12 @@ pub fn export(session: &Session, req: &ExportRequest) -> Result<ExportSummary, E
             summary.skipped_invalid.push(Skipped { index: pos, reason });
             continue;
         }
+        let lone = crate::dataset::json::lone_surrogates(ds.raw(pos));
+        if lone > 0 {
+            let reason = format!("{lone} lone UTF-16 surrogate escapes (like \\ud800): not Unicode text");
+            summary.skipped_unrepresentable.push(Skipped { index: pos, reason });
+            continue;
+        }
         match encode(req.target, trainer, &dec.record, ds.format(), &mut summary.trimmed_trailing_turns) {
             Ok(row) => {
                 untrained_turns +=
@@ -610,6 +616,11 @@ impl serde::Serialize for OrderedRow<'_> {
 
 fn write_file(path: &Path, bytes: &[u8]) -> Result<(), ExportError> {
     use crate::dataset::save::SaveError;
+    if path.as_os_str() == "-" {
+        use std::io::Write;
+        let mut out = std::io::stdout().lock();
+        return out.write_all(bytes).and_then(|()| out.flush()).map_err(io_err("cannot write to standard output"));
+    }
     crate::dataset::save::write_atomic(path, bytes).map(|_| ()).map_err(|e| match e {
         SaveError::Io { path, source } => ExportError::Io { context: format!("cannot write {path}"), source },
         other => ExportError::Refused(other.to_string()),

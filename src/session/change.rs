@@ -137,6 +137,24 @@ impl Change {
         }
     }
 
+    /// Whether the change touches only review state (status, tags, notes), not the data.
+    pub fn review_only(&self) -> bool {
+        match self {
+            Change::Review { .. } => true,
+            Change::Batch { changes, .. } => changes.iter().all(Change::review_only),
+            _ => false,
+        }
+    }
+
+    /// The review changes in this change (a batch flattened), in order.
+    pub fn into_reviews(self) -> Vec<Change> {
+        match self {
+            Change::Review { .. } => vec![self],
+            Change::Batch { changes, .. } => changes.into_iter().flat_map(Change::into_reviews).collect(),
+            _ => Vec::new(),
+        }
+    }
+
     /// Forgets the file ordinals held by removed records (they are stale once the file is saved).
     pub fn forget_ordinals(&mut self) {
         match self {

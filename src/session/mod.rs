@@ -3,6 +3,7 @@
 
 pub mod change;
 pub mod journal;
+pub mod lock;
 pub mod review;
 pub mod selection;
 
@@ -10,9 +11,11 @@ pub use change::Change;
 pub use review::{Review, Status};
 pub use selection::Selection;
 
-use crate::dataset::save::{SaveError, sync_dir, write_atomic};
+use crate::dataset::save::{SaveError, check_writable, remove_stale_temps, sync_dir, write_atomic};
 use crate::dataset::{Dataset, EditError, EntryState, Field, Format, OpenError};
+use crate::terminal_text::path as shown;
 use journal::{Header, Journal};
+use lock::{Holder, LockError, StateLock};
 use review::{ReviewFile, StoredReview};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -30,6 +33,11 @@ pub enum SessionError {
     Io { context: String, source: std::io::Error },
     #[error("the dataset was opened read-only")]
     ReadOnly,
+    #[error(
+        "{file} is being changed by {holder}; try again when it is done, pass --wait to wait for it, \
+         or open it in the TUI to look at it read-only"
+    )]
+    Locked { file: String, holder: Holder },
     #[error("record {0} does not exist (the dataset has {1})")]
     OutOfRange(usize, usize),
 }
@@ -88,6 +96,8 @@ pub struct Session {
     orphans: Vec<StoredReview>,
     /// None when opened read-only: then nothing is ever written.
     journal: Option<Journal>,
+    /// The dataset's writer lock, held while a writable session lives.
+    lock: Option<StateLock>,
     state_dir: PathBuf,
     undo: Vec<Change>,
     redo: Vec<Change>,
@@ -95,11 +105,37 @@ pub struct Session {
 }
 
 impl Session {
-    /// Opens a dataset, attaches its review state and replays any unsaved changes from its journal.
+    /// Opens a dataset for writing, attaches its review state and replays any unsaved changes
+    /// from its journal. Fails with [`SessionError::Locked`] while another process has it open
+    /// for writing.
     pub fn open(path: &Path, opts: &OpenOptions) -> Result<Session, SessionError> {
+        Session::open_waiting(path, opts, false)
+    }
+
+    /// [`Session::open`]; with `wait`, waits for another writer to finish instead of failing.
+    pub fn open_waiting(path: &Path, opts: &OpenOptions, wait: bool) -> Result<Session, SessionError> {
         let state_dir = opts.state_dir.clone().unwrap_or_else(|| state_dir_for(path));
-        std::fs::create_dir_all(&state_dir).map_err(io_err(format!("cannot create {}", state_dir.display())))?;
-        Session::open_in(path, opts.format, state_dir, true)
+        std::fs::create_dir_all(&state_dir).map_err(io_err(format!("cannot create {}", shown(&state_dir))))?;
+        let lock = take_lock(path, &state_dir, wait)?;
+        // Holding the lock, no other save of this file can be running: temps are leftovers.
+        let stale = remove_stale_temps(path) + remove_stale_temps(&state_dir.join("review.next.json"));
+        remove_journal_temps(&state_dir);
+        let mut session = Session::open_in(path, opts.format, state_dir, true)?;
+        session.lock = Some(lock);
+        if stale > 0 {
+            session.notices.push(format!("removed {stale} temp files left by an interrupted save"));
+        }
+        Ok(session)
+    }
+
+    /// Adds a message for the user to the open notices.
+    pub fn push_notice(&mut self, notice: String) {
+        self.notices.push(notice);
+    }
+
+    /// Whether changes can be made (false for read-only sessions).
+    pub fn is_writable(&self) -> bool {
+        self.journal.is_some()
     }
 
     /// Opens a dataset with its review state and unsaved changes, writing nothing anywhere
@@ -132,28 +168,49 @@ impl Session {
                 review_path = next;
             }
         }
+        let review_file = read_review(&review_path, &mut notices, writable);
+        // The review state is written against the file a save produced, just before the save
+        // replaces the journal: when it matches the file, a journal for another version holds
+        // changes that save already wrote (it was interrupted before starting a new journal).
+        let saved_by_sift = review_file.as_ref().is_some_and(|rf| rf.dataset_hash == stamp_hex);
         let journal_path = state_dir.join("journal.jsonl");
-        let replay = journal::read(&journal_path).map_err(io_err(format!("cannot read {}", journal_path.display())))?;
+        let replay = journal::read(&journal_path).map_err(io_err(format!("cannot read {}", shown(&journal_path))))?;
         let (header, changes) = match replay {
             Some(r) if r.header.matches(&dataset) => {
                 dataset.assign_ids(&r.header.ids, r.header.next_id);
+                if r.skipped > 0 {
+                    notices.push(format!(
+                        "the journal held {} damaged lines from failed writes (never acknowledged); skipped",
+                        r.skipped
+                    ));
+                }
                 (r.header, r.changes)
             }
             Some(r) => {
                 if !r.changes.is_empty() && writable {
                     let stale = state_dir.join(format!("journal.stale-{}.jsonl", unix_now()));
                     let _ = std::fs::rename(&journal_path, &stale);
-                    notices.push(format!(
-                        "{} unsaved changes were made to another version of this file; they are kept in {}",
-                        r.changes.len(),
-                        stale.display()
-                    ));
+                    notices.push(if saved_by_sift {
+                        format!(
+                            "the last save was interrupted after writing the file; its {} changes are in the file \
+                             (the old journal is kept in {})",
+                            r.changes.len(),
+                            shown(&stale)
+                        )
+                    } else {
+                        format!(
+                            "{} unsaved changes were made to another version of this file (it was changed by \
+                             another program); they are kept in {}",
+                            r.changes.len(),
+                            shown(&stale)
+                        )
+                    });
                 }
                 (Header::for_dataset(&dataset, dataset.next_id()), Vec::new())
             }
             None => (Header::for_dataset(&dataset, dataset.next_id()), Vec::new()),
         };
-        let (mut reviews, orphans) = match read_review(&review_path, &mut notices, writable) {
+        let (mut reviews, orphans) = match review_file {
             Some(rf) => review::attach(&dataset, rf),
             None => (HashMap::new(), Vec::new()),
         };
@@ -168,12 +225,22 @@ impl Session {
         }
         let journal = if writable {
             let j = Journal::create(&journal_path, &header, &changes)
-                .map_err(io_err(format!("cannot write {}", journal_path.display())))?;
+                .map_err(io_err(format!("cannot write {}", shown(&journal_path))))?;
             Some(j)
         } else {
             None
         };
-        Ok(Session { dataset, reviews, orphans, journal, state_dir, undo: changes, redo: Vec::new(), notices })
+        Ok(Session {
+            dataset,
+            reviews,
+            orphans,
+            journal,
+            lock: None,
+            state_dir,
+            undo: changes,
+            redo: Vec::new(),
+            notices,
+        })
     }
 
     /// A read-only copy of the records and their review state as they are now (unsaved changes
@@ -184,6 +251,7 @@ impl Session {
             reviews: self.reviews.clone(),
             orphans: Vec::new(),
             journal: None,
+            lock: None,
             state_dir: self.state_dir.clone(),
             undo: Vec::new(),
             redo: Vec::new(),
@@ -410,6 +478,7 @@ impl Session {
     pub fn save(&mut self, force: bool) -> Result<(), SessionError> {
         self.journal_mut()?;
         let path = self.dataset.path().to_path_buf();
+        check_writable(&path, force)?;
         if !force {
             self.dataset.check_disk(&path)?;
         }
@@ -420,11 +489,19 @@ impl Session {
     /// Saves to another file, which the session then follows (with its own review state folder).
     pub fn save_as(&mut self, path: &Path) -> Result<(), SessionError> {
         self.journal_mut()?;
+        check_writable(path, false)?;
         let dir = state_dir_for(path);
-        std::fs::create_dir_all(&dir).map_err(io_err(format!("cannot create {}", dir.display())))?;
-        self.write_to(path, &dir)?;
-        self.state_dir = dir;
-        Ok(())
+        std::fs::create_dir_all(&dir).map_err(io_err(format!("cannot create {}", shown(&dir))))?;
+        let same = std::fs::canonicalize(&dir).ok() == std::fs::canonicalize(&self.state_dir).ok();
+        let lock = if same { self.lock.take() } else { Some(take_lock(path, &dir, false)?) };
+        let result = self.write_to(path, &dir);
+        if result.is_ok() {
+            self.state_dir = dir;
+            self.lock = lock;
+        } else if same {
+            self.lock = lock;
+        }
+        result
     }
 
     fn write_to(&mut self, path: &Path, dir: &Path) -> Result<(), SessionError> {
@@ -451,8 +528,7 @@ impl Session {
     fn start_journal(&mut self, dir: &Path) -> Result<(), SessionError> {
         let path = dir.join("journal.jsonl");
         let header = Header::for_dataset(&self.dataset, self.dataset.next_id());
-        let journal =
-            Journal::create(&path, &header, &[]).map_err(io_err(format!("cannot write {}", path.display())))?;
+        let journal = Journal::create(&path, &header, &[]).map_err(io_err(format!("cannot write {}", shown(&path))))?;
         self.journal = Some(journal);
         Ok(())
     }
@@ -469,13 +545,34 @@ impl Session {
         self.start_journal(&dir)
     }
 
-    /// Forgets every unsaved change (journal included): for "quit without saving". The session
-    /// should be dropped afterwards.
+    /// How many journaled changes since the last save touch the data (text edits, inserts,
+    /// deletes) rather than only review decisions: what "quit without saving" throws away.
+    pub fn unsaved_edits(&self) -> usize {
+        if !self.dataset.is_modified() {
+            return 0;
+        }
+        self.journal.as_ref().map_or(0, |j| j.edits)
+    }
+
+    /// Forgets the unsaved edits to the data (text edits, inserts, deletes) for "quit without
+    /// saving", and keeps every review decision (status, tags, notes) on records of the saved file:
+    /// they stay in the journal and come back on the next open. The session should be dropped
+    /// afterwards.
     pub fn discard_unsaved(&mut self) -> Result<(), SessionError> {
         let journal = self.journal_mut()?;
         let path = journal.path().to_path_buf();
         let header = journal.header.clone();
-        self.journal = Some(Journal::create(&path, &header, &[]).map_err(io_err("cannot reset the journal"))?);
+        let on_disk: std::collections::HashSet<u32> =
+            header.ids.iter().flat_map(|&(_, first, n)| first..first + n as u32).collect();
+        let kept: Vec<Change> = journal::read(&path)
+            .map_err(io_err("cannot read the journal"))?
+            .map(|r| r.changes)
+            .unwrap_or_default()
+            .into_iter()
+            .flat_map(Change::into_reviews)
+            .filter(|c| matches!(c, Change::Review { id, .. } if on_disk.contains(id)))
+            .collect();
+        self.journal = Some(Journal::create(&path, &header, &kept).map_err(io_err("cannot reset the journal"))?);
         Ok(())
     }
 }
@@ -501,6 +598,25 @@ fn write_json_atomic<T: serde::Serialize>(path: &Path, value: &T) -> Result<(), 
     let bytes = serde_json::to_vec_pretty(value).map_err(|e| io_err("cannot encode review state")(e.into()))?;
     write_atomic(path, &bytes)?;
     Ok(())
+}
+
+/// Takes the writer lock of `state_dir` for the dataset at `path`.
+fn take_lock(path: &Path, state_dir: &Path, wait: bool) -> Result<StateLock, SessionError> {
+    StateLock::acquire(state_dir, wait).map_err(|e| match e {
+        LockError::Held(holder) => SessionError::Locked { file: shown(path), holder },
+        LockError::Io(source) => SessionError::Io { context: format!("cannot lock {}", shown(state_dir)), source },
+    })
+}
+
+/// Removes journal temp files left by an interrupted journal start (call holding the lock).
+fn remove_journal_temps(state_dir: &Path) {
+    let Ok(entries) = std::fs::read_dir(state_dir) else { return };
+    for e in entries.flatten() {
+        let name = e.file_name().to_string_lossy().into_owned();
+        if name.starts_with("journal.jsonl.") && name.ends_with(".tmp") {
+            let _ = std::fs::remove_file(e.path());
+        }
+    }
 }
 
 fn unix_now() -> u64 {

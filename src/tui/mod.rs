@@ -54,7 +54,8 @@ pub fn run(path: Option<&Path>, format: Option<Format>, model: Option<&Path>) ->
     }));
     // Open on a worker thread: the screen says what is happening and q / Ctrl-c still work.
     let mut early = Vec::new();
-    let session = match open_with_splash(&mut terminal, &path, format, &term_flag, &mut early) {
+    let input = TerminalInput::new();
+    let session = match open_with_splash(&mut terminal, &path, format, &term_flag, &mut early, &input) {
         Ok(Some(s)) => s,
         Ok(None) => {
             ratatui::restore();
@@ -74,11 +75,21 @@ pub fn run(path: Option<&Path>, format: Option<Format>, model: Option<&Path>) ->
     };
     app.judge.model_dir = model.map(Path::to_path_buf);
     let _ = execute!(std::io::stdout(), EnableMouseCapture);
-    let result = event_loop(&mut terminal, &mut app, &term_flag, early);
-    let _ = execute!(std::io::stdout(), DisableMouseCapture);
-    ratatui::restore();
+    let result = event_loop(&mut terminal, &mut app, &term_flag, early, &input);
+    let gone = input.closed();
+    if gone {
+        // The terminal went away: nothing to restore, and ratatui's restore and the terminal's drop
+        // would report that with eprintln!, which panics on the closed terminal.
+        std::mem::forget(terminal);
+    } else {
+        let _ = execute!(std::io::stdout(), DisableMouseCapture);
+        ratatui::restore();
+    }
     app.jobs.cancel_all();
-    app.training.shutdown(|m| eprintln!("{m}"));
+    app.training.shutdown(|m| {
+        use std::io::Write;
+        let _ = writeln!(std::io::stderr(), "{m}");
+    });
     let saved = app.session.checkpoint();
     result?;
     saved.context("cannot store the review state")?;
@@ -90,6 +101,7 @@ fn event_loop(
     app: &mut App,
     term: &AtomicBool,
     early: Vec<event::Event>,
+    input: &TerminalInput,
 ) -> Result<()> {
     let size = terminal.size()?;
     update::update(app, Action::Resize(size.width, size.height));
@@ -100,7 +112,8 @@ fn event_loop(
     app.start_background();
     let mut dirty = false;
     loop {
-        if term.load(Ordering::Relaxed) {
+        // SIGTERM, SIGHUP, or a terminal that went away: quit like `q` (the caller checkpoints).
+        if term.load(Ordering::Relaxed) || input.closed() {
             update::update(app, Action::Terminate);
             return Ok(());
         }
@@ -111,13 +124,18 @@ fn event_loop(
         }
         let busy = !app.jobs.running.is_empty() || (app.search.matched.is_some() && !app.search.done);
         let wait = if busy || app.training.busy() { Duration::from_millis(40) } else { Duration::from_millis(250) };
-        if event::poll(wait)? {
+        // Wait on the terminal ourselves: crossterm reads a closed terminal in a loop forever, so
+        // it is only asked once there is input (or a queued event).
+        if event::poll(Duration::ZERO)? || input.wait(wait) {
             // Take every pending event, then draw once.
             loop {
+                if input.closed() {
+                    break;
+                }
                 let ev = event::read()?;
                 update::handle_event(app, &ev);
                 dirty = true;
-                if app.quit || app.effect.is_some() || !event::poll(Duration::ZERO)? {
+                if app.quit || app.effect.is_some() || input.closed() || !event::poll(Duration::ZERO)? {
                     break;
                 }
             }
@@ -141,11 +159,20 @@ fn open_with_splash(
     format: Option<Format>,
     term: &AtomicBool,
     early: &mut Vec<event::Event>,
+    input: &TerminalInput,
 ) -> Result<Option<Session>> {
     let (tx, rx) = std::sync::mpsc::channel();
     let p = path.to_path_buf();
     std::thread::spawn(move || {
-        let _ = tx.send(Session::open(&p, &OpenOptions { format, state_dir: None }));
+        // Another process is changing the file: look at it read-only, saying who has it.
+        let opened = match Session::open(&p, &OpenOptions { format, state_dir: None }) {
+            Err(e @ crate::session::SessionError::Locked { .. }) => Session::open_read_only(&p, format).map(|mut s| {
+                s.push_notice(format!("opened read-only: {e}"));
+                s
+            }),
+            other => other,
+        };
+        let _ = tx.send(opened);
     });
     let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
     let size = std::fs::metadata(path).map(|m| m.len()).unwrap_or(0);
@@ -157,10 +184,10 @@ fn open_with_splash(
             Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => anyhow::bail!("opening {} failed", path.display()),
             Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {}
         }
-        if term.load(Ordering::Relaxed) {
+        if term.load(Ordering::Relaxed) || input.closed() {
             return Ok(None);
         }
-        while event::poll(Duration::ZERO)? {
+        while !input.closed() && event::poll(Duration::ZERO)? {
             let ev = event::read()?;
             if let event::Event::Key(k) = &ev {
                 let ctrl_c = k.code == event::KeyCode::Char('c') && k.modifiers.contains(event::KeyModifiers::CONTROL);
@@ -201,4 +228,55 @@ fn external_edit(terminal: &mut ratatui::DefaultTerminal, text: &str) -> (Option
         let _ = std::fs::remove_file(&file);
     }
     out
+}
+
+/// The terminal's input side, watched for hang-up and end of input (read returning 0), which
+/// crossterm would otherwise read in a loop at 100% of a core.
+struct TerminalInput {
+    fd: std::os::fd::RawFd,
+    /// `/dev/tty` when standard input is not the terminal (crossterm reads from it then).
+    _tty: Option<std::fs::File>,
+}
+
+impl TerminalInput {
+    fn new() -> TerminalInput {
+        use std::os::fd::AsRawFd;
+        // SAFETY: isatty only inspects the descriptor.
+        if unsafe { libc::isatty(0) } == 1 {
+            return TerminalInput { fd: 0, _tty: None };
+        }
+        match std::fs::File::open("/dev/tty") {
+            Ok(f) => TerminalInput { fd: f.as_raw_fd(), _tty: Some(f) },
+            Err(_) => TerminalInput { fd: 0, _tty: None },
+        }
+    }
+
+    /// poll(2) on the input for up to `wait`; the returned events (0 on timeout or a signal).
+    fn poll(&self, wait: Duration) -> libc::c_short {
+        let mut p = libc::pollfd { fd: self.fd, events: libc::POLLIN, revents: 0 };
+        let ms = wait.as_millis().min(i32::MAX as u128) as libc::c_int;
+        // SAFETY: one valid pollfd for the duration of the call.
+        let n = unsafe { libc::poll(&mut p, 1, ms) };
+        if n > 0 { p.revents } else { 0 }
+    }
+
+    /// Whether the terminal is gone: hung up, or readable with nothing to read (end of input).
+    fn closed(&self) -> bool {
+        let ev = self.poll(Duration::ZERO);
+        if ev & (libc::POLLHUP | libc::POLLERR | libc::POLLNVAL) != 0 {
+            return true;
+        }
+        if ev & libc::POLLIN == 0 {
+            return false;
+        }
+        let mut avail: libc::c_int = 0;
+        // SAFETY: FIONREAD writes one int.
+        let r = unsafe { libc::ioctl(self.fd, libc::FIONREAD, &mut avail) };
+        r == 0 && avail == 0
+    }
+
+    /// Waits up to `wait` for input (a signal such as SIGTERM or SIGWINCH ends the wait early).
+    fn wait(&self, wait: Duration) -> bool {
+        self.poll(wait) & (libc::POLLIN | libc::POLLHUP | libc::POLLERR) != 0
+    }
 }

@@ -403,8 +403,8 @@ fn render_dialog(_app: &App, f: &mut Frame, area: Rect, d: &Dialog) {
             let n = ids.len();
             let what = match op {
                 BulkOp::Status(s) => format!("Mark {n} records {}?", s.name()),
-                BulkOp::Tag(t) => format!("Tag {n} records `{t}`?"),
-                BulkOp::Untag(t) => format!("Remove tag `{t}` from {n} records?"),
+                BulkOp::Tag(t) => format!("Tag {n} records `{}`?", super::text::sanitize_line(t)),
+                BulkOp::Untag(t) => format!("Remove tag `{}` from {n} records?", super::text::sanitize_line(t)),
                 BulkOp::Delete if n == 1 => "Delete this record?".to_string(),
                 BulkOp::Delete => format!("Delete {n} records?"),
             };
@@ -421,9 +421,13 @@ fn render_dialog(_app: &App, f: &mut Frame, area: Rect, d: &Dialog) {
         Dialog::Quit => (
             " unsaved changes ",
             vec![
-                "Unsaved edits (and decisions since the last save).".into(),
+                match _app.session.unsaved_edits() {
+                    1 => "1 unsaved change to the data (text edit, insert or delete).".to_string(),
+                    n => format!("{n} unsaved changes to the data (text edits, inserts, deletes)."),
+                },
+                "Review decisions (status, tags, notes) are kept either way.".into(),
                 String::new(),
-                "[s] save and quit   [d] discard them and quit   [Esc] cancel".into(),
+                "[s] save and quit   [d] discard the data changes and quit   [Esc] cancel".into(),
             ],
         ),
         Dialog::InvalidJson { error, .. } => (

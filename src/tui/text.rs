@@ -1,21 +1,15 @@
 //! Making dataset text safe and readable on a terminal: control characters and escape sequences are
 //! shown as visible symbols, never sent to the terminal.
 
-/// The visible stand-in for a character that must not reach the terminal, if it is one.
+/// The visible stand-in for a character that must not reach the terminal, if it is one (the
+/// rule lives in [`crate::terminal_text`]).
 pub fn visible(c: char) -> Option<char> {
-    match c {
-        '\t' => None,
-        '\u{0}'..='\u{1f}' => char::from_u32(0x2400 + c as u32),
-        '\u{7f}' => Some('␡'),
-        '\u{80}'..='\u{9f}' => Some('⍰'),
-        // Bidirectional overrides and isolates can reorder what follows them on screen.
-        '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}' | '\u{200e}' | '\u{200f}' => Some('⍰'),
-        _ => None,
-    }
+    crate::terminal_text::symbol(c)
 }
 
 /// One line of text made safe: tabs become spaces, control characters visible symbols.
 pub fn sanitize_line(s: &str) -> String {
+    let s = crate::terminal_text::tame_clusters(s);
     let mut out = String::with_capacity(s.len());
     for c in s.chars() {
         match c {
@@ -36,6 +30,7 @@ pub fn sanitize_lines(s: &str) -> Vec<String> {
 /// The first `max` characters of the first non-empty line, sanitized (for list previews).
 pub fn preview(s: &str, max: usize) -> String {
     let first = s.lines().find(|l| !l.trim().is_empty()).unwrap_or("").trim_start();
+    let first = crate::terminal_text::tame_clusters(first);
     let mut out = String::new();
     for (n, c) in first.chars().enumerate() {
         if n >= max {

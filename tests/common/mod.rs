@@ -15,11 +15,14 @@ pub fn tiny_llama() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/tiny-llama")
 }
 
-/// Copies `src` into a fresh temp dir; returns (dir guard, path of the copy).
+/// Copies `src` into a fresh temp dir as a writable working copy (the shared data is read-only,
+/// and sift refuses to save over read-only files); returns (dir guard, path of the copy).
 pub fn copy_to_temp(src: &Path) -> (tempfile::TempDir, PathBuf) {
+    use std::os::unix::fs::PermissionsExt;
     let dir = tempfile::tempdir().unwrap();
     let dst = dir.path().join(src.file_name().unwrap());
     std::fs::copy(src, &dst).unwrap();
+    std::fs::set_permissions(&dst, std::fs::Permissions::from_mode(0o644)).unwrap();
     (dir, dst)
 }
 
