@@ -4,7 +4,7 @@
 use sift::export::Selection;
 use sift::export::external::{ExternalConfig, ExternalError, TrainEvent, start};
 use sift::export::shell::shquote;
-use sift::export::{TrainParams, Trainer};
+use sift::export::{ExternalHyper, Trainer};
 use sift::session::{OpenOptions, Session, Status};
 use std::path::Path;
 use std::sync::mpsc::{Receiver, channel};
@@ -32,7 +32,7 @@ fn config(dir: &Path, backend: Trainer, script: &str) -> ExternalConfig {
         base_model: "org/base".into(),
         out_dir: dir.join("runs"),
         template: None,
-        params: TrainParams::default(),
+        params: ExternalHyper::default(),
         poll_ms: 20,
     }
 }
