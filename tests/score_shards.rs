@@ -10,7 +10,7 @@ fn score(file: &Path, cache: &Path, args: &[&str]) -> std::process::Output {
         .env_remove("SIFT_MODEL")
         .arg("score")
         .arg(file)
-        .args(["--select", "0-20"])
+        .args(["--select", "0-299"])
         .args(args)
         .output()
         .unwrap()
@@ -24,8 +24,7 @@ fn ok(o: &std::process::Output) -> String {
 #[test]
 fn three_shards_merge_into_the_single_process_scores_byte_for_byte() {
     let dir = tempfile::tempdir().unwrap();
-    let data = dir.path().join("data.json");
-    std::fs::copy(Path::new(env!("CARGO_MANIFEST_DIR")).join("sample_datasets/alpaca_sample.json"), &data).unwrap();
+    let data = common::shared("alpaca/alpaca_data.json");
     let cache = dir.path().join("cache");
     let single = dir.path().join("single.jsonl");
     ok(&score(&data, &cache, &["--no-cache", "--out", single.to_str().unwrap()]));
@@ -47,13 +46,13 @@ fn three_shards_merge_into_the_single_process_scores_byte_for_byte() {
         c.output().unwrap()
     };
     let stderr = ok(&merge(&[&shards[2], &shards[0], &shards[1]], true));
-    assert!(stderr.contains("merged 3 shards: 21 records"), "{stderr}");
+    assert!(stderr.contains("merged 3 shards: 300 records"), "{stderr}");
     assert_eq!(std::fs::read(&merged).unwrap(), std::fs::read(&single).unwrap());
 
     // The merge filed every measurement in the cache: scoring again here measures nothing.
     let again = dir.path().join("again.jsonl");
     let stderr = ok(&score(&data, &cache, &["--out", again.to_str().unwrap()]));
-    assert!(stderr.contains("scored 0 records (21 from cache)"), "{stderr}");
+    assert!(stderr.contains("scored 0 records (299 from cache)"), "{stderr}"); // one record has no response
     assert_eq!(std::fs::read(&again).unwrap(), std::fs::read(&single).unwrap());
 
     // A missing shard, a repeated one, or one scored with other settings is refused, naming why.

@@ -51,7 +51,8 @@ def examples_axolotl(run: Path):
     import yaml
 
     cfg = yaml.safe_load((run / "config.yml").read_text())
-    out = subprocess.run(["axolotl", "preprocess", "config.yml", "--dataset-processes", "1"], cwd=run,
+    exe = os.path.join(os.path.dirname(sys.executable), "axolotl")
+    out = subprocess.run([exe, "preprocess", "config.yml", "--dataset-processes", "1"], cwd=run,
                          capture_output=True, text=True)
     if out.returncode:
         print(out.stdout[-3000:], out.stderr[-3000:])
@@ -80,6 +81,18 @@ def examples_llamafactory(run: Path):
         yield ex["input_ids"], ex["labels"]
 
 
+def spans(labels):
+    """Runs of consecutive trained positions, as (start, end)."""
+    out, start = [], None
+    for i, l in enumerate(list(labels) + [-100]):
+        if l != -100 and start is None:
+            start = i
+        elif l == -100 and start is not None:
+            out.append((start, i))
+            start = None
+    return out
+
+
 def main() -> int:
     trainer, run, dataset = sys.argv[1], Path(sys.argv[2]).resolve(), Path(sys.argv[3]).resolve()
     manifest = json.loads((run / "sift_export.json").read_text())
@@ -88,25 +101,31 @@ def main() -> int:
     tok = AutoTokenizer.from_pretrained(manifest["base_model"])
     records = json.loads(dataset.read_text())
     outputs = {r["output"].strip() for r in records}
+    # Earlier answers of a conversation (Alpaca `history`): LLaMA-Factory trains them too.
+    answers = outputs | {h[1].strip() for r in records for h in r.get("history", [])}
     gen = {"trl": examples_trl, "axolotl": examples_axolotl, "llamafactory": examples_llamafactory}[trainer](run)
     n = bad = 0
     for ids, labels in gen:
-        first = next((i for i, l in enumerate(labels) if l != -100), None)
-        trained = [i for i, l in zip(ids, labels) if l != -100]
-        ok = first is not None and all(l != -100 for l in labels[first:]) and [i for i in labels[first:]] == ids[first:]
-        text = tok.decode(trained)
-        body = text[: -len(tok.eos_token)] if text.endswith(tok.eos_token) else text
-        ok = ok and body.strip() in outputs and text.endswith(tok.eos_token)
+        runs = spans(labels)
+        texts = [tok.decode(ids[a:b]) for a, b in runs]
+        ok = bool(runs) and all(list(labels[a:b]) == list(ids[a:b]) for a, b in runs)
+        for k, text in enumerate(texts):
+            # Each trained run is one answer and its EOS (and the template's separator after it).
+            body = text.rstrip()
+            ok = ok and body.endswith(tok.eos_token)
+            body = body[: -len(tok.eos_token)].strip()
+            ok = ok and body in (outputs if k == len(texts) - 1 else answers)
         if n == 0:
-            print(f"  first example: {len(ids)} tokens, {first} masked, {len(trained)} trained")
+            first = runs[0][0] if runs else len(ids)
+            print(f"  first example: {len(ids)} tokens, {first} masked, {sum(b - a for a, b in runs)} trained")
             print(f"  masked : {tok.decode(ids[:first])!r}")
-            print(f"  trained: {text!r}")
+            print(f"  trained: {' | '.join(texts)!r}")
         if not ok:
             bad += 1
             if bad <= 3:
-                print(f"  MISMATCH in example {n}: trained text {text!r}")
+                print(f"  MISMATCH in example {n}: trained runs {texts!r}")
         n += 1
-    print(f"  masking: {n - bad} of {n} examples train exactly their response + EOS; prompt tokens -100")
+    print(f"  masking: {n - bad} of {n} examples train only their answers (+ EOS); every prompt token is -100")
     return 0 if n and not bad else 1
 
 

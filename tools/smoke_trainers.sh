@@ -31,9 +31,9 @@ declare -A PACKAGES=(
 declare -A COMMAND=([trl]=trl [axolotl]=axolotl [llamafactory]=llamafactory-cli)
 # Settings for a CPU machine, passed through launch.sh as the trainer arguments it forwards.
 declare -A CPU_ARGS=(
-  [trl]="--max_steps $STEPS --use_cpu true --bf16 false --per_device_train_batch_size 2 --gradient_accumulation_steps 1 --save_strategy no --dataloader_num_workers 0"
-  [axolotl]="--max_steps $STEPS --bf16 false --micro_batch_size 2 --gradient_accumulation_steps 1 --gradient_checkpointing false --save_strategy no --dataset_processes 1"
-  [llamafactory]="--max_steps $STEPS --use_cpu true --bf16 false --per_device_train_batch_size 2 --gradient_accumulation_steps 1 --save_strategy no --preprocessing_num_workers 1"
+  [trl]="--max_steps $STEPS --use_cpu true --bf16 false --per_device_train_batch_size 2 --gradient_accumulation_steps 1 --dataloader_num_workers 0"
+  [axolotl]="--max_steps $STEPS --bf16 false --micro_batch_size 2 --gradient_accumulation_steps 1 --gradient_checkpointing false --dataset_processes 1"
+  [llamafactory]="--max_steps $STEPS --use_cpu true --bf16 false --per_device_train_batch_size 2 --gradient_accumulation_steps 1 --preprocessing_num_workers 1"
 )
 
 mkdir -p "$WORK"
@@ -63,12 +63,12 @@ PY
   run="$WORK/$t-run"
   "$SIFT" export "$DATA" --select accepted --to "$t" --base "$BASE" --out "$run" || { FAILED+=("$t (export)"); continue; }
   # shellcheck disable=SC2086
-  if ! (cd "$run" && PATH="$venv/bin:$PATH" CUDA_VISIBLE_DEVICES="" HF_HUB_OFFLINE=1 DISABLE_VERSION_CHECK=1 \
+  if ! (cd "$run" && PATH="$venv/bin:$PATH" CUDA_VISIBLE_DEVICES="" HF_HUB_OFFLINE=1 DISABLE_VERSION_CHECK=1 DO_NOT_TRACK=1 AXOLOTL_DO_NOT_TRACK=1 \
         ./launch.sh single ${CPU_ARGS[$t]} > train.log 2>&1); then
     tail -n 30 "$run/train.log"; FAILED+=("$t (train)"); continue
   fi
   grep -oE "\{'loss': [^}]*\}" "$run/train.log" | head -n "$STEPS" | sed 's/^/  /'
-  if ! HF_HUB_OFFLINE=1 DISABLE_VERSION_CHECK=1 "$venv/bin/python" "$ROOT/tools/check_masking.py" "$t" "$run" "$DATA"; then
+  if ! HF_HUB_OFFLINE=1 DISABLE_VERSION_CHECK=1 DO_NOT_TRACK=1 AXOLOTL_DO_NOT_TRACK=1 "$venv/bin/python" "$ROOT/tools/check_masking.py" "$t" "$run" "$DATA"; then
     FAILED+=("$t (masking)")
   fi
 done

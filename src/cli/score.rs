@@ -25,7 +25,8 @@ pub struct ScoreArgs<'a> {
     pub shard: Option<Shard>,
 }
 
-/// One slice of a sharded scoring job: records `k*len/n .. (k+1)*len/n` of the selection.
+/// One slice of a sharded scoring job: the `k`-th of `n` contiguous runs of the selection's scoring
+/// chunks (see [`Shard::slice`]).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Shard {
     pub k: usize,
@@ -44,10 +45,16 @@ impl Shard {
         Ok(Shard { k, n })
     }
 
-    /// This shard's contiguous part of `positions` (the parts of all shards tile it in order).
-    pub fn slice<'a>(&self, positions: &'a [usize]) -> &'a [usize] {
-        let len = positions.len();
-        &positions[self.k * len / self.n..(self.k + 1) * len / self.n]
+    /// This shard's contiguous part of `positions` (the parts of all shards tile it in order). The
+    /// cuts fall where the engine starts a chunk of `chunk` records to score (`scored` says which
+    /// positions it scores), so every record is batched with the same neighbours as in one process
+    /// and its numbers come out bit for bit the same (batch shapes change the float rounding).
+    pub fn slice<'a>(&self, positions: &'a [usize], scored: impl Fn(usize) -> bool, chunk: usize) -> &'a [usize] {
+        let starts: Vec<usize> =
+            positions.iter().enumerate().filter(|(_, p)| scored(**p)).map(|(i, _)| i).step_by(chunk.max(1)).collect();
+        let chunks = starts.len();
+        let cut = |j: usize| if j == 0 { 0 } else { starts.get(j).copied().unwrap_or(positions.len()) };
+        &positions[cut(self.k * chunks / self.n)..cut((self.k + 1) * chunks / self.n)]
     }
 }
 
@@ -117,11 +124,13 @@ pub fn score(a: &ScoreArgs) -> Result<i32> {
         Some(s) => parse_select(s, ds.len())?,
         None => (0..ds.len()).collect(),
     };
+    let records: Vec<Option<crate::dataset::Record>> = (0..ds.len()).map(|p| ds.record(p)).collect();
+    let scored = |p: usize| records[p].as_ref().is_some_and(|r| !r.output.trim().is_empty());
+    let chunk = EngineOptions::default().chunk_records;
     let positions: Vec<usize> = match a.shard {
-        Some(sh) => sh.slice(&all_positions).to_vec(),
+        Some(sh) => sh.slice(&all_positions, scored, chunk).to_vec(),
         None => all_positions,
     };
-    let records: Vec<Option<crate::dataset::Record>> = (0..ds.len()).map(|p| ds.record(p)).collect();
     let empty = crate::dataset::Record::default();
     let texts: Vec<RecordText> = records
         .iter()
@@ -435,4 +444,25 @@ pub fn write_cluster_jobs(a: &ClusterArgs) -> Result<i32> {
     println!("wrote {} (start: {} submit)", slurm.display(), slurm.display());
     println!("wrote {} (set image and claimName, then kubectl apply -f it)", k8s.display());
     Ok(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shards_tile_the_selection_at_chunk_starts() {
+        let positions: Vec<usize> = (0..23).collect();
+        // Records 3 and 10 are not scored (no response); chunks of 4 scored records.
+        let scored = |p: usize| p != 3 && p != 10;
+        let parts: Vec<&[usize]> = (0..3).map(|k| Shard { k, n: 3 }.slice(&positions, scored, 4)).collect();
+        assert_eq!(parts.concat(), positions);
+        // 21 scored records make 6 chunks, starting at 0, 5, 9, 14, 18, 22: two per shard.
+        assert_eq!((parts[0].len(), parts[1].len(), parts[2].len()), (9, 9, 5));
+        // More shards than chunks: the extra shards are empty, nothing is lost.
+        let many: Vec<&[usize]> = (0..8).map(|k| Shard { k, n: 8 }.slice(&positions, scored, 4)).collect();
+        assert_eq!(many.concat(), positions);
+        assert_eq!(Shard::parse("2/3"), Ok(Shard { k: 2, n: 3 }));
+        assert!(Shard::parse("3/3").is_err() && Shard::parse("1").is_err() && Shard::parse("0/0").is_err());
+    }
 }
