@@ -405,11 +405,12 @@ fn run_folders_have_configs_manifest_and_launcher() {
         "    field_messages: messages",
         "    roles_to_train: [\"assistant\"]",
         "    message_field_training: weight",
-        "# deepspeed: deepspeed_zero3.json",
-        "# fsdp_version: 2",
     ] {
         assert!(y.lines().any(|x| x == l), "missing `{l}` in\n{y}");
     }
+    // ACCEL=fsdp2 trains from config_fsdp2.yml: the same config plus the FSDP2 keys.
+    let fsdp = std::fs::read_to_string(out.join("config_fsdp2.yml")).unwrap();
+    assert!(fsdp.starts_with(&y) && fsdp.contains("\nfsdp_version: 2\n"), "{fsdp}");
     for k in [
         "micro_batch_size",
         "gradient_accumulation_steps",

@@ -160,7 +160,7 @@ check_install() {
   if [[ "$TRAINER" == trl ]] && grep -q '^activation_checkpointing:' "$CONFIG"; then
     local py
     py="$(trainer_python)"
-    if ! "$py" -c "import dataclasses, sys, transformers; sys.exit('activation_checkpointing' not in {f.name for f in dataclasses.fields(transformers.TrainingArguments)})" 2>/dev/null; then
+    if ! "$py" -c "import dataclasses, importlib.util, sys; sys.exit(0) if importlib.util.find_spec('transformers') is None else None; import transformers; sys.exit('activation_checkpointing' not in {f.name for f in dataclasses.fields(transformers.TrainingArguments)})" 2>/dev/null; then
       echo "launch.sh: $CONFIG sets activation_checkpointing, which the transformers of $py predates; upgrade it ($py -m pip install -U transformers) or write gradient_checkpointing: true in $CONFIG instead" >&2
       exit 2
     fi
