@@ -265,7 +265,7 @@ pub fn complete_hf_files(cfg: &crate::model::ModelConfig, files: &mut crate::mod
 mod tests {
     use super::*;
     use crate::dataset::{Format, Record, Role, Turn};
-    use crate::train::data::record_segments;
+    use crate::prompt::record_segments;
 
     fn render(messages: &[(&str, &str)], generation_prompt: bool) -> String {
         let mut env = minijinja::Environment::new();
