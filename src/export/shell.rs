@@ -184,12 +184,12 @@ if [[ "$MODE" == print-paths ]]; then
   printf 'output_dir=%s\n' "$RUN_DIR/$OUTPUT_DIR"
   exit 0
 fi
+if [[ "$CHECK_ONLY" == 0 ]]; then check_base; fi
 check_install
 if [[ "$CHECK_ONLY" == 1 ]]; then
   echo "launch.sh: $TRAINER_CMD found; everything $MODE (ACCEL=$ACCEL) needs is installed"
   exit 0
 fi
-check_base
 "#;
 
 const TRL: &str = r#"
