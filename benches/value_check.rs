@@ -110,6 +110,7 @@ fn main() {
         no_cache: true,
         compare_tokens: 32,
         quiet: true,
+        shard: None,
     };
     sift::cli::score::score(&args).unwrap();
     // (quality, ifd, flagged) per pool record.

@@ -405,11 +405,12 @@ fn run_folders_have_configs_manifest_and_launcher() {
         "    field_messages: messages",
         "    roles_to_train: [\"assistant\"]",
         "    message_field_training: weight",
-        "# deepspeed: deepspeed_zero3.json",
-        "# fsdp_version: 2",
     ] {
         assert!(y.lines().any(|x| x == l), "missing `{l}` in\n{y}");
     }
+    // ACCEL=fsdp2 trains from config_fsdp2.yml: the same config plus the FSDP2 keys.
+    let fsdp = std::fs::read_to_string(out.join("config_fsdp2.yml")).unwrap();
+    assert!(fsdp.starts_with(&y) && fsdp.contains("\nfsdp_version: 2\n"), "{fsdp}");
     for k in [
         "micro_batch_size",
         "gradient_accumulation_steps",
@@ -536,6 +537,11 @@ fn fake_bin(dir: &Path, log: &Path) -> PathBuf {
         use std::os::unix::fs::PermissionsExt;
         std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o755)).unwrap();
     }
+    // The trainers' Python, which launch.sh asks whether DeepSpeed / torch import: they do.
+    let py = bin.join("python");
+    std::fs::write(&py, "#!/bin/sh\nexit 0\n").unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&py, std::fs::Permissions::from_mode(0o755)).unwrap();
     bin
 }
 
@@ -637,22 +643,26 @@ fn launch_scripts_survive_hostile_names_and_start_each_trainer() {
                 );
             }
             Target::Axolotl => {
-                assert!(calls[0].starts_with("axolotl <train> <config.yml> cwd"), "{}", calls[0]);
+                assert!(calls[0].starts_with("axolotl <train> <config.yml> <--launcher> <python> cwd"), "{}", calls[0]);
+                // ACCEL=fsdp2: the FSDP2 variant of the config; the default zero3: --deepspeed.
                 assert!(
                     calls[1].starts_with(
-                        "axolotl <train> <config.yml> <--launcher> <torchrun> <--> <--nproc_per_node> <2>"
+                        "axolotl <train> <config_fsdp2.yml> <--launcher> <torchrun> <--> <--nproc_per_node> <2>"
                     ),
                     "{}",
                     calls[1]
                 );
                 assert!(calls[2].contains("<--nnodes> <2> <--node_rank> <1> <--nproc_per_node> <2>"), "{}", calls[2]);
                 assert!(calls[2].contains("<--rdzv_endpoint> <10.0.0.1:29500>"), "{}", calls[2]);
+                assert!(calls[2].contains("<--deepspeed> <deepspeed_zero3.json>"), "{}", calls[2]);
                 assert!(calls[3].contains("<--nnodes> <4> <--node_rank> <3>"), "{}", calls[3]);
             }
             _ => {
                 assert!(calls[0].starts_with("llamafactory-cli <train> <train.yaml> cwd"), "{}", calls[0]);
                 assert!(calls[0].contains("FORCE_TORCHRUN=<>"), "{}", calls[0]);
                 assert!(calls[1].contains("FORCE_TORCHRUN=<1>") && calls[1].contains("NPROC=<2>"), "{}", calls[1]);
+                assert!(calls[1].starts_with("llamafactory-cli <train> <train_fsdp2.yaml>"), "{}", calls[1]);
+                assert!(calls[2].contains("<train.yaml> <deepspeed=ds_z3_config.json>"), "{}", calls[2]);
                 assert!(calls[2].contains("FORCE_TORCHRUN=<1> NNODES=<2> NODE_RANK=<1>"), "{}", calls[2]);
                 assert!(calls[3].contains("NNODES=<4> NODE_RANK=<3>"), "{}", calls[3]);
             }

@@ -4,7 +4,7 @@
 use sift::export::Selection;
 use sift::export::external::{ExternalConfig, ExternalError, TrainEvent, start};
 use sift::export::shell::shquote;
-use sift::export::{TrainParams, Trainer};
+use sift::export::{ExternalHyper, Trainer};
 use sift::session::{OpenOptions, Session, Status};
 use std::path::Path;
 use std::sync::mpsc::{Receiver, channel};
@@ -32,7 +32,7 @@ fn config(dir: &Path, backend: Trainer, script: &str) -> ExternalConfig {
         base_model: "org/base".into(),
         out_dir: dir.join("runs"),
         template: None,
-        params: TrainParams::default(),
+        params: ExternalHyper::default(),
         poll_ms: 20,
     }
 }
@@ -195,7 +195,7 @@ fn submitted_runs_cannot_be_cancelled_and_end_at_the_last_step() {
 
 #[test]
 fn reader_parses_a_real_trl_checkpoint_state() {
-    // Written by TRL 1.16 / transformers 5.23 (tools/smoke_train_trl.py): checkpoint-2/trainer_state.json.
+    // Written by TRL 1.16 / transformers 5.23 (a TRL smoke run, now tools/smoke_trainers.sh): checkpoint-2/trainer_state.json.
     let dir = tempfile::tempdir().unwrap();
     let ck = dir.path().join("checkpoint-2");
     std::fs::create_dir_all(&ck).unwrap();
@@ -213,7 +213,7 @@ fn reader_parses_a_real_trl_checkpoint_state() {
 
 #[test]
 fn reader_follows_hf_console_lines_between_checkpoints() {
-    // Console output of TRL 1.16 / transformers 5.23 (tools/smoke_train_trl.py), progress bars included.
+    // Console output of TRL 1.16 / transformers 5.23 (a TRL smoke run, now tools/smoke_trainers.sh), progress bars included.
     let dir = tempfile::tempdir().unwrap();
     let real = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/train_log_trl-1.16.txt");
     let log = dir.path().join("train.log");

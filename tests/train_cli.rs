@@ -149,7 +149,10 @@ fn sift_train_end_to_end_lists_resumes_and_answers() {
     let stdout = String::from_utf8_lossy(&o.stdout);
     assert!(o.status.success(), "{}\n{}", stdout, String::from_utf8_lossy(&o.stderr));
     assert!(stdout.contains("unseen tasks (inter)"), "{stdout}");
-    assert!(String::from_utf8_lossy(&o.stderr).contains("step 4/4"));
+    // Not a terminal: plain progress lines, no carriage returns in a log.
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert!(stderr.contains("4/4 steps") && !stderr.contains('\r'), "{stderr}");
+    assert_complete_hf_folder(&out.join("model"));
     for f in
         ["train.jsonl", "eval.jsonl", "run_config.json", "metrics.jsonl", "trainer_state.json", "generalisation.json"]
     {
@@ -204,6 +207,43 @@ fn sift_train_end_to_end_lists_resumes_and_answers() {
             .unwrap();
     assert_eq!(pieces, g.text);
     assert!(!g.tokens.is_empty());
+}
+
+/// A folder the trainers load as it is: tokenizer config with sift's chat template and special
+/// tokens, the special-tokens map, generation config, readable files, `{"format": "pt"}` metadata, and
+/// a tokenizer that puts BOS first when asked for special tokens (transformers' default).
+fn assert_complete_hf_folder(dir: &Path) {
+    let cfg = ModelConfig::from_file(&dir.join("config.json")).unwrap();
+    let tc: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.join("tokenizer_config.json")).unwrap()).unwrap();
+    assert_eq!(tc["chat_template"].as_str(), Some(sift::train::checkpoint::CHAT_TEMPLATE));
+    for k in ["bos_token", "eos_token", "pad_token"] {
+        assert!(tc[k].is_string(), "{k}: {tc}");
+    }
+    assert_eq!(tc["model_max_length"].as_u64(), Some(cfg.max_position_embeddings as u64));
+    let map: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.join("special_tokens_map.json")).unwrap()).unwrap();
+    assert_eq!(map["eos_token"], tc["eos_token"]);
+    assert!(dir.join("generation_config.json").is_file());
+    #[cfg(unix)]
+    for e in std::fs::read_dir(dir).unwrap().flatten() {
+        use std::os::unix::fs::PermissionsExt;
+        assert_eq!(e.metadata().unwrap().permissions().mode() & 0o777, 0o644, "{}", e.path().display());
+    }
+    let st = std::fs::read(dir.join("model.safetensors")).unwrap();
+    let n = u64::from_le_bytes(st[..8].try_into().unwrap()) as usize;
+    let header: serde_json::Value = serde_json::from_slice(&st[8..8 + n]).unwrap();
+    assert_eq!(header["__metadata__"]["format"], "pt");
+    let tok = tokenizers::Tokenizer::from_file(dir.join("tokenizer.json")).unwrap();
+    let with = tok.encode("Hello there", true).unwrap().get_ids().to_vec();
+    let without = tok.encode("Hello there", false).unwrap().get_ids().to_vec();
+    assert_eq!(with[0], cfg.bos_token_id.unwrap());
+    assert_eq!(&with[1..], &without[..]);
+}
+
+#[test]
+fn the_bundled_model_is_a_complete_hf_folder() {
+    assert_complete_hf_folder(&Path::new(env!("CARGO_MANIFEST_DIR")).join("assets/model"));
 }
 
 #[test]

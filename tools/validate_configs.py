@@ -122,6 +122,42 @@ def check_common(folder: Path, manifest: dict) -> None:
 
     run_check(folder, "launch.sh", launch)
 
+    def base():
+        return check_base_model(folder, manifest)
+
+    run_check(folder, "base model folder is one the trainers load", base)
+
+
+def check_base_model(folder: Path, manifest: dict) -> str:
+    """What stopped real runs from sift checkpoints: no tokenizer config, no pad/EOS token (TRL,
+    axolotl), no chat template (TRL, axolotl's tokenizer_default), a tokenizer that drops the BOS sift
+    scores with, a token limit beyond the base's context, trust_remote_code nobody asked for."""
+    base = manifest.get("base_model") or ""
+    params = manifest["params"]
+    text = "".join(p.read_text() for p in folder.glob("*.y*ml"))
+    if not params.get("trust_remote_code"):
+        assert "trust_remote_code: true" not in text, "trust_remote_code is set but was not asked for"
+    local = Path(base)
+    if not (local / "config.json").is_file():
+        return f"hub id {base!r}: trust_remote_code off; tokenizer checked by the trainer at run time"
+    cfg = json.loads((local / "config.json").read_text())
+    assert params["max_len"] <= cfg["max_position_embeddings"], (params["max_len"], cfg["max_position_embeddings"])
+    tc_path = local / "tokenizer_config.json"
+    assert tc_path.is_file(), f"{base} has no tokenizer_config.json (no BOS/EOS/PAD, no chat template)"
+    tc = json.loads(tc_path.read_text())
+    for k in ("eos_token", "pad_token"):
+        assert tc.get(k), f"tokenizer_config.json has no {k}"
+    if manifest["trainer"] in ("trl", "axolotl"):
+        assert tc.get("chat_template"), "tokenizer_config.json has no chat_template (TRL and axolotl apply it)"
+    from transformers import AutoTokenizer
+
+    tok = AutoTokenizer.from_pretrained(str(local))
+    assert tok.pad_token_id is not None and tok.eos_token_id is not None
+    ids = tok("Hello")["input_ids"]
+    if cfg.get("bos_token_id") is not None:
+        assert ids[0] == cfg["bos_token_id"], f"tokenizer(text) does not start with BOS: {ids}"
+    return f"local base: tokenizer config, pad/eos, chat template, BOS first, max_len {params['max_len']} <= context"
+
 
 # ----------------------------------------------------------------------------- TRL
 
@@ -134,19 +170,25 @@ def check_trl(folder: Path, manifest: dict) -> None:
         # sft.yaml asks for bf16 (GPU training). Without a GPU, transformers refuses bf16 unless use_cpu
         # is set: add only that override, so the rest of the file is checked as written.
         extra = [] if torch.cuda.is_available() else ["--use_cpu", "true"]
+        import warnings
+
         old = os.getcwd()
         os.chdir(folder)  # launch.sh runs from the folder: paths in sft.yaml are relative to it
         try:
-            parser = make_parser()
-            script_args, training_args, model_args, dataset_args = parser.parse_args_and_config(
-                args=["--config", "sft.yaml", *extra], fail_with_unknown_args=True
-            )
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always")
+                parser = make_parser()
+                script_args, training_args, model_args, dataset_args = parser.parse_args_and_config(
+                    args=["--config", "sft.yaml", *extra], fail_with_unknown_args=True
+                )
         finally:
             os.chdir(old)
+        deprecated = [str(w.message) for w in caught if "deprecated" in str(w.message)]
+        assert not deprecated, f"sft.yaml triggers deprecation warnings: {deprecated}"
         assert model_args.model_name_or_path == manifest["base_model"], model_args.model_name_or_path
         assert training_args.completion_only_loss is True
         assert training_args.max_length == manifest["params"]["max_len"]
-        assert abs(training_args.learning_rate - manifest["params"]["learning_rate"]) < 1e-12
+        assert abs(training_args.learning_rate - manifest["params"]["lr"]) < 1e-12
         assert training_args.num_train_epochs == manifest["params"]["epochs"]
         assert training_args.report_to in ([], "none", ["none"]), training_args.report_to
         assert training_args.output_dir == "output", training_args.output_dir
@@ -226,8 +268,8 @@ def check_axolotl(folder: Path, manifest: dict) -> None:
         assert (folder / d["path"]).is_file()
         ds = json.loads((folder / "deepspeed_zero3.json").read_text())
         assert ds["zero_optimization"]["stage"] == 3
-        text = (folder / "config.yml").read_text()
-        assert "# deepspeed: deepspeed_zero3.json" in text and "# fsdp_version: 2" in text
+        fsdp = yaml.safe_load((folder / "config_fsdp2.yml").read_text())
+        assert fsdp["fsdp_version"] == 2 and {k: v for k, v in fsdp.items() if not k.startswith("fsdp")} == cfg
         return "PyYAML + documented keys"
 
     run_check(folder, "config.yml structure", structure)
@@ -305,6 +347,26 @@ def check_llamafactory(folder: Path, manifest: dict) -> None:
 
     run_check(folder, "train.yaml by LLaMA-Factory's get_train_args", parser)
 
+    def template():
+        base = manifest.get("base_model") or ""
+        if (Path(base) / "tokenizer_config.json").is_file():
+            tc = json.loads((Path(base) / "tokenizer_config.json").read_text())
+            if "### Response:" in (tc.get("chat_template") or ""):
+                assert cfg["template"] == "alpaca", cfg["template"]
+                return "sift checkpoint: alpaca"
+        try:
+            from llamafactory.extras.constants import DEFAULT_TEMPLATE, SUPPORTED_MODELS
+        except Exception as e:  # noqa: BLE001
+            raise SkipCheck(f"llamafactory not importable ({type(e).__name__}: {e})") from None
+        for name, sources in SUPPORTED_MODELS.items():
+            if base in sources.values() and DEFAULT_TEMPLATE.get(name):
+                want = DEFAULT_TEMPLATE[name]
+                assert cfg["template"] == want, f"template {cfg['template']!r}, LLaMA-Factory's own for {base} is {want!r}"
+                return f"{want!r} = LLaMA-Factory's template for {base}"
+        raise SkipCheck(f"{base} is not in LLaMA-Factory's model list")
+
+    run_check(folder, "template is LLaMA-Factory's own for the base", template)
+
     def data():
         for attempt in (1, 2):
             # llamafactory.data imports its multimodal plugin, which may trip over optional audio/video
@@ -373,8 +435,16 @@ def make_exports(sift: str, work: Path) -> list[Path]:
         ("alpaca.json", "alpaca", "lf-alpaca"),
         ("sharegpt.json", "sharegpt", "lf-sharegpt"),
     ]
+    sift_base = str(Path(__file__).resolve().parent.parent / "assets/model")
+    jobs = [(src, to, out, base) for src, to, out in jobs] + [
+        ("alpaca.json", "trl", "trl-sift-base", sift_base),
+        ("openai.jsonl", "axolotl", "axolotl-sift-base", sift_base),
+        ("alpaca.json", "llamafactory", "lf-sift-base", sift_base),
+        ("alpaca.json", "llamafactory", "lf-r1-distill", "deepseek-ai/DeepSeek-R1-Distill-Qwen-1.5B"),
+        ("alpaca.json", "llamafactory", "lf-gemma2", "google/gemma-2-2b-it"),
+    ]
     dirs = []
-    for src, to, out in jobs:
+    for src, to, out, base in jobs:
         r = subprocess.run([sift, "export", str(work / src), "--select", "accepted", "--to", to,
                             "--base", base, "--out", str(work / out)], capture_output=True, text=True)
         print(r.stdout, r.stderr, end="")

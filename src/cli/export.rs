@@ -1,7 +1,7 @@
 //! `sift export`: write a selection for training, optionally as a run folder for a trainer.
 
 use crate::dataset::Format;
-use crate::export::{ExportRequest, Selection, Target, TrainParams, export};
+use crate::export::{ExportRequest, ExternalHyper, Selection, Target, export};
 use crate::session::Session;
 use crate::terminal_text::{json as safe_json, visible, visible_lines};
 use anyhow::Result;
@@ -32,21 +32,25 @@ pub struct ExportArgs {
     /// guessed from the base model when omitted.
     #[arg(long)]
     pub template: Option<String>,
-    /// Maximum sequence length in tokens.
-    #[arg(long, default_value_t = TrainParams::default().max_len)]
-    pub max_len: usize,
+    /// Maximum sequence length in tokens; default: the base model's max_position_embeddings when
+    /// --base is a local folder, else 2048.
+    #[arg(long)]
+    pub max_len: Option<usize>,
     /// Training epochs.
-    #[arg(long, default_value_t = TrainParams::default().epochs)]
+    #[arg(long, default_value_t = ExternalHyper::default().epochs)]
     pub epochs: f64,
     /// Per-device micro-batch size.
-    #[arg(long, default_value_t = TrainParams::default().batch_size)]
+    #[arg(long, default_value_t = ExternalHyper::default().batch)]
     pub batch_size: usize,
     /// Gradient accumulation steps.
-    #[arg(long, default_value_t = TrainParams::default().grad_accum)]
+    #[arg(long, default_value_t = ExternalHyper::default().accum)]
     pub grad_accum: usize,
     /// Peak learning rate.
-    #[arg(long, default_value_t = TrainParams::default().learning_rate)]
+    #[arg(long, default_value_t = ExternalHyper::default().lr)]
     pub lr: f64,
+    /// Let the trainer run code shipped with the base model (trust_remote_code; off by default).
+    #[arg(long)]
+    pub trust_remote_code: bool,
     /// Exit 1 when some selected records could not be exported.
     #[arg(long)]
     pub strict: bool,
@@ -77,13 +81,14 @@ pub fn run(args: ExportArgs, format: Option<Format>) -> Result<i32> {
         out: args.out.clone(),
         base_model: args.base.clone(),
         template: args.template.clone(),
-        params: TrainParams {
+        params: ExternalHyper {
             max_len: args.max_len,
             epochs: args.epochs,
-            batch_size: args.batch_size,
-            grad_accum: args.grad_accum,
-            learning_rate: args.lr,
-            ..TrainParams::default()
+            batch: args.batch_size,
+            accum: args.grad_accum,
+            lr: args.lr,
+            trust_remote_code: args.trust_remote_code,
+            ..ExternalHyper::default()
         },
     };
     let summary = export(&session, &req)?;

@@ -2,6 +2,7 @@
 
 mod data;
 mod export;
+pub mod progress;
 pub mod score;
 pub mod train;
 
@@ -10,9 +11,19 @@ use clap::{Parser, Subcommand};
 use std::path::PathBuf;
 use train::{PretrainArgs, TrainArgs, TryArgs};
 
+/// The environment variables sift reads (shown under `--help` and in the man page).
+pub const ENV_HELP: &str = "\
+Environment:
+  SIFT_MODEL         model folder used when --model/--base is not given (default: the bundled model)
+  SIFT_CONFIG        config.toml to read instead of the one in the user's config folder
+  SIFT_CACHE_DIR     folder for the score cache and the unpacked bundled model
+                     (default: the platform cache folder, e.g. ~/.cache/sift)
+  RAYON_NUM_THREADS  worker threads for scoring and training (default: all cores)
+  CANDLE_NUM_THREADS threads per matrix product (default: 1; records run in parallel instead)";
+
 /// Curate instruction-tuning data: browse, fix, judge with a small local model, train on the selection.
 #[derive(Parser, Debug)]
-#[command(name = "sift", version, about, args_conflicts_with_subcommands = true)]
+#[command(name = "sift", version, about, args_conflicts_with_subcommands = true, after_help = ENV_HELP)]
 pub struct Cli {
     /// Dataset to open in the TUI (a bundled sample when omitted).
     pub file: Option<PathBuf>,
@@ -102,8 +113,12 @@ pub enum Command {
     Export(Box<export::ExportArgs>),
     /// Judge every record with a local model: continuation, quality, IFD, perplexity and flags, one
     /// JSON object per record (in dataset order) written to --out.
+    #[command(after_help = SCORE_HELP)]
     Score {
-        file: PathBuf,
+        /// The dataset (with --merge: optional; given, the merged measurements are also filed in the
+        /// score cache, where the TUI finds them).
+        #[arg(required_unless_present = "merge")]
+        file: Option<PathBuf>,
         /// Model directory (config.json, model.safetensors, tokenizer.json); default: $SIFT_MODEL,
         /// then the bundled model.
         #[arg(long)]
@@ -131,6 +146,19 @@ pub enum Command {
         /// No progress on stderr.
         #[arg(long, short)]
         quiet: bool,
+        /// Score only slice K of N (0-based, contiguous, in dataset order) and write a shard file
+        /// for --merge. Shards of one job run anywhere, in any order.
+        #[arg(long, value_parser = score::Shard::parse, conflicts_with_all = ["merge", "cluster_jobs"])]
+        shard: Option<score::Shard>,
+        /// Join shard files (all N of one job) into the scores file --out, byte for byte what one
+        /// process writes; refuses shards of another dataset, model, template or settings.
+        #[arg(long, num_args = 1.., value_name = "SHARD")]
+        merge: Vec<PathBuf>,
+        /// Write a Slurm array job (sift-score.slurm) and a Kubernetes indexed Job
+        /// (sift-score-job.yaml) that score FILE in N shards and merge them into --out, beside
+        /// --out, instead of scoring here.
+        #[arg(long, value_name = "N", conflicts_with = "merge")]
+        cluster_jobs: Option<usize>,
     },
     /// Fine-tune a model on the selected records (progress on stderr; Ctrl-C checkpoints and stops).
     Train(Box<TrainArgs>),
@@ -139,7 +167,21 @@ pub enum Command {
     /// Answer an instruction with a model, streamed to stdout: the bundled default model, a base
     /// model, or a trained run's `model/` (the Alpaca prompt it was trained on).
     Try(Box<TryArgs>),
+    /// Print a shell completion script, e.g. `sift completions bash > ~/.local/share/bash-completion/completions/sift`.
+    Completions {
+        /// bash | zsh | fish | elvish | powershell
+        shell: clap_complete::Shell,
+    },
+    /// Print the man page (roff), e.g. `sift man > ~/.local/share/man/man1/sift.1`.
+    Man,
 }
+
+/// Extra help of `sift score`: sharding on a cluster.
+const SCORE_HELP: &str = "\
+Scoring on a cluster:
+  sift score data.jsonl --shard 0/4 --out scores.jsonl.shard-0-of-4   (one per shard, anywhere)
+  sift score --merge scores.jsonl.shard-*-of-4 --out scores.jsonl data.jsonl
+  sift score data.jsonl --out scores.jsonl --cluster-jobs 4            (writes Slurm and Kubernetes jobs)";
 
 pub(crate) fn parse_selection(s: &str) -> Result<crate::session::Selection, String> {
     crate::session::Selection::parse(s)
@@ -176,10 +218,68 @@ pub fn run(cli: Cli) -> Result<i32> {
             data::batch(&file, format, wait, std::io::stdin().lock(), std::io::stdout().lock())
         }
         Some(Command::Export(args)) => export::run(*args, format),
-        Some(Command::Train(a)) => train::train(&a.file, format, &a.settings()),
-        Some(Command::Pretrain(a)) => train::pretrain(&a.config()),
+        Some(Command::Train(a)) => train::train(&a.file, format, &a.settings(), a.quiet),
+        Some(Command::Pretrain(a)) => train::pretrain(&a.config(), a.quiet),
+        Some(Command::Completions { shell }) => {
+            clap_complete::generate(
+                shell,
+                &mut <Cli as clap::CommandFactory>::command(),
+                "sift",
+                &mut std::io::stdout(),
+            );
+            Ok(0)
+        }
+        Some(Command::Man) => {
+            clap_mangen::Man::new(<Cli as clap::CommandFactory>::command()).render(&mut std::io::stdout())?;
+            Ok(0)
+        }
         Some(Command::Try(a)) => train::try_it(&a),
-        Some(Command::Score { file, model, template, out, select, config, no_cache, compare_tokens, quiet }) => {
+        Some(Command::Score { merge, out, file, quiet, .. }) if !merge.is_empty() => {
+            let r = score::merge(&merge, &out, file.as_deref(), format)?;
+            if !quiet {
+                let cached = if file.is_some() {
+                    format!("; {} measurements filed in the score cache", r.cached)
+                } else {
+                    String::new()
+                };
+                eprintln!("merged {} shards: {} records into {}{cached}", r.shards, r.records, out.display());
+            }
+            Ok(0)
+        }
+        Some(Command::Score {
+            file,
+            out,
+            cluster_jobs: Some(n),
+            model,
+            template,
+            select,
+            config,
+            compare_tokens,
+            ..
+        }) => score::write_cluster_jobs(&score::ClusterArgs {
+            file: &file.expect("clap requires FILE without --merge"),
+            out: &out,
+            shards: n,
+            model: model.as_deref(),
+            template: &template,
+            select: select.as_deref(),
+            config: config.as_deref(),
+            compare_tokens,
+        }),
+        Some(Command::Score {
+            file,
+            model,
+            template,
+            out,
+            select,
+            config,
+            no_cache,
+            compare_tokens,
+            quiet,
+            shard,
+            ..
+        }) => {
+            let file = file.expect("clap requires FILE without --merge");
             score::score(&score::ScoreArgs {
                 file: &file,
                 format,
@@ -191,6 +291,7 @@ pub fn run(cli: Cli) -> Result<i32> {
                 no_cache,
                 compare_tokens,
                 quiet,
+                shard,
             })
         }
         None if cli.print_config => crate::config::print_config::<crate::tui::config::UiConfig>().map(|()| 0),

@@ -11,26 +11,24 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
 
-/// Prints training events as a `\r` progress line on stderr; returns the summary on `Done`.
-pub fn progress(rx: std::sync::mpsc::Receiver<TrainEvent>) -> Option<TrainSummary> {
+/// Shows training events on stderr (a bar on a terminal, plain lines in a log, only the end and
+/// errors with `quiet`); returns the summary on `Done`.
+pub fn progress(rx: std::sync::mpsc::Receiver<TrainEvent>, quiet: bool) -> Option<TrainSummary> {
     let mut eval = None;
-    let mut err = std::io::stderr();
+    let mut bar = super::progress::Progress::new(quiet);
     let mut done = None;
     for ev in rx {
         match ev {
             TrainEvent::Started { total_steps, start_step, train_examples, eval_examples } => {
                 let from = if start_step > 0 { format!(", resuming at step {start_step}") } else { String::new() };
-                eprintln!(
+                bar.line(&format!(
                     "training on {train_examples} examples ({eval_examples} held out): {total_steps} steps{from}"
-                );
+                ));
             }
             TrainEvent::Step(m) => {
                 let e = eval.map_or(String::new(), |l: f64| format!("  eval {l:.4}"));
-                let _ = write!(
-                    err,
-                    "\rstep {}/{}  loss {:.4}{e}  lr {:.2e}  |g| {:.2}  {:.0} tok/s  {}  ETA {}   ",
-                    m.step,
-                    m.total_steps,
+                let msg = format!(
+                    "steps  loss {:.4}{e}  lr {:.2e}  |g| {:.2}  {:.0} tok/s  {}  ETA {}",
                     m.loss,
                     m.lr,
                     m.grad_norm,
@@ -38,30 +36,34 @@ pub fn progress(rx: std::sync::mpsc::Receiver<TrainEvent>) -> Option<TrainSummar
                     clock(m.elapsed_s),
                     clock(m.remaining_s)
                 );
-                let _ = err.flush();
+                bar.update(m.step as u64, m.total_steps as u64, &msg);
             }
             TrainEvent::Eval { eval_loss, .. } => eval = Some(eval_loss),
             TrainEvent::Checkpoint { .. } => {}
             TrainEvent::Done(s) => {
-                eprintln!();
+                bar.finish();
                 done = Some(s);
             }
             TrainEvent::Cancelled { step, checkpoint_written } => {
+                bar.finish();
                 let c = if checkpoint_written { "; checkpoint written, continue with --resume" } else { "" };
-                eprintln!("\ncancelled after step {step}{c}");
+                eprintln!("cancelled after step {step}{c}");
             }
-            TrainEvent::Failed(e) => eprintln!("\ntraining failed: {e}"),
+            TrainEvent::Failed(e) => {
+                bar.finish();
+                eprintln!("training failed: {e}");
+            }
         }
     }
     done
 }
 
 /// Runs `sift train`.
-pub fn train(file: &Path, format: Option<Format>, settings: &RunSettings) -> Result<i32> {
+pub fn train(file: &Path, format: Option<Format>, settings: &RunSettings, quiet: bool) -> Result<i32> {
     let session = Session::open_read_only(file, format)?;
     let run = prepare_run(&session, settings)?;
     drop(session);
-    if run.skipped_too_long + run.skipped_empty > 0 {
+    if run.skipped_too_long + run.skipped_empty > 0 && !quiet {
         eprintln!(
             "skipped {} records whose prompt fills the context and {} without a response",
             run.skipped_too_long, run.skipped_empty
@@ -73,7 +75,7 @@ pub fn train(file: &Path, format: Option<Format>, settings: &RunSettings) -> Res
     signal_hook::flag::register(signal_hook::consts::SIGINT, cancel.clone())?;
     let (tx, rx) = std::sync::mpsc::channel();
     let worker = std::thread::spawn(move || execute_run(run, tx, cancel));
-    let summary = progress(rx);
+    let summary = progress(rx, quiet);
     let outcome = worker.join().map_err(|_| anyhow::anyhow!("training thread panicked"))??;
     let Some(s) = summary.or(outcome.summary) else { return Ok(130) };
     println!(
@@ -90,7 +92,7 @@ pub fn train(file: &Path, format: Option<Format>, settings: &RunSettings) -> Res
 }
 
 /// Runs `sift pretrain` and prints `pretrain_log.json`.
-pub fn pretrain(cfg: &crate::train::pretrain::PretrainConfig) -> Result<i32> {
+pub fn pretrain(cfg: &crate::train::pretrain::PretrainConfig, quiet: bool) -> Result<i32> {
     let cancel = Arc::new(AtomicBool::new(false));
     // A second Ctrl-C (flag already set) exits at once.
     signal_hook::flag::register_conditional_shutdown(signal_hook::consts::SIGINT, 130, cancel.clone())?;
@@ -98,7 +100,7 @@ pub fn pretrain(cfg: &crate::train::pretrain::PretrainConfig) -> Result<i32> {
     let (tx, rx) = std::sync::mpsc::channel();
     let c = cfg.clone();
     let worker = std::thread::spawn(move || crate::train::pretrain::run_pretrain(&c, tx, cancel));
-    progress(rx);
+    progress(rx, quiet);
     let log = worker.join().map_err(|_| anyhow::anyhow!("pretraining thread panicked"))??;
     println!("{}", serde_json::to_string_pretty(&log)?);
     Ok(0)
@@ -158,6 +160,9 @@ pub struct PretrainArgs {
     /// Peak learning rate of the instruction-tuning steps.
     #[arg(long, default_value_t = 1e-3)]
     pub sft_lr: f64,
+    /// No progress on stderr (the log is still printed).
+    #[arg(long, short)]
+    pub quiet: bool,
 }
 
 /// Arguments of `sift train`.
@@ -204,6 +209,9 @@ pub struct TrainArgs {
     /// Continue the run in --out from its last checkpoint.
     #[arg(long)]
     pub resume: bool,
+    /// No progress on stderr (the summary is still printed).
+    #[arg(long, short)]
+    pub quiet: bool,
 }
 
 impl TrainArgs {

@@ -3,7 +3,60 @@
 //! OmegaConf read back exactly the text given, whatever it contains), numbers are plain decimals
 //! (PyYAML reads `2e-5` as a string, `0.00002` as a float), and no user value ever goes into a comment.
 
-use super::{TrainParams, Trainer};
+use super::Trainer;
+use serde::{Deserialize, Serialize};
+use std::path::Path;
+
+/// The hyper-parameters written into an external trainer's config (`sift export`'s flags and
+/// `[train.external.params]`). The settings sift's own trainer shares carry the names of
+/// [`crate::train::runs::TrainHyper`]; the trainers' own key names appear only in the files written.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct ExternalHyper {
+    /// Token limit per example; `None`: the base model's `max_position_embeddings` when the base is a
+    /// local folder, else [`FALLBACK_MAX_LEN`].
+    pub max_len: Option<usize>,
+    /// Passes over the data.
+    pub epochs: f64,
+    /// Examples per device and micro-batch.
+    #[serde(alias = "batch_size")]
+    pub batch: usize,
+    /// Micro-batches per optimizer step.
+    #[serde(alias = "grad_accum")]
+    pub accum: usize,
+    /// Peak learning rate.
+    #[serde(alias = "learning_rate")]
+    pub lr: f64,
+    /// Train in bfloat16 (GPU).
+    pub bf16: bool,
+    /// Let the trainer run code shipped with the base model (off unless asked).
+    pub trust_remote_code: bool,
+}
+
+/// The token limit when the base's context length cannot be read (a hub id).
+pub const FALLBACK_MAX_LEN: usize = 2048;
+
+impl Default for ExternalHyper {
+    fn default() -> Self {
+        ExternalHyper { max_len: None, epochs: 3.0, batch: 1, accum: 8, lr: 2e-5, bf16: true, trust_remote_code: false }
+    }
+}
+
+/// `max_position_embeddings` of a base model given as a local folder (None for a hub id).
+pub fn base_context(base: &str) -> Option<usize> {
+    let text = std::fs::read_to_string(Path::new(base).join("config.json")).ok()?;
+    let v: serde_json::Value = serde_json::from_str(&text).ok()?;
+    let n = v["max_position_embeddings"].as_u64().or_else(|| v["text_config"]["max_position_embeddings"].as_u64())?;
+    usize::try_from(n).ok()
+}
+
+/// Whether `base` is a local folder whose tokenizer carries sift's chat template (a checkpoint sift
+/// wrote): it was trained on the Alpaca layout, so the trainers are given that layout.
+pub fn is_sift_checkpoint(base: &str) -> bool {
+    let Ok(text) = std::fs::read_to_string(Path::new(base).join("tokenizer_config.json")) else { return false };
+    serde_json::from_str::<serde_json::Value>(&text)
+        .is_ok_and(|v| v["chat_template"].as_str() == Some(crate::train::checkpoint::CHAT_TEMPLATE))
+}
 
 /// A YAML scalar for `s`: a double-quoted string with JSON escapes.
 pub fn yq(s: &str) -> String {
@@ -21,20 +74,26 @@ pub struct ConfigVars<'a> {
     pub base_model: &'a str,
     pub data: &'a str,
     pub output_dir: &'a str,
-    pub params: &'a TrainParams,
+    pub params: &'a ExternalHyper,
+    /// The token limit (resolved from the base when not given).
+    pub max_len: usize,
     /// Template name recorded in the config (LLaMA-Factory's `template`, axolotl's `chat_template`).
     pub template: &'a str,
     pub sift_version: &'a str,
 }
 
-/// TRL `sft.yaml` for `trl sft --config sft.yaml` (conversational prompt/completion data).
+/// TRL `sft.yaml` for `trl sft --config sft.yaml` (conversational prompt/completion data). Gradient
+/// checkpointing is named `activation_checkpointing`: TRL's default `gradient_checkpointing` warns of
+/// its deprecation under transformers 5 unless the new name is set.
 pub fn trl_sft_yaml(v: &ConfigVars) -> String {
     let p = v.params;
+    let remote = if p.trust_remote_code { "trust_remote_code: true\n" } else { "" };
     format!(
         "# TRL SFT config written by sift {ver} (trl sft --config sft.yaml).\n\
          # Data: conversational prompt/completion JSONL; the loss is on the completion only.\n\
          # Template: the base model tokenizer's chat template.\n\
          model_name_or_path: {model}\n\
+         {remote}\
          datasets:\n  - path: json\n    data_files: {data}\n    split: train\n\
          output_dir: {out}\n\
          max_length: {maxlen}\n\
@@ -47,27 +106,31 @@ pub fn trl_sft_yaml(v: &ConfigVars) -> String {
          save_strategy: epoch\n\
          report_to: none\n\
          bf16: {bf16}\n\
-         gradient_checkpointing: true\n\
+         # Gradient checkpointing, by the name transformers 5 uses (it deprecated gradient_checkpointing);\n\
+         # with an older transformers write gradient_checkpointing: true instead (launch.sh check says so).\n\
+         activation_checkpointing: true\n\
          completion_only_loss: true\n",
         ver = v.sift_version,
         model = yq(v.base_model),
         data = yq(v.data),
         out = yq(v.output_dir),
-        maxlen = p.max_len,
+        maxlen = v.max_len,
         epochs = yf(p.epochs),
-        bs = p.batch_size,
-        ga = p.grad_accum,
-        lr = yf(p.learning_rate),
+        bs = p.batch,
+        ga = p.accum,
+        lr = yf(p.lr),
         bf16 = p.bf16,
     )
 }
 
-/// axolotl `config.yml` for messages JSONL.
+/// axolotl `config.yml` for messages JSONL. `launch.sh` adds `--deepspeed deepspeed_zero3.json` for
+/// ACCEL=zero3; [`AXOLOTL_FSDP2`] appended gives the FSDP2 variant.
 pub fn axolotl_config(v: &ConfigVars) -> String {
     let p = v.params;
     format!(
         "# axolotl config written by sift {ver} (axolotl train config.yml).\n\
          base_model: {model}\n\
+         trust_remote_code: {remote}\n\
          # Chat template: the tokenizer's own, ChatML when the tokenizer has none.\n\
          chat_template: {tmpl}\n\
          datasets:\n\
@@ -97,40 +160,41 @@ pub fn axolotl_config(v: &ConfigVars) -> String {
          gradient_checkpointing: true\n\
          logging_steps: 1\n\
          saves_per_epoch: 1\n\
-         output_dir: {out}\n\
-         \n\
-         # Multi-GPU / multi-node (./launch.sh multi-gpu|multi-node): uncomment ONE of these.\n\
-         # DeepSpeed ZeRO-3:\n\
-         # deepspeed: deepspeed_zero3.json\n\
-         # FSDP2:\n\
-         # fsdp_version: 2\n\
-         # fsdp_config:\n\
-         #   offload_params: false\n\
-         #   state_dict_type: FULL_STATE_DICT\n\
-         #   auto_wrap_policy: TRANSFORMER_BASED_WRAP\n\
-         #   reshard_after_forward: true\n",
+         output_dir: {out}\n",
         ver = v.sift_version,
         model = yq(v.base_model),
+        remote = p.trust_remote_code,
         tmpl = yq(v.template),
         data = yq(v.data),
-        maxlen = p.max_len,
-        bs = p.batch_size,
-        ga = p.grad_accum,
+        maxlen = v.max_len,
+        bs = p.batch,
+        ga = p.accum,
         epochs = yf(p.epochs),
-        lr = yf(p.learning_rate),
+        lr = yf(p.lr),
         bf16 = if p.bf16 { "auto" } else { "false" },
         out = yq(v.output_dir),
     )
 }
 
-/// LLaMA-Factory `train.yaml`.
+/// The FSDP2 keys of axolotl's `config_fsdp2.yml` (`config.yml` plus these).
+pub const AXOLOTL_FSDP2: &str = "\n# FSDP2 (ACCEL=fsdp2)\n\
+fsdp_version: 2\n\
+fsdp_config:\n\
+\x20 offload_params: false\n\
+\x20 state_dict_type: FULL_STATE_DICT\n\
+\x20 auto_wrap_policy: TRANSFORMER_BASED_WRAP\n\
+\x20 reshard_after_forward: true\n";
+
+/// LLaMA-Factory `train.yaml`. `launch.sh` adds `deepspeed=ds_z3_config.json` for ACCEL=zero3;
+/// [`LLAMAFACTORY_FSDP2`] appended gives the FSDP2 variant `train_fsdp2.yaml`.
 pub fn llamafactory_train_yaml(v: &ConfigVars, dataset_name: &str) -> String {
     let p = v.params;
+    let remote = if p.trust_remote_code { "trust_remote_code: true\n" } else { "" };
     format!(
         "# LLaMA-Factory config written by sift {ver} (llamafactory-cli train train.yaml).\n\
          ### model\n\
          model_name_or_path: {model}\n\
-         trust_remote_code: true\n\
+         {remote}\
          ### method\n\
          stage: sft\n\
          do_train: true\n\
@@ -156,22 +220,28 @@ pub fn llamafactory_train_yaml(v: &ConfigVars, dataset_name: &str) -> String {
          learning_rate: {lr}\n\
          num_train_epochs: {epochs}\n\
          lr_scheduler_type: cosine\n\
-         bf16: {bf16}\n\
-         # DeepSpeed ZeRO-3 for multi-GPU / multi-node (launch.sh sets FORCE_TORCHRUN=1):\n\
-         # deepspeed: ds_z3_config.json\n",
+         bf16: {bf16}\n",
         ver = v.sift_version,
         model = yq(v.base_model),
         ds = yq(dataset_name),
         tmpl = yq(v.template),
-        maxlen = p.max_len,
+        maxlen = v.max_len,
         out = yq(v.output_dir),
-        bs = p.batch_size,
-        ga = p.grad_accum,
-        lr = yf(p.learning_rate),
+        bs = p.batch,
+        ga = p.accum,
+        lr = yf(p.lr),
         epochs = yf(p.epochs),
         bf16 = p.bf16,
     )
 }
+
+/// The FSDP2 keys of LLaMA-Factory's `train_fsdp2.yaml` (the HF Trainer's own FSDP settings).
+pub const LLAMAFACTORY_FSDP2: &str = "### FSDP2 (ACCEL=fsdp2)\n\
+fsdp: \"full_shard auto_wrap\"\n\
+fsdp_config:\n\
+\x20 fsdp_version: 2\n\
+\x20 reshard_after_forward: true\n\
+\x20 state_dict_type: FULL_STATE_DICT\n";
 
 /// LLaMA-Factory `dataset_info.json` for a data file in one of the layouts sift writes.
 pub fn llamafactory_dataset_info(dataset_name: &str, file_name: &str, layout: LfLayout) -> serde_json::Value {
@@ -297,34 +367,48 @@ pub fn config_name(t: Trainer) -> &'static str {
     }
 }
 
-/// LLaMA-Factory's template for a base model, guessed from its name ("default" when unknown; pass
-/// `--template` to choose).
+/// LLaMA-Factory's template for a base model, from its name as LLaMA-Factory's own model list
+/// (`extras/constants.py`) assigns them ("default" when unknown; pass `--template` to choose). A sift
+/// checkpoint gets "alpaca", the layout it was trained on.
 pub fn guess_llamafactory_template(base: &str) -> &'static str {
-    let b = base.to_ascii_lowercase();
-    let has = |s: &str| b.contains(s);
-    if has("qwen3") {
-        "qwen3"
-    } else if has("qwen") {
-        "qwen"
-    } else if has("llama-3") || has("llama3") {
-        "llama3"
-    } else if has("llama-2") || has("llama2") {
-        "llama2"
-    } else if has("mistral") || has("mixtral") {
-        "mistral"
-    } else if has("gemma-3") || has("gemma3") {
-        "gemma3"
-    } else if has("gemma") {
-        "gemma"
-    } else if has("phi-4") || has("phi4") {
-        "phi4"
-    } else if has("phi") {
-        "phi"
-    } else if has("deepseek") {
-        "deepseek3"
-    } else if has("glm") {
-        "glm4"
-    } else {
-        "default"
+    if is_sift_checkpoint(base) {
+        return "alpaca";
     }
+    let b = base.to_ascii_lowercase();
+    let name = b.rsplit('/').next().unwrap_or(&b);
+    let has = |s: &str| name.contains(s);
+    const RULES: [(&[&str], &str); 22] = [
+        (&["deepseek-r1"], "deepseekr1"),
+        (&["deepseek-v3", "deepseek-v2", "deepseek-chat"], "deepseek3"),
+        (&["deepseek-coder"], "deepseekcoder"),
+        (&["qwen3.5", "qwen3_5"], "qwen3_5"),
+        (&["qwen3-vl"], "qwen3_vl"),
+        (&["qwen3"], "qwen3"),
+        (&["qwen"], "qwen"),
+        (&["llama-4", "llama4"], "llama4"),
+        (&["llama-3", "llama3"], "llama3"),
+        (&["llama-2", "llama2"], "llama2"),
+        (&["mistral-small"], "mistral_small"),
+        (&["mistral", "mixtral"], "mistral"),
+        (&["gemma-3n", "gemma3n"], "gemma3n"),
+        (&["gemma-3", "gemma3"], "gemma3"),
+        (&["gemma-2", "gemma2"], "gemma2"),
+        (&["gemma"], "gemma"),
+        (&["phi-4-mini", "phi4-mini"], "phi4_mini"),
+        (&["phi-4", "phi4"], "phi4"),
+        (&["phi"], "phi"),
+        (&["smollm2"], "smollm2"),
+        (&["smollm"], "smollm"),
+        (&["glm-4", "glm4"], "glm4"),
+    ];
+    for (needles, template) in RULES {
+        if needles.iter().any(|n| has(n)) {
+            // Qwen3's 2507 instruct models have no thinking mode.
+            if template == "qwen3" && has("2507") && has("instruct") {
+                return "qwen3_nothink";
+            }
+            return template;
+        }
+    }
+    "default"
 }

@@ -18,7 +18,7 @@
 //! ```
 
 use super::shell::shquote;
-use super::{ExportRequest, ExportSummary, Selection, TrainParams, Trainer, export};
+use super::{ExportRequest, ExportSummary, ExternalHyper, Selection, Trainer, export};
 use crate::session::Session;
 use crate::train::runs::{RunStatus, record_end};
 use serde::{Deserialize, Serialize};
@@ -50,7 +50,7 @@ pub struct ExternalConfig {
     #[serde(default)]
     pub template: Option<String>,
     #[serde(default)]
-    pub params: TrainParams,
+    pub params: ExternalHyper,
     /// How often the progress files are read.
     #[serde(default = "default_poll_ms")]
     pub poll_ms: u64,
@@ -588,7 +588,7 @@ mod tests {
         let cfg = cfg.unwrap().unwrap();
         assert_eq!(cfg.backend, Trainer::LlamaFactory);
         assert_eq!(cfg.params.epochs, 1.0);
-        assert_eq!(cfg.params.max_len, TrainParams::default().max_len);
+        assert_eq!(cfg.params.max_len, ExternalHyper::default().max_len);
         assert_eq!(cfg.poll_ms, 1000);
         assert_eq!(cfg.command_line(), "sbatch --wrap 'srun ./launch.sh multi-node'");
         assert_eq!(ExternalConfig::from_toml("[ui]\nx = 1\n").unwrap(), None);

@@ -6,6 +6,7 @@
 //! problems (what `sift check` lists) and records the target cannot represent are counted, listed in
 //! the summary and in `sift_export.json`.
 
+pub mod cluster;
 pub mod configs;
 pub mod external;
 pub mod rows;
@@ -13,6 +14,7 @@ pub mod shell;
 
 use crate::dataset::{Format, Role};
 use crate::session::Session;
+pub use configs::ExternalHyper;
 use configs::{ConfigVars, LfLayout};
 use serde::Serialize;
 use std::fmt;
@@ -107,24 +109,6 @@ impl Trainer {
     }
 }
 
-/// Hyper-parameters written into the configs.
-#[derive(Clone, Debug, PartialEq, Serialize, serde::Deserialize)]
-#[serde(default)]
-pub struct TrainParams {
-    pub max_len: usize,
-    pub epochs: f64,
-    pub batch_size: usize,
-    pub grad_accum: usize,
-    pub learning_rate: f64,
-    pub bf16: bool,
-}
-
-impl Default for TrainParams {
-    fn default() -> Self {
-        TrainParams { max_len: 2048, epochs: 3.0, batch_size: 1, grad_accum: 8, learning_rate: 2e-5, bf16: true }
-    }
-}
-
 /// An export to make.
 #[derive(Clone, Debug)]
 pub struct ExportRequest {
@@ -136,7 +120,7 @@ pub struct ExportRequest {
     pub base_model: Option<String>,
     /// Template override (LLaMA-Factory `template`, axolotl `chat_template`).
     pub template: Option<String>,
-    pub params: TrainParams,
+    pub params: ExternalHyper,
 }
 
 impl ExportRequest {
@@ -147,7 +131,7 @@ impl ExportRequest {
             out: out.into(),
             base_model: None,
             template: None,
-            params: TrainParams::default(),
+            params: ExternalHyper::default(),
         }
     }
 
@@ -272,7 +256,7 @@ pub struct Manifest<'a> {
     pub data_file: String,
     pub counts: ManifestCounts,
     pub skipped: Vec<&'a Skipped>,
-    pub params: &'a TrainParams,
+    pub params: &'a ExternalHyper,
     pub prompt_masking: &'a str,
 }
 
@@ -438,11 +422,23 @@ pub fn export(session: &Session, req: &ExportRequest) -> Result<ExportSummary, E
         shell::BASE_PLACEHOLDER.to_string()
     });
     let output_dir = "output";
+    let context = req.base_model.as_deref().and_then(configs::base_context);
+    let max_len = match (req.params.max_len, context) {
+        (Some(n), Some(c)) if n > c => {
+            summary.warnings.push(format!("--max-len {n} exceeds the base model's {c} positions"));
+            n
+        }
+        (Some(n), _) => n,
+        (None, Some(c)) => c,
+        (None, None) => configs::FALLBACK_MAX_LEN,
+    };
+    let resolved = ExternalHyper { max_len: Some(max_len), ..req.params.clone() };
     let vars = ConfigVars {
         base_model: &base,
         data: data_name,
         output_dir,
         params: &req.params,
+        max_len,
         template: &summary.template,
         sift_version: SIFT_VERSION,
     };
@@ -454,7 +450,9 @@ pub fn export(session: &Session, req: &ExportRequest) -> Result<ExportSummary, E
             files.push(("accelerate_fsdp2.yaml".into(), configs::ACCELERATE_FSDP2.as_bytes().to_vec()));
         }
         Trainer::Axolotl => {
-            files.push(("config.yml".into(), configs::axolotl_config(&vars).into_bytes()));
+            let config = configs::axolotl_config(&vars);
+            files.push(("config_fsdp2.yml".into(), format!("{config}{}", configs::AXOLOTL_FSDP2).into_bytes()));
+            files.push(("config.yml".into(), config.into_bytes()));
             files.push(("deepspeed_zero3.json".into(), pretty(&configs::deepspeed_zero3())));
         }
         Trainer::LlamaFactory => {
@@ -465,7 +463,9 @@ pub fn export(session: &Session, req: &ExportRequest) -> Result<ExportSummary, E
             };
             let info = configs::llamafactory_dataset_info(LF_DATASET, data_name, layout);
             files.push(("dataset_info.json".into(), pretty(&info)));
-            files.push(("train.yaml".into(), configs::llamafactory_train_yaml(&vars, LF_DATASET).into_bytes()));
+            let config = configs::llamafactory_train_yaml(&vars, LF_DATASET);
+            files.push(("train_fsdp2.yaml".into(), format!("{config}{}", configs::LLAMAFACTORY_FSDP2).into_bytes()));
+            files.push(("train.yaml".into(), config.into_bytes()));
             files.push(("ds_z3_config.json".into(), pretty(&configs::deepspeed_zero3())));
         }
     }
@@ -509,7 +509,7 @@ pub fn export(session: &Session, req: &ExportRequest) -> Result<ExportSummary, E
             trimmed_trailing_turns: summary.trimmed_trailing_turns,
         },
         skipped: all_skipped,
-        params: &req.params,
+        params: &resolved,
         prompt_masking: masking(trainer),
     };
     files.push((MANIFEST_FILE.into(), pretty(&manifest)));
@@ -543,6 +543,9 @@ fn template_for(req: &ExportRequest, trainer: Option<Trainer>) -> String {
     match (trainer, req.target) {
         (Some(Trainer::LlamaFactory), _) => {
             configs::guess_llamafactory_template(req.base_model.as_deref().unwrap_or("")).to_string()
+        }
+        (Some(Trainer::Axolotl), _) if req.base_model.as_deref().is_some_and(configs::is_sift_checkpoint) => {
+            "tokenizer_default".into()
         }
         (Some(Trainer::Axolotl), _) => "tokenizer_default_fallback_chatml".into(),
         (Some(Trainer::Trl), _) => "tokenizer chat template".into(),

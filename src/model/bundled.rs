@@ -6,11 +6,13 @@ use anyhow::{Context, Result};
 use std::path::{Path, PathBuf};
 
 /// The files of `assets/model` that make a loadable HF model directory.
-const FILES: [(&str, &[u8]); 4] = [
+const FILES: [(&str, &[u8]); 6] = [
     ("config.json", include_bytes!("../../assets/model/config.json")),
     ("generation_config.json", include_bytes!("../../assets/model/generation_config.json")),
     ("model.safetensors", include_bytes!("../../assets/model/model.safetensors")),
     ("tokenizer.json", include_bytes!("../../assets/model/tokenizer.json")),
+    ("tokenizer_config.json", include_bytes!("../../assets/model/tokenizer_config.json")),
+    ("special_tokens_map.json", include_bytes!("../../assets/model/special_tokens_map.json")),
 ];
 
 /// Content hash of the embedded files (names the unpacked folder, so a new build never reuses an

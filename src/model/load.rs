@@ -266,6 +266,12 @@ fn write_checkpoint_files(
         }
         write_synced(&tmp.join(name), bytes)?;
     }
+    // Readable by the trainers and tools of other users (safetensors writes its file 0600).
+    #[cfg(unix)]
+    for e in std::fs::read_dir(tmp)?.flatten() {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(e.path(), std::fs::Permissions::from_mode(0o644))?;
+    }
     File::open(tmp)?.sync_all()?;
     Ok(())
 }

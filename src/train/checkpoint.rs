@@ -154,3 +154,210 @@ pub fn truncate_metrics(path: &Path, step: usize) -> Result<()> {
     }
     write_atomic(path, out.as_bytes())
 }
+
+/// The Jinja chat template of sift's training format, written into every checkpoint's
+/// `tokenizer_config.json` so trainers that apply the tokenizer's template (TRL, axolotl) lay out a
+/// conversation as `sift train` does:
+///
+/// * one user message, optionally after a system message, optionally followed by the assistant's
+///   answer: the system text and a blank line, then the Stanford Alpaca prompt (no-input variant: a
+///   chat message has no separate input, so an exported `instruction` + `input` arrives as one user
+///   message `instruction\n\ninput`), then the answer and EOS, with no joiner after `### Response:`;
+/// * any other conversation: `### User:\n…\n\n`, `### Assistant:\n…</s>\n\n` (every assistant turn
+///   ends with EOS; the blank line after the last one is left out, so a trainer's completion is
+///   exactly the answer and EOS), a system message as its text and a blank line, another role `R` as
+///   `### R:\n…\n\n`; the generation prompt is `### Assistant:\n`.
+///
+/// It starts with `bos_token`, as sift's sequences do.
+pub const CHAT_TEMPLATE: &str = concat!(
+    "{%- set ns = namespace(start=0) -%}",
+    "{%- if messages and messages[0]['role'] == 'system' %}{% set ns.start = 1 %}{% endif -%}",
+    "{%- set rest = messages[ns.start:] -%}",
+    "{{- bos_token -}}",
+    "{%- if rest and rest[0]['role'] == 'user' and (rest | length == 1 or (rest | length == 2 and rest[1]['role'] == 'assistant')) -%}",
+    "{%- if ns.start == 1 %}{{ messages[0]['content'] }}\n\n{% endif -%}",
+    "Below is an instruction that describes a task. Write a response that appropriately completes the request.\n\n",
+    "### Instruction:\n{{ rest[0]['content'] }}\n\n### Response:",
+    "{%- if rest | length == 2 %}{{ rest[1]['content'] }}{{ eos_token }}{% endif -%}",
+    "{%- else -%}",
+    "{%- for m in messages %}",
+    "{% if m['role'] == 'system' %}{{ m['content'] }}\n\n",
+    "{% elif m['role'] == 'user' %}### User:\n{{ m['content'] }}\n\n",
+    "{% elif m['role'] == 'assistant' %}### Assistant:\n{{ m['content'] }}{{ eos_token }}{% if not loop.last %}{{ '\\n\\n' }}{% endif %}",
+    "{% else %}### {{ m['role'] }}:\n{{ m['content'] }}\n\n",
+    "{% endif %}",
+    "{% endfor -%}",
+    "{%- if add_generation_prompt %}### Assistant:\n{% endif -%}",
+    "{%- endif -%}",
+);
+
+/// The HF files besides the weights that make a checkpoint folder one the trainers load as it is.
+pub const TOKENIZER_CONFIG: &str = "tokenizer_config.json";
+/// See [`TOKENIZER_CONFIG`].
+pub const SPECIAL_TOKENS_MAP: &str = "special_tokens_map.json";
+
+/// The token string of `id` in a tokenizer.json value (its added tokens first, then the vocab).
+fn token_string(tokenizer: &Value, id: u32) -> Option<String> {
+    let added = tokenizer["added_tokens"].as_array().into_iter().flatten();
+    if let Some(t) = added.into_iter().find(|t| t["id"].as_u64() == Some(u64::from(id))) {
+        return t["content"].as_str().map(str::to_string);
+    }
+    let vocab = tokenizer["model"]["vocab"].as_object()?;
+    vocab.iter().find(|(_, v)| v.as_u64() == Some(u64::from(id))).map(|(k, _)| k.clone())
+}
+
+/// Makes the checkpoint files a complete HF model folder for a model whose base has no
+/// `tokenizer_config.json` (a sift-pretrained model, the bundled one): writes `tokenizer_config.json`
+/// (bos/eos/pad/unk, [`CHAT_TEMPLATE`], the context length), `special_tokens_map.json`, and gives
+/// `tokenizer.json` a post-processor that puts BOS first, so transformers' default `tokenizer(text)`
+/// gives the ids sift scores. A base that has its own tokenizer config keeps its files untouched.
+pub fn complete_hf_files(cfg: &crate::model::ModelConfig, files: &mut crate::model::CheckpointFiles) -> Result<()> {
+    if files.extra.iter().any(|(n, _)| n == TOKENIZER_CONFIG) {
+        return Ok(());
+    }
+    let mut tok: Value = serde_json::from_slice(&files.tokenizer_json).context("parsing tokenizer.json")?;
+    let name = |id: Option<u32>| id.and_then(|i| token_string(&tok, i));
+    let bos = name(cfg.bos_token_id);
+    let eos = name(cfg.eos_token_ids.first().copied())
+        .with_context(|| "the model has no eos_token_id that names a token of tokenizer.json")?;
+    let has = |s: &str| tok["added_tokens"].as_array().is_some_and(|a| a.iter().any(|t| t["content"] == s));
+    let pad = if has("<pad>") { "<pad>".to_string() } else { eos.clone() };
+    let unk = tok["model"]["unk_token"].as_str().map(str::to_string);
+    let config = json!({
+        "tokenizer_class": "PreTrainedTokenizerFast",
+        "bos_token": bos,
+        "eos_token": eos,
+        "pad_token": pad,
+        "unk_token": unk,
+        "add_bos_token": bos.is_some(),
+        "add_eos_token": false,
+        "model_max_length": cfg.max_position_embeddings,
+        "padding_side": "right",
+        "clean_up_tokenization_spaces": false,
+        "chat_template": CHAT_TEMPLATE,
+    });
+    let mut map = serde_json::Map::new();
+    for (k, v) in
+        [("bos_token", &bos), ("eos_token", &Some(eos.clone())), ("pad_token", &Some(pad)), ("unk_token", &unk)]
+    {
+        if let Some(v) = v {
+            map.insert(k.into(), json!(v));
+        }
+    }
+    if let (Some(b), Some(id)) = (&bos, cfg.bos_token_id)
+        && tok["post_processor"].is_null()
+    {
+        tok["post_processor"] = json!({
+            "type": "TemplateProcessing",
+            "single": [{"SpecialToken": {"id": b, "type_id": 0}}, {"Sequence": {"id": "A", "type_id": 0}}],
+            "pair": [{"SpecialToken": {"id": b, "type_id": 0}}, {"Sequence": {"id": "A", "type_id": 0}},
+                     {"SpecialToken": {"id": b, "type_id": 1}}, {"Sequence": {"id": "B", "type_id": 1}}],
+            "special_tokens": {b.as_str(): {"id": b, "ids": [id], "tokens": [b]}},
+        });
+        files.tokenizer_json = serde_json::to_vec(&tok)?;
+    }
+    files.extra.push((TOKENIZER_CONFIG.into(), serde_json::to_vec_pretty(&config)?));
+    files.extra.push((SPECIAL_TOKENS_MAP.into(), serde_json::to_vec_pretty(&Value::Object(map))?));
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::dataset::{Format, Record, Role, Turn};
+    use crate::prompt::record_segments;
+
+    fn render(messages: &[(&str, &str)], generation_prompt: bool) -> String {
+        let mut env = minijinja::Environment::new();
+        minijinja_contrib::add_to_environment(&mut env);
+        env.add_template("t", CHAT_TEMPLATE).unwrap();
+        let msgs: Vec<_> = messages.iter().map(|(r, c)| minijinja::context! { role => r, content => c }).collect();
+        let ctx = minijinja::context! { messages => msgs, add_generation_prompt => generation_prompt,
+        bos_token => "<s>", eos_token => "</s>" };
+        env.get_template("t").unwrap().render(ctx).unwrap()
+    }
+
+    /// The text `sift train` trains on for a record: BOS, its segments, EOS after each trained one.
+    fn trained_text(rec: &Record) -> String {
+        let mut s = String::from("<s>");
+        for (text, trained) in record_segments(rec, Format::ShareGpt) {
+            s.push_str(&text);
+            if trained {
+                s.push_str("</s>");
+            }
+        }
+        s
+    }
+
+    fn record(system: Option<&str>, turns: &[(Role, &str)]) -> Record {
+        let mut all: Vec<Turn> =
+            system.map(|s| Turn { role: Role::System, text: s.into(), trained: false }).into_iter().collect();
+        all.extend(turns.iter().map(|(r, t)| Turn { role: r.clone(), text: t.to_string(), trained: true }));
+        let user = turns.iter().rev().find(|t| t.0 == Role::User).map_or("", |t| t.1);
+        let out = turns.iter().rev().find(|t| t.0 == Role::Assistant).map_or("", |t| t.1);
+        Record {
+            instruction: user.into(),
+            output: out.into(),
+            system: system.map(Into::into),
+            turns: all,
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn chat_template_lays_out_conversations_as_sift_trains_them() {
+        // Hostile text: template syntax and placeholders inside the fields are data.
+        let (u, a) = ("Say {{ hi }} to {instruction}", "Hi {% raw %}");
+        for system in [None, Some("Be terse.")] {
+            let rec = record(system, &[(Role::User, u), (Role::Assistant, a)]);
+            let mut msgs: Vec<(&str, &str)> = system.map(|s| ("system", s)).into_iter().collect();
+            msgs.extend([("user", u), ("assistant", a)]);
+            assert_eq!(render(&msgs, false), trained_text(&rec));
+            // The prompt alone (what a trainer masks) is the text before the response.
+            let prompt = render(&msgs[..msgs.len() - 1], true);
+            assert_eq!(format!("{prompt}{a}</s>"), trained_text(&rec));
+        }
+        let turns = [(Role::User, "a"), (Role::Assistant, "b"), (Role::User, "c"), (Role::Assistant, "d")];
+        let rec = record(Some("S"), &turns);
+        let msgs = [("system", "S"), ("user", "a"), ("assistant", "b"), ("user", "c"), ("assistant", "d")];
+        assert_eq!(format!("{}\n\n", render(&msgs, false)), trained_text(&rec));
+        assert_eq!(
+            render(&msgs[..4], true),
+            "<s>S\n\n### User:\na\n\n### Assistant:\nb</s>\n\n### User:\nc\n\n### Assistant:\n"
+        );
+    }
+
+    #[test]
+    fn completing_a_folder_names_the_special_tokens_and_adds_bos_first() {
+        let tok = json!({"added_tokens": [{"id": 0, "content": "<s>"}, {"id": 1, "content": "</s>"}, {"id": 2, "content": "<pad>"}],
+                         "post_processor": null, "model": {"type": "BPE", "vocab": {"a": 3}}});
+        let mut cfg = crate::model::ModelConfig::from_json_str(
+            r#"{"architectures": ["LlamaForCausalLM"], "model_type": "llama", "hidden_size": 8, "intermediate_size": 16,
+                "num_hidden_layers": 1, "num_attention_heads": 2, "num_key_value_heads": 2, "vocab_size": 4,
+                "max_position_embeddings": 64, "rms_norm_eps": 1e-5, "bos_token_id": 0, "eos_token_id": 1}"#,
+        )
+        .unwrap();
+        let mut files =
+            crate::model::CheckpointFiles { tokenizer_json: serde_json::to_vec(&tok).unwrap(), ..Default::default() };
+        complete_hf_files(&cfg, &mut files).unwrap();
+        let get =
+            |n: &str| -> Value { serde_json::from_slice(&files.extra.iter().find(|f| f.0 == n).unwrap().1).unwrap() };
+        let tc = get(TOKENIZER_CONFIG);
+        assert_eq!(
+            (tc["bos_token"].as_str(), tc["eos_token"].as_str(), tc["pad_token"].as_str()),
+            (Some("<s>"), Some("</s>"), Some("<pad>"))
+        );
+        assert_eq!(tc["model_max_length"], 64);
+        let t: Value = serde_json::from_slice(&files.tokenizer_json).unwrap();
+        assert_eq!(t["post_processor"]["single"][0]["SpecialToken"]["id"], "<s>");
+        // A folder that has its own tokenizer config keeps it, and its tokenizer, untouched.
+        let before = files.clone();
+        complete_hf_files(&cfg, &mut files).unwrap();
+        assert_eq!((files.extra.len(), &files.tokenizer_json), (before.extra.len(), &before.tokenizer_json));
+        // No eos that names a token: an error, not a config without one.
+        cfg.eos_token_ids = vec![99];
+        let mut bare =
+            crate::model::CheckpointFiles { tokenizer_json: serde_json::to_vec(&tok).unwrap(), ..Default::default() };
+        assert!(complete_hf_files(&cfg, &mut bare).is_err());
+    }
+}

@@ -201,6 +201,8 @@ impl Trainer {
                 (config.clone(), vm, files, None)
             }
         };
+        let mut files = files;
+        ckpt::complete_hf_files(&model_cfg, &mut files)?;
         let decoder = Decoder::new(&model_cfg, VarBuilder::from_varmap(&varmap, DType::F32, &Device::Cpu))?;
         let eval_decoder = detached_decoder(&model_cfg, &varmap)?;
         let vars: Vec<(String, Var)> = {
