@@ -56,6 +56,8 @@ pub enum EditError {
     NoField { format: Format, field: String },
     #[error("the edited text is not a valid JSON object: {0}")]
     InvalidJson(String),
+    #[error("turn {turn} has {parts} text parts; edit one of them (turn:{turn}.0 .. turn:{turn}.{last})", last = parts - 1)]
+    SeveralParts { turn: usize, parts: usize },
 }
 
 /// Size, modification time and content hash of the file on disk, to notice changes made elsewhere.
@@ -230,7 +232,12 @@ impl Dataset {
         }
         let raw = self.raw_of(e);
         let dec = format::decode(self.format, raw);
-        let no_field = || EditError::NoField { format: self.format, field: format!("{field:?}").to_lowercase() };
+        let no_field = || EditError::NoField { format: self.format, field: field.name() };
+        if let (Field::Turn(n), None) = (field, dec.path(field))
+            && let Some(parts) = dec.record.turns.get(n).map(|t| t.text_parts()).filter(|&p| p > 1)
+        {
+            return Err(EditError::SeveralParts { turn: n, parts });
+        }
         let path = dec.path(field).ok_or_else(no_field)?;
         let literal =
             self.original_literal(e, &dec, field, value).unwrap_or_else(|| self.style.string(value).into_bytes());
@@ -261,7 +268,12 @@ impl Dataset {
             return None;
         }
         let (s, end) = json::find_path(orig, 0, path)?;
-        (json::decode_string(&orig[s..end]).as_deref() == Some(value)).then(|| orig[s..end].to_vec())
+        // A `null` content (a turn that only calls tools) reads as empty text.
+        let same = match &orig[s..end] {
+            b"null" => value.is_empty(),
+            lit => json::decode_string(lit).as_deref() == Some(value),
+        };
+        same.then(|| orig[s..end].to_vec())
     }
 
     /// Checks raw record text typed by a user: a JSON object.
@@ -414,6 +426,7 @@ impl Dataset {
                 vec![("messages", json!([{"content": "", "role": "user"}, {"content": "", "role": "assistant"}]))]
             }
             Format::PromptCompletion => vec![("prompt", empty()), ("completion", empty())],
+            Format::Preference => vec![("prompt", empty()), ("chosen", empty()), ("rejected", empty())],
         };
         let mut out = String::new();
         let level = usize::from(self.container == Container::Array);

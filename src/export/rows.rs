@@ -63,6 +63,7 @@ pub fn sharegpt_from(role: &Role) -> String {
         Role::System => "system".into(),
         Role::User => "human".into(),
         Role::Assistant => "gpt".into(),
+        Role::Tool => "observation".into(),
         Role::Other(s) => s.clone(),
     }
 }

@@ -1,0 +1,212 @@
+//! Formats as they are in the wild: tool calls, content parts, images, preference and KTO data, a
+//! single-object file, and files that are not instruction data. Small files written in each shape
+//! (tests/fixtures/formats) are read, edited part by part and written back byte for byte.
+
+mod common;
+use common::*;
+use sift::dataset::format::{MediaKind, Part};
+use sift::dataset::{Dataset, EditError, Field, Format, OpenError, Role};
+use std::path::PathBuf;
+
+fn fixture(name: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/formats").join(name)
+}
+
+fn open(name: &str) -> Dataset {
+    let ds = Dataset::open(&fixture(name), None).unwrap_or_else(|e| panic!("{name}: {e}"));
+    assert_eq!(ds.render().0, std::fs::read(fixture(name)).unwrap(), "{name}: unchanged render is byte-identical");
+    for pos in 0..ds.len() {
+        let d = ds.decoded(pos).unwrap();
+        assert!(d.issues.is_empty(), "{name} #{pos}: {:?}", d.issues);
+    }
+    ds
+}
+
+/// Sets `field` of record `pos` to `value`, checks the record still parses, then sets it back and
+/// checks the bytes are the original ones.
+fn edit_and_back(ds: &mut Dataset, pos: usize, field: Field, value: &str) -> serde_json::Value {
+    let id = ds.entry(pos).unwrap().id;
+    let before = ds.raw(pos).to_vec();
+    let old = text_of(ds, pos, field);
+    let raw = ds.with_field(pos, field, value).unwrap();
+    let v: serde_json::Value = serde_json::from_slice(&raw).expect("edited record is JSON");
+    ds.set_raw(id, raw);
+    assert_eq!(text_of(ds, pos, field), value);
+    let raw = ds.with_field(pos, field, &old).unwrap();
+    ds.set_raw(id, raw);
+    assert_eq!(ds.raw(pos), &before[..], "editing back restores the bytes");
+    assert!(!ds.is_modified());
+    v
+}
+
+fn text_of(ds: &Dataset, pos: usize, field: Field) -> String {
+    let r = ds.record(pos).unwrap();
+    match field {
+        Field::Output => r.output,
+        Field::Instruction => r.instruction,
+        Field::Turn(n) => r.turns[n].text.clone(),
+        Field::Part(n, k) => match r.turns[n].parts.iter().filter(|p| matches!(p, Part::Text(_))).nth(k) {
+            Some(Part::Text(t)) => t.clone(),
+            _ => panic!("no part"),
+        },
+        Field::Rejected(n) => r.preference.unwrap().rejected[n].text.clone(),
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn sharegpt_function_call_and_observation_with_tools() {
+    let mut ds = open("sharegpt_tools.json");
+    assert_eq!(ds.format(), Format::ShareGpt);
+    let r = ds.record(0).unwrap();
+    let roles: Vec<&str> = r.turns.iter().map(|t| t.role.label()).collect();
+    assert_eq!(roles, ["system", "user", "assistant", "tool", "assistant"]);
+    let call = &r.turns[2];
+    assert!(call.text_is_call && call.is_call_only());
+    assert_eq!(call.tool_calls[0].name, "get_weather");
+    assert!(call.tool_calls[0].pretty_arguments().contains("\"city\": \"Lisbon\""));
+    assert_eq!(r.tools.as_ref().unwrap()[0]["name"], "get_weather", "the tools string is read as JSON");
+    assert_eq!(r.output, "It is 21 °C and clear in Lisbon: good for your peppers.");
+    assert!(r.conversation_text().contains("get_weather("));
+    assert_eq!(r.turn_matching("PEPPERS"), Some(1), "a search match names the first turn that has it");
+    // An empty tools string is no tools.
+    assert_eq!(ds.record(1).unwrap().tools, None);
+    let v = edit_and_back(&mut ds, 0, Field::Turn(3), "{\"temp_c\": 22}");
+    assert_eq!(v["conversations"][2]["value"], "{\"temp_c\": 22}");
+}
+
+#[test]
+fn openai_tool_calls_tool_role_tools_and_image_parts() {
+    let mut ds = open("openai_tools.jsonl");
+    assert_eq!(ds.format(), Format::OpenAi);
+    let r = ds.record(0).unwrap();
+    assert_eq!(r.turns[2].tool_calls[0].id.as_deref(), Some("call_1"));
+    assert_eq!(r.turns[2].tool_calls[0].name, "convert");
+    assert!(r.turns[2].is_call_only());
+    assert_eq!(r.turns[3].role, Role::Tool);
+    assert_eq!(r.turns[3].tool_call_id.as_deref(), Some("call_1"));
+    assert_eq!(r.tools.as_ref().unwrap()[0]["function"]["name"], "convert");
+    // The null content of a call-only turn can be given text.
+    let raw = ds.with_field(0, Field::Turn(2), "Let me convert that.").unwrap();
+    let v: serde_json::Value = serde_json::from_slice(&raw).unwrap();
+    assert_eq!(v["messages"][2]["content"], "Let me convert that.");
+    assert_eq!(v["messages"][2]["tool_calls"][0]["id"], "call_1");
+
+    let r = ds.record(1).unwrap();
+    assert_eq!(r.turns[0].text, "What is in this picture?");
+    let media = r.all_media();
+    assert_eq!((media[0].kind, media[0].source.as_str()), (MediaKind::Image, "https://example.org/cat.png"));
+    // Editing a one-text-part list keeps it a list.
+    let v = edit_and_back(&mut ds, 1, Field::Output, "A cat.");
+    assert_eq!(v["messages"][1]["content"][0], serde_json::json!({"type": "text", "text": "A cat."}));
+    let v = edit_and_back(&mut ds, 1, Field::Turn(0), "What is this?");
+    assert_eq!(v["messages"][0]["content"][1]["type"], "image_url", "the image part stays");
+}
+
+#[test]
+fn llamafactory_v1_parts_and_loss_weight() {
+    let mut ds = open("lf_v1.jsonl");
+    assert_eq!(ds.format(), Format::OpenAi);
+    let r = ds.record(0).unwrap();
+    assert_eq!((r.instruction.as_str(), r.output.as_str()), ("Name a prime.", "Seven."));
+    assert_eq!(r.system.as_deref(), Some("You are terse."));
+    assert_eq!(r.turns[1].weight, Some(0.0));
+    assert!(!r.turns[1].trained && r.turns[2].trained);
+    let v = edit_and_back(&mut ds, 0, Field::Output, "Eleven.");
+    assert_eq!(v["messages"][2]["content"], serde_json::json!([{"type": "text", "value": "Eleven."}]));
+    assert_eq!(v["messages"][2]["loss_weight"], 1.0);
+
+    // Two text parts: each is edited on its own; the turn as a whole is refused, not flattened.
+    let r = ds.record(1).unwrap();
+    assert_eq!(r.turns[1].text, "It is red.\nIt has two moons.");
+    assert_eq!(ds.with_field(1, Field::Turn(1), "x"), Err(EditError::SeveralParts { turn: 1, parts: 2 }));
+    let v = edit_and_back(&mut ds, 1, Field::Part(1, 1), "It has two small moons.");
+    assert_eq!(v["messages"][1]["content"][1]["value"], "It has two small moons.");
+    assert_eq!(v["messages"][1]["content"][0]["value"], "It is red.");
+    assert_eq!(Field::from_name("turn:1.1"), Some(Field::Part(1, 1)));
+}
+
+#[test]
+fn images_list_with_image_markers() {
+    let mut ds = open("mllm.json");
+    let r = ds.record(0).unwrap();
+    assert_eq!(r.media.len(), 1);
+    assert_eq!((r.media[0].kind, r.media[0].source.as_str()), (MediaKind::Image, "mllm_demo_data/1.jpg"));
+    assert!(r.turns[0].text.starts_with("<image>"));
+    assert!(r.is_multi_turn());
+    edit_and_back(&mut ds, 0, Field::Turn(3), "A red football shirt.");
+}
+
+#[test]
+fn preference_pairs_in_each_shape() {
+    let mut ds = open("dpo.json");
+    assert_eq!(ds.format(), Format::ShareGpt);
+    let r = ds.record(0).unwrap();
+    let p = r.preference.as_ref().unwrap();
+    assert_eq!((r.output.as_str(), p.rejected[0].text.as_str()), ("Joyful.", "Sad."));
+    assert_eq!(r.chosen().unwrap()[0].text, "Joyful.");
+    edit_and_back(&mut ds, 0, Field::Rejected(0), "Miserable.");
+    edit_and_back(&mut ds, 0, Field::Output, "Glad.");
+
+    let mut ds = open("trl_dpo.jsonl");
+    assert_eq!(ds.format(), Format::Preference);
+    for pos in 0..3 {
+        let r = ds.record(pos).unwrap();
+        let p = r.preference.as_ref().unwrap();
+        assert_eq!(p.prompt_turns, 1, "#{pos}");
+        assert_eq!(r.turns.len(), 2, "#{pos}");
+        assert_eq!(p.rejected.len(), 1, "#{pos}");
+    }
+    let r = ds.record(2).unwrap();
+    assert_eq!((r.instruction.as_str(), r.output.as_str()), ("2+2?", "4"), "implicit prompt");
+    assert_eq!(r.preference.unwrap().rejected[0].text, "5");
+    edit_and_back(&mut ds, 0, Field::Rejected(0), " red.");
+    edit_and_back(&mut ds, 1, Field::Rejected(0), "Red.");
+    edit_and_back(&mut ds, 2, Field::Rejected(0), "22");
+    edit_and_back(&mut ds, 0, Field::Instruction, "The grass is");
+}
+
+#[test]
+fn kto_labels() {
+    let ds = open("kto.jsonl");
+    assert_eq!(ds.format(), Format::PromptCompletion);
+    assert_eq!(ds.record(0).unwrap().label, Some(true));
+    assert_eq!(ds.record(1).unwrap().label, Some(false));
+    let ds = open("kto_sharegpt.json");
+    assert_eq!(ds.record(1).unwrap().label, Some(false));
+}
+
+#[test]
+fn a_single_object_file_is_one_record() {
+    let mut ds = open("axolotl_conversation.json");
+    assert_eq!(ds.len(), 1);
+    assert_eq!(ds.format(), Format::ShareGpt);
+    assert!(ds.problems().is_empty(), "{:?}", ds.problems());
+    let r = ds.record(0).unwrap();
+    assert_eq!(r.turns.len(), 4);
+    assert_eq!(r.output, "Pass reverse=True to either.");
+    edit_and_back(&mut ds, 0, Field::Turn(2), "and descending?");
+}
+
+#[test]
+fn files_that_are_not_instruction_data_get_one_clear_error() {
+    for (name, says) in [
+        ("dataset_info.json", "2 named entries"),
+        ("pretrain.jsonl", "pretraining text records"),
+        ("data.csv", "CSV text with the header `instruction,input,output`"),
+        ("data.jsonl.gz", "gzip-compressed"),
+        ("data.parquet", "Parquet"),
+    ] {
+        match Dataset::open(&fixture(name), None) {
+            Err(e @ OpenError::NotInstructionData { .. }) => assert!(e.to_string().contains(says), "{name}: {e}"),
+            Err(e) => panic!("{name}: wrong error {e}"),
+            Ok(ds) => panic!("{name}: opened as {} with {} records", ds.format(), ds.len()),
+        }
+        for cmd in ["stats", "check"] {
+            let out = sift().arg(cmd).arg(fixture(name)).output().unwrap();
+            assert_eq!(out.status.code(), Some(2), "{cmd} {name}");
+            let err = String::from_utf8_lossy(&out.stderr);
+            assert!(err.contains("is not instruction data") && err.lines().count() == 1, "{cmd} {name}: {err}");
+        }
+    }
+}
