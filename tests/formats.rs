@@ -210,3 +210,77 @@ fn files_that_are_not_instruction_data_get_one_clear_error() {
         }
     }
 }
+
+/// FastChat-shaped conversations: each different, all ending with the same closing exchange.
+fn fastchat(n: usize) -> String {
+    let mut out = String::from("[\n");
+    for k in 0..n {
+        let rec = serde_json::json!({"id": format!("c{k}"), "conversations": [
+            {"from": "human", "value": format!("Question {k}: how do peppers grow in zone {k}?")},
+            {"from": "gpt", "value": format!("In zone {k} they need {k} weeks of warmth.")},
+            {"from": "human", "value": "Thanks!"},
+            {"from": "gpt", "value": "You are welcome. Have a nice day!"}]});
+        out.push_str(&format!("  {rec}{}\n", if k + 1 < n { "," } else { "" }));
+    }
+    out.push_str("]\n");
+    out
+}
+
+#[test]
+fn duplicates_len_and_search_cover_every_turn() {
+    let (_dir, path) = temp_file("fastchat.json", fastchat(40).as_bytes());
+    let out = sift().arg("stats").arg(&path).arg("--json").output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["duplicate_instructions"], 0, "same last exchange, different conversations");
+    assert_eq!(v["multi_turn"], 40);
+    assert!(v["fields"]["all_turns"]["min"].as_u64().unwrap() > v["fields"]["output"]["max"].as_u64().unwrap());
+
+    // The TUI's search, len and duplicate detection read the same fields.
+    let ds = Dataset::open(&path, None).unwrap();
+    let records: Vec<_> = (0..ds.len()).map(|p| ds.record(p).unwrap()).collect();
+    let fields: Vec<_> = records.iter().map(sift::tui::app::search_fields).collect();
+    let m = sift::tui::search::matcher();
+    let q = sift::tui::search::Query::parse("zone 17");
+    let hits: Vec<usize> =
+        (0..fields.len()).filter(|&p| q.matches(&m, &sift::tui::search::lower(&fields[p]))).collect();
+    assert_eq!(hits, [17], "a match in the first exchange is found");
+    assert_eq!(records[17].turn_matching("zone 17"), Some(0));
+    assert!(sift::tui::app::record_len(&fields[3]) as usize > records[3].output.chars().count() + 20);
+    use sift::quality::heuristics::{FlagConfig, FlagKind, RecordText};
+    let texts: Vec<RecordText> =
+        fields.iter().map(|f| RecordText { instruction: &f[0], input: &f[1], output: "" }).collect();
+    let flags = sift::quality::dedup::duplicate_flags(&texts, &FlagConfig::default());
+    let dups = flags.iter().flatten().filter(|f| f.kind == FlagKind::Duplicate).count();
+    assert_eq!(dups, 0, "{:?}", flags.iter().flatten().next());
+
+    // A true copy of a whole conversation is still a duplicate.
+    let mut copy = fastchat(3);
+    copy = copy
+        .replace("\"c1\"", "\"c0\"")
+        .replace("Question 1: how do peppers grow in zone 1?", "Question 0: how do peppers grow in zone 0?")
+        .replace("In zone 1 they need 1 weeks", "In zone 0 they need 0 weeks");
+    let (_dir2, path2) = temp_file("copy.json", copy.as_bytes());
+    let out = sift().arg("stats").arg(&path2).arg("--json").output().unwrap();
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["duplicate_instructions"], 2);
+}
+
+#[test]
+fn stats_and_check_count_the_same_problems() {
+    let text = concat!(
+        "{\"prompt\": \"a\", \"chosen\": \"b\", \"rejected\": \"c\"}\n",
+        "{\"prompt\": \"a\", \"chosen\": \"b\"}\n",
+        "{\"prompt\": 5, \"chosen\": [{\"role\": \"assistant\", \"content\": \"x\"}], \"rejected\": [{\"role\": \"assistant\"}]}\n",
+        "not json\n",
+    );
+    let (_dir, path) = temp_file("dpo.jsonl", text.as_bytes());
+    let check = sift().arg("check").arg(&path).arg("--json").output().unwrap();
+    let listed: serde_json::Value = serde_json::from_slice(&check.stdout).unwrap();
+    let stats = sift().arg("stats").arg(&path).arg("--json").output().unwrap();
+    let v: serde_json::Value = serde_json::from_slice(&stats.stdout).unwrap();
+    assert_eq!(v["format"], "preference");
+    assert_eq!(v["preference_pairs"], 3);
+    assert_eq!(listed.as_array().unwrap().len(), 3, "{listed}");
+    assert_eq!(v["problems"], 3, "stats counts what check lists");
+}

@@ -88,11 +88,14 @@ pub fn score(a: &ScoreArgs) -> Result<i32> {
     };
     let records: Vec<Option<crate::dataset::Record>> = (0..ds.len()).map(|p| ds.record(p)).collect();
     let empty = crate::dataset::Record::default();
+    let inputs: Vec<String> =
+        records.iter().map(|r| r.as_ref().map(|r| r.input_and_context()).unwrap_or_default()).collect();
     let texts: Vec<RecordText> = records
         .iter()
-        .map(|r| {
+        .zip(&inputs)
+        .map(|(r, input)| {
             let r = r.as_ref().unwrap_or(&empty);
-            RecordText { instruction: &r.instruction, input: &r.input, output: &r.output }
+            RecordText { instruction: &r.instruction, input, output: &r.output }
         })
         .collect();
     let heuristic = crate::quality::flag_dataset(&texts, &flag_cfg);

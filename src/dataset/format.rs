@@ -369,6 +369,50 @@ impl Record {
         out
     }
 
+    /// Everything a curator reads besides the instruction, input and response: a conversation's
+    /// earlier turns, tool calls and results, and a rejected response (system prompts left out, so
+    /// a prompt shared by every record does not make them alike). Empty for a single exchange.
+    pub fn context_text(&self) -> String {
+        let last = self.turns.iter().rposition(|t| t.role == Role::Assistant && !t.text_is_call);
+        let last = last.or_else(|| self.turns.iter().rposition(|t| t.role == Role::Assistant));
+        let user = last.and_then(|a| self.turns[..a].iter().rposition(|t| t.role == Role::User));
+        let mut out = String::new();
+        let mut push = |s: &str| {
+            if !s.is_empty() {
+                if !out.is_empty() {
+                    out.push_str("\n\n");
+                }
+                out.push_str(s);
+            }
+        };
+        for (n, t) in self.turns.iter().enumerate() {
+            if t.role == Role::System || Some(n) == user {
+                continue;
+            }
+            if Some(n) != last && !t.text_is_call {
+                push(&t.text);
+            }
+            for c in &t.tool_calls {
+                push(&format!("{}({})", c.name, c.arguments));
+            }
+        }
+        for t in self.preference.iter().flat_map(|p| &p.rejected) {
+            push(&t.text);
+        }
+        out
+    }
+
+    /// The input as search, `len` and duplicate detection read it: the input, then the context
+    /// ([`Record::context_text`]).
+    pub fn input_and_context(&self) -> String {
+        let context = self.context_text();
+        match (self.input.is_empty(), context.is_empty()) {
+            (_, true) => self.input.clone(),
+            (true, false) => context,
+            (false, false) => format!("{}\n\n{context}", self.input),
+        }
+    }
+
     /// Whether this is a conversation with more than one user turn, or tool use.
     pub fn is_multi_turn(&self) -> bool {
         self.turns.iter().filter(|t| t.role == Role::User).count() > 1

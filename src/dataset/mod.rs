@@ -139,6 +139,29 @@ impl Dataset {
         &self.problems
     }
 
+    /// Every problem: those found at open plus the field issues of each readable record (what
+    /// `sift check` lists and `sift stats` counts), in file order.
+    pub fn all_problems(&self) -> Vec<Problem> {
+        use rayon::prelude::*;
+        let mut problems: Vec<Problem> = self.problems.clone();
+        let known: std::collections::HashSet<usize> = problems.iter().filter_map(|p| p.record).collect();
+        let issues: Vec<(usize, String)> = (0..self.len())
+            .into_par_iter()
+            .filter(|pos| !known.contains(pos))
+            .filter_map(|pos| {
+                let d = self.decoded(pos)?;
+                let msgs: Vec<String> = d.issues.into_iter().map(|i| i.message).collect();
+                (!msgs.is_empty()).then(|| (pos, msgs.join("; ")))
+            })
+            .collect();
+        let located = self.locate_records(&issues.iter().map(|(p, _)| *p).collect::<Vec<_>>());
+        for ((pos, message), (line, offset)) in issues.into_iter().zip(located) {
+            problems.push(Problem { line, offset, record: Some(pos), kind: ProblemKind::Field, message });
+        }
+        problems.sort_by_key(|p| (p.line, p.offset));
+        problems
+    }
+
     /// Number of records that are not valid JSON objects.
     pub fn malformed_count(&self) -> usize {
         self.entries.iter().filter(|e| e.malformed).count()

@@ -150,7 +150,8 @@ pub fn record_fields(format: Format, r: &Record) -> Vec<FieldView> {
 
 /// The searchable fields of a record.
 pub fn search_fields(r: &Record) -> Fields {
-    [r.instruction.as_str().into(), r.input.as_str().into(), r.output.as_str().into()]
+    // The input slot also holds a conversation's earlier turns, tool calls and rejected response.
+    [r.instruction.as_str().into(), r.input_and_context().into(), r.output.as_str().into()]
 }
 
 /// The length signal of a record.
