@@ -284,3 +284,129 @@ fn stats_and_check_count_the_same_problems() {
     assert_eq!(listed.as_array().unwrap().len(), 3, "{listed}");
     assert_eq!(v["problems"], 3, "stats counts what check lists");
 }
+
+/// Runs `sift export --select all` and returns (exit code, stdout+stderr, data rows).
+fn export(name: &str, to: &str, extra: &[&str]) -> (i32, String, Vec<serde_json::Value>) {
+    let dir = tempfile::tempdir().unwrap();
+    let (_src_dir, src) = copy_to_temp(&fixture(name));
+    let out = dir.path().join(if to == "llamafactory" { "run" } else { "out.jsonl" });
+    let o = sift()
+        .arg("export")
+        .arg(&src)
+        .args(["--select", "all", "--to", to])
+        .args(extra)
+        .arg("--out")
+        .arg(&out)
+        .output()
+        .unwrap();
+    let text = format!("{}{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr));
+    let data = if to == "llamafactory" { out.join("data.jsonl") } else { out.clone() };
+    let rows =
+        std::fs::read_to_string(&data).unwrap_or_default().lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    if to == "llamafactory" {
+        let info: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(out.join("dataset_info.json")).unwrap()).unwrap();
+        let e = &info["sift_export"];
+        assert_eq!(e["tags"]["function_tag"], "function_call");
+        assert_eq!(e["tags"]["observation_tag"], "observation");
+        let mut rows_v: Vec<serde_json::Value> = rows;
+        rows_v.push(e.clone());
+        return (o.status.code().unwrap(), text, rows_v);
+    }
+    (o.status.code().unwrap(), text, rows)
+}
+
+#[test]
+fn tool_calls_and_tools_are_exported_in_each_targets_form() {
+    // ShareGPT function_call/observation -> OpenAI tool_calls + tool role + tools.
+    let (code, text, rows) = export("sharegpt_tools.json", "openai", &[]);
+    assert_eq!(code, 0, "{text}");
+    let m = &rows[0]["messages"];
+    assert_eq!(m[2]["role"], "assistant");
+    assert_eq!(m[2]["content"], serde_json::Value::Null);
+    assert_eq!(m[2]["tool_calls"][0]["function"]["name"], "get_weather");
+    let args: serde_json::Value =
+        serde_json::from_str(m[2]["tool_calls"][0]["function"]["arguments"].as_str().unwrap()).unwrap();
+    assert_eq!(args["city"], "Lisbon");
+    assert_eq!(m[3]["role"], "tool");
+    assert_eq!(m[3]["tool_call_id"], m[2]["tool_calls"][0]["id"]);
+    assert_eq!(rows[0]["tools"][0]["name"], "get_weather");
+    assert!(rows[1].get("tools").is_none(), "no tools, no column");
+
+    // ... and to LLaMA-Factory: nothing skipped, function_call/observation roles, tools as a string.
+    let (code, text, rows) = export("sharegpt_tools.json", "llamafactory", &[]);
+    assert_eq!(code, 0, "{text}");
+    assert!(text.contains("written 2, skipped 0"), "{text}");
+    let roles: Vec<&str> =
+        rows[0]["messages"].as_array().unwrap().iter().map(|m| m["role"].as_str().unwrap()).collect();
+    assert_eq!(roles, ["user", "function_call", "observation", "assistant"]);
+    assert_eq!(rows[0]["system"], "You can call tools.");
+    let tools: serde_json::Value = serde_json::from_str(rows[0]["tools"].as_str().unwrap()).unwrap();
+    assert_eq!(tools[0]["name"], "get_weather");
+    assert_eq!(rows[1]["tools"], "", "every row has the column");
+    assert_eq!(rows[2]["columns"]["tools"], "tools");
+
+    // OpenAI tool_calls -> ShareGPT function_call with the call as JSON.
+    let (code, text, rows) = export("openai_tools.jsonl", "sharegpt", &[]);
+    assert_eq!(code, 0, "{text}");
+    let c = &rows[0]["conversations"];
+    assert_eq!(rows[0]["system"], "Use tools when needed.", "with tools, the system prompt has its own column");
+    assert_eq!(c[1]["from"], "function_call");
+    let call: serde_json::Value = serde_json::from_str(c[1]["value"].as_str().unwrap()).unwrap();
+    assert_eq!((call["name"].as_str(), call["arguments"]["amount"].as_i64()), (Some("convert"), Some(100)));
+    assert_eq!(c[2]["from"], "observation");
+    let tools: serde_json::Value = serde_json::from_str(rows[0]["tools"].as_str().unwrap()).unwrap();
+    assert_eq!(tools[0]["function"]["name"], "convert");
+    assert_eq!(rows[1]["conversations"][0]["value"], "What is in this picture?");
+
+    // TRL keeps tools and the tool turns in the prompt.
+    let (code, _, rows) = export("openai_tools.jsonl", "trl", &[]);
+    assert_eq!(code, 0);
+    assert_eq!(rows[0]["prompt"][2]["tool_calls"][0]["id"], "call_1");
+    assert_eq!(rows[0]["tools"][0]["function"]["name"], "convert");
+    assert_eq!(rows[1]["prompt"][0]["content"][1]["image_url"]["url"], "https://example.org/cat.png");
+
+    // Alpaca cannot hold tool calls: counted, listed, exit 1 (0 with --allow-skip).
+    let (code, text, rows) = export("sharegpt_tools.json", "alpaca", &[]);
+    assert_eq!((code, rows.len()), (1, 1), "{text}");
+    assert!(text.contains("not representable: records 0") && text.contains("tool calls"), "{text}");
+}
+
+#[test]
+fn images_kto_and_preference_exports() {
+    let (code, _, rows) = export("mllm.json", "openai", &[]);
+    assert_eq!(code, 0);
+    assert_eq!(rows[0]["images"], serde_json::json!(["mllm_demo_data/1.jpg"]));
+    let (_, _, rows) = export("mllm.json", "sharegpt", &[]);
+    assert_eq!(rows[0]["images"], serde_json::json!(["mllm_demo_data/1.jpg"]));
+
+    // An undesirable KTO record never becomes an SFT target; the skip is counted and fails the run.
+    let (code, text, rows) = export("kto.jsonl", "trl", &[]);
+    assert_eq!((code, rows.len()), (1, 1), "{text}");
+    assert!(text.contains("skipped 1") && text.contains("KTO label false"), "{text}");
+    let (code, _, rows) = export("kto.jsonl", "trl", &["--allow-skip"]);
+    assert_eq!((code, rows.len()), (0, 1));
+    assert_eq!(rows[0]["completion"][0]["content"], "Paris.");
+    let (code, _, rows) = export("kto_sharegpt.json", "openai", &[]);
+    assert_eq!((code, rows.len()), (1, 1));
+    let (code, text, rows) = export("kto.jsonl", "trl-kto", &[]);
+    assert_eq!(code, 0, "{text}");
+    assert_eq!(rows.iter().map(|r| r["label"].as_bool().unwrap()).collect::<Vec<_>>(), [true, false]);
+
+    // Preference pairs: TRL DPO rows from every shape; LLaMA-Factory ranking rows as ShareGPT.
+    let (code, text, rows) = export("trl_dpo.jsonl", "trl-dpo", &[]);
+    assert_eq!((code, rows.len()), (0, 3), "{text}");
+    assert_eq!(rows[2]["prompt"][0]["content"], "2+2?");
+    assert_eq!(
+        (rows[2]["chosen"][0]["content"].as_str(), rows[2]["rejected"][0]["content"].as_str()),
+        (Some("4"), Some("5"))
+    );
+    let (code, _, rows) = export("dpo.json", "sharegpt", &[]);
+    assert_eq!(code, 0);
+    assert_eq!(
+        (rows[0]["chosen"]["value"].as_str(), rows[0]["rejected"]["value"].as_str()),
+        (Some("Joyful."), Some("Sad."))
+    );
+    let (code, text, _) = export("sharegpt_tools.json", "trl-dpo", &[]);
+    assert_eq!(code, 1, "records without a pair are listed, not dropped: {text}");
+}

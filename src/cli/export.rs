@@ -17,7 +17,7 @@ pub struct ExportArgs {
     /// Only records carrying this tag.
     #[arg(long)]
     pub tag: Option<String>,
-    /// alpaca | sharegpt | openai | trl | axolotl | llamafactory
+    /// alpaca | sharegpt | openai | trl | axolotl | llamafactory | trl-kto | trl-dpo
     #[arg(long, value_parser = parse_target)]
     pub to: Target,
     /// The data file; a run folder (data, config, launch.sh, sift_export.json) with --base or for
@@ -46,9 +46,13 @@ pub struct ExportArgs {
     /// Peak learning rate.
     #[arg(long, default_value_t = TrainParams::default().learning_rate)]
     pub lr: f64,
-    /// Exit 1 when some selected records could not be exported.
-    #[arg(long)]
+    /// Exit 1 when some selected records could not be exported (the default; kept for scripts).
+    #[arg(long, conflicts_with = "allow_skip")]
     pub strict: bool,
+    /// Exit 0 even when some selected records could not be exported (they are still counted and
+    /// listed in the summary).
+    #[arg(long)]
+    pub allow_skip: bool,
     /// Print the summary as JSON.
     #[arg(long)]
     pub json: bool,
@@ -59,11 +63,13 @@ fn parse_selection(s: &str) -> Result<Selection, String> {
 }
 
 fn parse_target(s: &str) -> Result<Target, String> {
-    Target::from_name(s)
-        .ok_or_else(|| format!("unknown target `{s}` (alpaca, sharegpt, openai, trl, axolotl, llamafactory)"))
+    Target::from_name(s).ok_or_else(|| {
+        format!("unknown target `{s}` (alpaca, sharegpt, openai, trl, axolotl, llamafactory, trl-kto, trl-dpo)")
+    })
 }
 
-/// Runs `sift export`; exit code 0, or with `--strict` 1 when some selected records could not be exported.
+/// Runs `sift export`; exit code 0, or 1 when some selected records could not be exported (unless
+/// `--allow-skip`).
 pub fn run(args: ExportArgs, format: Option<Format>) -> Result<i32> {
     let session = Session::open(&args.file, &OpenOptions { format, state_dir: None })?;
     for n in session.notices() {
@@ -90,7 +96,7 @@ pub fn run(args: ExportArgs, format: Option<Format>) -> Result<i32> {
     } else {
         print!("{}: {}", display(&args.file), summary.to_text());
     }
-    Ok(if args.strict && summary.skipped() > 0 { 1 } else { 0 })
+    Ok(if !args.allow_skip && summary.skipped() > 0 { 1 } else { 0 })
 }
 
 fn display(p: &Path) -> String {
