@@ -183,6 +183,7 @@ pub fn record_segments(rec: &Record, format: Format) -> Vec<(String, bool)> {
                 segs.push(("\n\n".to_string(), false));
             }
             Role::Other(name) => segs.push((format!("### {name}:\n{}\n\n", t.text), false)),
+            Role::Tool => segs.push((format!("### Tool:\n{}\n\n", t.text), false)),
         }
     }
     segs

@@ -41,26 +41,40 @@ pub struct Stats {
     pub container: crate::dataset::Container,
     pub records: usize,
     pub malformed: usize,
-    /// Problems found reading the file (malformed records, wrong-typed fields, truncation...).
+    /// Problems found reading the file (malformed records, wrong-typed fields, truncation...): the
+    /// same count `sift check` lists.
     pub problems: usize,
     pub fields: BTreeMap<&'static str, LengthStats>,
     pub empty_responses: usize,
-    /// Records whose instruction appears more than once (exactly, after trimming), counting every copy.
+    /// Records whose instruction (with a conversation's earlier turns) appears more than once
+    /// (exactly, after trimming), counting every copy.
     pub duplicate_instructions: usize,
     /// Records whose instruction and input together appear more than once.
     pub duplicate_prompts: usize,
     /// Number of distinct instructions that appear more than once.
     pub duplicate_groups: usize,
-    /// Multi-turn records (more than one user turn).
+    /// Multi-turn records (more than one user turn, or tool use).
     pub multi_turn: usize,
+    /// Records with tool calls or tool results.
+    pub tool_use: usize,
+    /// Records that refer to images, video or audio.
+    pub with_media: usize,
+    /// Preference pairs (chosen/rejected).
+    pub preference_pairs: usize,
+    /// KTO labels: (desirable, undesirable).
+    pub kto_labels: (usize, usize),
     /// Count of records by review status.
     pub status: BTreeMap<&'static str, usize>,
     /// Count of records by tag.
     pub tags: BTreeMap<String, usize>,
 }
 
-/// Per record: field lengths, field emptiness, instruction hash, multi-turn, prompt hash.
-type RecordFacts = ([usize; 3], [bool; 3], u64, bool, u64);
+/// Per record: field lengths (instruction, input, output, every turn), field emptiness, instruction
+/// hash, multi-turn, prompt hash.
+type RecordFacts = ([usize; 4], [bool; 4], u64, bool, u64, Shape);
+
+/// What a record holds beyond text: tool use, media, a preference pair, a KTO label.
+type Shape = (bool, bool, bool, Option<bool>);
 
 /// Computes the statistics of a session's dataset.
 pub fn compute(session: &Session) -> Stats {
@@ -69,17 +83,23 @@ pub fn compute(session: &Session) -> Stats {
         .into_par_iter()
         .map(|pos| {
             let r = ds.record(pos)?;
-            let fields = [&r.instruction, &r.input, &r.output];
+            let all = r.conversation_text();
+            let fields = [&r.instruction, &r.input, &r.output, &all];
             let lens = fields.map(|f| f.chars().count());
             let empty = fields.map(|f| f.trim().is_empty());
-            let key = xxhash_rust::xxh3::xxh3_64(r.instruction.trim().as_bytes());
-            let prompt =
-                xxhash_rust::xxh3::xxh3_64(format!("{}\u{1f}{}", r.instruction.trim(), r.input.trim()).as_bytes());
-            let users = r.turns.iter().filter(|t| t.role == crate::dataset::Role::User).count();
-            Some((lens, empty, key, users > 1, prompt))
+            // A conversation's earlier turns are part of its prompt: two conversations ending in the
+            // same exchange are not duplicates.
+            let context = r.context_text();
+            let key = xxhash_rust::xxh3::xxh3_64(format!("{}\u{1f}{}", r.instruction.trim(), context).as_bytes());
+            let prompt = xxhash_rust::xxh3::xxh3_64(
+                format!("{}\u{1f}{}\u{1f}{context}", r.instruction.trim(), r.input.trim()).as_bytes(),
+            );
+            let tools = r.turns.iter().any(|t| t.role == crate::dataset::Role::Tool || !t.tool_calls.is_empty());
+            let shape = (tools, !r.all_media().is_empty(), r.preference.is_some(), r.label);
+            Some((lens, empty, key, r.is_multi_turn(), prompt, shape))
         })
         .collect();
-    let names = ["instruction", "input", "output"];
+    let names = ["instruction", "input", "output", "all_turns"];
     let mut fields = BTreeMap::new();
     for (k, name) in names.iter().enumerate() {
         let lens: Vec<usize> = per.iter().flatten().map(|p| p.0[k]).collect();
@@ -111,13 +131,20 @@ pub fn compute(session: &Session) -> Stats {
         container: ds.container(),
         records: ds.len(),
         malformed: ds.malformed_count(),
-        problems: ds.problems().len(),
+        problems: ds.all_problems().len(),
         empty_responses: fields["output"].empty,
         fields,
         duplicate_instructions: dup_records,
         duplicate_groups: dup_groups,
         duplicate_prompts: dup_prompts,
         multi_turn: per.iter().flatten().filter(|p| p.3).count(),
+        tool_use: per.iter().flatten().filter(|p| p.5.0).count(),
+        with_media: per.iter().flatten().filter(|p| p.5.1).count(),
+        preference_pairs: per.iter().flatten().filter(|p| p.5.2).count(),
+        kto_labels: (
+            per.iter().flatten().filter(|p| p.5.3 == Some(true)).count(),
+            per.iter().flatten().filter(|p| p.5.3 == Some(false)).count(),
+        ),
         status,
         tags,
     }
@@ -150,6 +177,18 @@ impl Stats {
             self.duplicate_instructions, self.duplicate_groups, self.duplicate_prompts
         );
         let _ = writeln!(s, "multi-turn              {}", self.multi_turn);
+        let _ = writeln!(s, "tool use                {}", self.tool_use);
+        let _ = writeln!(s, "images/media            {}", self.with_media);
+        if self.preference_pairs > 0 {
+            let _ = writeln!(s, "preference pairs        {}", self.preference_pairs);
+        }
+        if self.kto_labels != (0, 0) {
+            let _ = writeln!(
+                s,
+                "KTO labels              {} desirable, {} undesirable",
+                self.kto_labels.0, self.kto_labels.1
+            );
+        }
         let status: Vec<String> = self.status.iter().map(|(k, v)| format!("{k} {v}")).collect();
         let _ = writeln!(s, "status                  {}", status.join(", "));
         if !self.tags.is_empty() {

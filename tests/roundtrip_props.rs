@@ -26,6 +26,99 @@ fn record(format: Format, c: &str, z: &str, y: &str, variant: bool) -> Value {
             json!({"prompt": [{"role": "user", "content": c}], "completion": [{"role": "assistant", "content": y}]})
         }
         Format::PromptCompletion => json!({"prompt": c, "completion": y}),
+        Format::Preference if variant => json!({"prompt": [{"role": "user", "content": c}],
+            "chosen": [{"role": "assistant", "content": y}], "rejected": [{"role": "assistant", "content": z}]}),
+        Format::Preference => json!({"prompt": c, "chosen": y, "rejected": z}),
+    }
+}
+
+/// The shapes found in the wild beyond the plain formats: (format, record, fields to edit).
+fn wild(shape: usize, c: &str, z: &str, y: &str) -> (Format, Value, Vec<Field>) {
+    match shape {
+        // ShareGPT with a function call, an observation and tools as a JSON string.
+        0 => (
+            Format::ShareGpt,
+            json!({"conversations": [
+            {"from": "human", "value": c},
+            {"from": "function_call", "value": json!({"name": "f", "arguments": {"q": z}}).to_string()},
+            {"from": "observation", "value": z},
+            {"from": "gpt", "value": y}], "system": "s", "tools": "[{\"name\": \"f\"}]"}),
+            vec![Field::Turn(1), Field::Turn(3), Field::Turn(4), Field::System],
+        ),
+        // OpenAI with tool_calls, a tool turn and tools.
+        1 => (
+            Format::OpenAi,
+            json!({"messages": [
+            {"role": "user", "content": c},
+            {"role": "assistant", "content": null, "tool_calls": [{"id": "c1", "type": "function",
+                "function": {"name": "f", "arguments": "{}"}}]},
+            {"role": "tool", "tool_call_id": "c1", "content": z},
+            {"role": "assistant", "content": y}], "tools": [{"type": "function", "function": {"name": "f"}}]}),
+            vec![Field::Turn(0), Field::Turn(1), Field::Turn(2), Field::Output],
+        ),
+        // LLaMA-Factory v1: typed parts with `value` and loss_weight; two text parts in the answer.
+        2 => (
+            Format::OpenAi,
+            json!({"messages": [
+            {"role": "user", "content": [{"type": "text", "value": c}], "loss_weight": 0.0},
+            {"role": "assistant", "content": [{"type": "text", "value": y}, {"type": "text", "value": z}],
+                "loss_weight": 1.0}]}),
+            vec![Field::Turn(0), Field::Part(1, 0), Field::Part(1, 1)],
+        ),
+        // OpenAI content parts with an image.
+        3 => (
+            Format::OpenAi,
+            json!({"messages": [
+            {"role": "user", "content": [{"type": "image_url", "image_url": {"url": "a.png"}}, {"type": "text", "text": c}]},
+            {"role": "assistant", "content": y}]}),
+            vec![Field::Turn(0), Field::Output],
+        ),
+        // An images list with <image> markers.
+        4 => (
+            Format::OpenAi,
+            json!({"messages": [{"role": "user", "content": format!("<image>{c}")},
+            {"role": "assistant", "content": y}], "images": ["1.jpg"]}),
+            vec![Field::Turn(0), Field::Turn(1)],
+        ),
+        // LLaMA-Factory ranking (ShareGPT) and TRL implicit-prompt DPO.
+        5 => (
+            Format::ShareGpt,
+            json!({"conversations": [{"from": "human", "value": c}],
+            "chosen": {"from": "gpt", "value": y}, "rejected": {"from": "gpt", "value": z}}),
+            vec![Field::Turn(0), Field::Output, Field::Rejected(0)],
+        ),
+        6 => (
+            Format::Preference,
+            json!({"chosen": [{"role": "user", "content": "q"}, {"role": "assistant", "content": y}],
+            "rejected": [{"role": "user", "content": "q"}, {"role": "assistant", "content": format!("{z}!")}]}),
+            vec![Field::Output, Field::Rejected(0)],
+        ),
+        // KTO: prompt/completion with a label; LLaMA-Factory Alpaca ranking.
+        7 => (
+            Format::PromptCompletion,
+            json!({"prompt": [{"role": "user", "content": c}],
+            "completion": [{"role": "assistant", "content": y}], "label": false}),
+            vec![Field::Instruction, Field::Output],
+        ),
+        _ => (
+            Format::Preference,
+            json!({"instruction": c, "input": "", "chosen": y, "rejected": z}),
+            vec![Field::Instruction, Field::Output, Field::Rejected(0)],
+        ),
+    }
+}
+
+/// The current text of `field`.
+fn field_text(ds: &Dataset, pos: usize, field: Field) -> String {
+    let r = ds.record(pos).unwrap();
+    match field {
+        Field::Instruction => r.instruction,
+        Field::Output => r.output,
+        Field::System => r.system.unwrap_or_default(),
+        Field::Turn(n) => r.turns[n].text.clone(),
+        Field::Part(n, k) => r.turns[n].text.split('\n').nth(k).unwrap_or_default().to_string(),
+        Field::Rejected(n) => r.preference.unwrap().rejected[n].text.clone(),
+        Field::Input => r.input,
     }
 }
 
@@ -142,6 +235,70 @@ proptest! {
         prop_assert_eq!(&reparsed.record(pos).unwrap().output, &new_value);
         // Edit back: the file is byte-identical again.
         let raw = ds.with_field(pos, Field::Output, &old).unwrap();
+        ds.set_raw(id, raw);
+        prop_assert!(!ds.is_modified());
+        prop_assert_eq!(ds.render().0, file.as_bytes());
+    }
+}
+
+fn line_text() -> impl Strategy<Value = String> {
+    prop::string::string_regex("[a-zA-Z0-9 \"\\\\/\t\u{1}é€😀中]{0,24}").unwrap()
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(160))]
+
+    /// Every shape from the wild: open + render is byte-identical, editing one text (a part, a tool
+    /// result, a rejected response) keeps the structure and touches only that value, editing it back
+    /// restores the file.
+    #[test]
+    fn wild_shapes_round_trip_edit_one_part_and_back(
+        shape in 0usize..9,
+        layout in layouts(),
+        ensure_ascii in any::<bool>(),
+        texts in prop::collection::vec((line_text(), line_text(), line_text()), 1..5),
+        target in any::<prop::sample::Index>(),
+        which in any::<prop::sample::Index>(),
+        new_value in line_text(),
+    ) {
+        let built: Vec<(Format, Value, Vec<Field>)> = texts.iter().map(|(c, z, y)| wild(shape, c, z, y)).collect();
+        let format = built[0].0;
+        let records: Vec<Value> = built.iter().map(|b| b.1.clone()).collect();
+        let file = serialize(&records, layout, ensure_ascii);
+        let mut ds = Dataset::from_bytes(Path::new("p.json"), file.clone().into_bytes(), None).unwrap();
+        prop_assert_eq!(ds.format(), format);
+        prop_assert_eq!(ds.len(), records.len());
+        prop_assert!(ds.problems().is_empty(), "{:?}", ds.problems());
+        prop_assert_eq!(ds.render().0, file.as_bytes());
+        let pos = target.index(records.len());
+        prop_assert!(ds.decoded(pos).unwrap().issues.is_empty());
+        let fields = &built[pos].2;
+        let field = fields[which.index(fields.len())];
+        let id = ds.entry(pos).unwrap().id;
+        let old = field_text(&ds, pos, field);
+        let before = ds.record(pos).unwrap();
+        let raw = ds.with_field(pos, field, &new_value).unwrap();
+        ds.set_raw(id, raw);
+        prop_assert_eq!(field_text(&ds, pos, field), new_value.clone());
+        // The structure stays: same turns, roles, parts, tool calls, media, tools, preference.
+        let after = ds.record(pos).unwrap();
+        prop_assert_eq!(after.turns.len(), before.turns.len());
+        for (a, b) in after.turns.iter().zip(&before.turns) {
+            prop_assert_eq!(&a.role, &b.role);
+            prop_assert_eq!(a.parts.len(), b.parts.len());
+            prop_assert_eq!(a.tool_calls.len(), b.tool_calls.len());
+        }
+        prop_assert_eq!(&after.tools, &before.tools);
+        prop_assert_eq!(&after.media, &before.media);
+        prop_assert_eq!(after.label, before.label);
+        prop_assert_eq!(after.preference.is_some(), before.preference.is_some());
+        let (bytes, spans) = ds.render();
+        for n in 0..records.len() {
+            if n != pos {
+                prop_assert_eq!(&bytes[spans[n].range()], ds.original_raw(n).unwrap());
+            }
+        }
+        let raw = ds.with_field(pos, field, &old).unwrap();
         ds.set_raw(id, raw);
         prop_assert!(!ds.is_modified());
         prop_assert_eq!(ds.render().0, file.as_bytes());

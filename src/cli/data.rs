@@ -1,10 +1,9 @@
 //! `stats`, `check`, `set`, `edit`: dataset commands that need no model.
 
-use crate::dataset::{Field, Format, Problem, ProblemKind};
+use crate::dataset::{Field, Format, Problem};
 use crate::session::{OpenOptions, Session, Status};
 use crate::terminal_text::{json as safe_json, path as shown, visible, visible_lines};
 use anyhow::{Context, Result};
-use rayon::prelude::*;
 use std::path::Path;
 
 /// Opens for writing; another writer makes this fail with its name (exit 2), or with `wait`
@@ -26,31 +25,7 @@ pub fn stats(file: &Path, format: Option<Format>, json: bool) -> Result<i32> {
 
 /// Every problem in the file: what was found at open plus field issues of each decodable record.
 pub fn all_problems(session: &Session) -> Vec<Problem> {
-    let ds = session.dataset();
-    let mut problems: Vec<Problem> = ds.problems().to_vec();
-    let known: std::collections::HashSet<usize> = problems.iter().filter_map(|p| p.record).collect();
-    let issues: Vec<(usize, String)> = (0..ds.len())
-        .into_par_iter()
-        .filter(|pos| !known.contains(pos))
-        .filter_map(|pos| {
-            let d = ds.decoded(pos)?;
-            let mut msgs: Vec<String> = d.issues.into_iter().map(|i| i.message).collect();
-            let lone = crate::dataset::json::lone_surrogates(ds.raw(pos));
-            if lone > 0 {
-                msgs.push(format!(
-                    "{lone} \\u escapes are lone UTF-16 surrogates (like \\ud800), not Unicode text: kept byte-exact \
-                     and shown marked; exports skip the record"
-                ));
-            }
-            (!msgs.is_empty()).then(|| (pos, msgs.join("; ")))
-        })
-        .collect();
-    let located = ds.locate_records(&issues.iter().map(|(p, _)| *p).collect::<Vec<_>>());
-    for ((pos, message), (line, offset)) in issues.into_iter().zip(located) {
-        problems.push(Problem { line, offset, record: Some(pos), kind: ProblemKind::Field, message });
-    }
-    problems.sort_by_key(|p| (p.line, p.offset));
-    problems
+    session.dataset().all_problems()
 }
 
 pub fn check(file: &Path, format: Option<Format>, json: bool) -> Result<i32> {

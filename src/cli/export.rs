@@ -18,7 +18,7 @@ pub struct ExportArgs {
     /// Only records carrying this tag.
     #[arg(long)]
     pub tag: Option<String>,
-    /// alpaca | sharegpt | openai | trl | axolotl | llamafactory
+    /// alpaca | sharegpt | openai | trl | axolotl | llamafactory | trl-kto | trl-dpo
     #[arg(long, value_parser = parse_target)]
     pub to: Target,
     /// The data file (`-`: standard output); a run folder (data, config, launch.sh, sift_export.json) with --base or for
@@ -51,9 +51,13 @@ pub struct ExportArgs {
     /// Let the trainer run code shipped with the base model (trust_remote_code; off by default).
     #[arg(long)]
     pub trust_remote_code: bool,
-    /// Exit 1 when some selected records could not be exported.
-    #[arg(long)]
+    /// Exit 1 when some selected records could not be exported (the default; kept for scripts).
+    #[arg(long, conflicts_with = "allow_skip")]
     pub strict: bool,
+    /// Exit 0 even when some selected records could not be exported (they are still counted and
+    /// listed in the summary).
+    #[arg(long)]
+    pub allow_skip: bool,
     /// Print the summary as JSON.
     #[arg(long)]
     pub json: bool,
@@ -64,11 +68,13 @@ fn parse_selection(s: &str) -> Result<Selection, String> {
 }
 
 fn parse_target(s: &str) -> Result<Target, String> {
-    Target::from_name(s)
-        .ok_or_else(|| format!("unknown target `{s}` (alpaca, sharegpt, openai, trl, axolotl, llamafactory)"))
+    Target::from_name(s).ok_or_else(|| {
+        format!("unknown target `{s}` (alpaca, sharegpt, openai, trl, axolotl, llamafactory, trl-kto, trl-dpo)")
+    })
 }
 
-/// Runs `sift export`; exit code 0, or with `--strict` 1 when some selected records could not be exported.
+/// Runs `sift export`; exit code 0, or 1 when some selected records could not be exported (unless
+/// `--allow-skip`).
 pub fn run(args: ExportArgs, format: Option<Format>) -> Result<i32> {
     // Reading only: an export works while the TUI or a batch holds the file.
     let session = Session::open_read_only(&args.file, format)?;
@@ -103,7 +109,7 @@ pub fn run(args: ExportArgs, format: Option<Format>) -> Result<i32> {
     } else {
         print!("{report}");
     }
-    Ok(if args.strict && summary.skipped() > 0 { 1 } else { 0 })
+    Ok(if !args.allow_skip && summary.skipped() > 0 { 1 } else { 0 })
 }
 
 fn display(p: &Path) -> String {

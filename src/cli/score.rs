@@ -128,7 +128,16 @@ pub fn score(a: &ScoreArgs) -> Result<i32> {
         None => all_positions,
     };
     let empty = crate::dataset::Record::default();
-    let texts: Vec<RecordText> = records.iter().map(|r| r.as_ref().unwrap_or(&empty).text()).collect();
+    let inputs: Vec<String> =
+        records.iter().map(|r| r.as_ref().map(|r| r.input_and_context()).unwrap_or_default()).collect();
+    let texts: Vec<RecordText> = records
+        .iter()
+        .zip(&inputs)
+        .map(|(r, input)| {
+            let r = r.as_ref().unwrap_or(&empty);
+            RecordText { instruction: &r.instruction, input, output: &r.output }
+        })
+        .collect();
     let heuristic = crate::quality::flag_dataset(&texts, &flag_cfg);
 
     let opts = EngineOptions { compare_tokens: a.compare_tokens, ..EngineOptions::default() };

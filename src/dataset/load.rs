@@ -19,6 +19,8 @@ pub enum OpenError {
          the first records have keys [{found}] (use --format to choose one)"
     )]
     UnknownFormat { path: String, expected: String, found: String },
+    #[error("{path} is not instruction data: {found}")]
+    NotInstructionData { path: String, found: String },
 }
 
 /// Reads and opens `path`.
@@ -36,12 +38,37 @@ pub fn from_bytes(
     forced: Option<Format>,
     modified: Option<std::time::SystemTime>,
 ) -> Result<Dataset, OpenError> {
+    let not_data = |found: String| OpenError::NotInstructionData { path: path.display().to_string(), found };
+    if let Some(found) = sniff_binary(&buf) {
+        return Err(not_data(found));
+    }
     let hash = xxhash_rust::xxh3::xxh3_64(&buf);
     let mut scan = scan::scan(&buf);
+    if let Some(single) = single_object(&buf, &scan) {
+        match single {
+            Single::Record(span) => {
+                scan.spans = vec![span];
+                scan.problems.clear();
+            }
+            Single::Registry(n) if forced.is_none() => {
+                return Err(not_data(format!(
+                    "one JSON object of {n} named entries, each an object (a dataset registry or config, like \
+                     LLaMA-Factory's dataset_info.json), not a list of records"
+                )));
+            }
+            Single::Registry(_) => {}
+        }
+    }
     let style = detect_style(&buf, &scan);
     // Validate every record (syntax + UTF-8) in parallel; remember a few keys for detection.
     let checks: Vec<Option<(ProblemKind, String)>> =
         scan.spans.par_iter().map(|s| check_syntax(&buf[s.range()])).collect();
+    if !scan.spans.is_empty() && checks.iter().all(Option::is_some) {
+        let first = buf.iter().position(|c| !c.is_ascii_whitespace() && !b"\xEF\xBB\xBF".contains(c));
+        if first.is_some_and(|i| !matches!(buf[i], b'{' | b'[')) {
+            return Err(not_data(describe_text(&buf)));
+        }
+    }
     let format = match forced {
         Some(f) => f,
         None => detect_format(&buf, &scan.spans, &checks, path)?,
@@ -88,6 +115,71 @@ pub fn from_bytes(
         stamp: DiskStamp { len: buf.len() as u64, modified, hash },
         buf,
     })
+}
+
+/// Names binary and compressed files by their magic bytes (or a NUL byte early on).
+fn sniff_binary(buf: &[u8]) -> Option<String> {
+    const MAGIC: [(&[u8], &str); 7] = [
+        (b"\x1f\x8b", "gzip-compressed data (decompress it first, e.g. `gunzip -k`)"),
+        (b"PAR1", "a Parquet file (convert it to JSONL first, e.g. with pandas or duckdb)"),
+        (b"PK\x03\x04", "a zip archive (extract it first)"),
+        (b"\x28\xb5\x2f\xfd", "zstd-compressed data (decompress it first, e.g. `zstd -d`)"),
+        (b"BZh", "bzip2-compressed data (decompress it first, e.g. `bunzip2 -k`)"),
+        (b"\xfd7zXZ\x00", "xz-compressed data (decompress it first, e.g. `unxz -k`)"),
+        (b"ARROW1", "an Arrow IPC file (convert it to JSONL first)"),
+    ];
+    if let Some((_, what)) = MAGIC.iter().find(|(m, _)| buf.starts_with(m)) {
+        return Some(what.to_string());
+    }
+    let head = &buf[..buf.len().min(8192)];
+    head.contains(&0).then(|| "binary data (it has NUL bytes)".to_string())
+}
+
+/// What a file of text that is not JSON looks like: CSV/TSV (by its first line) or plain text.
+fn describe_text(buf: &[u8]) -> String {
+    let text = String::from_utf8_lossy(&buf[..buf.len().min(4096)]);
+    let first = text.lines().find(|l| !l.trim().is_empty()).unwrap_or("");
+    let shown: String = first.chars().take(80).flat_map(char::escape_default).collect();
+    for (sep, what) in [(',', "CSV"), ('\t', "TSV")] {
+        let cols = first.split(sep).count();
+        let second = text.lines().filter(|l| !l.trim().is_empty()).nth(1);
+        if cols >= 2 && second.is_none_or(|l| l.split(sep).count() >= cols) {
+            return format!("{what} text with the header `{shown}` (convert it to JSON or JSONL records first)");
+        }
+    }
+    format!("text that is not JSON (it starts `{shown}`)")
+}
+
+/// A file that is one JSON object rather than a list of records.
+enum Single {
+    /// The object is a record (its keys are those of a format): one record.
+    Record(Span),
+    /// A dict of named objects: not records.
+    Registry(usize),
+}
+
+/// Recognises a file holding a single JSON object spread over several lines (axolotl's
+/// `conversation.json`, LLaMA-Factory's `dataset_info.json`).
+fn single_object(buf: &[u8], scan: &scan::Scan) -> Option<Single> {
+    if scan.container != Container::Lines || scan.spans.len() < 2 {
+        return None;
+    }
+    let start = scan.spans[0].start as usize;
+    if buf[start] != b'{' {
+        return None;
+    }
+    let end = json::value_end(buf, start)?;
+    if json::skip_ws(buf, end) != buf.len() || check_syntax(&buf[start..end]).is_some() {
+        return None;
+    }
+    let rec = &buf[start..end];
+    let keys = format::top_level_keys(rec);
+    if Format::ALL.iter().any(|f| f.matches(&keys)) {
+        return Some(Single::Record(Span { start: start as u64, len: (end - start) as u32 }));
+    }
+    let members = json::object_members(rec, 0)?;
+    let all_objects = !members.is_empty() && members.iter().all(|(_, (vs, _))| rec[*vs] == b'{');
+    all_objects.then_some(Single::Registry(members.len()))
 }
 
 /// Fills in line numbers and sorts problems by position in the file.
@@ -142,6 +234,12 @@ fn quick_field_check(format: Format, b: &[u8]) -> Option<String> {
             .or_else(|| want_string("response", true)),
         Format::ShareGpt => want_list("conversations"),
         Format::OpenAi => want_list("messages"),
+        Format::Preference => match (json::member(b, 0, "chosen"), json::member(b, 0, "rejected")) {
+            (Some((c, _)), Some((r, _))) if b[c] == b[r] && matches!(b[c], b'"' | b'[' | b'{') => None,
+            (None, _) => Some("missing field `chosen`".into()),
+            (_, None) => Some("missing field `rejected`".into()),
+            _ => Some("`chosen` and `rejected` must both be strings or both be message lists".into()),
+        },
         Format::PromptCompletion => {
             let kind = |k| json::member(b, 0, k).map(|(s, _)| b[s]);
             match (kind("prompt"), kind("completion")) {
@@ -177,6 +275,15 @@ fn detect_format(
         Some((f, _)) => Ok(f),
         // An empty (or wholly unreadable) file: nothing to contradict the most common format.
         None if first_keys.is_none() => Ok(Format::Alpaca),
+        None if first_keys.as_ref().is_some_and(|k| k.iter().any(|k| k == "text") && k.len() <= 3) => {
+            Err(OpenError::NotInstructionData {
+                path: path.display().to_string(),
+                found: format!(
+                    "pretraining text records (keys [{}]): no instruction or response to curate",
+                    first_keys.unwrap_or_default().join(", ")
+                ),
+            })
+        }
         None => Err(OpenError::UnknownFormat {
             path: path.display().to_string(),
             expected: Format::expectations(),

@@ -58,6 +58,8 @@ pub enum EditError {
     NoField { format: Format, field: String },
     #[error("the edited text is not a valid JSON object: {0}")]
     InvalidJson(String),
+    #[error("turn {turn} has {parts} text parts; edit one of them (turn:{turn}.0 .. turn:{turn}.{last})", last = parts - 1)]
+    SeveralParts { turn: usize, parts: usize },
 }
 
 /// Size, modification time and content hash of the file on disk, to notice changes made elsewhere.
@@ -137,6 +139,36 @@ impl Dataset {
     /// Problems found when the file was opened (or last saved).
     pub fn problems(&self) -> &[Problem] {
         &self.problems
+    }
+
+    /// Every problem: those found at open plus the field issues of each readable record (what
+    /// `sift check` lists and `sift stats` counts), in file order.
+    pub fn all_problems(&self) -> Vec<Problem> {
+        use rayon::prelude::*;
+        let mut problems: Vec<Problem> = self.problems.clone();
+        let known: std::collections::HashSet<usize> = problems.iter().filter_map(|p| p.record).collect();
+        let issues: Vec<(usize, String)> = (0..self.len())
+            .into_par_iter()
+            .filter(|pos| !known.contains(pos))
+            .filter_map(|pos| {
+                let d = self.decoded(pos)?;
+                let mut msgs: Vec<String> = d.issues.into_iter().map(|i| i.message).collect();
+                let lone = json::lone_surrogates(self.raw(pos));
+                if lone > 0 {
+                    msgs.push(format!(
+                        "{lone} \\u escapes are lone UTF-16 surrogates (like \\ud800), not Unicode text: kept byte-exact \
+                         and shown marked; exports skip the record"
+                    ));
+                }
+                (!msgs.is_empty()).then(|| (pos, msgs.join("; ")))
+            })
+            .collect();
+        let located = self.locate_records(&issues.iter().map(|(p, _)| *p).collect::<Vec<_>>());
+        for ((pos, message), (line, offset)) in issues.into_iter().zip(located) {
+            problems.push(Problem { line, offset, record: Some(pos), kind: ProblemKind::Field, message });
+        }
+        problems.sort_by_key(|p| (p.line, p.offset));
+        problems
     }
 
     /// Number of records that are not valid JSON objects.
@@ -232,7 +264,12 @@ impl Dataset {
         }
         let raw = self.raw_of(e);
         let dec = format::decode(self.format, raw);
-        let no_field = || EditError::NoField { format: self.format, field: format!("{field:?}").to_lowercase() };
+        let no_field = || EditError::NoField { format: self.format, field: field.name() };
+        if let (Field::Turn(n), None) = (field, dec.path(field))
+            && let Some(parts) = dec.record.turns.get(n).map(|t| t.text_parts()).filter(|&p| p > 1)
+        {
+            return Err(EditError::SeveralParts { turn: n, parts });
+        }
         let path = dec.path(field).ok_or_else(no_field)?;
         let literal =
             self.original_literal(e, &dec, field, value).unwrap_or_else(|| self.style.string(value).into_bytes());
@@ -263,7 +300,12 @@ impl Dataset {
             return None;
         }
         let (s, end) = json::find_path(orig, 0, path)?;
-        (json::decode_string(&orig[s..end]).as_deref() == Some(value)).then(|| orig[s..end].to_vec())
+        // A `null` content (a turn that only calls tools) reads as empty text.
+        let same = match &orig[s..end] {
+            b"null" => value.is_empty(),
+            lit => json::decode_string(lit).as_deref() == Some(value),
+        };
+        same.then(|| orig[s..end].to_vec())
     }
 
     /// Checks raw record text typed by a user: a JSON object.
@@ -416,6 +458,7 @@ impl Dataset {
                 vec![("messages", json!([{"content": "", "role": "user"}, {"content": "", "role": "assistant"}]))]
             }
             Format::PromptCompletion => vec![("prompt", empty()), ("completion", empty())],
+            Format::Preference => vec![("prompt", empty()), ("chosen", empty()), ("rejected", empty())],
         };
         let mut out = String::new();
         let level = usize::from(self.container == Container::Array);

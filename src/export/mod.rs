@@ -38,11 +38,23 @@ pub enum Target {
     Trl,
     Axolotl,
     LlamaFactory,
+    /// TRL KTOTrainer rows: prompt/completion with `label`.
+    TrlKto,
+    /// TRL DPOTrainer rows: prompt, chosen, rejected.
+    TrlDpo,
 }
 
 impl Target {
-    pub const ALL: [Target; 6] =
-        [Target::Alpaca, Target::ShareGpt, Target::OpenAi, Target::Trl, Target::Axolotl, Target::LlamaFactory];
+    pub const ALL: [Target; 8] = [
+        Target::Alpaca,
+        Target::ShareGpt,
+        Target::OpenAi,
+        Target::Trl,
+        Target::Axolotl,
+        Target::LlamaFactory,
+        Target::TrlKto,
+        Target::TrlDpo,
+    ];
 
     pub fn name(self) -> &'static str {
         match self {
@@ -52,18 +64,27 @@ impl Target {
             Target::Trl => "trl",
             Target::Axolotl => "axolotl",
             Target::LlamaFactory => "llamafactory",
+            Target::TrlKto => "trl-kto",
+            Target::TrlDpo => "trl-dpo",
         }
     }
 
+    /// Whether the target holds fine-tuning (SFT) rows, which an undesirable (KTO `false`) record
+    /// must never become.
+    pub fn is_sft(self) -> bool {
+        !matches!(self, Target::TrlKto | Target::TrlDpo)
+    }
+
     pub fn from_name(s: &str) -> Option<Target> {
-        Target::ALL.into_iter().find(|t| t.name() == s.to_ascii_lowercase().replace(['-', '_'], ""))
+        let norm = |s: &str| s.to_ascii_lowercase().replace(['-', '_'], "");
+        Target::ALL.into_iter().find(|t| norm(t.name()) == norm(s))
     }
 
     /// The trainer a directory export hands to: TRL for prompt/completion, axolotl for OpenAI
     /// messages (it honours `weight: 0`), LLaMA-Factory for Alpaca (system + history) and ShareGPT.
     pub fn trainer(self) -> Trainer {
         match self {
-            Target::Trl => Trainer::Trl,
+            Target::Trl | Target::TrlKto | Target::TrlDpo => Trainer::Trl,
             Target::OpenAi | Target::Axolotl => Trainer::Axolotl,
             Target::Alpaca | Target::ShareGpt | Target::LlamaFactory => Trainer::LlamaFactory,
         }
@@ -283,11 +304,17 @@ fn encode(
     if trainer == Some(Trainer::LlamaFactory) {
         rows::check_alternating(rec)?;
     }
+    if target.is_sft() && rec.label == Some(false) {
+        return Err("KTO label false (an undesirable response): never a fine-tuning target (use --to trl-kto)".into());
+    }
     let json = |r: Result<String, serde_json::Error>| r.map_err(|e| e.to_string());
     match target {
         Target::Alpaca => json(serde_json::to_string(&rows::alpaca(rec, source)?)),
-        Target::ShareGpt => json(serde_json::to_string(&rows::sharegpt(rec))),
-        Target::OpenAi | Target::Axolotl | Target::LlamaFactory => json(serde_json::to_string(&rows::messages(rec))),
+        Target::ShareGpt => json(serde_json::to_string(&rows::sharegpt(rec)?)),
+        Target::LlamaFactory => json(serde_json::to_string(&rows::llamafactory(rec)?)),
+        Target::OpenAi | Target::Axolotl => json(serde_json::to_string(&rows::messages(rec))),
+        Target::TrlKto => json(serde_json::to_string(&rows::kto(rec)?)),
+        Target::TrlDpo => json(serde_json::to_string(&rows::preference(rec)?)),
         Target::Trl => {
             let (row, cut) = rows::prompt_completion(rec)?;
             if cut > 0 {
@@ -328,6 +355,13 @@ pub fn export(session: &Session, req: &ExportRequest) -> Result<ExportSummary, E
     }
     if let Some(t) = &req.template {
         shell::check_no_nul("the template", t).map_err(ExportError::Refused)?;
+    }
+    if dir_mode && !req.target.is_sft() {
+        return Err(ExportError::Refused(format!(
+            "--to {} writes a data file for TRL's {} (run folders are for fine-tuning); leave out --base",
+            req.target,
+            if req.target == Target::TrlKto { "KTOTrainer" } else { "DPOTrainer" }
+        )));
     }
     let (run_dir, data_path) = if dir_mode {
         let dir = absolute(&req.out)?;
@@ -397,6 +431,11 @@ pub fn export(session: &Session, req: &ExportRequest) -> Result<ExportSummary, E
         }
     }
     summary.written = encoded.len();
+    let lf_columns = if trainer == Some(Trainer::LlamaFactory) && req.target == Target::LlamaFactory {
+        uniform_columns(&mut encoded)
+    } else {
+        Vec::new()
+    };
     if trainer == Some(Trainer::LlamaFactory) && untrained_turns > 0 {
         summary.warnings.push(format!(
             "{untrained_turns} exported records have assistant turns marked not trained (weight 0 / history); \
@@ -461,7 +500,14 @@ pub fn export(session: &Session, req: &ExportRequest) -> Result<ExportSummary, E
                 Target::ShareGpt => LfLayout::ShareGpt,
                 _ => LfLayout::Messages,
             };
-            let info = configs::llamafactory_dataset_info(LF_DATASET, data_name, layout);
+            let mut info = configs::llamafactory_dataset_info(LF_DATASET, data_name, layout);
+            if let Some(entry) = info.get_mut(LF_DATASET).filter(|_| layout == LfLayout::Messages) {
+                entry["tags"]["function_tag"] = "function_call".into();
+                entry["tags"]["observation_tag"] = "observation".into();
+                for c in &lf_columns {
+                    entry["columns"][c.as_str()] = c.as_str().into();
+                }
+            }
             files.push(("dataset_info.json".into(), pretty(&info)));
             let config = configs::llamafactory_train_yaml(&vars, LF_DATASET);
             files.push(("train_fsdp2.yaml".into(), format!("{config}{}", configs::LLAMAFACTORY_FSDP2).into_bytes()));
@@ -523,6 +569,30 @@ pub fn export(session: &Session, req: &ExportRequest) -> Result<ExportSummary, E
         summary.files.push(path);
     }
     Ok(summary)
+}
+
+/// Gives every LLaMA-Factory row the same optional columns (`system`, `tools`, media lists; empty
+/// where a record has none), so the loader sees one schema; returns the columns present.
+fn uniform_columns(rows: &mut [String]) -> Vec<String> {
+    use serde_json::Value;
+    let optional = ["system", "tools", "images", "videos", "audios"];
+    let mut parsed: Vec<Value> = rows.iter().map(|r| serde_json::from_str(r).expect("rows are JSON")).collect();
+    let present: Vec<String> =
+        optional.iter().filter(|k| parsed.iter().any(|v| v.get(**k).is_some())).map(|k| k.to_string()).collect();
+    if present.is_empty() {
+        return present;
+    }
+    for (row, v) in rows.iter_mut().zip(&mut parsed) {
+        for k in &present {
+            if v.get(k).is_none() {
+                let empty =
+                    if matches!(k.as_str(), "system" | "tools") { Value::from("") } else { Value::Array(vec![]) };
+                v[k.as_str()] = empty;
+            }
+        }
+        *row = v.to_string();
+    }
+    present
 }
 
 fn masking(t: Trainer) -> &'static str {
