@@ -3,6 +3,7 @@
 use crate::dataset::{Dataset, Format};
 use crate::judge::{self, EngineOptions, JudgeConfig, ScoreCache, ScoreEvent};
 use crate::quality::heuristics::{FlagConfig, RecordText};
+use crate::quality::precision;
 use anyhow::{Context, Result, anyhow, bail};
 use serde_json::{Value, json};
 use std::io::Write;
@@ -172,7 +173,7 @@ pub fn record_json(
     let a = judge::assess(m, text, heuristic, cfg);
     let names: Vec<&str> = a.flags.iter().map(|f| f.name.as_str()).collect();
     let reasons: serde_json::Map<String, Value> =
-        a.flags.iter().map(|f| (f.name.clone(), Value::String(f.reason.clone()))).collect();
+        a.flags.iter().map(|f| (f.name.clone(), Value::String(precision::with_precision(&f.name, &f.reason)))).collect();
     let mut v = json!({
         "index": index,
         "continuation": a.signals.as_ref().map(|s| s.continuation),

@@ -2,6 +2,7 @@
 //! reasons and the signal values in the detail pane, and the response's most surprising tokens
 //! underlined.
 
+use crate::quality::precision::with_precision;
 use super::app::App;
 use super::score::SIGNALS;
 use super::text::{sanitize_lines, visible};
@@ -88,7 +89,8 @@ pub fn value_text(v: f32) -> String {
     }
 }
 
-/// The head of the detail pane for record `id`: every flag with its reason (heuristic ones, then the
+/// The head of the detail pane for record `id`: every flag with its reason and measured precision
+/// (heuristic ones, then the
 /// model's), the signal values, and whether the judge is still working on it.
 pub fn detail_lines(app: &App, id: u32) -> Vec<Line<'static>> {
     let mut lines = Vec::new();
@@ -99,10 +101,10 @@ pub fn detail_lines(app: &App, id: u32) -> Vec<Line<'static>> {
         ])
     };
     for f in app.signals.flags(id) {
-        lines.push(flag(f.kind.name(), &f.reason, Color::Magenta));
+        lines.push(flag(f.kind.name(), &with_precision(f.kind.name(), &f.reason), Color::Magenta));
     }
     for f in app.signals.model_flags(id) {
-        lines.push(flag(&format!("model {}", f.name), &f.reason, Color::Red));
+        lines.push(flag(&format!("model {}", f.name), &with_precision(&f.name, &f.reason), Color::Red));
     }
     let ordered = SIGNALS
         .iter()
