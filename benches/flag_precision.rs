@@ -100,10 +100,8 @@ fn labels(engine: Option<&Engine>) {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/data/labels/alpaca_curator_dev.jsonl");
     let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     let recs: Vec<Labelled> = text.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
-    let texts: Vec<RecordText> = recs
-        .iter()
-        .map(|r| RecordText { instruction: &r.instruction, input: &r.input, output: &r.output })
-        .collect();
+    let texts: Vec<RecordText> =
+        recs.iter().map(|r| RecordText { instruction: &r.instruction, input: &r.input, output: &r.output }).collect();
     let started = std::time::Instant::now();
     let heur = flag_dataset(&texts, &FlagConfig::all_enabled());
     let signals = score(engine, &texts);
@@ -116,7 +114,9 @@ fn labels(engine: Option<&Engine>) {
     let reasons: Vec<BTreeMap<String, String>> = texts
         .iter()
         .enumerate()
-        .map(|(i, t)| assess(signals[i].as_ref(), t, &heur[i], &cfg).flags.into_iter().map(|f| (f.name, f.reason)).collect())
+        .map(|(i, t)| {
+            assess(signals[i].as_ref(), t, &heur[i], &cfg).flags.into_iter().map(|f| (f.name, f.reason)).collect()
+        })
         .collect();
     let n_random = recs.iter().filter(|r| r.sample == "random").count();
     let random_bad = recs.iter().filter(|r| r.sample == "random" && r.bad()).count();
@@ -138,10 +138,12 @@ fn labels(engine: Option<&Engine>) {
     for name in &names {
         let hits: Vec<&Labelled> = recs.iter().zip(&fired).filter(|(_, f)| f.contains(*name)).map(|(r, _)| r).collect();
         let right = hits.iter().filter(|r| r.bad()).count();
-        let defect = hits.iter().filter(|r| r.defects.iter().any(|d| matching_defects(name).contains(&d.as_str()))).count();
+        let defect =
+            hits.iter().filter(|r| r.defects.iter().any(|d| matching_defects(name).contains(&d.as_str()))).count();
         let caught = hits.iter().filter(|r| r.sample == "random" && r.bad()).count();
         let m = Measured { name, fires: hits.len() as u32, right: right as u32 };
-        let pct = |x: usize| if hits.is_empty() { "-".to_string() } else { format!("{:.2}", x as f64 / hits.len() as f64) };
+        let pct =
+            |x: usize| if hits.is_empty() { "-".to_string() } else { format!("{:.2}", x as f64 / hits.len() as f64) };
         println!(
             "{name:<20} {:>5} {:>6} {:>9} {:>7.2} {:>7} {:>10.3}  {}",
             hits.len(),
@@ -163,7 +165,12 @@ fn labels(engine: Option<&Engine>) {
     let keep_share = keeps as f64 / random_keep.max(1) as f64;
     let mut on: Vec<&str> = default_on.iter().copied().collect();
     on.sort();
-    println!("on by default (precision >= {} over >= {} firings): {}", precision::MIN_PRECISION, precision::MIN_FIRES, on.join(", "));
+    println!(
+        "on by default (precision >= {} over >= {} firings): {}",
+        precision::MIN_PRECISION,
+        precision::MIN_FIRES,
+        on.join(", ")
+    );
     let verdict = |ok: bool| if ok { "met" } else { "MISSED" };
     println!(
         "default flags together on the random sample: catch {caught} of {random_bad} fix/drop = {recall:.3} (target >= 0.35: {}); flag {keeps} of {random_keep} keeps = {keep_share:.3} (target <= 0.05: {})",
@@ -197,7 +204,15 @@ fn check_table(rows: &[Measured], with_model: bool) {
     let stale: Vec<String> = table
         .iter()
         .filter(|m| precision::measured(m.name) != Some(m))
-        .map(|m| format!("{} {}/{} (table: {:?})", m.name, m.right, m.fires, precision::measured(m.name).map(|t| (t.right, t.fires))))
+        .map(|m| {
+            format!(
+                "{} {}/{} (table: {:?})",
+                m.name,
+                m.right,
+                m.fires,
+                precision::measured(m.name).map(|t| (t.right, t.fires))
+            )
+        })
         .collect();
     if stale.is_empty() {
         println!("precision table is current ({} flags)", table.len());

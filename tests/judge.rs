@@ -391,12 +391,17 @@ fn sift_score_writes_one_object_per_record_in_order() {
         + "{\"instruction\": \"Empty.\", \"input\": \"\", \"output\": \"\"}\n";
     let (dir, path) = temp_file("d.jsonl", jsonl.as_bytes());
     let out = dir.path().join("scores.jsonl");
+    // empty_response is off by default (never measured on the curator labels): the config turns it on.
+    let config = dir.path().join("config.toml");
+    std::fs::write(&config, "[judge]\n\n[flags]\nenabled = [\"empty_response\"]\n").unwrap();
     let run = sift()
         .args([
             "score",
             path.to_str().unwrap(),
             "--model",
             common::tiny_llama().to_str().unwrap(),
+            "--config",
+            config.to_str().unwrap(),
             "--out",
             out.to_str().unwrap(),
         ])

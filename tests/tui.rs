@@ -36,8 +36,9 @@ fn data(dir: &Path, records: &[(&str, &str, &str)]) -> PathBuf {
     write(dir, "data.json", &alpaca(records, "    "))
 }
 
+/// Every heuristic flag on: these tests drive the flags' plumbing, not the default policy.
 fn open(path: &Path) -> App {
-    common::tui::open(path, Config::default())
+    common::tui::open(path, Config { flags: sift::quality::heuristics::FlagConfig::all_enabled(), ..Config::default() })
 }
 
 fn indexed(path: &Path) -> App {

@@ -172,8 +172,11 @@ pub fn record_json(
 ) -> Value {
     let a = judge::assess(m, text, heuristic, cfg);
     let names: Vec<&str> = a.flags.iter().map(|f| f.name.as_str()).collect();
-    let reasons: serde_json::Map<String, Value> =
-        a.flags.iter().map(|f| (f.name.clone(), Value::String(precision::with_precision(&f.name, &f.reason)))).collect();
+    let reasons: serde_json::Map<String, Value> = a
+        .flags
+        .iter()
+        .map(|f| (f.name.clone(), Value::String(precision::with_precision(&f.name, &f.reason))))
+        .collect();
     let mut v = json!({
         "index": index,
         "continuation": a.signals.as_ref().map(|s| s.continuation),

@@ -110,7 +110,9 @@ impl FlagKind {
             FlagKind::TemplateVariable => "a field holds an unfilled template variable such as {{name}} or <image>",
             FlagKind::Miscalculated => "the response's number disagrees with the calculation the prompt asks for",
             FlagKind::CountMismatch => "the response has another count than asked (words, sentences, items, syllables)",
-            FlagKind::FormMismatch => "the response ignores a form the instruction asks for (one word, case, metaphor, script)",
+            FlagKind::FormMismatch => {
+                "the response ignores a form the instruction asks for (one word, case, metaphor, script)"
+            }
             FlagKind::CodeSyntax => "code in the response does not parse in its language",
         }
     }

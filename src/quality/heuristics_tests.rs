@@ -256,6 +256,10 @@ fn default_config_enables_exactly_the_flags_that_meet_the_precision_contract() {
     }
     // Off by default is not gone: a config turns a flag on.
     let cfg: FlagConfig = toml::from_str("enabled = [\"truncated\"]").unwrap();
-    let r = RecordText { instruction: "Explain it.", input: "", output: "The reason is that the water flows down the hill and" };
+    let r = RecordText {
+        instruction: "Explain it.",
+        input: "",
+        output: "The reason is that the water flows down the hill and",
+    };
     assert_eq!(flag_record(&r, &cfg)[0].kind, FlagKind::Truncated);
 }

@@ -4,11 +4,11 @@
 /// Every flag's firings on the curator labels and how many were right.
 pub const MEASURED: &[Measured] = &[
     Measured { name: "empty_response", fires: 0, right: 0 },
-    Measured { name: "copies_prompt", fires: 3, right: 1 },
+    Measured { name: "copies_prompt", fires: 1, right: 1 },
     Measured { name: "refusal", fires: 0, right: 0 },
     Measured { name: "truncated", fires: 0, right: 0 },
     Measured { name: "placeholder", fires: 3, right: 3 },
-    Measured { name: "needs_modality", fires: 7, right: 4 },
+    Measured { name: "needs_modality", fires: 6, right: 6 },
     Measured { name: "merged_instructions", fires: 0, right: 0 },
     Measured { name: "length_ratio", fires: 0, right: 0 },
     Measured { name: "duplicate", fires: 0, right: 0 },
@@ -16,8 +16,12 @@ pub const MEASURED: &[Measured] = &[
     Measured { name: "noise", fires: 1, right: 1 },
     Measured { name: "stand_in_input", fires: 9, right: 9 },
     Measured { name: "template_variable", fires: 2, right: 2 },
-    Measured { name: "miscalculated", fires: 2, right: 1 },
+    Measured { name: "miscalculated", fires: 1, right: 1 },
     Measured { name: "count_mismatch", fires: 3, right: 3 },
     Measured { name: "form_mismatch", fires: 1, right: 1 },
     Measured { name: "code_syntax", fires: 0, right: 0 },
+    Measured { name: "continuation", fires: 9, right: 4 },
+    Measured { name: "high_ifd", fires: 58, right: 23 },
+    Measured { name: "high_ppl", fires: 33, right: 15 },
+    Measured { name: "repetitive", fires: 6, right: 0 },
 ];

@@ -2,12 +2,12 @@
 //! reasons and the signal values in the detail pane, and the response's most surprising tokens
 //! underlined.
 
-use crate::quality::precision::with_precision;
 use super::app::App;
 use super::score::SIGNALS;
 use super::text::{sanitize_lines, visible};
 use super::view::LEN;
 use crate::judge::signals::Surprise;
+use crate::quality::precision::with_precision;
 use ratatui::style::{Color, Modifier, Style};
 use ratatui::text::{Line, Span};
 

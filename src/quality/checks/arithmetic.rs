@@ -19,13 +19,17 @@ fn re(s: &str) -> Regex {
 
 /// Instruction words that ask for a computed answer.
 static ASKS: LazyLock<Regex> = LazyLock::new(|| {
-    re(r"(?i)\b(calculate|compute|evaluate|solve|what is|what's|what are|find|how much|how many|simplify|add|subtract|multiply|divide|convert|result|answer|equals?|value)\b")
+    re(
+        r"(?i)\b(calculate|compute|evaluate|solve|what is|what's|what are|find|how much|how many|simplify|add|subtract|multiply|divide|convert|result|answer|equals?|value)\b",
+    )
 });
 
 /// Instruction words meaning the response is not the computed value (a program, an explanation of the
 /// method, a new problem).
 static NOT_AN_ANSWER: LazyLock<Regex> = LazyLock::new(|| {
-    re(r"(?i)\b(program|code|function|script|algorithm|pseudo-?code|python|java|javascript|c\+\+|sql|formula|derivative|integral|factori[sz]e|expand|word problem|create an? (equation|problem|expression)|generate an? (equation|problem|expression)|write an? (equation|problem|expression)|rewrite|explain|describe|steps|step by step|story|poem|estimate|approximate|round|nearest)\b")
+    re(
+        r"(?i)\b(program|code|function|script|algorithm|pseudo-?code|python|java|javascript|c\+\+|sql|formula|derivative|integral|factori[sz]e|expand|word problem|create an? (equation|problem|expression)|generate an? (equation|problem|expression)|write an? (equation|problem|expression)|rewrite|explain|describe|steps|step by step|story|poem|estimate|approximate|round|nearest)\b",
+    )
 });
 
 /// Numbers as written in a response: "1,200", "-3.5", "2/3", "45%".
@@ -281,9 +285,8 @@ fn symbolize(s: &str) -> String {
 }
 
 /// Runs of numbers joined by operators ("12 * (3 + 4)", "7 plus 5"), at least one operator.
-static EXPR: LazyLock<Regex> = LazyLock::new(|| {
-    re(r"[(\[]*-?\d[\d,]*(?:\.\d+)?[)\]]*(?:\s*[-+*/×÷^x−·]\s*[(\[]*-?\d[\d,]*(?:\.\d+)?[)\]]*)+")
-});
+static EXPR: LazyLock<Regex> =
+    LazyLock::new(|| re(r"[(\[]*-?\d[\d,]*(?:\.\d+)?[)\]]*(?:\s*[-+*/×÷^x−·]\s*[(\[]*-?\d[\d,]*(?:\.\d+)?[)\]]*)+"));
 
 fn expression(prompt: &str, output: &str) -> Option<CheckResult> {
     let text = symbolize(prompt);
@@ -388,9 +391,8 @@ fn trim_to_math(s: &str, left: bool) -> &str {
 
 // ---- percentages --------------------------------------------------------------------------------
 
-static PERCENT_OF: LazyLock<Regex> = LazyLock::new(|| {
-    re(r"(?i)(\d+(?:\.\d+)?)\s*(?:%|percent|per cent)\s+of\s+(?:\$|€|£)?(\d[\d,]*(?:\.\d+)?)")
-});
+static PERCENT_OF: LazyLock<Regex> =
+    LazyLock::new(|| re(r"(?i)(\d+(?:\.\d+)?)\s*(?:%|percent|per cent)\s+of\s+(?:\$|€|£)?(\d[\d,]*(?:\.\d+)?)"));
 
 fn percentage(prompt: &str, output: &str) -> Option<CheckResult> {
     let c = PERCENT_OF.captures(prompt)?;
@@ -398,8 +400,7 @@ fn percentage(prompt: &str, output: &str) -> Option<CheckResult> {
     let base: f64 = c[2].replace(',', "").parse().ok()?;
     // "Increase 80 by 15%" asks for something else; only the plain "p% of n" is compared.
     let rest = &prompt[c.get(0)?.end()..];
-    if prompt.to_lowercase().contains("increase") || prompt.to_lowercase().contains("discount") || rest.contains('%')
-    {
+    if prompt.to_lowercase().contains("increase") || prompt.to_lowercase().contains("discount") || rest.contains('%') {
         return None;
     }
     compare("", &format!("{}% of {}", fmt_num(p), fmt_num(base)), p / 100.0 * base, output).map(|mut r| {
@@ -465,9 +466,8 @@ fn unit_alternation() -> String {
 static QUANTITY: LazyLock<Regex> = LazyLock::new(|| {
     re(&format!(r"(?i)(-?\d[\d,]*(?:\.\d+)?)\s*(?:degrees\s+)?({})(?:[^a-z°º]|$)", unit_alternation()))
 });
-static TARGET: LazyLock<Regex> = LazyLock::new(|| {
-    re(&format!(r"(?i)\b(?:to|into|in)\s+(?:degrees\s+)?({})(?:[^a-z°º]|$)", unit_alternation()))
-});
+static TARGET: LazyLock<Regex> =
+    LazyLock::new(|| re(&format!(r"(?i)\b(?:to|into|in)\s+(?:degrees\s+)?({})(?:[^a-z°º]|$)", unit_alternation())));
 
 fn unit(name: &str) -> Option<&'static Unit> {
     let n = name.to_lowercase();
@@ -532,10 +532,15 @@ fn unit_conversion(prompt: &str, output: &str) -> Option<CheckResult> {
 
 // ---- base conversions ---------------------------------------------------------------------------
 
-static BASE_TARGET: LazyLock<Regex> =
-    LazyLock::new(|| re(r"(?i)\b(?:to|into|in|as)\s+(?:a\s+|an\s+|its\s+)?(binary|hexadecimal|hex|octal|decimal|base[- ]?(?:2|8|10|16))\b"));
+static BASE_TARGET: LazyLock<Regex> = LazyLock::new(|| {
+    re(
+        r"(?i)\b(?:to|into|in|as)\s+(?:a\s+|an\s+|its\s+)?(binary|hexadecimal|hex|octal|decimal|base[- ]?(?:2|8|10|16))\b",
+    )
+});
 static BASE_SOURCE: LazyLock<Regex> = LazyLock::new(|| {
-    re(r"(?i)\b(binary|hexadecimal|hex|octal|decimal|base[- ]?(?:2|8|10|16))?\s*(?:number|value|integer|numeral)?\s*:?\s*\(?(0[xb])?([0-9a-f]+)\)?(?:_?(2|8|10|16)|\s*\(base\s*(2|8|10|16)\))?\b")
+    re(
+        r"(?i)\b(binary|hexadecimal|hex|octal|decimal|base[- ]?(?:2|8|10|16))?\s*(?:number|value|integer|numeral)?\s*:?\s*\(?(0[xb])?([0-9a-f]+)\)?(?:_?(2|8|10|16)|\s*\(base\s*(2|8|10|16)\))?\b",
+    )
 });
 
 fn base_of(word: &str) -> Option<u32> {
@@ -646,13 +651,18 @@ fn binary_text(instruction: &str, input: &str, output: &str) -> Option<CheckResu
     if bits.len() < 8 || bits.len() % 8 != 0 || !bits.chars().all(|c| c == '0' || c == '1') {
         return None;
     }
-    let bytes: Vec<u8> =
-        bits.as_bytes().chunks(8).map(|c| u8::from_str_radix(std::str::from_utf8(c).unwrap_or(""), 2)).collect::<Result<_, _>>().ok()?;
+    let bytes: Vec<u8> = bits
+        .as_bytes()
+        .chunks(8)
+        .map(|c| u8::from_str_radix(std::str::from_utf8(c).unwrap_or(""), 2))
+        .collect::<Result<_, _>>()
+        .ok()?;
     let text = String::from_utf8(bytes).ok()?;
     if !text.chars().all(|c| c == ' ' || c.is_ascii_graphic()) {
         return None;
     }
-    let norm = |s: &str| s.split_whitespace().collect::<Vec<_>>().join(" ").trim_matches(['"', '\'', '.']).to_lowercase();
+    let norm =
+        |s: &str| s.split_whitespace().collect::<Vec<_>>().join(" ").trim_matches(['"', '\'', '.']).to_lowercase();
     let said = norm(output);
     let want = norm(&text);
     let n = text.len();

@@ -14,7 +14,8 @@ static ASKS_JSON: LazyLock<Regex> = LazyLock::new(|| {
         .expect("valid regex")
 });
 static ASKS_RUST: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"\b(in|using|with)\s+Rust\b|\bRust\s+(code|program|function|snippet|implementation)\b").expect("valid regex")
+    Regex::new(r"\b(in|using|with)\s+Rust\b|\bRust\s+(code|program|function|snippet|implementation)\b")
+        .expect("valid regex")
 });
 
 pub(super) fn check(instruction: &str, output: &str) -> Option<CheckResult> {

@@ -17,8 +17,27 @@ fn re(s: &str) -> Regex {
 }
 
 const NUMBER_WORDS: [&str; 21] = [
-    "zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "eleven", "twelve",
-    "thirteen", "fourteen", "fifteen", "sixteen", "seventeen", "eighteen", "nineteen", "twenty",
+    "zero",
+    "one",
+    "two",
+    "three",
+    "four",
+    "five",
+    "six",
+    "seven",
+    "eight",
+    "nine",
+    "ten",
+    "eleven",
+    "twelve",
+    "thirteen",
+    "fourteen",
+    "fifteen",
+    "sixteen",
+    "seventeen",
+    "eighteen",
+    "nineteen",
+    "twenty",
 ];
 
 /// A count written in digits or words (up to twenty).
@@ -94,8 +113,14 @@ fn bound_of(qualifier: &str, n: usize, m: Option<usize>) -> Bound {
     }
     if q.contains("less than") || q.contains("fewer than") || q.contains("under") {
         Bound::Below(n)
-    } else if q.contains("at most") || q.contains("no more than") || q.contains("maximum") || q.contains("up to")
-        || q.contains("within") || q.contains("not exceed") || q.contains("or less") || q.contains("or fewer")
+    } else if q.contains("at most")
+        || q.contains("no more than")
+        || q.contains("maximum")
+        || q.contains("up to")
+        || q.contains("within")
+        || q.contains("not exceed")
+        || q.contains("or less")
+        || q.contains("or fewer")
     {
         Bound::AtMost(n)
     } else if q.contains("at least") || q.contains("more than") || q.contains("minimum") || q.contains("or more") {
@@ -154,7 +179,11 @@ fn sentence_range(text: &str) -> (usize, usize) {
         i += 1;
     }
     // Text after the last end mark is a sentence without its period.
-    let tail_open = chars.iter().rev().find(|c| !c.is_whitespace()).is_some_and(|c| !matches!(c, '.' | '!' | '?' | '…' | '"' | '”' | '\'' | ')'));
+    let tail_open = chars
+        .iter()
+        .rev()
+        .find(|c| !c.is_whitespace())
+        .is_some_and(|c| !matches!(c, '.' | '!' | '?' | '…' | '"' | '”' | '\'' | ')'));
     if tail_open && chars.iter().any(|c| c.is_alphanumeric()) {
         hi += 1;
         lo += 1;
@@ -180,10 +209,8 @@ fn item_count(text: &str) -> Option<usize> {
         let top = indent(marked[0]);
         let items: Vec<&str> = marked.iter().copied().filter(|l| indent(l) == top).collect();
         // Numbered lists that restart ("1. 2. 3." then "1. 2.") are several lists.
-        let numbers: Vec<usize> = items
-            .iter()
-            .filter_map(|l| l.trim_start().split(['.', ')']).next().and_then(|n| n.parse().ok()))
-            .collect();
+        let numbers: Vec<usize> =
+            items.iter().filter_map(|l| l.trim_start().split(['.', ')']).next().and_then(|n| n.parse().ok())).collect();
         if numbers.windows(2).any(|w| w[1] != w[0] + 1) {
             return None;
         }
@@ -191,7 +218,9 @@ fn item_count(text: &str) -> Option<usize> {
     }
     if lines.len() == 1 {
         let line = lines[0].trim().trim_end_matches(['.', '!']);
-        let line = line.split_once(':').map_or(line, |(head, rest)| if head.split_whitespace().count() <= 8 { rest } else { line });
+        let line = line
+            .split_once(':')
+            .map_or(line, |(head, rest)| if head.split_whitespace().count() <= 8 { rest } else { line });
         let parts: Vec<&str> = line
             .split([',', ';'])
             .flat_map(|p| {
@@ -199,7 +228,9 @@ fn item_count(text: &str) -> Option<usize> {
                 match p.strip_prefix("and ").or_else(|| p.strip_prefix("or ")) {
                     Some(rest) => vec![rest],
                     None => match p.rsplit_once(" and ") {
-                        Some((a, b)) if a.split_whitespace().count() <= 4 && b.split_whitespace().count() <= 4 => vec![a, b],
+                        Some((a, b)) if a.split_whitespace().count() <= 4 && b.split_whitespace().count() <= 4 => {
+                            vec![a, b]
+                        }
                         _ => vec![p],
                     },
                 }
@@ -211,7 +242,9 @@ fn item_count(text: &str) -> Option<usize> {
         }
         return None;
     }
-    if lines.len() >= 2 && lines.iter().all(|l| l.split_whitespace().count() <= 6 && !l.trim_end().ends_with(['.', ':'])) {
+    if lines.len() >= 2
+        && lines.iter().all(|l| l.split_whitespace().count() <= 6 && !l.trim_end().ends_with(['.', ':']))
+    {
         return Some(lines.len());
     }
     None
@@ -228,7 +261,9 @@ static SENTENCES: LazyLock<Regex> = LazyLock::new(|| {
     ))
 });
 static PARAGRAPHS: LazyLock<Regex> = LazyLock::new(|| {
-    re(&format!(r"(?i)(less than|at most|no more than|up to|at least|exactly|in|of|with|write|a)?\s*\b{N}(?:\s*(?:-|to)\s*{N})?[- ]paragraphs?\b"))
+    re(&format!(
+        r"(?i)(less than|at most|no more than|up to|at least|exactly|in|of|with|write|a)?\s*\b{N}(?:\s*(?:-|to)\s*{N})?[- ]paragraphs?\b"
+    ))
 });
 static ITEMS: LazyLock<Regex> = LazyLock::new(|| {
     re(&format!(
@@ -262,7 +297,21 @@ fn words(instruction: &str, output: &str) -> Option<CheckResult> {
     // "10 words that start with M" are items; "in 10 words", "a 10-word sentence", "50 words or less"
     // bound the response.
     let bounding = !qualifier.is_empty() || !tail.is_empty() || hyphenated;
-    let item_like = ["that", "which", "from", "starting", "beginning", "related", "ending", "containing", "to", "for", "associated", "describing", "you"];
+    let item_like = [
+        "that",
+        "which",
+        "from",
+        "starting",
+        "beginning",
+        "related",
+        "ending",
+        "containing",
+        "to",
+        "for",
+        "associated",
+        "describing",
+        "you",
+    ];
     if !bounding || (qualifier.eq_ignore_ascii_case("of") && !hyphenated) || item_like.contains(&next.as_str()) {
         return None;
     }
@@ -332,8 +381,22 @@ fn items(instruction: &str, input: &str, output: &str) -> Option<CheckResult> {
     let first_noun = noun.split_whitespace().next().unwrap_or("");
     // Counts of other things, or of the input's parts.
     const NOT_ITEMS: [&str; 16] = [
-        "sentence", "sentences", "paragraph", "paragraphs", "word", "minute", "minutes", "times", "more", "other",
-        "of", "to", "or", "and", "different", "additional",
+        "sentence",
+        "sentences",
+        "paragraph",
+        "paragraphs",
+        "word",
+        "minute",
+        "minutes",
+        "times",
+        "more",
+        "other",
+        "of",
+        "to",
+        "or",
+        "and",
+        "different",
+        "additional",
     ];
     if n < 2 || n > 30 || NOT_ITEMS.contains(&first_noun) || ITEMS.captures_iter(instruction).count() > 1 {
         return None;
@@ -353,8 +416,10 @@ fn items(instruction: &str, input: &str, output: &str) -> Option<CheckResult> {
             found = found.checked_sub(given)?;
         }
     }
-    const STOP: [&str; 16] =
-        ["that", "which", "to", "for", "of", "in", "with", "from", "on", "about", "and", "or", "you", "related", "the", "starting"];
+    const STOP: [&str; 16] = [
+        "that", "which", "to", "for", "of", "in", "with", "from", "on", "about", "and", "or", "you", "related", "the",
+        "starting",
+    ];
     let what: Vec<&str> = noun.split_whitespace().take_while(|w| !STOP.contains(w)).collect();
     let what = if what.is_empty() { "items".to_string() } else { what.join(" ") };
     Some(measured(Bound::Exactly(n), &what, found, found))
@@ -362,7 +427,8 @@ fn items(instruction: &str, input: &str, output: &str) -> Option<CheckResult> {
 
 fn haiku(instruction: &str, output: &str) -> Option<CheckResult> {
     let lower = instruction.to_lowercase();
-    let asks = Regex::new(r"\b(write|compose|create|generate|produce|make|come up with)\b.*\bhaiku\b").ok()?.is_match(&lower);
+    let asks =
+        Regex::new(r"\b(write|compose|create|generate|produce|make|come up with)\b.*\bhaiku\b").ok()?.is_match(&lower);
     if !asks || lower.contains("haikus") || lower.contains("explain") || lower.contains("analy") {
         return None;
     }
@@ -394,16 +460,29 @@ fn haiku(instruction: &str, output: &str) -> Option<CheckResult> {
 // ---- form ---------------------------------------------------------------------------------------
 
 static ONE_WORD: LazyLock<Regex> = LazyLock::new(|| {
-    re(r"(?i)\b(in (one|a single) word|(one|single)[- ]word (answer|response|reply)|answer with (one|a single) word|respond with (one|a single) word)\b")
+    re(
+        r"(?i)\b(in (one|a single) word|(one|single)[- ]word (answer|response|reply)|answer with (one|a single) word|respond with (one|a single) word)\b",
+    )
 });
 static CASE: LazyLock<Regex> = LazyLock::new(|| {
-    re(r"(?i)\b(in (all )?(capital letters|caps|uppercase|upper case|capitals)|all caps|in (all )?(lowercase|lower case)|to (all )?(uppercase|upper case|lowercase|lower case|capital letters))\b")
+    re(
+        r"(?i)\b(in (all )?(capital letters|caps|uppercase|upper case|capitals)|all caps|in (all )?(lowercase|lower case)|to (all )?(uppercase|upper case|lowercase|lower case|capital letters))\b",
+    )
 });
-static METAPHOR: LazyLock<Regex> = LazyLock::new(|| re(r"(?i)\b(write|create|generate|compose|come up with|make|give|provide|construct|develop|invent|form|think of)\b[^.?!]*\bmetaphors?\b"));
-static SIMILE_IN_RESPONSE: LazyLock<Regex> =
-    LazyLock::new(|| re(r"(?i)\b(is|are|was|were|feels?|looks?|seems?|acts?|moves?|works?|sounds?|just)\s+(just\s+)?like\s+(a|an|the)\b[^.,;]{0,40}|\bas\s+\w+\s+as\s+(a|an|the)\b[^.,;]{0,30}"));
+static METAPHOR: LazyLock<Regex> = LazyLock::new(|| {
+    re(
+        r"(?i)\b(write|create|generate|compose|come up with|make|give|provide|construct|develop|invent|form|think of)\b[^.?!]*\bmetaphors?\b",
+    )
+});
+static SIMILE_IN_RESPONSE: LazyLock<Regex> = LazyLock::new(|| {
+    re(
+        r"(?i)\b(is|are|was|were|feels?|looks?|seems?|acts?|moves?|works?|sounds?|just)\s+(just\s+)?like\s+(a|an|the)\b[^.,;]{0,40}|\bas\s+\w+\s+as\s+(a|an|the)\b[^.,;]{0,30}",
+    )
+});
 static TRANSLATE_TO: LazyLock<Regex> = LazyLock::new(|| {
-    re(r"(?i)\b(?:translate|translation|write|say|rewrite|express)\b[^.?!]*\b(?:in|into|to)\s+(chinese|mandarin|japanese|korean|russian|arabic|hindi|greek|hebrew|thai|ukrainian|bulgarian|persian|farsi)\b")
+    re(
+        r"(?i)\b(?:translate|translation|write|say|rewrite|express)\b[^.?!]*\b(?:in|into|to)\s+(chinese|mandarin|japanese|korean|russian|arabic|hindi|greek|hebrew|thai|ukrainian|bulgarian|persian|farsi)\b",
+    )
 });
 
 pub(super) fn form(instruction: &str, output: &str) -> Option<CheckResult> {
@@ -453,7 +532,10 @@ fn metaphor(instruction: &str, output: &str) -> Option<CheckResult> {
         Some(m) => CheckResult::fail(
             FlagKind::FormMismatch,
             1.0,
-            format!("asked for a metaphor, but the response is a simile: \"{}\"", snippet(m.as_str().trim(), 50, false)),
+            format!(
+                "asked for a metaphor, but the response is a simile: \"{}\"",
+                snippet(m.as_str().trim(), 50, false)
+            ),
         ),
         None => CheckResult::pass(FlagKind::FormMismatch, "asked for a metaphor; the response has no simile"),
     })

@@ -36,7 +36,11 @@ pub(super) fn word_range(word: &str) -> (usize, usize) {
             && n > 1
             && match tail {
                 b"" => !(before == b'l' && s >= 2 && !is_plain_vowel(w[s - 2])),
-                b"s" => !matches!(before, b's' | b'x' | b'z' | b'c' | b'g') && !w.ends_with(b"ches") && !w.ends_with(b"shes"),
+                b"s" => {
+                    !matches!(before, b's' | b'x' | b'z' | b'c' | b'g')
+                        && !w.ends_with(b"ches")
+                        && !w.ends_with(b"shes")
+                }
                 b"d" => !matches!(before, b't' | b'd'),
                 _ => false,
             };
