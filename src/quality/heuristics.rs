@@ -408,18 +408,24 @@ fn needs_modality(rec: &RecordText, instr: &str, f: &Flagger) -> Option<String> 
     if let Some(p) = f.modality.find(&prompt) {
         return Some(format!("prompt refers to non-text material: \"{p}\""));
     }
+    // A link matters when the instruction holds it or the input is little more than it; a URL inside
+    // pasted text (an email, an article) leaves the text to work from.
+    let input_is_link = !input_urls.is_empty() && word_count(&input_text) <= 3;
+    let url = instr_urls.first().or(if input_is_link { input_urls.first() } else { None });
+    let opens = contains_any(&instr_text, &cfg.url_open_cues).is_some();
+    let exempt = phrases::URL_EXEMPT.iter().any(|c| instr_text.contains(c)) && !instr_text.contains("visit");
+    if let Some(url) = url
+        && opens
+        && !exempt
+    {
+        return Some(format!("prompt asks to open a link: {}", snippet(url, 60, false)));
+    }
     if input_text.trim().is_empty()
         && let Some(doc) = missing_document(&instr_text)
     {
         return Some(format!("asks to work on \"{doc}\", but the record holds no such text"));
     }
-    // A link matters when the instruction holds it or the input is little more than it; a URL inside
-    // pasted text (an email, an article) leaves the text to work from.
-    let input_is_link = !input_urls.is_empty() && word_count(&input_text) <= 3;
-    let url = instr_urls.first().or(if input_is_link { input_urls.first() } else { None })?;
-    let opens = contains_any(&instr_text, &cfg.url_open_cues).is_some();
-    let exempt = phrases::URL_EXEMPT.iter().any(|c| instr_text.contains(c)) && !instr_text.contains("visit");
-    (opens && !exempt).then(|| format!("prompt asks to open a link: {}", snippet(url, 60, false)))
+    None
 }
 
 /// A document the instruction asks to read ("summarize the article", "a recent news article") when
