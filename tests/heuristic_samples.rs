@@ -102,9 +102,13 @@ fn planted_defects_are_found_with_high_precision_and_recall() {
             triples.iter().map(|(c, z, y)| RecordText { instruction: c, input: z, output: y }).collect();
         let flags = flag_dataset(&texts, &cfg);
         for (i, record_flags) in flags.iter().enumerate() {
-            for kind in FlagKind::ALL {
+            // The kinds with planted defects; the verifying checks (count_mismatch, ...) have none here
+            // and are tested in src/quality/checks and measured on curator labels by the flag_precision bench.
+            for kind in FlagKind::ALL.into_iter().filter(|k| labels.iter().any(|l| l.2 == k.name())) {
                 let labelled = labels.contains(&(file.to_string(), i, kind.name().to_string()));
-                let flagged = record_flags.iter().find(|f| f.kind == kind);
+                // A planted stand-in input ("<noinput>") is caught by its own flag.
+                let same = |k: FlagKind| k == kind || (kind == FlagKind::Placeholder && k == FlagKind::StandInInput);
+                let flagged = record_flags.iter().find(|f| same(f.kind));
                 let c = counts.entry(kind.name()).or_default();
                 match (labelled, flagged) {
                     (true, Some(_)) => c.tp += 1,

@@ -465,8 +465,12 @@ fn sift_score_reads_the_judge_settings_of_config_toml_or_of_a_config_file() {
         std::fs::write(&p, text).unwrap();
         p
     };
-    // config.toml flags every record as a continuation (threshold 0); a --config file flags none.
-    let app = write("config.toml", "[options]\nauto_advance = false\n[judge.flags]\ncontinuation = 0.0\n");
+    // config.toml turns the continuation flag on (off by default: below the precision contract) and
+    // flags every record as a continuation (threshold 0); a --config file flags none.
+    let app = write(
+        "config.toml",
+        "[options]\nauto_advance = false\n[judge.flags]\ncontinuation = 0.0\nenabled = [\"continuation\"]\n",
+    );
     let run = |config: Option<&std::path::Path>| {
         let mut cmd = sift();
         cmd.args(["score", path.to_str().unwrap(), "-q", "--out", out.to_str().unwrap()])
@@ -489,7 +493,11 @@ fn sift_score_reads_the_judge_settings_of_config_toml_or_of_a_config_file() {
     };
     assert_eq!(run(None).0, Some(RECS.len()), "config.toml's [judge] table applies without --config");
     let none = Some(0);
-    assert_eq!(run(Some(&write("app.toml", "[judge.flags]\ncontinuation = 1.01\n"))).0, none, "config.toml-shaped");
+    assert_eq!(
+        run(Some(&write("app.toml", "[judge.flags]\ncontinuation = 1.01\nenabled = [\"continuation\"]\n"))).0,
+        none,
+        "config.toml-shaped"
+    );
     assert_eq!(run(Some(&write("judge.toml", "[flags]\ncontinuation = 1.01\n"))).0, none, "judge tables alone");
     let (flagged, err) = run(Some(&write("typo.toml", "[judgement.flags]\ncontinuation = 0.0\n")));
     assert!(flagged.is_none() && err.contains("sets no judge settings"), "{err}");

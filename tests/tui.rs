@@ -237,7 +237,9 @@ fn duplicate_reasons(app: &mut App, pos: usize) -> Vec<String> {
     let screen = text(&screen(app, 160, 40));
     screen
         .lines()
-        .filter_map(|l| l.split_once("⚑ duplicate: ").map(|(_, r)| r.split('│').next().unwrap().trim().to_string()))
+        .filter_map(|l| l.split_once("⚑ duplicate: ").map(|(_, r)| r.split('│').next().unwrap().trim()))
+        // The measured precision follows the reason in parentheses.
+        .map(|r| r.rsplit_once(" (").map_or(r, |(reason, _)| reason).to_string())
         .collect()
 }
 

@@ -46,7 +46,8 @@ impl Measured {
         if self.fires == 0 {
             "never fired on labelled data".to_string()
         } else {
-            format!("right {} times in {} on labelled data", self.right, self.fires)
+            let times = if self.right == 1 { "time" } else { "times" };
+            format!("right {} {times} in {} on labelled data", self.right, self.fires)
         }
     }
 }

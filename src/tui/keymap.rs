@@ -89,7 +89,7 @@ pub const COMMANDS: &[(Command, &str, &[&str], &str)] = &[
     (Command::Add, "add", &["o"], "add a record below"),
     (Command::Duplicate, "duplicate", &["y"], "duplicate the record"),
     (Command::Delete, "delete", &["D"], "delete (asks first)"),
-    (Command::ClearStandIn, "clear_stand_in", &["I"], "clear a stand-in input (\"No input\", <noinput>)"),
+    (Command::ClearStandIn, "clear_stand_in", &["I"], "clear a stand-in input (No input)"),
     (Command::Undo, "undo", &["u"], "undo"),
     (Command::Redo, "redo", &["ctrl-r"], "redo"),
     (Command::Save, "save", &["w"], "save the file"),
