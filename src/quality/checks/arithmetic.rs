@@ -294,8 +294,8 @@ fn expression(prompt: &str, output: &str) -> Option<CheckResult> {
     let mut found = EXPR.find_iter(&text).filter(|m| {
         let s = m.as_str();
         // Dates, ranges, phone numbers and fractions alone are not calculations.
-        !(s.matches('-').count() >= 1 && !s.contains(['+', '*', '/', '×', '÷', '^', 'x', ' ']))
-            && !(s.matches('/').count() >= 1 && !s.contains(['+', '*', '-', '×', '÷', '^', 'x', ' ']))
+        (!s.contains('-') || s.contains(['+', '*', '/', '×', '÷', '^', 'x', ' ']))
+            && (!s.contains('/') || s.contains(['+', '*', '-', '×', '÷', '^', 'x', ' ']))
     });
     let m = found.next()?;
     if found.next().is_some() {
@@ -648,7 +648,7 @@ fn binary_text(instruction: &str, input: &str, output: &str) -> Option<CheckResu
         return None;
     }
     let bits: String = input.chars().filter(|c| !c.is_whitespace()).collect();
-    if bits.len() < 8 || bits.len() % 8 != 0 || !bits.chars().all(|c| c == '0' || c == '1') {
+    if bits.len() < 8 || !bits.len().is_multiple_of(8) || !bits.chars().all(|c| c == '0' || c == '1') {
         return None;
     }
     let bytes: Vec<u8> = bits

@@ -398,7 +398,7 @@ fn items(instruction: &str, input: &str, output: &str) -> Option<CheckResult> {
         "different",
         "additional",
     ];
-    if n < 2 || n > 30 || NOT_ITEMS.contains(&first_noun) || ITEMS.captures_iter(instruction).count() > 1 {
+    if !(2..=30).contains(&n) || NOT_ITEMS.contains(&first_noun) || ITEMS.captures_iter(instruction).count() > 1 {
         return None;
     }
     // Several counted groups ("3 fruits and 3 vegetables").
