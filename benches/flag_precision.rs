@@ -1,18 +1,29 @@
-//! Precision and recall per flag on the planted defects of `sample_datasets/` (labels.jsonl): the
-//! model-free heuristic flags always, the model flags too when a model is given.
+//! The precision contract of every flag, on curator labels, and a regression check on planted defects.
 //!
-//! `cargo bench --bench flag_precision -- [--model DIR]` (or `SIFT_MODEL`). Flags with no planted
-//! label (high_ifd, high_ppl, repetitive) report only how many records they flag.
+//! `cargo bench --bench flag_precision -- [--model DIR] [--no-model] [--write-table] [--list FLAG]`
+//!
+//! 1. Curator labels (`../shared/data/labels/alpaca_curator_dev.jsonl`, 328 records of the Alpaca
+//!    validation slice): per flag, with every flag turned on, how often it fires, its precision (the
+//!    curator would fix or drop the record), the precision for its matching defect, the Wilson 95%
+//!    lower bound, and its recall on the random sample's fix/drop records; then the flags on by
+//!    default together: recall on the random sample's fix/drop records and the share of its keeps
+//!    flagged, against the targets. Model flags are measured with `--model DIR`, `SIFT_MODEL` or the
+//!    bundled default model (`--no-model` skips them). The measured counts are compared with
+//!    `sift::quality::precision::MEASURED`: the bench fails when the table is stale, and
+//!    `--write-table` rewrites `src/quality/precision_table.rs`. `--list FLAG` prints the records a
+//!    flag fires on, with the curator's verdict and note.
+//! 2. Planted defects of `sample_datasets/` (labels.jsonl): precision and recall per planted kind.
 
 #[path = "support/mod.rs"]
 mod support;
 
 use sift::dataset::RecordText;
 use sift::dataset::{Dataset, Record};
-use sift::judge::{Engine, EngineOptions, JudgeConfig, ScoreCache, Template, assess};
-use sift::model::{LocalModel, init_threads};
+use sift::judge::{Engine, EngineOptions, JudgeConfig, ModelFlagConfig, ScoreCache, assess};
+use sift::model::init_threads;
 use sift::quality::flag_dataset;
-use sift::quality::heuristics::FlagConfig;
+use sift::quality::heuristics::{FlagConfig, FlagKind};
+use sift::quality::precision::{self, MEASURED, Measured, wilson_lower};
 use std::collections::{BTreeMap, HashSet};
 use std::path::Path;
 use std::sync::atomic::AtomicBool;
@@ -20,16 +31,216 @@ use std::sync::atomic::AtomicBool;
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
-#[derive(Default)]
-struct Counts {
-    tp: usize,
-    fp: usize,
-    fn_: usize,
+#[derive(serde::Deserialize)]
+struct Labelled {
+    index: usize,
+    sample: String,
+    verdict: String,
+    defects: Vec<String>,
+    note: String,
+    instruction: String,
+    input: String,
+    output: String,
+}
+
+impl Labelled {
+    fn bad(&self) -> bool {
+        self.verdict != "keep"
+    }
+}
+
+/// The curator defects a flag claims to find.
+fn matching_defects(flag: &str) -> &'static [&'static str] {
+    match flag {
+        "empty_response" | "truncated" => &["incomplete"],
+        "copies_prompt" => &["copies_prompt"],
+        "refusal" => &["refusal"],
+        "placeholder" | "stand_in_input" | "template_variable" => &["placeholder"],
+        "needs_modality" => &["needs_modality"],
+        "merged_instructions" => &["merged"],
+        "length_ratio" => &["off_task", "low_effort", "incomplete"],
+        "duplicate" | "near_duplicate" => &[],
+        "noise" => &["noise"],
+        "miscalculated" | "code_syntax" => &["wrong"],
+        "count_mismatch" | "form_mismatch" => &["off_task"],
+        "continuation" => &["continuation"],
+        "repetitive" => &["repetitive"],
+        "high_ifd" | "high_ppl" => &["off_task", "wrong", "noise", "continuation"],
+        _ => &[],
+    }
 }
 
 fn main() {
     sift::model::tune_allocator();
     init_threads();
+    let engine = if support::flag("--no-model") {
+        None
+    } else {
+        let dir = support::model_dir().unwrap_or_else(|| sift::paths::default_model_dir().unwrap());
+        println!("model {}", dir.display());
+        Some(sift::judge::load_engine(Some(&dir), "alpaca", EngineOptions::default()).unwrap())
+    };
+    labels(engine.as_ref());
+    println!();
+    planted(engine.as_ref());
+}
+
+/// Scores `texts` with `engine` (through the score cache), or nothing without one.
+fn score(engine: Option<&Engine>, texts: &[RecordText]) -> Vec<Option<sift::judge::ModelSignals>> {
+    match engine {
+        Some(e) => {
+            let mut cache = sift::paths::cache_dir()
+                .map_or_else(|| ScoreCache::disabled(""), |d| ScoreCache::open(&d, &e.cache_key()));
+            e.score(texts, &mut cache, &AtomicBool::new(false), &mut |_| {}).unwrap().signals
+        }
+        None => vec![None; texts.len()],
+    }
+}
+
+fn labels(engine: Option<&Engine>) {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/data/labels/alpaca_curator_dev.jsonl");
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let recs: Vec<Labelled> = text.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    let texts: Vec<RecordText> =
+        recs.iter().map(|r| RecordText { instruction: &r.instruction, input: &r.input, output: &r.output }).collect();
+    let started = std::time::Instant::now();
+    let heur = flag_dataset(&texts, &FlagConfig::all_enabled());
+    let signals = score(engine, &texts);
+    let cfg = JudgeConfig { flags: ModelFlagConfig::all_enabled(), ..JudgeConfig::default() };
+    let fired: Vec<HashSet<String>> = texts
+        .iter()
+        .enumerate()
+        .map(|(i, t)| assess(signals[i].as_ref(), t, &heur[i], &cfg).flags.into_iter().map(|f| f.name).collect())
+        .collect();
+    let reasons: Vec<BTreeMap<String, String>> = texts
+        .iter()
+        .enumerate()
+        .map(|(i, t)| {
+            assess(signals[i].as_ref(), t, &heur[i], &cfg).flags.into_iter().map(|f| (f.name, f.reason)).collect()
+        })
+        .collect();
+    let n_random = recs.iter().filter(|r| r.sample == "random").count();
+    let random_bad = recs.iter().filter(|r| r.sample == "random" && r.bad()).count();
+    let random_keep = n_random - random_bad;
+    println!(
+        "curator labels: {} records ({n_random} random: {random_bad} fix/drop, {random_keep} keep), judged in {:.1} s",
+        recs.len(),
+        started.elapsed().as_secs_f64()
+    );
+    let mut names: Vec<&str> = FlagKind::ALL.iter().map(|k| k.name()).collect();
+    if engine.is_some() {
+        names.extend(sift::judge::flags::MODEL_FLAGS);
+    }
+    println!(
+        "{:<20} {:>5} {:>6} {:>9} {:>7} {:>7} {:>10}  default",
+        "flag", "fires", "right", "precision", "wilson", "defect", "recall(rnd)"
+    );
+    let mut rows = Vec::new();
+    for name in &names {
+        let hits: Vec<&Labelled> = recs.iter().zip(&fired).filter(|(_, f)| f.contains(*name)).map(|(r, _)| r).collect();
+        let right = hits.iter().filter(|r| r.bad()).count();
+        let defect =
+            hits.iter().filter(|r| r.defects.iter().any(|d| matching_defects(name).contains(&d.as_str()))).count();
+        let caught = hits.iter().filter(|r| r.sample == "random" && r.bad()).count();
+        let m = Measured { name, fires: hits.len() as u32, right: right as u32 };
+        let pct =
+            |x: usize| if hits.is_empty() { "-".to_string() } else { format!("{:.2}", x as f64 / hits.len() as f64) };
+        println!(
+            "{name:<20} {:>5} {:>6} {:>9} {:>7.2} {:>7} {:>10.3}  {}",
+            hits.len(),
+            right,
+            pct(right),
+            wilson_lower(m.right, m.fires),
+            pct(defect),
+            caught as f64 / random_bad.max(1) as f64,
+            if m.meets_contract() { "on" } else { "off" }
+        );
+        rows.push(m);
+    }
+    // Every flag that meets the contract, together, on the random sample.
+    let default_on: HashSet<&str> = rows.iter().filter(|m| m.meets_contract()).map(|m| m.name).collect();
+    let flagged = |i: usize| fired[i].iter().any(|f| default_on.contains(f.as_str()));
+    let caught = (0..recs.len()).filter(|&i| recs[i].sample == "random" && recs[i].bad() && flagged(i)).count();
+    let keeps = (0..recs.len()).filter(|&i| recs[i].sample == "random" && !recs[i].bad() && flagged(i)).count();
+    let recall = caught as f64 / random_bad.max(1) as f64;
+    let keep_share = keeps as f64 / random_keep.max(1) as f64;
+    let mut on: Vec<&str> = default_on.iter().copied().collect();
+    on.sort();
+    println!(
+        "on by default (precision >= {} over >= {} firings): {}",
+        precision::MIN_PRECISION,
+        precision::MIN_FIRES,
+        on.join(", ")
+    );
+    let verdict = |ok: bool| if ok { "met" } else { "MISSED" };
+    println!(
+        "default flags together on the random sample: catch {caught} of {random_bad} fix/drop = {recall:.3} (target >= 0.35: {}); flag {keeps} of {random_keep} keeps = {keep_share:.3} (target <= 0.05: {})",
+        verdict(recall >= 0.35),
+        verdict(keep_share <= 0.05)
+    );
+    let all_precise = rows.iter().filter(|m| m.meets_contract()).all(|m| m.precision() >= precision::MIN_PRECISION);
+    println!("every default flag >= 0.8 precision: {}", verdict(all_precise));
+    if let Some(flag) = support::arg("--list") {
+        for (i, r) in recs.iter().enumerate().filter(|(i, _)| fired[*i].contains(&flag)) {
+            println!(
+                "  {} {} {:?} | {} | {}",
+                r.index,
+                r.verdict,
+                r.defects,
+                reasons[i].get(&flag).map_or("", String::as_str),
+                r.note
+            );
+        }
+    }
+    check_table(&rows, engine.is_some());
+}
+
+/// Compares the measured rows with the table in `src/quality/precision_table.rs`; rewrites it with
+/// `--write-table`, else fails when it is stale. Model rows are kept from the table when no model ran.
+fn check_table(rows: &[Measured], with_model: bool) {
+    let mut table: Vec<Measured> = rows.to_vec();
+    if !with_model {
+        table.extend(MEASURED.iter().filter(|m| sift::judge::flags::MODEL_FLAGS.contains(&m.name)).copied());
+    }
+    let stale: Vec<String> = table
+        .iter()
+        .filter(|m| precision::measured(m.name) != Some(m))
+        .map(|m| {
+            format!(
+                "{} {}/{} (table: {:?})",
+                m.name,
+                m.right,
+                m.fires,
+                precision::measured(m.name).map(|t| (t.right, t.fires))
+            )
+        })
+        .collect();
+    if stale.is_empty() {
+        println!("precision table is current ({} flags)", table.len());
+        return;
+    }
+    let mut src = String::from(
+        "// Generated by `cargo bench --bench flag_precision -- --write-table` from\n// ../shared/data/labels/alpaca_curator_dev.jsonl. Do not edit by hand.\n\n/// Every flag's firings on the curator labels and how many were right.\npub const MEASURED: &[Measured] = &[\n",
+    );
+    for m in &table {
+        src.push_str(&format!("    Measured {{ name: \"{}\", fires: {}, right: {} }},\n", m.name, m.fires, m.right));
+    }
+    src.push_str("];\n");
+    if support::flag("--write-table") {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("src/quality/precision_table.rs");
+        std::fs::write(&path, src).unwrap();
+        println!("wrote {} ({} stale rows: {})", path.display(), stale.len(), stale.join("; "));
+    } else {
+        println!("{src}");
+        panic!(
+            "the precision table is stale ({}); rerun with --write-table and commit src/quality/precision_table.rs",
+            stale.join("; ")
+        );
+    }
+}
+
+/// Precision and recall per planted kind on `sample_datasets/`, every flag on.
+fn planted(engine: Option<&Engine>) {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("sample_datasets");
     let mut labels: HashSet<(String, usize, String)> = HashSet::new();
     let mut labelled_kinds: HashSet<String> = HashSet::new();
@@ -39,12 +250,13 @@ fn main() {
         labelled_kinds.insert(defect.clone());
         labels.insert((v["file"].as_str().unwrap().into(), v["index"].as_u64().unwrap() as usize, defect));
     }
-    let engine = support::model_dir().map(|d| {
-        let m = LocalModel::load(&d).unwrap();
-        println!("model {}", d.display());
-        Engine::new(m, Template::Alpaca, EngineOptions::default()).unwrap()
-    });
-    let cfg = JudgeConfig::default();
+    let cfg = JudgeConfig { flags: ModelFlagConfig::all_enabled(), ..JudgeConfig::default() };
+    #[derive(Default)]
+    struct Counts {
+        tp: usize,
+        fp: usize,
+        fn_: usize,
+    }
     let mut counts: BTreeMap<String, Counts> = BTreeMap::new();
     let mut files: Vec<String> = std::fs::read_dir(&dir)
         .unwrap()
@@ -58,15 +270,8 @@ fn main() {
         let recs: Vec<Record> = (0..ds.len()).map(|p| ds.record(p).unwrap_or_default()).collect();
         let texts: Vec<RecordText> = recs.iter().map(Record::text).collect();
         total += texts.len();
-        let heur = flag_dataset(&texts, &FlagConfig::default());
-        let signals = match &engine {
-            Some(e) => {
-                let mut cache = sift::paths::cache_dir()
-                    .map_or_else(|| ScoreCache::disabled(""), |d| ScoreCache::open(&d, &e.cache_key()));
-                e.score(&texts, &mut cache, &AtomicBool::new(false), &mut |_| {}).unwrap().signals
-            }
-            None => vec![None; texts.len()],
-        };
+        let heur = flag_dataset(&texts, &FlagConfig::all_enabled());
+        let signals = score(engine, &texts);
         for (i, t) in texts.iter().enumerate() {
             let a = assess(signals[i].as_ref(), t, &heur[i], &cfg);
             let flagged: HashSet<&str> = a.flags.iter().map(|f| f.name.as_str()).collect();
@@ -86,7 +291,7 @@ fn main() {
             }
         }
     }
-    println!("{total} records in {} files, {} labels", files.len(), labels.len());
+    println!("planted defects (regression check): {total} records in {} files, {} labels", files.len(), labels.len());
     for (k, c) in &counts {
         if labelled_kinds.contains(k) {
             let p = c.tp as f64 / (c.tp + c.fp).max(1) as f64;
@@ -97,6 +302,6 @@ fn main() {
         }
     }
     if engine.is_none() {
-        println!("no model (--model DIR or SIFT_MODEL): model flags (continuation, high_ifd, ...) not measured");
+        println!("no model (--no-model): model flags (continuation, high_ifd, ...) not measured");
     }
 }

@@ -91,7 +91,8 @@ fn planted_defects_are_found_with_high_precision_and_recall() {
         "openai_sample.jsonl",
         "prompt_completion_sample.jsonl",
     ];
-    let cfg = FlagConfig::default();
+    // Every kind on: the planted defects test each flag's rule, not the default policy.
+    let cfg = FlagConfig::all_enabled();
     let mut counts: BTreeMap<&'static str, Counts> = BTreeMap::new();
     let mut mistakes = Vec::new();
     let mut total = 0;
@@ -102,9 +103,13 @@ fn planted_defects_are_found_with_high_precision_and_recall() {
             triples.iter().map(|(c, z, y)| RecordText { instruction: c, input: z, output: y }).collect();
         let flags = flag_dataset(&texts, &cfg);
         for (i, record_flags) in flags.iter().enumerate() {
-            for kind in FlagKind::ALL {
+            // The kinds with planted defects; the verifying checks (count_mismatch, ...) have none here
+            // and are tested in src/quality/checks and measured on curator labels by the flag_precision bench.
+            for kind in FlagKind::ALL.into_iter().filter(|k| labels.iter().any(|l| l.2 == k.name())) {
                 let labelled = labels.contains(&(file.to_string(), i, kind.name().to_string()));
-                let flagged = record_flags.iter().find(|f| f.kind == kind);
+                // A planted stand-in input ("<noinput>") is caught by its own flag.
+                let same = |k: FlagKind| k == kind || (kind == FlagKind::Placeholder && k == FlagKind::StandInInput);
+                let flagged = record_flags.iter().find(|f| same(f.kind));
                 let c = counts.entry(kind.name()).or_default();
                 match (labelled, flagged) {
                     (true, Some(_)) => c.tp += 1,

@@ -392,12 +392,17 @@ fn sift_score_writes_one_object_per_record_in_order() {
         + "{\"instruction\": \"Empty.\", \"input\": \"\", \"output\": \"\"}\n";
     let (dir, path) = temp_file("d.jsonl", jsonl.as_bytes());
     let out = dir.path().join("scores.jsonl");
+    // empty_response is off by default (never measured on the curator labels): the config turns it on.
+    let config = dir.path().join("config.toml");
+    std::fs::write(&config, "[judge]\n\n[flags]\nenabled = [\"empty_response\"]\n").unwrap();
     let run = sift()
         .args([
             "score",
             path.to_str().unwrap(),
             "--model",
             common::tiny_llama().to_str().unwrap(),
+            "--config",
+            config.to_str().unwrap(),
             "--out",
             out.to_str().unwrap(),
         ])
@@ -461,11 +466,12 @@ fn sift_score_reads_the_judge_settings_of_config_toml_or_of_a_config_file() {
         std::fs::write(&p, text).unwrap();
         p
     };
-    // config.toml flags every record as a continuation (threshold 0); a --config file flags none.
+    // config.toml turns the continuation flag on (off by default: below the precision contract) and
+    // flags every record as a continuation (threshold 0); a --config file flags none.
     // Its [keys] table names no command: the TUI refuses it, scoring never reads it.
     let app = write(
         "config.toml",
-        "[options]\nauto_advance = false\n[keys]\nfly = \"z\"\n[judge.flags]\ncontinuation = 0.0\n",
+        "[options]\nauto_advance = false\n[keys]\nfly = \"z\"\n[judge.flags]\ncontinuation = 0.0\nenabled = [\"continuation\"]\n",
     );
     let run_with = |app: &std::path::Path, config: Option<&std::path::Path>| {
         let mut cmd = sift();
@@ -490,7 +496,11 @@ fn sift_score_reads_the_judge_settings_of_config_toml_or_of_a_config_file() {
     let run = |config: Option<&std::path::Path>| run_with(&app, config);
     assert_eq!(run(None).0, Some(RECS.len()), "config.toml's [judge] table applies without --config");
     let none = Some(0);
-    assert_eq!(run(Some(&write("app.toml", "[judge.flags]\ncontinuation = 1.01\n"))).0, none, "config.toml-shaped");
+    assert_eq!(
+        run(Some(&write("app.toml", "[judge.flags]\ncontinuation = 1.01\nenabled = [\"continuation\"]\n"))).0,
+        none,
+        "config.toml-shaped"
+    );
     assert_eq!(run(Some(&write("judge.toml", "[flags]\ncontinuation = 1.01\n"))).0, none, "judge tables alone");
     let (flagged, err) = run(Some(&write("typo.toml", "[judgement.flags]\ncontinuation = 0.0\n")));
     assert!(flagged.is_none() && err.contains("sets no judge settings"), "{err}");

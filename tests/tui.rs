@@ -37,8 +37,9 @@ fn data(dir: &Path, records: &[(&str, &str, &str)]) -> PathBuf {
     write(dir, "data.json", &alpaca(records, "    "))
 }
 
+/// Every heuristic flag on: these tests drive the flags' plumbing, not the default policy.
 fn open(path: &Path) -> App {
-    common::tui::open(path, Config::default())
+    common::tui::open(path, Config { flags: sift::quality::heuristics::FlagConfig::all_enabled(), ..Config::default() })
 }
 
 fn indexed(path: &Path) -> App {
@@ -237,7 +238,9 @@ fn duplicate_reasons(app: &mut App, pos: usize) -> Vec<String> {
     let screen = text(&screen(app, 160, 40));
     screen
         .lines()
-        .filter_map(|l| l.split_once("⚑ duplicate: ").map(|(_, r)| r.split('│').next().unwrap().trim().to_string()))
+        .filter_map(|l| l.split_once("⚑ duplicate: ").map(|(_, r)| r.split('│').next().unwrap().trim()))
+        // The measured precision follows the reason in parentheses.
+        .map(|r| r.rsplit_once(" (").map_or(r, |(reason, _)| reason).to_string())
         .collect()
 }
 

@@ -40,7 +40,13 @@ const RECORDS: &[(&str, &str, &str)] = &[
 fn open(dir: &Path, records: &[(&str, &str, &str)]) -> App {
     let path = dir.join("data.json");
     std::fs::write(&path, alpaca(records, "  ")).unwrap();
-    let mut app = common::tui::open(&path, Config::default());
+    // Every flag on: these tests drive the flags' plumbing, not the default policy.
+    let config = Config {
+        flags: sift::quality::heuristics::FlagConfig::all_enabled(),
+        judge: sift::judge::JudgeConfig { flags: sift::judge::ModelFlagConfig::all_enabled(), ..Default::default() },
+        ..Config::default()
+    };
+    let mut app = common::tui::open(&path, config);
     app.judge.model_dir = Some(common::tiny_llama());
     app.judge.cache_dir = Some(dir.join("cache"));
     app.start_background();

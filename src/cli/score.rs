@@ -5,6 +5,7 @@ use crate::dataset::RecordText;
 use crate::dataset::{Dataset, Format};
 use crate::judge::{self, EngineOptions, JudgeConfig, ScoreCache, ScoreEvent, Signal};
 use crate::quality::heuristics::FlagConfig;
+use crate::quality::precision;
 use anyhow::{Context, Result, bail};
 use serde_json::{Value, json};
 use std::io::Write;
@@ -231,8 +232,11 @@ pub fn record_json(
 ) -> Value {
     let a = judge::assess(m, text, heuristic, cfg);
     let names: Vec<&str> = a.flags.iter().map(|f| f.name.as_str()).collect();
-    let reasons: serde_json::Map<String, Value> =
-        a.flags.iter().map(|f| (f.name.clone(), Value::String(f.reason.clone()))).collect();
+    let reasons: serde_json::Map<String, Value> = a
+        .flags
+        .iter()
+        .map(|f| (f.name.clone(), Value::String(precision::with_precision(&f.name, &f.reason))))
+        .collect();
     let mut v = json!({
         "index": index,
         "flags": names,

@@ -17,11 +17,31 @@ pub struct ModelFlagConfig {
     pub high_ppl: f32,
     /// `repetitive`: share of repeated 4-grams or lines at or above this.
     pub repetitive: f32,
+    /// Model flags that are raised. By default those that meet the precision contract on the curator
+    /// labels ([`crate::quality::precision`]); the others stay signals to sort and filter by.
+    pub enabled: Vec<String>,
 }
 
 impl Default for ModelFlagConfig {
     fn default() -> Self {
-        ModelFlagConfig { continuation: 0.5, high_ifd: 1.0, high_ppl: 200.0, repetitive: 0.3 }
+        ModelFlagConfig {
+            continuation: 0.5,
+            high_ifd: 1.0,
+            high_ppl: 200.0,
+            repetitive: 0.3,
+            enabled: MODEL_FLAGS
+                .into_iter()
+                .filter(|n| crate::quality::precision::on_by_default(n))
+                .map(String::from)
+                .collect(),
+        }
+    }
+}
+
+impl ModelFlagConfig {
+    /// The default thresholds with every model flag enabled, as the precision bench measures them.
+    pub fn all_enabled() -> Self {
+        ModelFlagConfig { enabled: MODEL_FLAGS.map(String::from).to_vec(), ..ModelFlagConfig::default() }
     }
 }
 
@@ -73,21 +93,33 @@ fn continuation_reason(s: &Signals) -> String {
 /// Model flags for `signals` under `cfg`.
 pub fn model_flags(m: &ModelSignals, s: &Signals, cfg: &ModelFlagConfig) -> Vec<JudgeFlag> {
     let mut out = Vec::new();
-    let mut push = |name: &str, reason: String| out.push(JudgeFlag { name: name.into(), reason });
+    let on = |name: &str| cfg.enabled.iter().any(|e| e == name);
+    let mut push = |name: &str, reason: String| {
+        if on(name) {
+            out.push(JudgeFlag { name: name.into(), reason })
+        }
+    };
     if s.continuation >= cfg.continuation {
         push("continuation", continuation_reason(s));
     }
     if s.ifd >= cfg.high_ifd {
+        // The same two losses `signals::ifd` divides, so the quoted numbers give the quoted ratio.
         push(
             "high_ifd",
             format!(
-                "the instruction does not help predict the response: IFD {:.2} (loss {:.2} with the prompt, {:.2} alone)",
-                s.ifd, m.nll_cz, m.nll_y
+                "the instruction does not help predict the response: IFD {:.2} (at or above {:.2}) = mean loss {:.3} nats with the prompt / {:.3} without it, over the same response tokens",
+                s.ifd, cfg.high_ifd, m.nll_cz_head, m.nll_y
             ),
         );
     }
     if s.ppl >= cfg.high_ppl {
-        push("high_ppl", format!("the model finds the response unlikely: perplexity {:.0}", s.ppl));
+        push(
+            "high_ppl",
+            format!(
+                "the model finds the response unlikely: perplexity {:.0} (at or above {:.0}) over the whole response",
+                s.ppl, cfg.high_ppl
+            ),
+        );
     }
     if s.repetition >= cfg.repetitive {
         push("repetitive", format!("{:.0}% of the response repeats earlier phrases or lines", s.repetition * 100.0));

@@ -248,7 +248,7 @@ mod tests {
         assert!(Signal::Quality.is_bad(0.3, &t) && !Signal::Quality.is_bad(0.5, &t));
         assert!(Signal::Quality.is_good(0.7) && !Signal::Quality.is_good(0.69));
         assert!(Signal::Ppl.is_bad(t.high_ppl, &t) && !Signal::Ppl.is_bad(t.high_ppl - 1.0, &t));
-        let lenient = ModelFlagConfig { continuation: 0.9, ..t };
+        let lenient = ModelFlagConfig { continuation: 0.9, ..t.clone() };
         assert!(Signal::Continuation.is_bad(0.6, &t) && !Signal::Continuation.is_bad(0.6, &lenient));
         assert!(!Signal::Len.is_bad(1e9, &t) && !Signal::Gain.is_bad(-5.0, &t));
         assert_eq!(Signal::Len.of_text("ab", "", "çd"), Some(4.0));

@@ -13,7 +13,8 @@ fn strings(items: &[&str]) -> Vec<String> {
 #[derive(Deserialize, Serialize, Clone, Debug)]
 #[serde(default)]
 pub struct FlagConfig {
-    /// Kinds that are reported; others are skipped.
+    /// Kinds that are reported; others are skipped. By default the kinds that meet the precision
+    /// contract on the curator labels ([`super::precision`]); name others here to turn them on.
     pub enabled: Vec<FlagKind>,
     /// CopiesPrompt: word-bigram overlap (of the longer side) at which a response counts as a copy.
     pub copy_overlap: f64,
@@ -82,7 +83,7 @@ pub struct FlagConfig {
 impl Default for FlagConfig {
     fn default() -> Self {
         FlagConfig {
-            enabled: FlagKind::ALL.to_vec(),
+            enabled: FlagKind::ALL.into_iter().filter(|k| super::precision::on_by_default(k.name())).collect(),
             copy_overlap: 0.9,
             copy_min_words: 4,
             refusal_phrases: strings(&phrases::REFUSAL_PHRASES),
@@ -117,6 +118,11 @@ impl Default for FlagConfig {
 }
 
 impl FlagConfig {
+    /// The default thresholds with every kind enabled, as the precision bench measures them.
+    pub fn all_enabled() -> Self {
+        FlagConfig { enabled: FlagKind::ALL.to_vec(), ..FlagConfig::default() }
+    }
+
     /// Whether `kind` is reported under this config.
     pub fn is_enabled(&self, kind: FlagKind) -> bool {
         self.enabled.contains(&kind)

@@ -187,7 +187,7 @@ mod tests {
     fn exact_duplicates_ignore_case_and_whitespace() {
         let texts =
             [rec("Name three primary colors."), rec("Explain photosynthesis."), rec("  name three   PRIMARY colors. ")];
-        let flags = duplicate_flags(&texts, &FlagConfig::default());
+        let flags = duplicate_flags(&texts, &FlagConfig::all_enabled());
         assert_eq!(kinds(&flags), vec![vec![], vec![], vec![FlagKind::Duplicate]]);
         assert_eq!(flags[2][0].reason, "same instruction as #0");
     }
@@ -197,7 +197,7 @@ mod tests {
         let a = RecordText { instruction: "Translate to French.", input: "Good morning", output: "Bonjour" };
         let b = RecordText { instruction: "Translate to French.", input: "Good night", output: "Bonne nuit" };
         let c = RecordText { input: "good  morning", ..a };
-        let flags = duplicate_flags(&[a, b, c], &FlagConfig::default());
+        let flags = duplicate_flags(&[a, b, c], &FlagConfig::all_enabled());
         assert_eq!(kinds(&flags), vec![vec![], vec![], vec![FlagKind::Duplicate]]);
         assert_eq!(flags[2][0].reason, "same instruction and input as #0");
     }
@@ -216,10 +216,10 @@ mod tests {
                 "Write a short paragraph that explains, to a ten-year-old, why the sky looks blue during the day but turns red and orange around sunset!",
             ),
         ];
-        let flags = duplicate_flags(&texts, &FlagConfig::default());
+        let flags = duplicate_flags(&texts, &FlagConfig::all_enabled());
         assert_eq!(kinds(&flags), vec![vec![], vec![], vec![], vec![], vec![FlagKind::NearDuplicate]]);
         assert!(flags[4][0].reason.starts_with("near-duplicate of #0 (Jaccard 1.00)"));
-        let loose = FlagConfig { near_dup_threshold: 0.7, ..FlagConfig::default() };
+        let loose = FlagConfig { near_dup_threshold: 0.7, ..FlagConfig::all_enabled() };
         let flags = duplicate_flags(&texts, &loose);
         assert_eq!(flags[3].len(), 1, "{:?}", flags[3]);
         assert!(flags[3][0].reason.starts_with("near-duplicate of #0"));
@@ -228,7 +228,7 @@ mod tests {
     #[test]
     fn disabled_kinds_are_not_reported() {
         let texts = [rec("Say hi."), rec("say hi.")];
-        let cfg = FlagConfig { enabled: vec![FlagKind::NearDuplicate], ..FlagConfig::default() };
+        let cfg = FlagConfig { enabled: vec![FlagKind::NearDuplicate], ..FlagConfig::all_enabled() };
         assert!(duplicate_flags(&texts, &cfg).iter().all(Vec::is_empty));
     }
 
@@ -244,8 +244,8 @@ mod tests {
             .map(|i| format!("Generate a secure random password for user number {} today please", i % 1500))
             .collect();
         let texts: Vec<RecordText> = prompts.iter().map(|p| rec(p)).collect();
-        let a = duplicate_flags(&texts, &FlagConfig::default());
-        let b = duplicate_flags(&texts, &FlagConfig::default());
+        let a = duplicate_flags(&texts, &FlagConfig::all_enabled());
+        let b = duplicate_flags(&texts, &FlagConfig::all_enabled());
         assert_eq!(a, b);
         assert!(a[..1500].iter().all(|f| f.iter().all(|x| x.kind != FlagKind::Duplicate)));
         assert!(a[1500..].iter().all(|f| f.iter().any(|x| x.kind == FlagKind::Duplicate)));

@@ -26,11 +26,17 @@ pub enum FlagKind {
     Duplicate,
     NearDuplicate,
     Noise,
+    StandInInput,
+    TemplateVariable,
+    Miscalculated,
+    CountMismatch,
+    FormMismatch,
+    CodeSyntax,
 }
 
 impl FlagKind {
     /// Every kind, in display order.
-    pub const ALL: [FlagKind; 11] = [
+    pub const ALL: [FlagKind; 17] = [
         FlagKind::EmptyResponse,
         FlagKind::CopiesPrompt,
         FlagKind::Refusal,
@@ -42,6 +48,12 @@ impl FlagKind {
         FlagKind::Duplicate,
         FlagKind::NearDuplicate,
         FlagKind::Noise,
+        FlagKind::StandInInput,
+        FlagKind::TemplateVariable,
+        FlagKind::Miscalculated,
+        FlagKind::CountMismatch,
+        FlagKind::FormMismatch,
+        FlagKind::CodeSyntax,
     ];
 
     /// Stable snake_case name, as used in configs, labels and the CLI.
@@ -58,6 +70,12 @@ impl FlagKind {
             FlagKind::Duplicate => "duplicate",
             FlagKind::NearDuplicate => "near_duplicate",
             FlagKind::Noise => "noise",
+            FlagKind::StandInInput => "stand_in_input",
+            FlagKind::TemplateVariable => "template_variable",
+            FlagKind::Miscalculated => "miscalculated",
+            FlagKind::CountMismatch => "count_mismatch",
+            FlagKind::FormMismatch => "form_mismatch",
+            FlagKind::CodeSyntax => "code_syntax",
         }
     }
 
@@ -80,6 +98,14 @@ impl FlagKind {
             FlagKind::Duplicate => "the same instruction and input occur earlier in the dataset",
             FlagKind::NearDuplicate => "a nearly identical instruction occurs earlier",
             FlagKind::Noise => "a field contains symbol noise, mojibake or control characters",
+            FlagKind::StandInInput => "the input is a stand-in such as \"No input\" instead of being empty",
+            FlagKind::TemplateVariable => "a field holds an unfilled template variable such as {{name}} or <image>",
+            FlagKind::Miscalculated => "the response's number disagrees with the calculation the prompt asks for",
+            FlagKind::CountMismatch => "the response has another count than asked (words, sentences, items, syllables)",
+            FlagKind::FormMismatch => {
+                "the response ignores a form the instruction asks for (one word, case, metaphor, script)"
+            }
+            FlagKind::CodeSyntax => "code in the response does not parse in its language",
         }
     }
 }
@@ -180,6 +206,23 @@ fn flag_with(rec: &RecordText, f: &Flagger) -> Vec<Flag> {
             .into_iter()
             .find_map(|(field, text)| noise(field, text, cfg))
     });
+    if [
+        FlagKind::StandInInput,
+        FlagKind::TemplateVariable,
+        FlagKind::Miscalculated,
+        FlagKind::CountMismatch,
+        FlagKind::FormMismatch,
+        FlagKind::CodeSyntax,
+    ]
+    .into_iter()
+    .any(on)
+    {
+        for r in super::checks::run_checks(rec.instruction, rec.input, rec.output) {
+            if r.failed && on(r.kind) && !flags.iter().any(|f: &Flag| f.kind == r.kind) {
+                flags.push(Flag::new(r.kind, r.detail));
+            }
+        }
+    }
     flags
 }
 
@@ -200,6 +243,10 @@ fn copies_prompt(rec: &RecordText, instr: &str, cfg: &FlagConfig) -> Option<Stri
     }
     let out = words(rec.output);
     let editing = phrases::EDIT_CUES.iter().any(|c| instr.contains(c));
+    // Ranking or sorting may legitimately leave the input as it was.
+    if phrases::ORDER_CUES.iter().any(|c| instr.contains(c)) {
+        return None;
+    }
     for (field, src) in candidates {
         let src_words = words(src);
         if src_words.is_empty() {
@@ -322,7 +369,8 @@ fn placeholder(rec: &RecordText, f: &Flagger) -> Option<String> {
     let fields = [("instruction", rec.instruction), ("input", rec.input), ("response", rec.output)];
     for (field, text) in fields {
         let t = text.trim();
-        if t.is_empty() {
+        // A stand-in input is its own flag (stand_in_input).
+        if t.is_empty() || (field == "input" && super::checks::is_stand_in_input(t)) {
             continue;
         }
         let whole = t.len() <= 40 && t.chars().count() <= 20 && {
@@ -344,17 +392,66 @@ fn placeholder(rec: &RecordText, f: &Flagger) -> Option<String> {
 
 fn needs_modality(rec: &RecordText, instr: &str, f: &Flagger) -> Option<String> {
     let cfg = f.cfg;
-    let prompt = format!("{instr}\n{}", fold(rec.input));
+    let input = fold(rec.input);
+    // Words inside a URL ("mywebsite.com/watch") are not words of the prompt.
+    let (instr_text, instr_urls) = split_urls(instr);
+    let (input_text, input_urls) = split_urls(&input);
+    let prompt = format!("{instr_text}\n{input_text}");
     if let Some(p) = f.modality.find(&prompt) {
         return Some(format!("prompt refers to non-text material: \"{p}\""));
     }
-    let url = ["https://", "http://", "www."]
-        .iter()
-        .find_map(|m| prompt.find(m))
-        .map(|i| prompt[i..].split_whitespace().next().unwrap_or(""))?;
-    let opens = contains_any(instr, &cfg.url_open_cues).is_some();
-    let exempt = phrases::URL_EXEMPT.iter().any(|c| instr.contains(c)) && !instr.contains("visit");
-    (opens && !exempt).then(|| format!("prompt asks to open a link: {}", snippet(url, 60, false)))
+    // A link matters when the instruction holds it or the input is little more than it; a URL inside
+    // pasted text (an email, an article) leaves the text to work from.
+    let input_is_link = !input_urls.is_empty() && word_count(&input_text) <= 3;
+    let url = instr_urls.first().or(if input_is_link { input_urls.first() } else { None });
+    let opens = contains_any(&instr_text, &cfg.url_open_cues).is_some();
+    let exempt = phrases::URL_EXEMPT.iter().any(|c| instr_text.contains(c)) && !instr_text.contains("visit");
+    if let Some(url) = url
+        && opens
+        && !exempt
+    {
+        return Some(format!("prompt asks to open a link: {}", snippet(url, 60, false)));
+    }
+    if input_text.trim().is_empty()
+        && let Some(doc) = missing_document(&instr_text)
+    {
+        return Some(format!("asks to work on \"{doc}\", but the record holds no such text"));
+    }
+    None
+}
+
+/// A document the instruction asks to read ("summarize the article", "a recent news article") when
+/// the instruction itself is too short to hold it.
+fn missing_document(instr: &str) -> Option<String> {
+    static DOC: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
+        regex::Regex::new(concat!(
+            r"\b(summari[sz]e|read|analy[sz]e|review|critique|proofread|paraphrase|classify|evaluate|edit|rewrite)\b",
+            r"[^.?!:]{0,30}?\b(this|the following|the given|the provided|the attached|the above|the below|a recent|the latest|today's)",
+            r"\s+(news\s+)?(article|blog post|news story|passage|document|email|report|transcript|speech)\b"
+        ))
+        .expect("valid regex")
+    });
+    let m = DOC.find(instr)?;
+    // Material quoted or pasted into the instruction after the reference.
+    let rest = &instr[m.end()..];
+    (word_count(rest) <= 12 && !rest.contains('"')).then(|| m.as_str().to_string())
+}
+
+/// `text` with its URLs (http://, https://, www.) blanked out, and the URLs.
+fn split_urls(text: &str) -> (String, Vec<&str>) {
+    let mut rest = String::with_capacity(text.len());
+    let mut urls = Vec::new();
+    for token in text.split_inclusive(char::is_whitespace) {
+        let word = token.trim_end();
+        let bare = word.trim_start_matches(['(', '<', '"', '\'', '[']);
+        if ["https://", "http://", "www."].iter().any(|m| bare.starts_with(m) || bare.contains("](http")) {
+            urls.push(word);
+            rest.push(' ');
+        } else {
+            rest.push_str(token);
+        }
+    }
+    (rest, urls)
 }
 
 fn content_stems(sentence: &[String]) -> Vec<String> {

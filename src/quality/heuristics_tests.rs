@@ -1,7 +1,8 @@
 use super::*;
 
+/// Every kind on: the tests check each flag's rule, not which flags are on by default.
 fn flags(instruction: &str, input: &str, output: &str) -> Vec<Flag> {
-    flag_record(&RecordText { instruction, input, output }, &FlagConfig::default())
+    flag_record(&RecordText { instruction, input, output }, &FlagConfig::all_enabled())
 }
 
 fn kinds(instruction: &str, input: &str, output: &str) -> Vec<FlagKind> {
@@ -89,7 +90,7 @@ fn refusal() {
     assert!(!has(FlagKind::Refusal, "Write an email declining a party invitation.", "", decline));
     // An apology in the middle of a text is not an opening refusal.
     assert!(!has(FlagKind::Refusal, "Write a story.", "", "Tom said: I'm unable to swim. So they taught him."));
-    let mut cfg = FlagConfig::default();
+    let mut cfg = FlagConfig::all_enabled();
     cfg.extra_refusal_phrases.push("Beep boop".into());
     let r = RecordText { instruction: "Hi", input: "", output: "BEEP BOOP, no." };
     assert_eq!(flag_record(&r, &cfg)[0].kind, FlagKind::Refusal);
@@ -123,13 +124,16 @@ fn truncated() {
 
 #[test]
 fn placeholder() {
-    assert!(has(FlagKind::Placeholder, "Name a dog breed.", "<noinput>", "Beagle"));
-    assert!(has(FlagKind::Placeholder, "Name a dog breed.", "No Input.", "Beagle"));
+    // A stand-in input is its own flag, not also a placeholder.
+    for input in ["<noinput>", "No Input.", "None", "<No input>", "No input required.", "N/A"] {
+        assert_eq!(kinds("Name a dog breed.", input, "Beagle"), vec![FlagKind::StandInInput], "{input}");
+    }
+    assert!(has(FlagKind::Placeholder, "Name a dog breed.", "Use <noinput> rules.", "Beagle"));
     assert!(has(FlagKind::Placeholder, "Write a bio.", "", "<nooutput>"));
     assert!(has(FlagKind::Placeholder, "Translate hello.", "", "N/A"));
     assert!(has(FlagKind::Placeholder, "Summarize: {input}", "", "A summary of the text."));
     let f = flags("Name a dog breed.", "None", "Beagle");
-    assert!(f[0].reason.contains("input"), "{}", f[0].reason);
+    assert_eq!(f[0].reason, "the input is a stand-in \"None\" instead of being empty");
     assert!(!has(FlagKind::Placeholder, "Which of 4, 6, 8 is odd?", "", "None of them is odd."));
     assert!(!has(FlagKind::Placeholder, "Name a dog breed.", "", "Beagle"));
 }
@@ -140,7 +144,40 @@ fn needs_modality() {
     assert!(has(FlagKind::NeedsModality, "What is shown in the image below?", "", "A dog."));
     assert!(has(FlagKind::NeedsModality, "Listen to the recording and transcribe it.", "", "Hello."));
     assert!(has(FlagKind::NeedsModality, "Summarize this article.", "https://example.com/news/1", "News."));
-    assert!(has(FlagKind::NeedsModality, "Draw a picture of a horse.", "", "A horse."));
+    assert!(has(FlagKind::NeedsModality, "Generate a tweet summarizing today's news.", "", "Breaking: ..."));
+    assert!(has(
+        FlagKind::NeedsModality,
+        "Summarize a recent news article that discusses the impacts of climate change.",
+        "",
+        "Recent studies have shown that climate change is a growing problem."
+    ));
+    assert!(has(
+        FlagKind::NeedsModality,
+        "Describe the works of art in a single sentence",
+        "![img](https://cdn.example.com/uploads/artwork.jpg)",
+        "An abstract artwork."
+    ));
+    // Asking for a picture or a song is answered in words (a description, the lyrics): that is no
+    // missing material.
+    assert!(!has(FlagKind::NeedsModality, "Draw a picture of a horse.", "", "A horse."));
+    assert!(!has(FlagKind::NeedsModality, "Design a logo for a dentist.", "", "A white tooth on a blue circle."));
+    // A URL inside pasted text, or a URL whose words look like cues, is not a link to open.
+    assert!(!has(
+        FlagKind::NeedsModality,
+        "Summarize the following email.",
+        "Hi team, the launch moved to Friday. The agenda is at https://intranet.example.com/website-page and \
+         the slides follow tomorrow. Please confirm you can attend the review at 10am.",
+        "The launch moved to Friday; confirm attendance at the 10am review."
+    ));
+    assert!(!has(FlagKind::NeedsModality, "Is this URL valid? https://www.mywebsite.com/watch-video", "", "Yes."));
+    assert!(!has(
+        FlagKind::NeedsModality,
+        "Summarize the following article in one sentence: \"The city council approved a new bike lane network on \
+         Monday, connecting the university to downtown by 2026.\"",
+        "",
+        "The council approved bike lanes linking the university and downtown by 2026."
+    ));
+    assert!(!has(FlagKind::NeedsModality, "Write an article about recycling.", "", "Recycling matters."));
     // URLs as data, and words that only look like modalities, are fine.
     assert!(!has(
         FlagKind::NeedsModality,
@@ -204,8 +241,25 @@ fn flag_dataset_combines_record_and_duplicate_flags() {
         RecordText { instruction: "Name a fruit.", input: "", output: "Apple." },
         RecordText { instruction: "name a  fruit.", input: "", output: "" },
     ];
-    let all = crate::quality::flag_dataset(&texts, &FlagConfig::default());
+    let all = crate::quality::flag_dataset(&texts, &FlagConfig::all_enabled());
     assert!(all[0].is_empty());
     let k: Vec<FlagKind> = all[1].iter().map(|f| f.kind).collect();
     assert_eq!(k, vec![FlagKind::EmptyResponse, FlagKind::Duplicate]);
+}
+
+#[test]
+fn default_config_enables_exactly_the_flags_that_meet_the_precision_contract() {
+    let cfg = FlagConfig::default();
+    for k in FlagKind::ALL {
+        let contract = crate::quality::precision::measured(k.name()).is_some_and(|m| m.meets_contract());
+        assert_eq!(cfg.is_enabled(k), contract, "{k}");
+    }
+    // Off by default is not gone: a config turns a flag on.
+    let cfg: FlagConfig = toml::from_str("enabled = [\"truncated\"]").unwrap();
+    let r = RecordText {
+        instruction: "Explain it.",
+        input: "",
+        output: "The reason is that the water flows down the hill and",
+    };
+    assert_eq!(flag_record(&r, &cfg)[0].kind, FlagKind::Truncated);
 }

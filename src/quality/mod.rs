@@ -1,9 +1,11 @@
 //! Model-free quality signals: per-record heuristic flags and dataset-wide duplicate detection.
 
+pub mod checks;
 mod config;
 pub mod dedup;
 pub mod heuristics;
 mod phrases;
+pub mod precision;
 mod text;
 
 use crate::dataset::RecordText;

@@ -52,7 +52,7 @@ pub(crate) const PLACEHOLDER_MARKERS: [&str; 12] = [
 
 /// Default `FlagConfig::modality_phrases`.
 #[rustfmt::skip]
-pub(crate) const MODALITY_PHRASES: [&str; 78] = [
+pub(crate) const MODALITY_PHRASES: [&str; 69] = [
     "this image", "this photo", "this photograph", "this picture", "this video", "this audio",
     "this recording", "this clip", "this screenshot", "this painting", "this diagram", "this chart",
     "this graph", "the image below", "the image above", "the following image", "the given image",
@@ -64,10 +64,8 @@ pub(crate) const MODALITY_PHRASES: [&str; 78] = [
     "the following graph", "the following diagram", "the given chart", "the given graph", "in the image",
     "in the picture", "in the photo", "in the video", "listen to the", "listen to this", "watch the video",
     "watch this", "the uploaded", "i uploaded", "see the chart", "see the graph", "see the image",
-    "see the picture", "generate an image", "create an image", "draw a picture", "draw an image",
-    "draw a diagram", "draw a sketch", "draw a map", "draw a cartoon", "sketch a", "paint a picture",
-    "take a photo", "record a video", "record yourself", "design a logo", "create a logo", "make a video",
-    "film a", "sing a", "hum a",
+    "see the picture", "today's news", "latest news", "current news", "current events", "today's weather",
+    "current weather", "weather today", "current stock price", "stock price today", "current exchange rate",
 ];
 
 /// Default `FlagConfig::url_open_cues`.
@@ -176,6 +174,9 @@ pub(crate) const STOP: [&str; 16] = [
 pub(crate) const URL_EXEMPT: [&str; 9] = [
     "extract", "parse", "validate", "shorten", "regex", "regular expression", "domain", "url", "hyperlink"
 ];
+
+/// Instruction words asking to put a list or text in order, whose answer may repeat the input.
+pub(crate) const ORDER_CUES: [&str; 7] = ["rank", "order", "arrange", "sort", "organi", "alphabeti", "sequence"];
 
 /// Phrases by which a sentence points at text that follows it inside the instruction.
 #[rustfmt::skip]

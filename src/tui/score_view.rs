@@ -7,6 +7,7 @@ use super::text::{sanitize_lines, visible};
 use crate::judge::Signal;
 use crate::judge::signal_registry::ValueFormat;
 use crate::judge::signals::Surprise;
+use crate::quality::precision::with_precision;
 use ratatui::style::{Color, Modifier, Style};
 use ratatui::text::{Line, Span};
 
@@ -89,7 +90,8 @@ pub fn value_text(v: f32) -> String {
     }
 }
 
-/// The head of the detail pane for record `id`: every flag with its reason (heuristic ones, then the
+/// The head of the detail pane for record `id`: every flag with its reason and measured precision
+/// (heuristic ones, then the
 /// model's), the signal values, and whether the judge is still working on it.
 pub fn detail_lines(app: &App, id: u32) -> Vec<Line<'static>> {
     let mut lines = Vec::new();
@@ -100,10 +102,10 @@ pub fn detail_lines(app: &App, id: u32) -> Vec<Line<'static>> {
         ])
     };
     for f in app.signals.flags(id) {
-        lines.push(flag(f.kind.name(), &f.reason, Color::Magenta));
+        lines.push(flag(f.kind.name(), &with_precision(f.kind.name(), &f.reason), Color::Magenta));
     }
     for f in app.signals.model_flags(id) {
-        lines.push(flag(&format!("model {}", f.name), &f.reason, Color::Red));
+        lines.push(flag(&format!("model {}", f.name), &with_precision(&f.name, &f.reason), Color::Red));
     }
     let mut values: Vec<String> =
         Signal::all().filter_map(|s| app.signals.value(s, id).map(|v| format!("{s} {}", value_text(v)))).collect();

@@ -262,6 +262,7 @@ fn command(app: &mut App, cmd: Command) {
                 app.mode = Mode::Dialog(Dialog::Bulk { op: BulkOp::Delete, ids });
             }
         }
+        Command::ClearStandIn => clear_stand_in(app),
         Command::Undo | Command::Redo => {
             let undo = cmd == Command::Undo;
             let r = if undo { app.session.undo() } else { app.session.redo() };
@@ -304,6 +305,25 @@ fn command(app: &mut App, cmd: Command) {
 }
 
 /// Records that a change was made (for undo bookkeeping and re-indexing).
+/// Empties the current record's input when it is a stand-in ("No input", "<noinput>", "N/A"): the
+/// one-key fix for the `stand_in_input` flag, undoable like any edit.
+fn clear_stand_in(app: &mut App) {
+    let Some(pos) = app.current() else { return };
+    let ds = app.session.dataset();
+    let Some(id) = ds.entry(pos).map(|e| e.id) else { return };
+    let input = ds.record(pos).map(|r| r.input).unwrap_or_default();
+    if !crate::quality::checks::is_stand_in_input(&input) {
+        return say(app, "the input is not a stand-in: nothing to clear");
+    }
+    match app.session.set_field(pos, crate::dataset::Field::Input, "") {
+        Ok(()) => {
+            record_touch(app, vec![id], false);
+            say(app, format!("cleared the stand-in input of #{pos}"));
+        }
+        Err(e) => fail(app, e),
+    }
+}
+
 pub(super) fn record_touch(app: &mut App, ids: Vec<u32>, structural: bool) {
     app.touched_undo.push(Some(ids.clone()));
     app.touched_redo.clear();

@@ -1,0 +1,61 @@
+//! Checks that verify rather than guess (in the spirit of IFEval's verifiable instructions): each one
+//! measures something definite about a record (a stand-in input, a template variable, the number the
+//! prompt's arithmetic gives, the count or form the instruction asks for, whether code parses) and
+//! says exactly what it measured.
+//!
+//! [`run_checks`] is the stable API: one [`CheckResult`] per check that applies to the record, passed
+//! or failed, so the judge can use them as features. [`super::heuristics::Flagger`] raises a flag for
+//! each failed one whose kind is enabled.
+
+mod arithmetic;
+mod code;
+mod constraints;
+mod stand_in;
+mod syllables;
+
+pub use stand_in::is_stand_in_input;
+
+use super::heuristics::FlagKind;
+use serde::{Deserialize, Serialize};
+
+/// What one check measured on one record.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct CheckResult {
+    /// The flag the check raises when the record fails it.
+    pub kind: FlagKind,
+    /// Whether the record fails the check.
+    pub failed: bool,
+    /// Size of the mismatch: 0 when the record passes; for counts `|found - asked| / asked`; 1 for a
+    /// yes/no failure (wrong number, code that does not parse, a stand-in).
+    pub value: f32,
+    /// What was measured, for the user: "asked for 10 words, has 8".
+    pub detail: String,
+}
+
+impl CheckResult {
+    pub(crate) fn pass(kind: FlagKind, detail: impl Into<String>) -> Self {
+        CheckResult { kind, failed: false, value: 0.0, detail: detail.into() }
+    }
+
+    pub(crate) fn fail(kind: FlagKind, value: f32, detail: impl Into<String>) -> Self {
+        CheckResult { kind, failed: true, value, detail: detail.into() }
+    }
+}
+
+/// Every check that applies to the record (instruction, input, response), in a fixed order:
+/// stand-in input, template variables, arithmetic, count constraints, form constraints, code syntax.
+pub fn run_checks(instruction: &str, input: &str, output: &str) -> Vec<CheckResult> {
+    let mut out = Vec::new();
+    out.extend(stand_in::stand_in_input(input));
+    out.extend(stand_in::template_variable(instruction, input, output));
+    if !output.trim().is_empty() {
+        out.extend(arithmetic::check(instruction, input, output));
+        out.extend(constraints::counts(instruction, input, output));
+        out.extend(constraints::form(instruction, output));
+        out.extend(code::check(instruction, output));
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests;

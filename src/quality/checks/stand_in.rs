@@ -1,0 +1,84 @@
+//! Stand-in inputs ("No input", "<noinput>", "N/A" where the input should be empty) and unfilled
+//! template variables (`{{name}}`, `<image>`, `[Image of a logo]`, `[insert quote]`).
+
+use super::CheckResult;
+use crate::quality::heuristics::FlagKind;
+use crate::quality::text::{looks_like_code, snippet};
+use regex::Regex;
+use std::sync::LazyLock;
+
+/// Input values (lowercase letters and digits only) that stand in for "there is no input".
+const STAND_IN_KEYS: [&str; 20] = [
+    "noinput",
+    "noinputs",
+    "noinputrequired",
+    "noinputneeded",
+    "noinputnecessary",
+    "noinputprovided",
+    "noinputgiven",
+    "noinputisrequired",
+    "noinputisneeded",
+    "none",
+    "na",
+    "nil",
+    "null",
+    "notapplicable",
+    "empty",
+    "nothing",
+    "blank",
+    "noinputdata",
+    "nodata",
+    "input",
+];
+
+/// Whether `input` is a stand-in for an empty input: the whole field is "No input", "<noinput>",
+/// "None", "N/A" and the like (case, spaces and punctuation ignored), or only punctuation.
+pub fn is_stand_in_input(input: &str) -> bool {
+    let t = input.trim();
+    if t.is_empty() || t.chars().count() > 40 {
+        return false;
+    }
+    let key: String = t.chars().filter(|c| c.is_alphanumeric()).flat_map(char::to_lowercase).collect();
+    if key.is_empty() {
+        // "-", "...", "—": punctuation only.
+        return t.chars().all(|c| matches!(c, '-' | '.' | '—' | '–' | '_' | '/' | '?' | '"' | '\'' | '`'));
+    }
+    STAND_IN_KEYS.contains(&key.as_str())
+}
+
+pub(super) fn stand_in_input(input: &str) -> Option<CheckResult> {
+    is_stand_in_input(input).then(|| {
+        CheckResult::fail(
+            FlagKind::StandInInput,
+            1.0,
+            format!("the input is a stand-in \"{}\" instead of being empty", snippet(input.trim(), 40, false)),
+        )
+    })
+}
+
+/// Template variables that no finished record contains.
+static TEMPLATE: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(concat!(
+        r"(?i)\{\{\s*[a-z_][a-z0-9_ .]{0,40}\}\}",
+        r"|<\s*(image|img|photo|picture|audio|video|file|attachment|url|link)(\s*_?\d+)?\s*>",
+        r"|\[\s*(image|picture|photo|photograph|video|audio|screenshot|illustration|drawing|sketch|chart|graph|diagram)(\s+(of|showing|with)\b[^\]\n]{0,80})?\s*\]",
+        r"|\[\s*insert\b[^\]\n]{0,60}\]|<\s*insert\b[^>\n]{0,60}>|\(\s*insert\b[^)\n]{0,60}\)",
+    ))
+    .expect("valid regex")
+});
+
+pub(super) fn template_variable(instruction: &str, input: &str, output: &str) -> Option<CheckResult> {
+    for (field, text) in [("instruction", instruction), ("input", input), ("response", output)] {
+        // `{{ name }}` is legitimate in templating code (Jinja, Handlebars, Vue).
+        let code = looks_like_code(text);
+        let hit = TEMPLATE.find_iter(text).find(|m| !(code && m.as_str().starts_with("{{")));
+        if let Some(m) = hit {
+            return Some(CheckResult::fail(
+                FlagKind::TemplateVariable,
+                1.0,
+                format!("the {field} holds an unfilled template variable \"{}\"", snippet(m.as_str(), 60, false)),
+            ));
+        }
+    }
+    None
+}

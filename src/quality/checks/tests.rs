@@ -1,0 +1,335 @@
+use super::*;
+
+/// The result of `kind` on the record, if that check applied.
+fn result(kind: FlagKind, instruction: &str, input: &str, output: &str) -> Option<CheckResult> {
+    run_checks(instruction, input, output).into_iter().find(|r| r.kind == kind)
+}
+
+/// The failure detail of `kind`, if the record fails it.
+fn fails(kind: FlagKind, instruction: &str, input: &str, output: &str) -> Option<String> {
+    result(kind, instruction, input, output).filter(|r| r.failed).map(|r| r.detail)
+}
+
+fn passes(kind: FlagKind, instruction: &str, input: &str, output: &str) -> bool {
+    result(kind, instruction, input, output).is_some_and(|r| !r.failed)
+}
+
+#[test]
+fn stand_in_inputs() {
+    for input in
+        ["No input", "<noinput>", "<NO INPUT>", "No input required.", "None", "N/A", "noinput", " - ", "<none>"]
+    {
+        let d =
+            fails(FlagKind::StandInInput, "Name three influential technology entrepreneurs.", input, "Jobs, Gates.");
+        assert!(d.is_some_and(|d| d.contains("stand-in")), "{input}");
+    }
+    // Real inputs, even short or negative-sounding ones, are not stand-ins.
+    for input in ["", "None of the above", "No", "Nothing Else Matters by Metallica", "NASA", "Input: 5"] {
+        assert!(fails(FlagKind::StandInInput, "Classify the text.", input, "Other.").is_none(), "{input}");
+    }
+    assert!(is_stand_in_input("No Input.") && !is_stand_in_input("No input is needed to enjoy a walk in the park."));
+}
+
+#[test]
+fn template_variables() {
+    let d = fails(
+        FlagKind::TemplateVariable,
+        "How would you improve this design?",
+        "[Image of a logo]",
+        "Use a bolder font.",
+    );
+    assert_eq!(d.as_deref(), Some("the input holds an unfilled template variable \"[Image of a logo]\""));
+    assert!(
+        fails(FlagKind::TemplateVariable, "Describe the sketch in six adjectives.", "<image>", "Majestic.").is_some()
+    );
+    assert!(fails(FlagKind::TemplateVariable, "Write a greeting.", "", "Dear {{name}}, welcome aboard!").is_some());
+    assert!(fails(FlagKind::TemplateVariable, "Write a tweet.", "", "Big news! [Insert link here]").is_some());
+    assert!(fails(FlagKind::TemplateVariable, "Write an ad.", "", "Our shoes <insert product name> fly.").is_some());
+    // Code indexes, HTML, Jinja templates and sign-offs are not template variables.
+    let no = [
+        ("Sort the array.", "[4, 5, 2, 1, 3]", "for i in range(n):\n    if a[i] > a[j]:\n        swap(a, i, j)"),
+        (
+            "Write an HTML page.",
+            "",
+            "<html>\n<head><title>Hi</title></head>\n<body><img src=\"a.png\"></body>\n</html>",
+        ),
+        ("Write a Jinja template.", "", "<ul>\n{% for u in users %}\n<li>{{ user.name }}</li>\n{% endfor %}\n</ul>"),
+        ("Write a regex for apple.", "", "/[Aa]pple/"),
+        ("Replace the words in brackets with a synonym.", "He was [generous].", "He was kind."),
+    ];
+    for (c, z, y) in no {
+        assert!(fails(FlagKind::TemplateVariable, c, z, y).is_none(), "{c}");
+    }
+}
+
+#[test]
+fn arithmetic_expressions() {
+    let d = fails(FlagKind::Miscalculated, "What is 12 times 4?", "", "12 times 4 is 46.");
+    assert_eq!(d.as_deref(), Some("12 * 4 = 48, but the response says 46"));
+    assert!(passes(FlagKind::Miscalculated, "What is 12 times 4?", "", "48"));
+    assert!(passes(FlagKind::Miscalculated, "Calculate (15 + 5) / 4.", "", "The result is 5."));
+    assert!(fails(FlagKind::Miscalculated, "Evaluate 2^10 - 24", "", "1,024 - 24 = 1,010").is_some());
+    assert!(passes(FlagKind::Miscalculated, "Compute 10 / 3", "", "approximately 3.33"));
+    assert!(passes(FlagKind::Miscalculated, "Compute 10 / 3", "", "10/3"));
+    // Not a calculation to answer: a program, algebra, dates, a number written in words, no number.
+    assert!(
+        result(FlagKind::Miscalculated, "Write a Python function that returns 3 + 4.", "", "def f(): return 8")
+            .is_none()
+    );
+    assert!(
+        result(FlagKind::Miscalculated, "Find the derivative with respect to x.", "y=5x^2 - 3x", "10x - 3.").is_none()
+    );
+    assert!(result(FlagKind::Miscalculated, "What happened on 12/25/2020?", "", "Christmas 2020.").is_none());
+    assert!(result(FlagKind::Miscalculated, "What is 7 + 5?", "", "Twelve.").is_none());
+    assert!(result(FlagKind::Miscalculated, "What is a 5 x 5 grid?", "", "A grid of 5 rows.").is_none());
+}
+
+#[test]
+fn equations_and_percentages() {
+    assert!(passes(FlagKind::Miscalculated, "Calculate the value of X for equation 2X+4=14", "", "X=5"));
+    assert!(passes(
+        FlagKind::Miscalculated,
+        "Use the following numbers to solve the following equation.",
+        "5x + 10 = 50",
+        "x = 8"
+    ));
+    let d = fails(FlagKind::Miscalculated, "Solve for x: 3x - 7 = 11", "", "x = 5");
+    assert_eq!(d.as_deref(), Some("solving 3x - 7 = 11 gives x = 6, but the response says 5"));
+    // Two unknowns, or a quadratic, are not one-variable linear equations.
+    assert!(result(FlagKind::Miscalculated, "Solve the equation.", "x + y = 6", "y = 6 - x").is_none());
+    assert!(result(FlagKind::Miscalculated, "Solve x^2 = 16", "", "x = 4").is_none());
+    assert!(fails(FlagKind::Miscalculated, "What is 15% of 240?", "", "15% of 240 is 32.").is_some());
+    assert!(passes(FlagKind::Miscalculated, "What is 15% of 240?", "", "36"));
+}
+
+#[test]
+fn unit_and_base_conversions() {
+    assert!(passes(FlagKind::Miscalculated, "Convert 0.12 MT to KG.", "", "0.12 Metric Ton is equal to 120 KG."));
+    assert!(passes(FlagKind::Miscalculated, "Calculate the temperature in Fahrenheit", "25°C", "77°F"));
+    assert!(passes(FlagKind::Miscalculated, "Convert 10 miles to kilometers.", "", "10 miles is about 16.1 km."));
+    let d = fails(FlagKind::Miscalculated, "Convert 5 feet to meters.", "", "5 feet is 1.8 meters.");
+    assert_eq!(d.as_deref(), Some("converting 5 feet in meters = 1.524, but the response says 1.8"));
+    assert!(passes(FlagKind::Miscalculated, "Convert 45 to binary.", "", "101101"));
+    let d = fails(
+        FlagKind::Miscalculated,
+        "Convert the decimal number 10 to binary.",
+        "",
+        "The binary form of 10 is 1100.",
+    );
+    assert_eq!(d.as_deref(), Some("converting 10 (decimal) in binary gives 1010, but the response says 1100"));
+    assert!(passes(FlagKind::Miscalculated, "Convert this binary number to decimal.", "101101", "45"));
+    assert!(passes(FlagKind::Miscalculated, "Convert 255 to hexadecimal.", "", "0xFF"));
+    let bits = "01001000011001010110110001101100011011110010000001110111011011110111001001101100011001000";
+    let bits = &bits[..88];
+    let d = fails(FlagKind::Miscalculated, "Convert the following binary string to text.", bits, "Hello");
+    assert_eq!(
+        d.as_deref(),
+        Some("the 11-byte binary string decodes to \"Hello world\", but the response says \"Hello\"")
+    );
+    assert!(passes(FlagKind::Miscalculated, "Convert the following binary string to text.", bits, "Hello world"));
+    // Text conversions are no arithmetic.
+    assert!(
+        result(
+            FlagKind::Miscalculated,
+            "Convert the sentence to camel case.",
+            "the cat and the dog",
+            "theCatAndTheDog"
+        )
+        .is_none()
+    );
+    assert!(
+        result(FlagKind::Miscalculated, "Convert this text into Pig Latin", "I am running", "Iway amway").is_none()
+    );
+}
+
+#[test]
+fn word_and_sentence_counts() {
+    let d = fails(
+        FlagKind::CountMismatch,
+        "Write a 10-word sentence about the sea.",
+        "",
+        "The sea is wide and deep today.",
+    );
+    assert_eq!(d.as_deref(), Some("asked for 10 words, has 7"));
+    assert!(passes(FlagKind::CountMismatch, "Describe autumn in 5 words.", "", "Crisp, golden, fading, quiet, cozy."));
+    assert!(passes(
+        FlagKind::CountMismatch,
+        "Rewrite the sentence using less than 8 words",
+        "This place is not the place I expected",
+        "Not the place I hoped."
+    ));
+    assert!(
+        fails(
+            FlagKind::CountMismatch,
+            "Summarize it in under 10 words.",
+            "",
+            "This is a long summary that goes on and on past ten words."
+        )
+        .is_some()
+    );
+    let story = "John was at a dinner. They announced his name. He was stunned. He walked up. He thanked everyone.";
+    let d = fails(FlagKind::CountMismatch, "Generate a 3-4 sentence story about an unexpected award.", "", story);
+    assert_eq!(d.as_deref(), Some("asked for 3-4 sentences, has 5"));
+    assert!(passes(
+        FlagKind::CountMismatch,
+        "Summarize the plot in one sentence.",
+        "",
+        "Dr. Smith saves the U.S. economy by 5 p.m. on Friday."
+    ));
+    // Items, not length; the input's sentences; several counts; a list of words.
+    // "10 words that rhyme" counts items, not the response's length.
+    let d = fails(FlagKind::CountMismatch, "Generate a list of 10 words that rhyme with cat.", "", "bat, hat, mat");
+    assert_eq!(d.as_deref(), Some("asked for 10 words, has 3"));
+    assert!(result(FlagKind::CountMismatch, "Combine the following two sentences.", "A. B.", "A and B.").is_none());
+    assert!(passes(
+        FlagKind::CountMismatch,
+        "Use 3 nouns and 2 verbs in a 10-word sentence.",
+        "",
+        "The quick dog chased a red ball across the park."
+    ));
+}
+
+#[test]
+fn item_and_paragraph_counts() {
+    let d = fails(
+        FlagKind::CountMismatch,
+        "Add 10 words that start with the letter ‘M’ to the given list.",
+        "bank, car, tree",
+        "bank, car, tree, muffin, museum, melody, magnet, mascot, mop, machete, mattress",
+    );
+    assert_eq!(d.as_deref(), Some("asked for 10 words, has 8"));
+    assert!(passes(
+        FlagKind::CountMismatch,
+        "Name three influential technology entrepreneurs.",
+        "",
+        "Steve Jobs, Mark Zuckerberg, Bill Gates."
+    ));
+    let d = fails(
+        FlagKind::CountMismatch,
+        "List 5 tips for effective job hunting.",
+        "",
+        "1. Network.\n2. Polish your resume.\n3. Practice interviews.\n4. Follow up.",
+    );
+    assert_eq!(d.as_deref(), Some("asked for 5 tips, has 4"));
+    assert!(passes(
+        FlagKind::CountMismatch,
+        "Give three tips for someone moving to a new city.",
+        "",
+        "1. Explore.\n   - walk around\n2. Meet people.\n3. Find a routine."
+    ));
+    // Prose cannot be counted reliably: no verdict.
+    assert!(result(FlagKind::CountMismatch, "Name 3 ways AI will change healthcare.", "", "AI has the potential to change healthcare in many ways. First, diagnosis becomes faster and cheaper for everyone involved.").is_none());
+    let two = "Dogs are loyal.\n\nCats are independent.";
+    assert_eq!(
+        fails(FlagKind::CountMismatch, "Write three paragraphs about pets.", "", two).as_deref(),
+        Some("asked for 3 paragraphs, has 2")
+    );
+}
+
+#[test]
+fn haiku_syllables() {
+    let d = fails(
+        FlagKind::CountMismatch,
+        "Compose a haiku with the theme of nature.",
+        "",
+        "Autumn leaves rustle,\nA cool breeze in the air,\nThe birds in the trees.",
+    );
+    assert_eq!(d.as_deref(), Some("asked for a haiku (5-7-5 syllables); line 2 has 6: \"A cool breeze in the air,\""));
+    assert!(passes(
+        FlagKind::CountMismatch,
+        "Write a haiku about rain.",
+        "",
+        "Grey roofs drum softly\nthe gutters sing to the street\nan umbrella blooms"
+    ));
+    // Several haiku, or an explanation of one, are not judged.
+    assert!(result(FlagKind::CountMismatch, "Write two haikus about snow.", "", "a\nb\nc").is_none());
+}
+
+#[test]
+fn form_constraints() {
+    let d = fails(
+        FlagKind::FormMismatch,
+        "Create a metaphor to illustrate the importance of perseverance.",
+        "",
+        "Perseverance is like a spark that starts a fire.",
+    );
+    assert_eq!(
+        d.as_deref(),
+        Some("asked for a metaphor, but the response is a simile: \"is like a spark that starts a fire\"")
+    );
+    assert!(passes(
+        FlagKind::FormMismatch,
+        "Generate a metaphor for time.",
+        "",
+        "Time is a thief that steals our days."
+    ));
+    assert!(
+        result(
+            FlagKind::FormMismatch,
+            "Describe the color red in a metaphorical way.",
+            "",
+            "Red is like the rising sun."
+        )
+        .is_none()
+    );
+    assert!(
+        result(
+            FlagKind::FormMismatch,
+            "Classify this sentence as a simile or a metaphor.",
+            "The moon was a light.",
+            "Metaphor."
+        )
+        .is_none()
+    );
+    assert_eq!(
+        fails(FlagKind::FormMismatch, "Answer in one word: what color is the sky?", "", "The sky is blue.").as_deref(),
+        Some("asked for one word, has 4")
+    );
+    assert!(passes(FlagKind::FormMismatch, "Describe the movie in one word.", "", "Thrilling!"));
+    assert!(
+        fails(FlagKind::FormMismatch, "Rewrite the title in all caps.", "the big sleep", "The Big Sleep").is_some()
+    );
+    assert!(passes(FlagKind::FormMismatch, "Rewrite the title in all caps.", "the big sleep", "THE BIG SLEEP"));
+    assert!(fails(FlagKind::FormMismatch, "Translate 'good morning' into Japanese.", "", "Ohayou gozaimasu").is_some());
+    assert!(passes(FlagKind::FormMismatch, "Translate 'good morning' into Japanese.", "", "おはようございます"));
+    assert!(result(FlagKind::FormMismatch, "Translate 'good morning' into French.", "", "Bonjour").is_none());
+}
+
+#[test]
+fn code_syntax() {
+    let bad = "```json\n{\"name\": \"Ann\", \"age\": 30,}\n```";
+    assert!(
+        fails(FlagKind::CodeSyntax, "Describe a person.", "", bad)
+            .is_some_and(|d| d.contains("does not parse as JSON"))
+    );
+    assert!(passes(
+        FlagKind::CodeSyntax,
+        "Represent the data in JSON format.",
+        "Ann, 30",
+        "{\"name\": \"Ann\", \"age\": 30}"
+    ));
+    assert!(
+        fails(FlagKind::CodeSyntax, "Represent the data in JSON format.", "Ann, 30", "{name: Ann, age: 30}").is_some()
+    );
+    let rust_ok = "```rust\nfn add(a: i32, b: i32) -> i32 {\n    a + b\n}\n```";
+    assert!(passes(FlagKind::CodeSyntax, "Write a function.", "", rust_ok));
+    let rust_bad = "```rust\nfn add(a: i32, b: i32) -> i32 {\n    a + b\n```";
+    assert!(fails(FlagKind::CodeSyntax, "Write a function.", "", rust_bad).is_some());
+    assert!(passes(
+        FlagKind::CodeSyntax,
+        "Write Rust code to print hi.",
+        "",
+        "```\nlet x = 5;\nprintln!(\"{x}\");\n```"
+    ));
+    // Other languages, and prose mentioning JSON, are not judged.
+    assert!(result(FlagKind::CodeSyntax, "Write Python code.", "", "```python\ndef f(:\n```").is_none());
+    assert!(result(FlagKind::CodeSyntax, "What is JSON?", "", "JavaScript Object Notation.").is_none());
+}
+
+#[test]
+fn api_reports_passing_checks_too() {
+    let r = run_checks("What is 12 times 4?", "", "48");
+    assert_eq!(r.len(), 1);
+    assert!(!r[0].failed && r[0].value == 0.0 && r[0].kind == FlagKind::Miscalculated);
+    assert!(run_checks("Tell me a joke.", "", "Why did the chicken cross the road?").is_empty());
+}
