@@ -107,7 +107,7 @@ fn main() {
         select: None,
         config: None,
         no_cache: true,
-        compare_tokens: 32,
+        compare_tokens: 0,
         quiet: true,
     };
     sift::cli::score::score(&args).unwrap();

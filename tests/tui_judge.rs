@@ -59,7 +59,7 @@ fn values(app: &App, name: &str) -> HashMap<u32, f32> {
 fn scores_sort_filter_explain_and_rescore_only_an_edit() {
     let d = tempfile::tempdir().unwrap();
     let mut app = open(d.path(), RECORDS);
-    assert!(!app.signals.numeric.contains_key("quality"));
+    assert!(!app.signals.numeric.contains_key("keep"));
     keys(&mut app, "M");
     assert_eq!(
         app.judge.last,
@@ -127,10 +127,10 @@ fn scores_sort_filter_explain_and_rescore_only_an_edit() {
     assert!(marked.chars().all(|c| RECORDS[4].2.contains(c)), "{marked}");
 
     // A decision changes no text: nothing is rescored.
-    let quality = values(&app, "quality");
+    let quality = values(&app, "keep");
     type_keys(&mut app, "a");
     assert_eq!(app.session.status(4), sift::session::Status::Accepted);
-    assert!(app.judge.pending.is_empty() && app.signals.value("quality", 4).is_some());
+    assert!(app.judge.pending.is_empty() && app.signals.value("keep", 4).is_some());
     settle(&mut app);
     assert_eq!(app.judge.last.unwrap().records, 8);
 
@@ -138,18 +138,18 @@ fn scores_sort_filter_explain_and_rescore_only_an_edit() {
     keys(&mut app, ":2<enter>");
     type_keys(&mut app, "<tab><tab>eNEW <esc>");
     assert!(app.session.dataset().record(2).unwrap().output.starts_with("NEW Leaves"));
-    assert_eq!(app.signals.value("quality", 2), None, "stale scores are cleared");
+    assert_eq!(app.signals.value("keep", 2), None, "stale scores are cleared");
     assert!(app.judge.waiting(2));
     assert!(screen(&mut app, 100, 30).backend().buffer().content().iter().any(|c| c.symbol() == "…"));
     settle(&mut app);
     assert_eq!(app.judge.last, Some(RunStats { records: 1, scored: 1, cached: 0, cancelled: false }));
-    let after = values(&app, "quality");
+    let after = values(&app, "keep");
     assert!(after[&2] != quality[&2], "new text, new score");
     assert!(quality.iter().all(|(id, v)| *id == 2 || after[id] == *v));
     // Undo brings the old text back, and its scores come from the cache.
     keys(&mut app, "u");
     assert_eq!(app.judge.last, Some(RunStats { records: 1, scored: 0, cached: 1, cancelled: false }));
-    assert_eq!(values(&app, "quality"), quality);
+    assert_eq!(values(&app, "keep"), quality);
     // A second full run is answered from the cache.
     keys(&mut app, "M");
     assert_eq!(app.judge.last, Some(RunStats { records: 8, scored: 0, cached: 7, cancelled: false }));
@@ -197,7 +197,7 @@ fn a_missing_model_is_a_message_not_a_crash() {
     keys(&mut app, "M");
     let (msg, error) = app.message.clone().unwrap();
     assert!(error && msg.contains("cannot load the judge model"), "{msg}");
-    assert!(!app.judge.active && !app.signals.numeric.contains_key("quality"));
+    assert!(!app.judge.active && !app.signals.numeric.contains_key("keep"));
     let t = screen(&mut app, 100, 24);
     assert!(text(&t).contains("cannot load the judge model"));
     // Edits do not try again; pressing the key again does (and fails the same way).

@@ -113,9 +113,9 @@ pub enum Command {
         /// Neither read nor write the score cache.
         #[arg(long)]
         no_cache: bool,
-        /// Response tokens compared across contexts for IFD, instruction gain and raw fit (0: the
-        /// whole response, Cherry's exact IFD, about 1.5x slower).
-        #[arg(long, default_value_t = 32)]
+        /// Response tokens IFD compares (0, the default: the whole response, Cherry's exact IFD;
+        /// N: the first N tokens, a little faster).
+        #[arg(long, default_value_t = 0)]
         compare_tokens: usize,
         /// No progress on stderr.
         #[arg(long, short)]

@@ -53,7 +53,7 @@ fn fmt_secs(s: f64) -> String {
 
 /// The judge settings and heuristic flag thresholds of a `--config` file: either a whole
 /// `config.toml` (its `[judge]` and `[flags]` tables, as the TUI reads them) or the judge's tables
-/// alone (`[continuation]`, `[quality]`, `[flags]` for the model flags; heuristic thresholds
+/// alone (`[continuation]`, `[keep]`, `[flags]` for the model flags; heuristic thresholds
 /// then stay at their defaults). A file with neither is an error rather than silently the defaults.
 fn config_file(p: &Path) -> Result<(JudgeConfig, FlagConfig)> {
     let text = std::fs::read_to_string(p).with_context(|| format!("reading {}", p.display()))?;
@@ -62,9 +62,9 @@ fn config_file(p: &Path) -> Result<(JudgeConfig, FlagConfig)> {
         let c = crate::tui::config::Config::parse(&text).map_err(|e| anyhow!("parsing {}: {e}", p.display()))?;
         return Ok((c.judge, c.flags));
     }
-    if !["continuation", "quality", "flags"].iter().any(|k| table.contains_key(*k)) {
+    if !["continuation", "keep", "flags"].iter().any(|k| table.contains_key(*k)) {
         bail!(
-            "{} sets no judge settings: expected a [judge] table (as in config.toml) or [continuation], [quality] or [flags]",
+            "{} sets no judge settings: expected a [judge] table (as in config.toml) or [continuation], [keep] or [flags]",
             p.display()
         );
     }
@@ -176,7 +176,7 @@ pub fn record_json(
     let mut v = json!({
         "index": index,
         "continuation": a.signals.as_ref().map(|s| s.continuation),
-        "quality": a.signals.as_ref().map(|s| s.quality),
+        "keep": a.signals.as_ref().map(|s| s.keep),
         "ifd": a.signals.as_ref().map(|s| s.ifd),
         "ppl": a.signals.as_ref().map(|s| s.ppl),
         "flags": names,
@@ -191,6 +191,7 @@ pub fn record_json(
             ("first_tokens_raw_fit", s.first_tokens_raw_fit),
             ("repetition", s.repetition),
             ("nll_cz", m.nll_cz),
+            ("nll_cz_ifd", m.nll_cz_ifd),
             ("nll_cz_head", m.nll_cz_head),
             ("nll_z", m.nll_z),
             ("nll_y", m.nll_y),
@@ -202,6 +203,9 @@ pub fn record_json(
         }
         o.insert("response_tokens".into(), json!(m.tokens));
         o.insert("truncated".into(), json!(m.truncated));
+        if let Some(why) = &s.uncovered {
+            o.insert("not_covered".into(), json!(why));
+        }
         o.insert("cues".into(), json!(s.cues));
         o.insert("surprising".into(), json!(m.surprising));
     }

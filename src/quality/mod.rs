@@ -3,7 +3,7 @@
 mod config;
 pub mod dedup;
 pub mod heuristics;
-mod phrases;
+pub(crate) mod phrases;
 mod text;
 
 use heuristics::{Flag, FlagConfig, Flagger, RecordText};

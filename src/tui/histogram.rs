@@ -15,7 +15,7 @@ use ratatui::widgets::{Block, Borders, Paragraph};
 #[derive(Clone, Debug, Default)]
 pub struct HistogramState {
     pub shown: bool,
-    /// Chosen with the `histogram_next` key; None: the sort key, else quality, else length.
+    /// Chosen with the `histogram_next` key; None: the sort key, else keep, else length.
     pub signal: Option<String>,
 }
 
@@ -31,7 +31,7 @@ pub fn signal(app: &App) -> Option<String> {
         .clone()
         .filter(has)
         .or_else(|| app.sort.key.clone().filter(has))
-        .or_else(|| ["quality", LEN].into_iter().map(String::from).find(has))
+        .or_else(|| ["keep", LEN].into_iter().map(String::from).find(has))
 }
 
 /// Counts of values in equal-width (or log-spaced) bins.

@@ -384,7 +384,7 @@ fn render_help(app: &App, f: &mut Frame, area: Rect) {
     lines.push(Line::raw(""));
     lines.push(Line::raw("Search: / then type; i: in: o: limit it to instruction, input or response."));
     lines.push(Line::raw("Edit: Esc applies, Ctrl-c cancels; every change can be undone with u."));
-    lines.push(Line::raw("Judge (M) signals: quality continuation ifd ppl gain (filter quality<0.5,"));
+    lines.push(Line::raw("Judge (M) signals: keep continuation ifd ppl gain (filter keep<0.5,"));
     lines.push(Line::raw("sort with s); model flags: continuation high_ifd high_ppl repetitive."));
     f.render_widget(Clear, r);
     f.render_widget(

@@ -18,7 +18,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 /// The judge's numeric signals in the store, in [`Scores::values`] order.
-pub const SIGNALS: [&str; 5] = ["quality", "continuation", "ifd", "ppl", "gain"];
+pub const SIGNALS: [&str; 5] = ["keep", "continuation", "ifd", "ppl", "gain"];
 
 /// The prompt template the TUI scores under (the CLI's default).
 pub const TEMPLATE: &str = "alpaca";
@@ -30,7 +30,7 @@ const REFRESH: Duration = Duration::from_secs(1);
 /// What the judge says about one scored record.
 #[derive(Clone, Debug)]
 pub struct Scores {
-    /// quality, continuation, ifd, ppl and instruction gain ([`SIGNALS`]).
+    /// keep, continuation, ifd, ppl and instruction gain ([`SIGNALS`]).
     pub values: [f32; 5],
     /// The model flags with their reasons.
     pub flags: Vec<JudgeFlag>,
@@ -405,7 +405,7 @@ fn judged(id: u32, t: &RecordText, m: Option<ModelSignals>, heuristic: &[Flag], 
     let hash = judge::content_hash(t.instruction, t.input, t.output);
     let mut a = judge::assess(m.as_ref(), t, heuristic, cfg);
     let scores = a.signals.take().map(|s| Scores {
-        values: [s.quality, s.continuation, s.ifd, s.ppl, s.instruction_gain],
+        values: [s.keep, s.continuation, s.ifd, s.ppl, s.instruction_gain],
         // Heuristic flags come first; the app has those already.
         flags: a.flags.split_off(heuristic.len().min(a.flags.len())),
         surprising: m.map(|m| m.surprising).unwrap_or_default(),

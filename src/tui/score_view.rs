@@ -17,9 +17,9 @@ pub fn list_columns(app: &App, width: usize) -> Vec<&'static str> {
     let cols: &[&'static str] = match width {
         _ if !judged => &[],
         0..60 => &[],
-        60..100 => &["quality"],
-        100..130 => &["quality", "continuation"],
-        _ => &["quality", "continuation", "ifd", "ppl"],
+        60..100 => &["keep"],
+        100..130 => &["keep", "continuation"],
+        _ => &["keep", "continuation", "ifd", "ppl"],
     };
     cols.iter().copied().filter(|c| app.sort.key.as_deref() != Some(*c)).collect()
 }
@@ -31,7 +31,7 @@ pub fn columns_width(cols: &[&str]) -> usize {
 
 fn cell_width(col: &str) -> usize {
     match col {
-        "quality" | "continuation" => 4,
+        "keep" | "continuation" => 4,
         _ => 5,
     }
 }
@@ -48,14 +48,14 @@ pub fn list_cells(app: &App, id: u32, cols: &[&str]) -> Vec<Span<'static>> {
                 return Span::styled(format!("{t:<w$} "), Style::default().fg(Color::DarkGray));
             };
             let (text, bad) = match col {
-                "quality" => (format!("q{}", unit(v)), v < 0.4),
+                "keep" => (format!("k{}", unit(v)), v < 0.4),
                 "continuation" => (format!("c{}", unit(v)), v >= th.continuation),
                 "ifd" => (format!("i{:.2}", v.clamp(0.0, 9.99)), v >= th.high_ifd),
                 _ => (format!("p{}", compact(v)), v >= th.high_ppl),
             };
             let color = match (col, bad) {
                 (_, true) => Color::Red,
-                ("quality", false) if v >= 0.7 => Color::Green,
+                ("keep", false) if v >= 0.7 => Color::Green,
                 _ => Color::Gray,
             };
             Span::styled(format!("{text:<w$} "), Style::default().fg(color))

@@ -1,5 +1,5 @@
 //! Which records the list shows and in what order: filters (status, tag, flag, changed, any
-//! numeric signal in a range: `len`, and the judge's `quality`, `continuation`, `ifd`, `ppl`,
+//! numeric signal in a range: `len`, and the judge's `keep`, `continuation`, `ifd`, `ppl`,
 //! `gain`) and sort keys (index or any numeric signal).
 
 use super::jobs::Signals;
@@ -84,7 +84,7 @@ fn parse_cond(term: &str) -> Result<Cond, String> {
             return Ok(Cond::Num { name: name.to_string(), op, value });
         }
     }
-    Err(format!("cannot read `{term}` (try status:accepted tag:x flag:refusal len>200 quality<0.5 changed)"))
+    Err(format!("cannot read `{term}` (try status:accepted tag:x flag:refusal len>200 keep<0.5 changed)"))
 }
 
 impl Filter {
