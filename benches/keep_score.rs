@@ -24,7 +24,7 @@ use std::sync::atomic::AtomicBool;
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
-/// L2 penalty on the standardised weights: 328 records and eight features call for some shrinkage.
+/// L2 penalty on the standardised weights: 328 records and seven features call for some shrinkage.
 const L2: f64 = 1e-2;
 
 fn main() {

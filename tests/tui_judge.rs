@@ -115,7 +115,7 @@ fn scores_sort_filter_explain_and_rescore_only_an_edit() {
     let refusal = &app.signals.flags(4)[0];
     assert_eq!(refusal.kind, FlagKind::Refusal);
     assert!(screen_text.contains(&format!("⚑ refusal: {}", refusal.reason)), "{screen_text}");
-    assert!(screen_text.contains("quality ") && screen_text.contains("continuation "), "{screen_text}");
+    assert!(screen_text.contains("keep ") && screen_text.contains("continuation "), "{screen_text}");
     let b = t.backend().buffer();
     let marked: String = b
         .content()
