@@ -19,7 +19,7 @@ mod support;
 
 use sift::dataset::RecordText;
 use sift::judge::devset::{self, DevItem, Split, auroc};
-use sift::judge::signals::{FEATURE_NAMES, SurfaceCues, continuation_features};
+use sift::judge::signals::{FEATURE_NAMES, HAND_SET, SurfaceCues, continuation_features};
 use sift::judge::{ContinuationWeights, Engine, EngineOptions, JudgeConfig, ModelSignals, ScoreCache, Template};
 use sift::model::{LocalModel, init_threads};
 use std::sync::atomic::AtomicBool;
@@ -84,13 +84,16 @@ fn main() {
     // Text cues alone (model features held at zero): fitted on the training split, scored held out.
     let zero = ModelSignals {
         nll_cz: 0.0,
+        nll_cz_ifd: 0.0,
         nll_cz_head: 0.0,
         nll_z: 0.0,
         nll_y: 1.0,
+        nll_y_head: 1.0,
         nll_raw: 0.0,
         first_cz: 0.0,
         first_raw: 0.0,
         tokens: 0,
+        scored_bytes: 0,
         truncated: false,
         surprising: vec![],
     };
@@ -136,8 +139,9 @@ fn main() {
             auroc(&x.iter().map(|f| f[j] as f64).collect::<Vec<_>>(), &y)
         );
     }
-    let ifd: Vec<f64> = sig.iter().map(|m| (m.nll_cz_head / m.nll_y) as f64).collect();
+    let ifd: Vec<f64> = sig.iter().map(|m| sift::judge::signals::ifd(m) as f64).collect();
     println!("  IFD alone                     AUROC {:.3}", auroc(&ifd, &y));
+    real_copies(&engine, &all, &cfg);
     if support::flag("--fit") {
         let n: usize = support::arg("--train").map_or(600, |s| s.parse().unwrap());
         let mut train = devset::build(&all, Split::Train);
@@ -159,15 +163,15 @@ fn main() {
         println!("fitted weights: {}", serde_json::to_string(&fitted).unwrap());
         println!("AUROC continuation (fitted on train, held-out dev): {:.3}", auroc(&score(&fitted), &y));
         println!("AUROC continuation (fitted, paired variant): {:.3}", auroc(&pscore(&fitted), &py));
-        // The procedure behind the defaults: the two sentence-start cues held at 1.0.
+        // The procedure behind the defaults: the hand-set cues held at their default weights.
         let held = fit_held(&tx, &labels(&train), &[]);
-        println!("fitted with the two sentence-start cues held at 1.0: {}", serde_json::to_string(&held).unwrap());
+        println!("fitted with the hand-set cues held: {}", serde_json::to_string(&held).unwrap());
         println!("AUROC continuation (that fit, held-out dev): {:.3}", auroc(&score(&held), &y));
         println!("AUROC continuation (that fit, paired variant): {:.3}", auroc(&pscore(&held), &py));
         // A larger-sample check than the 58 held-out items: 4-fold cross-validation of the same
         // procedure on the training items (each fold scored by a fit on the other three).
         let ty = labels(&train);
-        let cv = cross_validated(&tx, &ty, &[]);
+        let cv = cross_validated(&tx, &ty, &[], &[]);
         println!(
             "AUROC continuation (that procedure, 4-fold CV on the {} training items, seen in pre-training): {:.3}",
             train.len(),
@@ -175,6 +179,85 @@ fn main() {
         );
         calibrate(&engine, &all, (&dev, &x), (&train, &tx), &cfg);
     }
+}
+
+/// The real continuation-style defect: Dolly responses that restate the context passage (and go on
+/// with more of the source article), `../shared/data/labels/dolly_context_copies_dev.jsonl`. Reports
+/// the share flagged as a continuation or a copy (`continuation` or `copies_prompt`, through
+/// `judge::assess` as `sift score` flags) against the same share of ordinary held-out Alpaca
+/// records with an input (index % 20 == 0), and of those without one.
+fn real_copies(engine: &Engine, all: &[sift::dataset::RecordTextBuf], cfg: &JudgeConfig) {
+    let path =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/data/labels/dolly_context_copies_dev.jsonl");
+    let Ok(text) = std::fs::read_to_string(&path) else {
+        println!("{}: not found, Dolly copies not measured", path.display());
+        return;
+    };
+    let rows: Vec<serde_json::Value> = text.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    let field = |v: &serde_json::Value, k: &str| v[k].as_str().unwrap_or("").to_string();
+    let dolly: Vec<(DevItem, bool)> = rows
+        .iter()
+        .map(|v| {
+            let d = DevItem {
+                source: 0,
+                instruction: field(v, "instruction"),
+                input: field(v, "input"),
+                output: field(v, "output"),
+                continuation: true,
+            };
+            (d, v["extends"].as_bool().unwrap_or(false))
+        })
+        .collect();
+    let items: Vec<DevItem> = dolly.iter().map(|(d, _)| d.clone()).collect();
+    let names = judged_flags(engine, &items, cfg);
+    let hit = |f: &Vec<String>, n: &str| f.iter().any(|x| x == n);
+    let either = |f: &Vec<String>| hit(f, "continuation") || hit(f, "copies_prompt");
+    for (label, extends) in
+        [("copied and continued (extends)", Some(true)), ("copied only", Some(false)), ("all", None)]
+    {
+        let sel: Vec<&Vec<String>> =
+            names.iter().zip(&dolly).filter(|(_, (_, e))| extends.is_none_or(|x| x == *e)).map(|(f, _)| f).collect();
+        println!(
+            "Dolly context copies, {label}: {} records; continuation {}, copies_prompt {}, either {} ({:.0}%)",
+            sel.len(),
+            sel.iter().filter(|f| hit(f, "continuation")).count(),
+            sel.iter().filter(|f| hit(f, "copies_prompt")).count(),
+            sel.iter().filter(|f| either(f)).count(),
+            100.0 * sel.iter().filter(|f| either(f)).count() as f64 / sel.len().max(1) as f64
+        );
+    }
+    let ordinary = devset::ordinary(all, Split::Eval, 0);
+    let names = judged_flags(engine, &ordinary, cfg);
+    for (label, with_input) in [("with an input", true), ("without one", false)] {
+        let sel: Vec<&Vec<String>> = names
+            .iter()
+            .zip(&ordinary)
+            .filter(|(_, d)| d.input.trim().is_empty() != with_input)
+            .map(|(f, _)| f)
+            .collect();
+        let n = sel.len().max(1) as f64;
+        println!(
+            "ordinary held-out Alpaca records {label}: {}; flagged continuation {:.1}%, copies_prompt {:.1}%, either {:.1}%",
+            sel.len(),
+            100.0 * sel.iter().filter(|f| hit(f, "continuation")).count() as f64 / n,
+            100.0 * sel.iter().filter(|f| hit(f, "copies_prompt")).count() as f64 / n,
+            100.0 * sel.iter().filter(|f| either(f)).count() as f64 / n
+        );
+    }
+}
+
+/// The names of the flags `sift score` would raise on each item (heuristic and model flags).
+fn judged_flags(engine: &Engine, items: &[DevItem], cfg: &JudgeConfig) -> Vec<Vec<String>> {
+    let sig = measure(engine, items);
+    let texts: Vec<RecordText> =
+        items.iter().map(|d| RecordText { instruction: &d.instruction, input: &d.input, output: &d.output }).collect();
+    let heur = sift::quality::flag_dataset(&texts, &sift::quality::heuristics::FlagConfig::default());
+    texts
+        .iter()
+        .zip(&sig)
+        .zip(&heur)
+        .map(|((t, m), h)| sift::judge::assess(Some(m), t, h, cfg).flags.into_iter().map(|f| f.name).collect())
+        .collect()
 }
 
 /// Checks the weights against ordinary records (every shape, not only long passages): the share
@@ -246,41 +329,66 @@ fn calibrate(
     // 4-fold cross-validation of this procedure on the dev training items (the ordinary records
     // always in the fit), comparable with the one printed above for the dev items alone.
     let ty = labels(train);
-    let cv = cross_validated(tx, &ty, &ox);
+    let cv = cross_validated(tx, &ty, &ox, &[]);
     println!(
         "AUROC continuation (that procedure, 4-fold CV on the {} training items): {:.3}",
         train.len(),
         auroc(&cv, &ty)
     );
+    // What each comparison context earns: the same procedure without the raw-layout features
+    // (the raw context) or without the instruction-gain features (the input-only context).
+    for (what, drop) in [
+        ("raw-layout context", &["raw_fit", "first_tokens_raw_fit"][..]),
+        ("input-only context", &["neg_instruction_gain", "neg_instruction_gain_x_length"][..]),
+    ] {
+        let w = fit_without(tx, &labels(train), &ox, drop);
+        let cv = cross_validated(tx, &ty, &ox, drop);
+        let dev_s: Vec<f64> = x.iter().map(|r| w.score(r.as_slice().try_into().unwrap()) as f64).collect();
+        println!(
+            "without the {what} ({}): held-out dev AUROC {:.3}, 4-fold CV {:.3}",
+            drop.join(", "),
+            auroc(&dev_s, &y),
+            auroc(&cv, &ty)
+        );
+    }
 }
 
 /// 4-fold cross-validated scores of the training items `tx`: each fold is scored by a fit on the
-/// other three plus `genuine` (extra items, labelled genuine, in every fold's fit), with the two
-/// sentence-start cues held at 1.0 as the defaults are made.
-fn cross_validated(tx: &[Vec<f32>], ty: &[bool], genuine: &[Vec<f32>]) -> Vec<f64> {
+/// other three plus `genuine` (extra items, labelled genuine, in every fold's fit), with the
+/// hand-set cues held as the defaults are made, and the features in `drop` left out.
+fn cross_validated(tx: &[Vec<f32>], ty: &[bool], genuine: &[Vec<f32>], drop: &[&str]) -> Vec<f64> {
     let mut cv = vec![0f64; tx.len()];
     for fold in 0..4 {
         let pick = |keep: bool| (0..tx.len()).filter(move |i| (i % 4 == fold) != keep);
         let fx: Vec<Vec<f32>> = pick(true).map(|i| tx[i].clone()).collect();
         let fy: Vec<bool> = pick(true).map(|i| ty[i]).collect();
-        let fw = fit_held(&fx, &fy, genuine);
+        let fw = fit_without(&fx, &fy, genuine, drop);
         pick(false).for_each(|i| cv[i] = fw.score(tx[i].as_slice().try_into().unwrap()) as f64);
     }
     cv
 }
 
 /// Fits the logistic weights on `x` (labels `y`) plus `genuine` (extra rows labelled genuine) the
-/// way the defaults are made: the copies start at a sentence boundary by construction, so a free
-/// fit learns that lowercase starts mean "genuine"; the two sentence-start cues are left out of
-/// the fit and given the prior weight 1.0 (see `ContinuationWeights::default`).
+/// way the defaults are made: the features in `HAND_SET` are left out of the fit and keep their
+/// default weights (the copies start at a sentence boundary by construction, so a free fit learns
+/// that lowercase starts mean "genuine"; and no copy restates its input or the prompt).
 fn fit_held(x: &[Vec<f32>], y: &[bool], genuine: &[Vec<f32>]) -> ContinuationWeights {
-    let held = ["starts_lowercase", "continues_input"].map(|n| FEATURE_NAMES.iter().position(|f| *f == n).unwrap());
+    fit_without(x, y, genuine, &[])
+}
+
+/// [`fit_held`] with the features named in `drop` held at 0 as well (an ablation).
+fn fit_without(x: &[Vec<f32>], y: &[bool], genuine: &[Vec<f32>], drop: &[&str]) -> ContinuationWeights {
+    let index = |n: &str| FEATURE_NAMES.iter().position(|f| *f == n).unwrap();
+    let held: Vec<usize> = HAND_SET.iter().map(|n| index(n)).collect();
+    let dropped: Vec<usize> = drop.iter().map(|n| index(n)).collect();
     let mask = |r: &Vec<f32>| -> Vec<f32> {
-        r.iter().enumerate().map(|(j, &v)| if held.contains(&j) { 0.0 } else { v }).collect()
+        r.iter().enumerate().map(|(j, &v)| if held.contains(&j) || dropped.contains(&j) { 0.0 } else { v }).collect()
     };
     let fx: Vec<Vec<f32>> = x.iter().chain(genuine).map(mask).collect();
     let fy: Vec<bool> = y.iter().copied().chain(std::iter::repeat_n(false, genuine.len())).collect();
     let (bias, mut w) = devset::fit_logistic(&fx, &fy, 1e-3, 3000);
-    held.iter().for_each(|&j| w[j] = 1.0);
+    let defaults = ContinuationWeights::default().weights;
+    held.iter().for_each(|&j| w[j] = defaults[j]);
+    dropped.iter().for_each(|&j| w[j] = 0.0);
     ContinuationWeights { bias, weights: w.try_into().unwrap() }
 }

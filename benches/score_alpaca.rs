@@ -5,8 +5,15 @@
 //! 320, 8 layers, 8 heads, intermediate 864, vocab 8000; `--model DIR` to use another), projects
 //! records/s to 52,002 records, then edits one record and rescores all N through the cache.
 //!
-//! `cargo bench --bench score_alpaca [-- --records N --batch-tokens T --parallel-batches P]`
-//! (`--compare-parallel`: interleaves P = 1 and P = 2 on the same records and reports both.)
+//! `cargo bench --bench score_alpaca [-- --records N --batch-tokens T --parallel-batches P
+//! --compare-tokens N --context-tokens N]` (`--compare-parallel`: interleaves P = 1 and P = 2 on the
+//! same records and reports both.)
+//!
+//! `--cherry`: agreement of `ifd` with Cherry LLM's own selection (`../shared/data/cherry_llm`, the
+//! 5% of Alpaca with the highest IFD under LLaMA-7B) on the validation slice (index % 20 == 0, which
+//! the default model never trained on): AUROC of IFD for "Cherry selected it", and of Cherry's rule
+//! (IFD above 1 ranked last), with IFD over whole responses (the default) and over the first 32
+//! tokens.
 //!
 //! Measured 2026-11-21 on the shared 2-core machine (load average 4-6): 7.7 records/s (~296 tokens
 //! per record over the four contexts, ~2,300 tok/s) = 112 min projected for 52,002 records; one edit
@@ -47,8 +54,18 @@ fn main() {
     if let Some(p) = support::arg("--parallel-batches") {
         opts.parallel_batches = p.parse().unwrap();
     }
+    if let Some(p) = support::arg("--compare-tokens") {
+        opts.compare_tokens = p.parse().unwrap();
+    }
+    if let Some(p) = support::arg("--context-tokens") {
+        opts.context_tokens = p.parse().unwrap();
+    }
     let mut engine = Engine::new(model, Template::Alpaca, opts).unwrap();
     let all = support::alpaca();
+    if support::flag("--cherry") {
+        cherry(&mut engine, &all);
+        return;
+    }
     let mut recs: Vec<RecordText> = all[..n].iter().map(|r| r.as_text()).collect();
     let tokens: usize = recs.iter().map(|r| engine.model.encode(r.output).unwrap().len()).sum();
     if support::flag("--compare-parallel") {
@@ -99,4 +116,42 @@ fn main() {
         t.elapsed().as_secs_f64(),
         open_s
     );
+}
+
+/// Cherry agreement on the validation slice, IFD over whole responses and over 32 tokens.
+fn cherry(engine: &mut Engine, all: &[sift::dataset::RecordTextBuf]) {
+    let path =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/data/cherry_llm/cherry_alpaca_5_percent.json");
+    let picked: Vec<sift::dataset::RecordTextBuf> =
+        serde_json::from_slice(&std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))).unwrap();
+    let key = |r: &sift::dataset::RecordTextBuf| (r.instruction.clone(), r.input.clone(), r.output.clone());
+    let picked: std::collections::HashSet<_> = picked.iter().map(key).collect();
+    let val: Vec<&sift::dataset::RecordTextBuf> =
+        all.iter().enumerate().filter(|(i, r)| i % 20 == 0 && !r.output.trim().is_empty()).map(|(_, r)| r).collect();
+    let labels: Vec<bool> = val.iter().map(|r| picked.contains(&key(r))).collect();
+    let recs: Vec<RecordText> =
+        val.iter().map(|r| RecordText { instruction: &r.instruction, input: &r.input, output: &r.output }).collect();
+    println!(
+        "validation slice: {} records, {} in Cherry's 5% selection",
+        recs.len(),
+        labels.iter().filter(|&&l| l).count()
+    );
+    let len: Vec<f64> = val.iter().map(|r| r.output.chars().count() as f64).collect();
+    println!("  baseline len(output): AUROC {:.3}", sift::judge::devset::auroc(&len, &labels));
+    for compare in [0, 32] {
+        engine.opts.compare_tokens = compare;
+        let t = Instant::now();
+        let out =
+            engine.score(&recs, &mut ScoreCache::disabled("bench"), &AtomicBool::new(false), &mut |_| {}).unwrap();
+        let el = t.elapsed().as_secs_f64();
+        let ifd: Vec<f64> = out.signals.iter().map(|m| sift::judge::signals::ifd(m.as_ref().unwrap()) as f64).collect();
+        let rule: Vec<f64> = ifd.iter().map(|&v| if v > 1.0 { -v } else { v }).collect();
+        println!(
+            "  compare_tokens {compare} ({}): IFD AUROC {:.3}, Cherry's rule (IFD > 1 last) AUROC {:.3}; {:.1} records/s",
+            if compare == 0 { "whole responses, the default" } else { "first tokens" },
+            sift::judge::devset::auroc(&ifd, &labels),
+            sift::judge::devset::auroc(&rule, &labels),
+            recs.len() as f64 / el
+        );
+    }
 }

@@ -108,7 +108,7 @@ fn main() {
         select: None,
         config: None,
         no_cache: true,
-        compare_tokens: 32,
+        compare_tokens: 0,
         quiet: true,
         shard: None,
     };

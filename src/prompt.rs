@@ -27,8 +27,8 @@ further context. Write a response that appropriately completes the request.\n\n#
 pub const ALPACA_NO_INPUT: &str = "Below is an instruction that describes a task. Write a response that appropriately \
 completes the request.\n\n### Instruction:\n{instruction}\n\n### Response:";
 
-/// The bare response header Cherry LLM conditions on when it scores a response "alone" (sift does
-/// not: see [`Template::alone`]).
+/// The bare response header Cherry LLM conditions on when it scores a response "alone" (sift too,
+/// under the Alpaca template: see [`Template::alone`]).
 pub const ALPACA_RESPONSE_HEADER: &str = "### Response:";
 
 /// What the trainer's run record says about its layouts ([`record_segments`]).
@@ -121,14 +121,15 @@ impl Template {
         })
     }
 
-    /// The context for `y` scored alone. Alpaca and the plain layouts: nothing, so the response
-    /// follows BOS directly (the first response token is scored given BOS; sift's default model is
-    /// pretrained on exactly such "response alone" documents). Cherry LLM conditions on the bare
-    /// `### Response:` header instead; Superfiltering (GPT-2, no BOS) leaves the first token unscored.
-    /// Chat: the assistant header after an empty user turn.
+    /// The context for `y` scored alone. Alpaca: the bare `### Response:` header, as Cherry LLM
+    /// scores it (with BOS before it; on the validation slice this agreed with Cherry's own 7B
+    /// selection at AUROC 0.856 against 0.831 for BOS alone, benches/score_alpaca.rs `--cherry`).
+    /// The plain layouts: nothing, so the response follows BOS directly. Superfiltering (GPT-2, no
+    /// BOS) leaves the first token unscored. Chat: the assistant header after an empty user turn.
     pub fn alone(&self) -> Result<String> {
         Ok(match self {
-            Template::Alpaca | Template::Raw | Template::InputOnly => String::new(),
+            Template::Alpaca => ALPACA_RESPONSE_HEADER.into(),
+            Template::Raw | Template::InputOnly => String::new(),
             Template::Chat(t) => t.render("")?,
         })
     }

@@ -66,10 +66,10 @@ fn losses_cover_exactly_the_response_tokens() {
             format!("{}\n\n{}\n", r.instruction, r.input)
         };
         assert!(close(s.nll_cz, direct(m, &raw, r.output)), "{r:?}");
-        assert!(close(s.nll_raw, s.nll_cz));
+        assert!(close(s.nll_raw, s.nll_cz_head));
         assert!(close(s.nll_y, direct(m, "", r.output)), "alone = BOS only under the raw template");
         if r.input.is_empty() {
-            assert_eq!(s.nll_z, s.nll_y);
+            assert_eq!(s.nll_z, s.nll_y_head, "without an input: the alone context over the same first tokens");
         } else {
             assert!(close(s.nll_z, direct(m, &format!("{}\n\n", r.input), r.output)));
         }
@@ -81,8 +81,8 @@ fn losses_cover_exactly_the_response_tokens() {
     let a = score(&e, &recs, &mut ScoreCache::disabled("test"));
     let s = a.signals[0].as_ref().unwrap();
     assert!(s.truncated && s.nll_cz.is_finite());
-    let alone = direct(&e.model, "", recs[0].output);
-    assert!((s.nll_y - alone).abs() < 1e-4, "alone = BOS only under Alpaca");
+    let alone = direct(&e.model, ALPACA_RESPONSE_HEADER, recs[0].output);
+    assert!((s.nll_y - alone).abs() < 1e-4, "alone = BOS + the bare response header under Alpaca, as Cherry scores it");
     assert!(alpaca_prompt(recs[0].instruction, recs[0].input).ends_with(ALPACA_RESPONSE_HEADER));
 }
 
@@ -98,11 +98,10 @@ fn direct_head(m: &LocalModel, ctx: &str, y: &str, k: usize) -> f32 {
 }
 
 #[test]
-fn comparisons_use_the_first_compare_tokens_and_perplexity_the_whole_response() {
+fn comparisons_use_their_token_windows_and_perplexity_the_whole_response() {
     let model = LocalModel::load(&common::tiny_llama()).unwrap();
-    let e =
-        Engine::new(model, Template::Raw, EngineOptions { compare_tokens: 3, first_tokens: 2, ..Default::default() })
-            .unwrap();
+    let opts = EngineOptions { compare_tokens: 3, context_tokens: 3, first_tokens: 2, ..Default::default() };
+    let e = Engine::new(model, Template::Raw, opts).unwrap();
     let recs = texts(&RECS);
     let out = score(&e, &recs, &mut ScoreCache::disabled("test"));
     let close = |a: f32, b: f32| (a - b).abs() < 1e-4 * b.abs().max(1.0);
@@ -125,7 +124,19 @@ fn comparisons_use_the_first_compare_tokens_and_perplexity_the_whole_response() 
     assert!(long >= 2, "the fixture texts must exercise the cut");
     let sig = sift::judge::signals::ifd(out.signals[3].as_ref().unwrap());
     let m = out.signals[3].as_ref().unwrap();
-    assert!((sig - m.nll_cz_head / m.nll_y).abs() < 1e-6 && m.nll_cz_head != m.nll_cz);
+    assert!((sig - m.nll_cz_ifd / m.nll_y).abs() < 1e-6 && m.nll_cz_ifd == m.nll_cz_head && m.nll_cz_ifd != m.nll_cz);
+    // By default IFD compares whole responses (Cherry's definition); the input-only and raw
+    // contexts still score only the first tokens.
+    let opts = EngineOptions { context_tokens: 3, first_tokens: 2, ..Default::default() };
+    let e = Engine::new(LocalModel::load(&common::tiny_llama()).unwrap(), Template::Raw, opts).unwrap();
+    let out = score(&e, &recs, &mut ScoreCache::disabled("test"));
+    let (r, m) = (&recs[3], out.signals[3].as_ref().unwrap());
+    assert!(close(m.nll_y, direct(&e.model, "", r.output)), "alone: the whole response");
+    assert!(
+        m.nll_cz_ifd == m.nll_cz
+            && close(m.nll_cz_head, direct_head(&e.model, &format!("{}\n", r.instruction), r.output, 3))
+    );
+    assert!((sift::judge::signals::ifd(m) - m.nll_cz / m.nll_y).abs() < 1e-6);
 }
 
 /// A passage longer than the context loses its start, not the instruction: the record is scored
@@ -415,7 +426,7 @@ fn sift_score_writes_one_object_per_record_in_order() {
     assert_eq!(lines.len(), 6);
     for (i, v) in lines.iter().enumerate() {
         assert_eq!(v["index"], i);
-        for k in ["continuation", "quality", "ifd", "ppl", "flags", "template", "model"] {
+        for k in ["continuation", "keep", "ifd", "ppl", "flags", "template", "model"] {
             assert!(v.get(k).is_some(), "missing {k}");
         }
         assert_eq!(v["template"], "alpaca");

@@ -66,7 +66,7 @@ fn values(app: &App, signal: Signal) -> HashMap<u32, f32> {
 fn scores_sort_filter_explain_and_rescore_only_an_edit() {
     let d = tempfile::tempdir().unwrap();
     let mut app = open(d.path(), RECORDS);
-    assert!(!app.signals.has(Signal::Quality));
+    assert!(!app.signals.has(Signal::Keep));
     keys(&mut app, "M");
     assert_eq!(
         app.judge.last,
@@ -122,7 +122,7 @@ fn scores_sort_filter_explain_and_rescore_only_an_edit() {
     let refusal = &app.signals.flags(4)[0];
     assert_eq!(refusal.kind, FlagKind::Refusal);
     assert!(screen_text.contains(&format!("⚑ refusal: {}", refusal.reason)), "{screen_text}");
-    assert!(screen_text.contains("quality ") && screen_text.contains("continuation "), "{screen_text}");
+    assert!(screen_text.contains("keep ") && screen_text.contains("continuation "), "{screen_text}");
     let b = t.backend().buffer();
     let marked: String = b
         .content()
@@ -134,10 +134,10 @@ fn scores_sort_filter_explain_and_rescore_only_an_edit() {
     assert!(marked.chars().all(|c| RECORDS[4].2.contains(c)), "{marked}");
 
     // A decision changes no text: nothing is rescored.
-    let quality = values(&app, Signal::Quality);
+    let quality = values(&app, Signal::Keep);
     type_keys(&mut app, "a");
     assert_eq!(app.session.status(4), sift::session::Status::Accepted);
-    assert!(app.judge.pending.is_empty() && app.signals.value(Signal::Quality, 4).is_some());
+    assert!(app.judge.pending.is_empty() && app.signals.value(Signal::Keep, 4).is_some());
     settle(&mut app);
     assert_eq!(app.judge.last.unwrap().records, 8);
 
@@ -145,18 +145,18 @@ fn scores_sort_filter_explain_and_rescore_only_an_edit() {
     keys(&mut app, ":2<enter>");
     type_keys(&mut app, "<tab><tab>eNEW <esc>");
     assert!(app.session.dataset().record(2).unwrap().output.starts_with("NEW Leaves"));
-    assert_eq!(app.signals.value(Signal::Quality, 2), None, "stale scores are cleared");
+    assert_eq!(app.signals.value(Signal::Keep, 2), None, "stale scores are cleared");
     assert!(app.judge.waiting(2));
     assert!(screen(&mut app, 100, 30).backend().buffer().content().iter().any(|c| c.symbol() == "…"));
     settle(&mut app);
     assert_eq!(app.judge.last, Some(RunStats { records: 1, scored: 1, cached: 0, cancelled: false }));
-    let after = values(&app, Signal::Quality);
+    let after = values(&app, Signal::Keep);
     assert!(after[&2] != quality[&2], "new text, new score");
     assert!(quality.iter().all(|(id, v)| *id == 2 || after[id] == *v));
     // Undo brings the old text back, and its scores come from the cache.
     keys(&mut app, "u");
     assert_eq!(app.judge.last, Some(RunStats { records: 1, scored: 0, cached: 1, cancelled: false }));
-    assert_eq!(values(&app, Signal::Quality), quality);
+    assert_eq!(values(&app, Signal::Keep), quality);
     // A second full run is answered from the cache.
     keys(&mut app, "M");
     assert_eq!(app.judge.last, Some(RunStats { records: 8, scored: 0, cached: 7, cancelled: false }));
@@ -204,7 +204,7 @@ fn a_missing_model_is_a_message_not_a_crash() {
     keys(&mut app, "M");
     let (msg, error) = app.message.clone().unwrap();
     assert!(error && msg.contains("cannot load the judge model"), "{msg}");
-    assert!(!app.judge.active && !app.signals.has(Signal::Quality));
+    assert!(!app.judge.active && !app.signals.has(Signal::Keep));
     let t = screen(&mut app, 100, 24);
     assert!(text(&t).contains("cannot load the judge model"));
     // Edits do not try again; pressing the key again does (and fails the same way).

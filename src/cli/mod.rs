@@ -111,7 +111,7 @@ pub enum Command {
     /// (always for axolotl, llamafactory) a run folder with the trainer's config, launch.sh and a
     /// manifest. Records that cannot be exported are counted and listed.
     Export(Box<export::ExportArgs>),
-    /// Judge every record with a local model: continuation, quality, IFD, perplexity and flags, one
+    /// Judge every record with a local model: continuation, keep, IFD, perplexity and flags, one
     /// JSON object per record (in dataset order) written to --out.
     #[command(after_help = SCORE_HELP)]
     Score {
@@ -139,9 +139,9 @@ pub enum Command {
         /// Neither read nor write the score cache.
         #[arg(long)]
         no_cache: bool,
-        /// Response tokens compared across contexts for IFD, instruction gain and raw fit (0: the
-        /// whole response, Cherry's exact IFD, about 1.5x slower).
-        #[arg(long, default_value_t = 32)]
+        /// Response tokens IFD compares (0, the default: the whole response, Cherry's exact IFD;
+        /// N: the first N tokens, a little faster).
+        #[arg(long, default_value_t = 0)]
         compare_tokens: usize,
         /// No progress on stderr.
         #[arg(long, short)]

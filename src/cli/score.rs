@@ -86,7 +86,7 @@ pub fn parse_select(spec: &str, len: usize) -> Result<Vec<usize>> {
 
 /// The judge settings and heuristic flag thresholds of a `--config` file: either a whole
 /// `config.toml` (its `[judge]` and `[flags]` tables, as the TUI reads them) or the judge's tables
-/// alone (`[continuation]`, `[quality]`, `[flags]` for the model flags; heuristic thresholds
+/// alone (`[continuation]`, `[keep]`, `[flags]` for the model flags; heuristic thresholds
 /// then stay at their defaults). A file with neither is an error rather than silently the defaults.
 fn config_file(p: &Path) -> Result<(JudgeConfig, FlagConfig)> {
     let file = ConfigFile::open(p)?;
@@ -94,9 +94,9 @@ fn config_file(p: &Path) -> Result<(JudgeConfig, FlagConfig)> {
     if table.contains_key("judge") {
         return judge_sections(&file);
     }
-    if !["continuation", "quality", "flags"].iter().any(|k| table.contains_key(*k)) {
+    if !["continuation", "keep", "flags"].iter().any(|k| table.contains_key(*k)) {
         bail!(
-            "{} sets no judge settings: expected a [judge] table (as in config.toml) or [continuation], [quality] or [flags]",
+            "{} sets no judge settings: expected a [judge] table (as in config.toml) or [continuation], [keep] or [flags]",
             p.display()
         );
     }
@@ -254,6 +254,7 @@ pub fn record_json(
             ("first_tokens_raw_fit", s.first_tokens_raw_fit),
             ("repetition", s.repetition),
             ("nll_cz", m.nll_cz),
+            ("nll_cz_ifd", m.nll_cz_ifd),
             ("nll_cz_head", m.nll_cz_head),
             ("nll_z", m.nll_z),
             ("nll_y", m.nll_y),
@@ -265,6 +266,9 @@ pub fn record_json(
         }
         o.insert("response_tokens".into(), json!(m.tokens));
         o.insert("truncated".into(), json!(m.truncated));
+        if let Some(why) = &s.uncovered {
+            o.insert("not_covered".into(), json!(why));
+        }
         o.insert("cues".into(), json!(s.cues));
         o.insert("surprising".into(), json!(m.surprising));
     }

@@ -25,12 +25,15 @@ pub struct EngineOptions {
     pub batch_tokens: usize,
     /// Response tokens in the first-tokens surprisal window.
     pub first_tokens: usize,
-    /// Response tokens scored under the comparison contexts (input alone, response alone, raw
-    /// layout) and compared with the template's loss over the same tokens (IFD, instruction gain,
-    /// raw fit). The start of a response is where the contexts differ most; 0 compares whole
-    /// responses (Cherry's exact IFD) at about 1.5x the cost. The template context always scores
-    /// the whole response (perplexity, surprising tokens).
+    /// Response tokens IFD compares: the response alone is scored over this many and IFD divides
+    /// the template's loss over the same tokens by it. 0 (the default) compares whole responses,
+    /// Cherry LLM's exact definition; 32 agreed with Cherry's own 7B selection far less (see
+    /// benches/score_alpaca.rs `--cherry`). The template context always scores the whole response.
     pub compare_tokens: usize,
+    /// Response tokens scored under the input-only and raw-layout contexts (instruction gain, raw
+    /// fit): the start of a response is where those contexts differ most, and scoring them whole
+    /// added cost and no continuation AUROC (benches/continuation_auroc.rs).
+    pub context_tokens: usize,
     /// Most surprising response tokens kept for display.
     pub top_surprising: usize,
     /// Records tokenized and scored together (results stream out per chunk).
@@ -46,7 +49,8 @@ impl Default for EngineOptions {
             max_tokens: 1024,
             batch_tokens: 2048,
             first_tokens: 16,
-            compare_tokens: 32,
+            compare_tokens: 0,
+            context_tokens: 32,
             top_surprising: 8,
             chunk_records: 128,
             // Two batches at once keep both cores busy through candle's single-threaded
@@ -160,10 +164,11 @@ impl Engine {
             model: self.model.fingerprint().to_string(),
             template: self.template.name(),
             settings: format!(
-                "max_tokens={} first_tokens={} compare_tokens={} long_input=cut_start",
+                "max_tokens={} first_tokens={} compare_tokens={} context_tokens={} long_input=cut_start alone_head=1",
                 self.limit(),
                 self.opts.first_tokens,
-                self.opts.compare_tokens
+                self.opts.compare_tokens,
+                self.opts.context_tokens
             ),
         }
     }
@@ -244,11 +249,12 @@ impl Engine {
         let seqs = contexts
             .into_iter()
             .map(|(layout, mut ctx)| {
-                let keep = if layout == CZ || self.opts.compare_tokens == 0 {
-                    y.len()
-                } else {
-                    y.len().min(self.opts.compare_tokens.max(self.opts.first_tokens))
+                let window = match layout {
+                    CZ => 0,
+                    ALONE => self.opts.compare_tokens,
+                    _ => self.opts.context_tokens.max(self.opts.first_tokens),
                 };
+                let keep = if window == 0 { y.len() } else { y.len().min(window) };
                 let y = &y[..keep];
                 let room = limit - y.len();
                 if ctx.len() > room {
@@ -392,21 +398,27 @@ impl Engine {
         let first = |v: &[f32]| mean(&v[..v.len().min(self.opts.first_tokens)]);
         let get = |k: usize| l[k].as_deref().unwrap_or(&[]);
         let cz = get(CZ);
-        let compared = if self.opts.compare_tokens == 0 { cz.len() } else { get(ALONE).len().min(cz.len()) };
-        let nll_y = mean(get(ALONE));
+        // The first `n` response tokens (all of them for 0), as far as the response goes.
+        let window = |v: &[f32], n: usize| v.len().min(if n == 0 { usize::MAX } else { n });
+        let ctx = self.opts.context_tokens.max(self.opts.first_tokens);
+        let alone = get(ALONE);
+        let nll_y = mean(alone);
         let mut top: Vec<usize> = (0..cz.len()).collect();
         top.sort_by(|&a, &b| cz[b].total_cmp(&cz[a]));
         top.truncate(self.opts.top_surprising);
         top.sort_unstable();
         ModelSignals {
             nll_cz: mean(cz),
-            nll_cz_head: mean(&cz[..compared]),
-            nll_z: if l[Z].is_some() { mean(get(Z)) } else { nll_y },
+            nll_cz_ifd: mean(&cz[..window(cz, self.opts.compare_tokens).min(alone.len())]),
+            nll_cz_head: mean(&cz[..window(cz, ctx)]),
+            nll_y_head: mean(&alone[..window(alone, ctx)]),
+            nll_z: if l[Z].is_some() { mean(get(Z)) } else { mean(&alone[..window(alone, ctx)]) },
             nll_y,
             nll_raw: mean(get(RAW)),
             first_cz: first(cz),
             first_raw: first(get(RAW)),
             tokens: cz.len() as u32,
+            scored_bytes: cz.len().checked_sub(1).and_then(|t| offsets.get(t)).map_or(0, |o| o.1),
             truncated,
             surprising: top
                 .into_iter()

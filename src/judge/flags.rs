@@ -1,7 +1,7 @@
 //! Flags raised from the model's signals, each with a reason that says why, merged with the
 //! model-free heuristic flags into one assessment per record.
 
-use super::signals::{ContinuationWeights, ModelSignals, QualityWeights, Signals};
+use super::signals::{ContinuationWeights, KeepWeights, ModelSignals, Signals, copy_then_extend};
 use crate::quality::heuristics::Flag;
 use serde::{Deserialize, Serialize};
 
@@ -69,30 +69,50 @@ pub struct Assessment {
 #[serde(default)]
 pub struct JudgeConfig {
     pub continuation: ContinuationWeights,
-    pub quality: QualityWeights,
+    pub keep: KeepWeights,
     pub flags: ModelFlagConfig,
 }
 
-fn continuation_reason(s: &Signals) -> String {
+fn continuation_reason(s: &Signals, has_input: bool) -> String {
+    let c = &s.cues;
+    if copy_then_extend(c) > 0.0 {
+        return format!(
+            "response restates the input ({:.0}% of it word for word) and goes on with {} more words (continuation score {:.2})",
+            c.input_copied * 100.0,
+            c.added_words,
+            s.continuation
+        );
+    }
+    if let Some(line) = &c.prompt_line {
+        return format!(
+            "response goes on with the prompt's own form, \"{line}\": it continues the prompt text (continuation score {:.2})",
+            s.continuation
+        );
+    }
     let mut parts = vec![format!("instruction gain {:.2} nats", s.instruction_gain)];
     if s.raw_fit > 0.0 {
         parts.push(format!("raw-continuation fit {:.2} nats below template fit", s.raw_fit));
     } else {
         parts.push(format!("raw-continuation fit {:.2} nats above template fit", -s.raw_fit));
     }
-    if let Some(a) = &s.cues.anaphor {
+    if let Some(a) = &c.anaphor {
         parts.push(format!("starts with '{a}'"));
-    } else if s.cues.continues_input {
+    } else if c.continues_input {
         parts.push("carries on the input's unfinished sentence".into());
-    } else if s.cues.starts_lowercase {
+    } else if c.starts_lowercase {
         parts.push("starts mid-sentence".into());
     }
-    format!("response reads as a continuation of the input (score {:.2}): {}", s.continuation, parts.join(", "))
+    let what = if has_input { "the input" } else { "the instruction text" };
+    format!("response reads as a continuation of {what} (score {:.2}): {}", s.continuation, parts.join(", "))
 }
 
 /// Model flags for `signals` under `cfg`.
-pub fn model_flags(m: &ModelSignals, s: &Signals, cfg: &ModelFlagConfig) -> Vec<JudgeFlag> {
+/// None where the model does not cover the response ([`Signals::uncovered`]).
+pub fn model_flags(m: &ModelSignals, s: &Signals, has_input: bool, cfg: &ModelFlagConfig) -> Vec<JudgeFlag> {
     let mut out = Vec::new();
+    if s.uncovered.is_some() {
+        return out;
+    }
     let on = |name: &str| cfg.enabled.iter().any(|e| e == name);
     let mut push = |name: &str, reason: String| {
         if on(name) {
@@ -100,7 +120,7 @@ pub fn model_flags(m: &ModelSignals, s: &Signals, cfg: &ModelFlagConfig) -> Vec<
         }
     };
     if s.continuation >= cfg.continuation {
-        push("continuation", continuation_reason(s));
+        push("continuation", continuation_reason(s, has_input));
     }
     if s.ifd >= cfg.high_ifd {
         // The same two losses `signals::ifd` divides, so the quoted numbers give the quoted ratio.
@@ -108,7 +128,7 @@ pub fn model_flags(m: &ModelSignals, s: &Signals, cfg: &ModelFlagConfig) -> Vec<
             "high_ifd",
             format!(
                 "the instruction does not help predict the response: IFD {:.2} (at or above {:.2}) = mean loss {:.3} nats with the prompt / {:.3} without it, over the same response tokens",
-                s.ifd, cfg.high_ifd, m.nll_cz_head, m.nll_y
+                s.ifd, cfg.high_ifd, m.nll_cz_ifd, m.nll_y
             ),
         );
     }
@@ -144,9 +164,9 @@ pub fn assess(
             text.output,
             heuristic.len(),
             &cfg.continuation,
-            &cfg.quality,
+            &cfg.keep,
         );
-        flags.extend(model_flags(m, &s, &cfg.flags));
+        flags.extend(model_flags(m, &s, !text.input.trim().is_empty(), &cfg.flags));
         s
     });
     Assessment { signals, flags }

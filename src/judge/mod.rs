@@ -2,7 +2,7 @@
 //! says which responses are low quality or merely continue their input instead of answering, and why.
 //!
 //! [`crate::prompt`] lays out the prompt, [`engine`] measures the response's token losses under four contexts
-//! (cached in [`cache`]), [`signals`] derives IFD, instruction gain, continuation and quality from them,
+//! (cached in [`cache`]), [`signals`] derives IFD, instruction gain, continuation and keep from them,
 //! [`flags`] turns those into flags with reasons, [`signal_registry`] lists the per-record signals the
 //! TUI and `sift score` show, and [`devset`] builds the continuation dev set.
 //!
@@ -12,18 +12,20 @@
 //! | signal | definition |
 //! |---|---|
 //! | `nll_cz` | `s(y | template(c, z))`, Stanford Alpaca by default, over the whole response |
-//! | `nll_cz_head` | the same over the compared tokens: the first `compare_tokens` (32) response tokens, which every row below scores |
-//! | `nll_z` | `s(y | z + "\n\n")` (= `nll_y` when `z` is empty) |
-//! | `nll_y` | `s(y | nothing)`: `y` right after BOS, first token scored given BOS |
+//! | `nll_cz_ifd` | the same over the tokens IFD compares: the whole response by default (`compare_tokens` 0) |
+//! | `nll_cz_head` | the same over the first `context_tokens` (32), which `nll_z`, `nll_y_head` and `nll_raw` score |
+//! | `nll_z` | `s(y | z + "\n\n")` (= `nll_y_head` when `z` is empty) |
+//! | `nll_y` | `s(y | alone)`: Alpaca's bare `### Response:` header after BOS, as Cherry LLM scores it; `nll_y_head` over the first tokens |
 //! | `nll_raw` | `s(y | c + "\n\n" + z + "\n")`, plain text |
 //! | `ppl` | `exp(nll_cz)` |
-//! | `ifd` | Cherry LLM's IFD, ratio of mean losses `nll_cz_head / nll_y` (`ifd_ppl`: Superfiltering's `exp(nll_cz_head - nll_y)`); `--compare-tokens 0` compares whole responses |
+//! | `ifd` | Cherry LLM's IFD, ratio of mean losses `nll_cz_ifd / nll_y` over the whole response (`ifd_ppl`: Superfiltering's `exp(nll_cz_ifd - nll_y)`) |
 //! | `instruction_gain` | `nll_z - nll_cz_head` |
 //! | `raw_fit` | `nll_cz_head - nll_raw` (> 0: plain continuation fits better than the template) |
 //! | `first_tokens_raw_fit` | the same over the first 16 response tokens |
 //! | `repetition` | max(share of repeated word 4-grams, share of repeated lines) |
 //! | `continuation` | `sigmoid(bias + w · features)`, see [`signals::continuation_features`] |
-//! | `quality` | product of `1 - penalty` terms, see [`signals::QualityWeights`] |
+//! | `keep` | P(a curator keeps the record as is): logistic in the signals and flags, fitted on curator labels, see [`signals::KeepWeights`] |
+//! | `uncovered` | set when the model's tokenizer does not know the response's script: the model flags are then not raised |
 
 pub mod cache;
 pub mod devset;
@@ -37,7 +39,7 @@ pub use cache::{CacheKey, ScoreCache, content_hash};
 pub use engine::{Engine, EngineOptions, ScoreEvent, ScoreOutcome, spawn};
 pub use flags::{Assessment, JudgeConfig, JudgeFlag, ModelFlagConfig, assess};
 pub use signal_registry::{Signal, SignalDef};
-pub use signals::{ContinuationWeights, ModelSignals, QualityWeights, Signals, SurfaceCues};
+pub use signals::{ContinuationWeights, KeepWeights, ModelSignals, Signals, SurfaceCues};
 
 use anyhow::Result;
 use std::path::Path;

@@ -1,6 +1,6 @@
 //! The registry of per-record numeric signals: the one place that says, per signal, its name, list
 //! column, description, value format, which way is good, and where its value comes from. The TUI's
-//! store, columns, filters (`quality<0.5`), sort, histogram and detail pane, and `sift score`'s
+//! store, columns, filters (`keep<0.5`), sort, histogram and detail pane, and `sift score`'s
 //! output iterate [`REGISTRY`]; code names a signal as a [`Signal`], so a misspelt one does not compile.
 //!
 //! Adding a signal: a [`Signal`] variant and its [`SignalDef`] at the same index of [`REGISTRY`]
@@ -12,7 +12,7 @@ use super::signals::Signals;
 /// A per-record numeric signal.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Signal {
-    Quality,
+    Keep,
     Continuation,
     Ifd,
     Ppl,
@@ -75,13 +75,13 @@ pub struct SignalDef {
 /// list columns.
 pub const REGISTRY: [SignalDef; 6] = [
     SignalDef {
-        signal: Signal::Quality,
-        name: "quality",
-        label: "q",
-        description: "the judge's overall quality, 0..1 (product of penalties for perplexity, IFD, repetition, continuation and flags)",
+        signal: Signal::Keep,
+        name: "keep",
+        label: "k",
+        description: "the chance a curator keeps the record as it is, 0..1 (a logistic model of the judge's signals and flags, fitted on curator labels)",
         format: ValueFormat::Unit,
         direction: Direction::HigherBetter,
-        source: Source::Judge(|s| s.quality),
+        source: Source::Judge(|s| s.keep),
         column_from: Some(60),
         bad: Some(|_| 0.4),
         good: Some(0.7),
@@ -150,7 +150,7 @@ pub const REGISTRY: [SignalDef; 6] = [
 
 impl Signal {
     /// The signal the app shows when the user picked none (the histogram's default).
-    pub const HEADLINE: Signal = Signal::Quality;
+    pub const HEADLINE: Signal = Signal::Keep;
 
     /// Every signal, in registry order.
     pub fn all() -> impl Iterator<Item = Signal> {
@@ -245,8 +245,8 @@ mod tests {
     #[test]
     fn bands_follow_the_direction_and_thresholds() {
         let t = ModelFlagConfig::default();
-        assert!(Signal::Quality.is_bad(0.3, &t) && !Signal::Quality.is_bad(0.5, &t));
-        assert!(Signal::Quality.is_good(0.7) && !Signal::Quality.is_good(0.69));
+        assert!(Signal::Keep.is_bad(0.3, &t) && !Signal::Keep.is_bad(0.5, &t));
+        assert!(Signal::Keep.is_good(0.7) && !Signal::Keep.is_good(0.69));
         assert!(Signal::Ppl.is_bad(t.high_ppl, &t) && !Signal::Ppl.is_bad(t.high_ppl - 1.0, &t));
         let lenient = ModelFlagConfig { continuation: 0.9, ..t.clone() };
         assert!(Signal::Continuation.is_bad(0.6, &t) && !Signal::Continuation.is_bad(0.6, &lenient));

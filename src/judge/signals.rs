@@ -1,5 +1,5 @@
 //! Per-record signals: what the model measured ([`ModelSignals`], cached), text cues, and the derived
-//! scores ([`Signals`]: IFD, instruction gain, continuation, quality).
+//! scores ([`Signals`]: IFD, instruction gain, continuation, keep).
 //!
 //! All losses are mean per-token negative log-likelihoods in nats over the response tokens only;
 //! see [`ModelSignals`] for the exact contexts.
@@ -20,17 +20,26 @@ pub struct Surprise {
 pub struct ModelSignals {
     /// `s(y | template(c, z))` over the whole response.
     pub nll_cz: f32,
-    /// `s(y | template(c, z))` over the response tokens the other contexts score (the first
-    /// `compare_tokens`, see [`super::EngineOptions`]): the left side of every comparison.
+    /// `s(y | template(c, z))` over the response tokens IFD compares (`compare_tokens`, see
+    /// [`super::EngineOptions`]; the whole response by default): IFD's numerator.
+    #[serde(default)]
+    pub nll_cz_ifd: f32,
+    /// `s(y | template(c, z))` over the first `context_tokens` response tokens, which the input-only
+    /// and raw contexts score: the left side of the instruction gain and the raw fit.
     #[serde(default)]
     pub nll_cz_head: f32,
-    /// `s(y | z + "\n\n")` over the compared tokens; equals `nll_y` when the input is empty.
+    /// `s(y | z + "\n\n")` over the first `context_tokens`; without an input, the alone context's
+    /// loss over the same tokens.
     pub nll_z: f32,
-    /// `s(y | alone)` over the compared tokens: the template's alone context ([`super::Template::alone`]: empty for Alpaca, so
+    /// `s(y | alone)` over the tokens IFD compares: the template's alone context ([`super::Template::alone`]: the bare `### Response:` header for Alpaca, as Cherry scores it; empty for the plain layouts, so
     /// `y` follows BOS directly and its first token is scored given BOS). A model without BOS gets a
     /// single `"\n"` as context instead, so the first response token is always scored.
     pub nll_y: f32,
-    /// `s(y | c + "\n\n" + z + "\n")` over the compared tokens: plain text, no template.
+    /// `s(y | alone)` over the first `context_tokens`, beside `nll_cz_head`: the continuation score's
+    /// IFD compares the opening of the response, where a continuation shows.
+    #[serde(default)]
+    pub nll_y_head: f32,
+    /// `s(y | c + "\n\n" + z + "\n")` over the first `context_tokens`: plain text, no template.
     pub nll_raw: f32,
     /// Mean NLL of the first `first_tokens` response tokens under the template.
     pub first_cz: f32,
@@ -38,6 +47,9 @@ pub struct ModelSignals {
     pub first_raw: f32,
     /// Number of response tokens scored.
     pub tokens: u32,
+    /// Bytes of the response those tokens cover (0: not recorded, the whole response).
+    #[serde(default)]
+    pub scored_bytes: u32,
     /// Whether the response or a context was cut to fit the token limit.
     pub truncated: bool,
     /// The most surprising response tokens under the template, in text order.
@@ -67,6 +79,65 @@ pub struct SurfaceCues {
     /// long passage counts as grounded.
     #[serde(default)]
     pub opening_grounded: f32,
+    /// Share of the input's words that the response repeats verbatim in runs of [`COPY_RUN`]
+    /// words or more (0 for an input under [`COPY_MIN_INPUT_WORDS`] words).
+    #[serde(default)]
+    pub input_copied: f32,
+    /// Response words outside those copied runs: what the response adds to the copy.
+    #[serde(default)]
+    pub added_words: u32,
+    /// The instruction asks to change the given text (rewrite, correct, add to, rearrange...), so a
+    /// response that repeats most of it is doing the task.
+    #[serde(default)]
+    pub edit_task: bool,
+    /// A line of the response that goes on with the prompt's own form (`### Instruction:`,
+    /// `### Input:`, `### Response:`, `Instruction:`), as a model continuing the prompt text writes.
+    #[serde(default)]
+    pub prompt_line: Option<String>,
+}
+
+/// Shortest run of words counted as copied from the input.
+pub const COPY_RUN: usize = 6;
+/// Inputs shorter than this (in words) are never counted as copied: a short input repeated is a
+/// quote, not a restated passage.
+pub const COPY_MIN_INPUT_WORDS: usize = 20;
+/// Share of the input a response must repeat to count as restating it.
+pub const RESTATED: f32 = 0.8;
+
+/// The share of `zw` that `yw` repeats in runs of at least [`COPY_RUN`] words, and which words of
+/// `yw` lie in such runs.
+fn copied_runs(zw: &[String], yw: &[String]) -> (f32, Vec<bool>) {
+    use std::collections::HashSet;
+    let mut ymask = vec![false; yw.len()];
+    if zw.len() < COPY_MIN_INPUT_WORDS || yw.len() < COPY_RUN {
+        return (0.0, ymask);
+    }
+    let zg: HashSet<&[String]> = zw.windows(COPY_RUN).collect();
+    let yg: HashSet<&[String]> = yw.windows(COPY_RUN).collect();
+    let mut zmask = vec![false; zw.len()];
+    for (i, g) in zw.windows(COPY_RUN).enumerate() {
+        if yg.contains(g) {
+            zmask[i..i + COPY_RUN].fill(true);
+        }
+    }
+    for (i, g) in yw.windows(COPY_RUN).enumerate() {
+        if zg.contains(g) {
+            ymask[i..i + COPY_RUN].fill(true);
+        }
+    }
+    (zmask.iter().filter(|&&b| b).count() as f32 / zw.len() as f32, ymask)
+}
+
+/// The first response line that carries on the prompt's own form, if any. `Instruction:` counts
+/// only when the instruction does not itself ask for instructions or prompts.
+fn prompt_line(c: &str, y: &str) -> Option<String> {
+    let lc = c.to_lowercase();
+    let asks_for_prompts = ["instruction", "prompt", "task"].iter().any(|w| lc.contains(w));
+    y.lines().map(str::trim).find_map(|l| {
+        let marker = ["### Instruction", "### Input", "### Response"].iter().any(|m| l.starts_with(m))
+            || (!asks_for_prompts && l.starts_with("Instruction:"));
+        marker.then(|| l.chars().take(40).collect())
+    })
 }
 
 const ANAPHORS: [&str; 14] =
@@ -147,8 +218,26 @@ impl SurfaceCues {
         } else {
             ytri.iter().filter(|t| ztri.contains(t)).count() as f32 / ytri.len() as f32
         };
-        let opening = words(super::devset::sentences(y).first().copied().unwrap_or(""));
+        let (input_copied, copied) = copied_runs(&zw, &yw);
+        let added: Vec<String> = yw.iter().zip(&copied).filter(|(_, c)| !**c).map(|(w, _)| w.clone()).collect();
+        // A response that restates the input is grounded by what it adds, not by the copy: the
+        // grounding cues then look at the added words only (copied text is no evidence of an
+        // answer drawn from the passage).
+        let restated = input_copied >= RESTATED;
+        let opening = if restated {
+            added.iter().take(20).cloned().collect()
+        } else {
+            words(super::devset::sentences(y).first().copied().unwrap_or(""))
+        };
+        let (input_vocab, input_trigrams) = if restated {
+            let tri: Vec<_> = added.windows(3).map(|t| (t[0].as_str(), t[1].as_str(), t[2].as_str())).collect();
+            let hit = tri.iter().filter(|t| ztri.contains(t)).count();
+            (share(content(&added), &zset), if tri.is_empty() { 0.0 } else { hit as f32 / tri.len() as f32 })
+        } else {
+            (share(content(&yw), &zset), input_trigrams)
+        };
         let given: std::collections::HashSet<&str> = cset.union(&zset).copied().collect();
+        let lc = c.to_lowercase();
         SurfaceCues {
             opening_grounded: share(content(&opening), &given),
             starts_lowercase,
@@ -156,8 +245,13 @@ impl SurfaceCues {
             continues_input: z_open && starts_lowercase,
             answer_opening,
             echoes_instruction: share(content(&head), &cset),
-            input_vocab: share(content(&yw), &zset),
+            input_vocab,
             input_trigrams,
+            input_copied,
+            added_words: added.len() as u32,
+            edit_task: crate::quality::phrases::EDIT_CUES.iter().any(|cue| lc.contains(cue))
+                || ["continue", "complete", "extend", "expand", "finish"].iter().any(|cue| lc.contains(cue)),
+            prompt_line: prompt_line(c, y),
         }
     }
 }
@@ -185,7 +279,7 @@ pub fn repetition(y: &str) -> f32 {
 }
 
 /// Number of continuation features.
-pub const N_FEATURES: usize = 15;
+pub const N_FEATURES: usize = 17;
 
 /// Names of the continuation features, in [`continuation_features`] order.
 pub const FEATURE_NAMES: [&str; N_FEATURES] = [
@@ -204,7 +298,24 @@ pub const FEATURE_NAMES: [&str; N_FEATURES] = [
     "neg_instruction_gain_x_length",
     "ifd_x_length",
     "opening_grounded",
+    "copy_then_extend",
+    "prompt_line",
 ];
+
+/// Features whose weights are set by hand, not fitted: the synthetic dev set's copies start at a
+/// sentence boundary and never restate the input or the prompt, so a fit learns nothing (or an
+/// artefact) about them. Their values are in [`ContinuationWeights::default`].
+pub const HAND_SET: [&str; 4] = ["starts_lowercase", "continues_input", "copy_then_extend", "prompt_line"];
+
+/// How far a response restates its input and goes on with more: [`SurfaceCues::input_copied`] when
+/// it reaches [`RESTATED`], scaled by the words added (full from 40), 0 for a task that asks to
+/// change the given text.
+pub fn copy_then_extend(cues: &SurfaceCues) -> f32 {
+    if cues.input_copied < RESTATED || cues.edit_task {
+        return 0.0;
+    }
+    cues.input_copied * (cues.added_words as f32 / 40.0).min(1.0)
+}
 
 /// How far the mean-NLL features of a response of `tokens` tokens can be trusted: `ln(1 + n) /
 /// ln(21)`, capped at 1 (full from 20 tokens). A one-token answer ("Au", "55") gets 0.23: its means
@@ -214,14 +325,16 @@ pub fn length_reliability(tokens: u32) -> f32 {
 }
 
 /// The feature vector the continuation score is a logistic function of. Model features (nats):
-/// `-(nll_z - nll_cz_head)`, `nll_cz_head - nll_raw`, `first_cz - first_raw`, IFD, `nll_cz`; the
+/// `-(nll_z - nll_cz_head)`, `nll_cz_head - nll_raw`, `first_cz - first_raw`, IFD over the opening (`nll_cz_head / nll_y_head`), `nll_cz`; the
 /// surface cues as 0/1 or shares; the instruction gain and IFD again, scaled by
 /// [`length_reliability`], so the fit can lean on them for long responses only; and last the
-/// share of the response's opening found in what it was given ([`SurfaceCues::opening_grounded`]).
+/// share of the response's opening found in what it was given ([`SurfaceCues::opening_grounded`]),
+/// then the two hand-set cues ([`HAND_SET`]): [`copy_then_extend`] and a prompt line (0/1).
 pub fn continuation_features(m: &ModelSignals, cues: &SurfaceCues) -> [f32; N_FEATURES] {
     let b = |x: bool| x as u8 as f32;
     let r = length_reliability(m.tokens);
-    let (neg_gain, ifd) = (-(m.nll_z - m.nll_cz_head), ifd(m).clamp(0.0, 3.0));
+    let head_ifd = m.nll_cz_head / m.nll_y_head.max(1e-6);
+    let (neg_gain, ifd) = (-(m.nll_z - m.nll_cz_head), head_ifd.clamp(0.0, 3.0));
     [
         neg_gain,
         m.nll_cz_head - m.nll_raw,
@@ -238,6 +351,8 @@ pub fn continuation_features(m: &ModelSignals, cues: &SurfaceCues) -> [f32; N_FE
         neg_gain * r,
         ifd * r,
         cues.opening_grounded,
+        copy_then_extend(cues),
+        b(cues.prompt_line.is_some()),
     ]
 }
 
@@ -307,14 +422,18 @@ impl Default for ContinuationWeights {
     /// instead of their fitted (negative) values: the synthetic copies start at a sentence
     /// boundary by construction, so the fit learns that artefact. The bias is shifted from the
     /// fit's 13% continuations to a 5% prior, so the score reads as a probability on real data.
-    /// Held-out figures are in the model card. Check (and refit) after changing the model; never
-    /// fit on the eval split.
+    /// `copy_then_extend` (12) and `prompt_line` (4) are hand-set too: no synthetic item restates
+    /// its input or the prompt; 12 makes a restated passage with 40 or more added words a
+    /// continuation whatever the other cues say (on the Dolly dev copies and continued: 12 of 12,
+    /// on ordinary held-out Alpaca records with an input: 1.6% flagged in all). Refitted for
+    /// whole-response IFD (the IFD features use the opening's IFD, `nll_cz_head / nll_y_head`).
+    /// Check (and refit) after changing the model; never fit on the eval split.
     fn default() -> Self {
         ContinuationWeights {
-            bias: 0.291,
+            bias: -2.253,
             weights: [
-                0.504, -2.654, 1.622, -12.99, 1.0, 1.395, 1.0, -3.230, -3.342, 1.329, -6.317, 0.406, 6.312, 10.28,
-                -3.552,
+                1.0, -2.873, 1.905, -8.497, 1.0, 1.255, 1.0, -3.198, -2.939, 0.9699, -5.382, 0.2605, 5.657, 9.349,
+                -3.521, 12.0, 4.0,
             ],
         }
     }
@@ -328,44 +447,128 @@ impl ContinuationWeights {
     }
 }
 
-/// Weights of the quality score: a product of survival terms `1 - w * penalty`, each penalty in [0, 1].
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(default)]
-pub struct QualityWeights {
-    /// Perplexity at which the perplexity penalty starts, and the factor over it where it is full.
-    pub ppl_start: f32,
-    pub ppl_span: f32,
-    pub ppl: f32,
-    /// IFD at which the IFD penalty starts (full 0.2 above it).
-    pub ifd_start: f32,
-    pub ifd: f32,
-    /// Repetition share at which the repetition penalty is full.
-    pub repetition_full: f32,
-    pub repetition: f32,
-    pub continuation: f32,
-    /// Per heuristic flag (capped at 1 in total).
-    pub per_heuristic_flag: f32,
+/// Number of keep-score features.
+pub const N_KEEP: usize = 7;
+
+/// Names of the keep-score features, in [`keep_features`] order; the first four are the model's.
+pub const KEEP_FEATURES: [&str; N_KEEP] =
+    ["log_ppl", "ifd", "instruction_gain", "continuation", "log_response_words", "has_input", "heuristic_flags"];
+
+/// Keep-score features that come from the model's likelihoods (held at their neutral value where
+/// the model does not cover the text).
+const MODEL_KEEP_FEATURES: usize = 4;
+
+/// The keep-score feature vector: `nll_cz`, IFD (clamped to [0, 3]), instruction gain,
+/// continuation, `ln(1 + response words)`, whether there is an input (0/1), and the
+/// number of model-free flags on the record (capped at 2). Repetition is left out: degenerate
+/// repetition is rare in the labels, and fitted there it came out as a sign of a keep, which the
+/// repetitive records of other data would contradict.
+pub fn keep_features(m: &ModelSignals, s: &Signals, y: &str, has_input: bool, heuristic_flags: usize) -> [f32; N_KEEP] {
+    [
+        m.nll_cz,
+        s.ifd.clamp(0.0, 3.0),
+        s.instruction_gain,
+        s.continuation,
+        (1.0 + words(y).len() as f32).ln(),
+        has_input as u8 as f32,
+        heuristic_flags.min(2) as f32,
+    ]
 }
 
-impl Default for QualityWeights {
+/// The keep score: `sigmoid(bias + w · features)`, the probability that a careful curator keeps
+/// the record as it is (rather than fixing or dropping it). `neutral` holds each feature's mean on
+/// the labels; the model's features take it where the model does not cover the text.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct KeepWeights {
+    pub bias: f32,
+    pub weights: [f32; N_KEEP],
+    pub neutral: [f32; N_KEEP],
+}
+
+impl Default for KeepWeights {
+    /// Fitted on the 328 curator labels of the Alpaca validation slice with the bundled model
+    /// (`cargo bench --bench keep_score`): an L2-regularised logistic regression of "keep" on
+    /// [`keep_features`]. Cross-validated figures are in the bench and the model card; refit after
+    /// changing the model or the flags.
     fn default() -> Self {
-        QualityWeights {
-            ppl_start: 20.0,
-            ppl_span: 10.0,
-            ppl: 0.5,
-            ifd_start: 0.9,
-            ifd: 0.5,
-            repetition_full: 0.5,
-            repetition: 0.8,
-            continuation: 0.8,
-            per_heuristic_flag: 0.6,
-        }
+        KeepWeights { bias: KEEP_BIAS, weights: KEEP_WEIGHTS, neutral: KEEP_NEUTRAL }
     }
 }
 
-/// Cherry LLM's IFD: the ratio of mean losses `nll_cz_head / nll_y` over the same response tokens.
+// Fitted with the bundled model (`cargo bench --bench keep_score`, 2026-12-05). Cross-validated
+// AUROC keep vs fix/drop: 0.635 on all 328 labels, 0.580 on the random sample (median of 4
+// shuffles), against 0.549 / 0.552 for response length, the best length baseline.
+const KEEP_BIAS: f32 = 3.1695;
+const KEEP_WEIGHTS: [f32; N_KEEP] = [0.0823, -3.2576, -0.4459, -0.516, 0.2801, -0.3808, -2.1862];
+const KEEP_NEUTRAL: [f32; N_KEEP] = [3.5521, 0.8627, 0.4753, 0.0572, 2.9586, 0.439, 0.0671];
+
+impl KeepWeights {
+    /// The keep probability for a feature vector; `covered: false` holds the model's features at
+    /// their neutral values.
+    pub fn score(&self, f: &[f32; N_KEEP], covered: bool) -> f32 {
+        let z: f32 = self.bias
+            + (0..N_KEEP)
+                .map(|j| self.weights[j] * if covered || j >= MODEL_KEEP_FEATURES { f[j] } else { self.neutral[j] })
+                .sum::<f32>();
+        1.0 / (1.0 + (-z).exp())
+    }
+}
+
+/// Cherry LLM's IFD: the ratio of mean losses `nll_cz_ifd / nll_y` over the same response tokens
+/// (the whole response by default).
 pub fn ifd(m: &ModelSignals) -> f32 {
-    m.nll_cz_head / m.nll_y.max(1e-6)
+    m.nll_cz_ifd / m.nll_y.max(1e-6)
+}
+
+/// Response bytes per token below which the model's tokenizer is taken not to know the text: a
+/// byte-level tokenizer falls back to single bytes (one per token) on a script it never saw,
+/// where English runs at about four bytes per token.
+pub const UNCOVERED_BYTES_PER_TOKEN: f32 = 1.5;
+
+/// The main script of `text` other than Latin, by letter count, if any.
+pub fn main_script(text: &str) -> Option<&'static str> {
+    let mut counts: std::collections::HashMap<&'static str, usize> = Default::default();
+    for ch in text.chars().filter(|c| c.is_alphabetic() && !c.is_ascii()) {
+        let script = match ch as u32 {
+            0x00C0..=0x024F | 0x1E00..=0x1EFF => continue,
+            0x0370..=0x03FF => "Greek",
+            0x0400..=0x052F => "Cyrillic",
+            0x0590..=0x05FF => "Hebrew",
+            0x0600..=0x06FF | 0x0750..=0x077F => "Arabic",
+            0x0900..=0x097F => "Devanagari",
+            0x0E00..=0x0E7F => "Thai",
+            0x3040..=0x30FF => "Japanese kana",
+            0x1100..=0x11FF | 0xAC00..=0xD7AF => "Hangul",
+            0x3400..=0x4DBF | 0x4E00..=0x9FFF | 0xF900..=0xFAFF => "Han (Chinese)",
+            _ => "a non-Latin script",
+        };
+        *counts.entry(script).or_default() += 1;
+    }
+    counts.into_iter().max_by_key(|&(name, n)| (n, name)).map(|(name, _)| name)
+}
+
+/// Why the model's likelihoods say nothing about this response, if they do not: the response is
+/// mostly (30% of its letters or more) in a script other than Latin and the model's tokenizer splits
+/// it into near-single bytes, the sign of a language or script the model was not trained on.
+pub fn uncovered(m: &ModelSignals, y: &str) -> Option<String> {
+    let bytes = if m.scored_bytes > 0 { m.scored_bytes as f32 } else { y.len() as f32 };
+    let per_token = bytes / m.tokens.max(1) as f32;
+    // A small-vocabulary tokenizer splits English finely too: only a response mostly in a script
+    // other than Latin counts.
+    let letters = y.chars().filter(|c| c.is_alphabetic()).count();
+    let other = y
+        .chars()
+        .filter(|c| c.is_alphabetic() && !c.is_ascii() && !matches!(*c as u32, 0x00C0..=0x024F | 0x1E00..=0x1EFF))
+        .count();
+    if m.tokens < 4 || per_token >= UNCOVERED_BYTES_PER_TOKEN || other * 10 < letters * 3 {
+        return None;
+    }
+    let script = main_script(y).unwrap_or("text");
+    Some(format!(
+        "not covered by this model: the response is {script} that its tokenizer splits into {per_token:.1} bytes per \
+         token (English: about 4), so perplexity, IFD and continuation say nothing here"
+    ))
 }
 
 /// All signals of one record, derived from the model's measurements and the text.
@@ -373,21 +576,25 @@ pub fn ifd(m: &ModelSignals) -> f32 {
 pub struct Signals {
     /// `exp(nll_cz)`.
     pub ppl: f32,
-    /// Cherry IFD, ratio of mean losses `nll_cz / nll_y`.
+    /// Cherry IFD, ratio of mean losses `nll_cz_ifd / nll_y` (the whole response by default).
     pub ifd: f32,
-    /// Superfiltering's perplexity ratio `exp(nll_cz) / exp(nll_y)`.
+    /// Superfiltering's perplexity ratio `exp(nll_cz_ifd) / exp(nll_y)`.
     pub ifd_ppl: f32,
-    /// `nll_z - nll_cz`: how much the instruction helps beyond the input (nats).
+    /// `nll_z - nll_cz_head`: how much the instruction helps beyond the input (nats).
     pub instruction_gain: f32,
-    /// `nll_cz - nll_raw`: positive when plain continuation text fits better than the template.
+    /// `nll_cz_head - nll_raw`: positive when plain continuation text fits better than the template.
     pub raw_fit: f32,
     /// `first_cz - first_raw` over the first response tokens.
     pub first_tokens_raw_fit: f32,
     pub repetition: f32,
     /// 0..1, higher = more continuation-like.
     pub continuation: f32,
-    /// 0..1, higher = better.
-    pub quality: f32,
+    /// 0..1: the probability that a careful curator keeps the record as it is ([`KeepWeights`]).
+    pub keep: f32,
+    /// Set when the model does not cover the response's language or script (see [`uncovered`]):
+    /// the reason; the model flags are then not raised.
+    #[serde(default)]
+    pub uncovered: Option<String>,
     pub cues: SurfaceCues,
 }
 
@@ -400,33 +607,25 @@ impl Signals {
         y: &str,
         heuristic_flags: usize,
         cw: &ContinuationWeights,
-        qw: &QualityWeights,
+        kw: &KeepWeights,
     ) -> Signals {
         let cues = SurfaceCues::of(c, z, y);
-        let continuation = cw.score(&continuation_features(m, &cues));
-        let repetition = repetition(y);
-        let ifd = ifd(m);
-        let ramp = |x: f32| x.clamp(0.0, 1.0);
-        let penalties = [
-            qw.ppl * ramp((m.nll_cz - qw.ppl_start.ln()) / qw.ppl_span.max(1.0001).ln()),
-            qw.ifd * ramp((ifd - qw.ifd_start) / 0.2),
-            qw.repetition * ramp(repetition / qw.repetition_full),
-            qw.continuation * continuation,
-            ramp(qw.per_heuristic_flag * heuristic_flags as f32),
-        ];
-        let quality = penalties.iter().map(|p| 1.0 - ramp(*p)).product();
-        Signals {
+        let uncovered = uncovered(m, y);
+        let mut s = Signals {
             ppl: m.nll_cz.exp(),
-            ifd,
-            ifd_ppl: (m.nll_cz_head - m.nll_y).exp(),
+            ifd: ifd(m),
+            ifd_ppl: (m.nll_cz_ifd - m.nll_y).exp(),
             instruction_gain: m.nll_z - m.nll_cz_head,
             raw_fit: m.nll_cz_head - m.nll_raw,
             first_tokens_raw_fit: m.first_cz - m.first_raw,
-            repetition,
-            continuation,
-            quality,
+            repetition: repetition(y),
+            continuation: cw.score(&continuation_features(m, &cues)),
+            keep: 0.0,
+            uncovered,
             cues,
-        }
+        };
+        s.keep = kw.score(&keep_features(m, &s, y, !z.trim().is_empty(), heuristic_flags), s.uncovered.is_none());
+        s
     }
 }
 
@@ -439,11 +638,14 @@ mod tests {
             nll_cz: cz,
             nll_z: z,
             nll_y: y,
+            nll_y_head: y,
             nll_raw: raw,
+            nll_cz_ifd: cz,
             nll_cz_head: cz,
             first_cz: cz,
             first_raw: raw,
             tokens: 5,
+            scored_bytes: 0,
             truncated: false,
             surprising: vec![],
         }
@@ -486,7 +688,7 @@ mod tests {
         assert!((s.instruction_gain - 0.5).abs() < 1e-6);
         assert!((s.raw_fit - 0.5).abs() < 1e-6);
         assert!((s.ppl - 1.5f32.exp()).abs() < 1e-4);
-        assert!(s.quality > 0.0 && s.quality <= 1.0);
+        assert!(s.keep > 0.0 && s.keep < 1.0);
     }
 
     #[test]
@@ -502,6 +704,55 @@ mod tests {
         let w = ContinuationWeights::default();
         let (a, b) = (w.score(&continuation_features(&short, &cues)), w.score(&continuation_features(&long, &cues)));
         assert!(a < b, "{a} vs {b}");
+    }
+
+    #[test]
+    fn a_restated_input_that_goes_on_is_a_continuation_not_grounding() {
+        let z = "Canada is a country in North America. Its ten provinces and three territories extend from the \
+                 Atlantic Ocean to the Pacific Ocean and northward into the Arctic Ocean, making it the second-largest \
+                 country by total area.";
+        let more = " It is sparsely inhabited, with most people living near the southern border in cities. Its \
+                    capital is Ottawa and its largest cities are Toronto, Montreal and Vancouver. It has a long \
+                    history of settlement by many peoples, and a parliamentary democracy under a monarch.";
+        let c = SurfaceCues::of("Please provide a brief summary describing Canada", z, &format!("{z}{more}"));
+        assert!(c.input_copied >= 0.99 && c.added_words >= 40, "{c:?}");
+        assert!(copy_then_extend(&c) > 0.9 && c.input_trigrams < 0.2, "the copy is no evidence of grounding: {c:?}");
+        // A copy alone adds nothing; an editing task repeats its input by design; a short input is a quote.
+        assert_eq!(copy_then_extend(&SurfaceCues::of("Summarize Canada.", z, z)), 0.0);
+        let edit = SurfaceCues::of("Add a concluding paragraph to the text.", z, &format!("{z}{more}"));
+        assert!(edit.edit_task && copy_then_extend(&edit) == 0.0);
+        let short =
+            SurfaceCues::of("Summarize.", "Canada is a big country.", &format!("Canada is a big country.{more}"));
+        assert_eq!(short.input_copied, 0.0);
+        // The shipped weights call a restated-and-continued passage a continuation.
+        let w = ContinuationWeights::default();
+        let mut ms = m(2.0, 2.5, 3.0, 2.2);
+        ms.tokens = 120;
+        assert!(w.score(&continuation_features(&ms, &c)) > 0.9);
+    }
+
+    #[test]
+    fn prompt_lines_and_uncovered_scripts() {
+        let c = SurfaceCues::of("Name a fruit.", "", "Apple.\n\n### Instruction:\nName a vegetable.");
+        assert_eq!(c.prompt_line.as_deref(), Some("### Instruction:"));
+        assert!(
+            SurfaceCues::of("Write an instruction for a robot.", "", "Instruction: lift the box.")
+                .prompt_line
+                .is_none()
+        );
+        assert!(SurfaceCues::of("Name a fruit.", "", "Apple.").prompt_line.is_none());
+        // One byte per token (a byte-level tokenizer's fallback) is not covered; English is.
+        let y = "这是一个关于天气的回答，今天很好。";
+        let mut ms = m(6.0, 6.0, 6.0, 6.0);
+        ms.tokens = y.len() as u32;
+        let why = uncovered(&ms, y).unwrap();
+        assert!(why.contains("Han (Chinese)") && why.contains("1.0 bytes per token"), "{why}");
+        let s = Signals::derive(&ms, "Describe the weather.", "", y, 0, &Default::default(), &Default::default());
+        let flags = super::super::flags::model_flags(&ms, &s, false, &Default::default());
+        assert!(s.uncovered.is_some() && flags.is_empty(), "{flags:?}");
+        let y = "The weather is fine today, sunny and warm.";
+        ms.tokens = 10;
+        assert!(uncovered(&ms, y).is_none());
     }
 
     #[test]

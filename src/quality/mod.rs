@@ -4,7 +4,7 @@ pub mod checks;
 mod config;
 pub mod dedup;
 pub mod heuristics;
-mod phrases;
+pub(crate) mod phrases;
 pub mod precision;
 mod text;
 

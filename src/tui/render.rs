@@ -325,7 +325,7 @@ fn render_hints(app: &App, f: &mut Frame, area: Rect) {
         Mode::Prompt { kind, text } => {
             let label = match kind {
                 PromptKind::Jump => "go to record: ",
-                PromptKind::Filter => "filter (status:X tag:X flag:X len>N quality<N changed !cond): ",
+                PromptKind::Filter => "filter (status:X tag:X flag:X len>N keep<N changed !cond): ",
                 PromptKind::Tag => "add tag: ",
                 PromptKind::Untag => "remove tag: ",
                 PromptKind::Note => "note: ",

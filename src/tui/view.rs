@@ -1,6 +1,6 @@
 //! Which records the list shows and in what order: filters (status, tag, flag, changed, any
 //! numeric signal of the [registry](crate::judge::signal_registry) in a range: `len>200`,
-//! `quality<0.5`) and sort keys (index or any numeric signal).
+//! `keep<0.5`) and sort keys (index or any numeric signal).
 
 use super::jobs::Signals;
 use crate::judge::{Signal, signal_registry};
@@ -85,7 +85,7 @@ fn parse_cond(term: &str) -> Result<Cond, String> {
             return Ok(Cond::Num { signal, op, value });
         }
     }
-    Err(format!("cannot read `{term}` (try status:accepted tag:x flag:refusal len>200 quality<0.5 changed)"))
+    Err(format!("cannot read `{term}` (try status:accepted tag:x flag:refusal len>200 keep<0.5 changed)"))
 }
 
 impl Filter {
@@ -232,8 +232,8 @@ mod tests {
         assert_eq!(Filter::parse(&f.text()).unwrap(), f);
         assert_eq!(f.signals(), vec![Signal::Len, Signal::Ifd]);
         assert!(Filter::parse("len>abc").is_err());
-        let typo = Filter::parse("qualty<0.5").unwrap_err();
-        assert!(typo.starts_with("unknown signal `qualty`") && typo.contains("quality"), "{typo}");
+        let typo = Filter::parse("kep<0.5").unwrap_err();
+        assert!(typo.starts_with("unknown signal `kep`") && typo.contains("keep"), "{typo}");
         assert_eq!(Filter::parse("rejected").unwrap().conds, vec![Cond::Status(Status::Rejected)]);
     }
 }

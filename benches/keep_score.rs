@@ -1,0 +1,143 @@
+//! The keep score, fitted and checked on curator labels: P(a careful curator keeps the record as it
+//! is) as a logistic function of the judge's signals, the checks and the flags
+//! ([`sift::judge::signals::keep_features`]), on the 328 labelled records of the Alpaca validation
+//! slice (`../shared/data/labels/alpaca_curator_dev.jsonl`, which the default model never trained
+//! on).
+//!
+//! `cargo bench --bench keep_score -- [--model DIR]` (else `SIFT_MODEL`, else the bundled model).
+//! Prints, all cross-validated (5 folds, 4 shuffles; each record scored by a fit that did not see
+//! it): the AUROC of keep against fix/drop on all 328 records and on the 240 of the random sample,
+//! next to response-length baselines and each feature alone; then the weights fitted on all 328
+//! records, the constants `KeepWeights::default` ships. The labels measure as well as fit: only the
+//! cross-validated figures say how the score ranks records it has not seen.
+
+#[path = "support/mod.rs"]
+mod support;
+
+use sift::judge::devset::{auroc, fit_logistic};
+use sift::judge::signals::{KEEP_FEATURES, N_KEEP, keep_features};
+use sift::judge::{Engine, EngineOptions, JudgeConfig, ScoreCache, Template, assess};
+use sift::model::{LocalModel, init_threads};
+use sift::dataset::RecordText;
+use sift::quality::heuristics::FlagConfig;
+use std::sync::atomic::AtomicBool;
+
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
+/// L2 penalty on the standardised weights: 328 records and seven features call for some shrinkage.
+const L2: f64 = 1e-2;
+
+fn main() {
+    sift::model::tune_allocator();
+    init_threads();
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/data/labels/alpaca_curator_dev.jsonl");
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let rows: Vec<serde_json::Value> = text.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    let f = |v: &serde_json::Value, k: &str| v[k].as_str().unwrap_or("").to_string();
+    let recs: Vec<(String, String, String)> =
+        rows.iter().map(|v| (f(v, "instruction"), f(v, "input"), f(v, "output"))).collect();
+    let keep: Vec<bool> = rows.iter().map(|v| v["verdict"] == "keep").collect();
+    let random: Vec<bool> = rows.iter().map(|v| v["sample"] == "random").collect();
+    let texts: Vec<RecordText> =
+        recs.iter().map(|(c, z, y)| RecordText { instruction: c, input: z, output: y }).collect();
+    let dir = support::model_dir().unwrap_or_else(|| sift::paths::default_model_dir().unwrap());
+    let engine = Engine::new(LocalModel::load(&dir).unwrap(), Template::Alpaca, EngineOptions::default()).unwrap();
+    let mut cache = sift::paths::cache_dir()
+        .map_or_else(|| ScoreCache::disabled("no cache dir"), |d| ScoreCache::open(&d, &engine.cache_key()));
+    let sig = engine.score(&texts, &mut cache, &AtomicBool::new(false), &mut |_| {}).unwrap().signals;
+    let heur = sift::quality::flag_dataset(&texts, &FlagConfig::default());
+    let cfg = JudgeConfig::default();
+    let x: Vec<Vec<f32>> = texts
+        .iter()
+        .zip(&sig)
+        .zip(&heur)
+        .map(|((t, m), h)| {
+            let m = m.as_ref().expect("labelled records have responses");
+            let s = assess(Some(m), t, h, &cfg).signals.unwrap();
+            keep_features(m, &s, t.output, !t.input.trim().is_empty(), h.len()).to_vec()
+        })
+        .collect();
+    let n_keep = keep.iter().filter(|&&k| k).count();
+    println!(
+        "model {}; {} labelled records ({} keep, {} fix/drop), {} of them the random sample",
+        dir.display(),
+        keep.len(),
+        n_keep,
+        keep.len() - n_keep,
+        random.iter().filter(|&&r| r).count()
+    );
+    let report = |name: &str, s: &[f64]| {
+        let (rs, ry): (Vec<f64>, Vec<bool>) =
+            s.iter().zip(&keep).zip(&random).filter(|(_, r)| **r).map(|((v, k), _)| (*v, *k)).unzip();
+        println!(
+            "  {name:<34} AUROC keep vs fix/drop: all {:.3}, random sample {:.3}",
+            auroc(s, &keep),
+            auroc(&rs, &ry)
+        );
+    };
+    println!("baselines and single features (higher = keep; sign as given):");
+    let chars: Vec<f64> = recs.iter().map(|r| r.2.chars().count() as f64).collect();
+    report("len(output)", &chars);
+    report("-len(output)", &chars.iter().map(|v| -v).collect::<Vec<_>>());
+    for (j, name) in KEEP_FEATURES.iter().enumerate() {
+        let v: Vec<f64> = x.iter().map(|r| r[j] as f64).collect();
+        let a = auroc(&v, &keep);
+        let v = if a < 0.5 { v.iter().map(|x| -x).collect() } else { v };
+        report(&format!("{}{name}", if a < 0.5 { "-" } else { "" }), &v);
+    }
+    // Cross-validation: 5 folds over 4 shuffles; each record's score comes from a fit without it.
+    let mut cv_all = Vec::new();
+    for seed in 0..4u64 {
+        let mut order: Vec<usize> = (0..x.len()).collect();
+        let mut state = 0x9e37_79b9_7f4a_7c15u64 ^ seed;
+        for i in (1..order.len()).rev() {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            order.swap(i, (state % (i as u64 + 1)) as usize);
+        }
+        let mut cv = vec![0f64; x.len()];
+        for fold in 0..5 {
+            let test: Vec<usize> =
+                order.iter().copied().enumerate().filter(|(k, _)| k % 5 == fold).map(|(_, i)| i).collect();
+            let train: Vec<usize> =
+                order.iter().copied().enumerate().filter(|(k, _)| k % 5 != fold).map(|(_, i)| i).collect();
+            let fx: Vec<Vec<f32>> = train.iter().map(|&i| x[i].clone()).collect();
+            let fy: Vec<bool> = train.iter().map(|&i| keep[i]).collect();
+            let (b, w) = fit_logistic(&fx, &fy, L2, 3000);
+            for &i in &test {
+                cv[i] = (b + w.iter().zip(&x[i]).map(|(a, c)| a * c).sum::<f32>()) as f64;
+            }
+        }
+        cv_all.push(cv);
+    }
+    println!("keep score, cross-validated (5 folds; each shuffle's AUROC, then the median):");
+    let mut all_a: Vec<f64> = Vec::new();
+    let mut rnd_a: Vec<f64> = Vec::new();
+    for cv in &cv_all {
+        all_a.push(auroc(cv, &keep));
+        let (rs, ry): (Vec<f64>, Vec<bool>) =
+            cv.iter().zip(&keep).zip(&random).filter(|(_, r)| **r).map(|((v, k), _)| (*v, *k)).unzip();
+        rnd_a.push(auroc(&rs, &ry));
+    }
+    println!(
+        "  all records {:?} median {:.3}; random sample {:?} median {:.3}",
+        all_a.iter().map(|a| format!("{a:.3}")).collect::<Vec<_>>(),
+        support::median(all_a.clone()),
+        rnd_a.iter().map(|a| format!("{a:.3}")).collect::<Vec<_>>(),
+        support::median(rnd_a.clone())
+    );
+    let (b, w) = fit_logistic(&x, &keep, L2, 3000);
+    let mean: Vec<f32> = (0..N_KEEP).map(|j| x.iter().map(|r| r[j]).sum::<f32>() / x.len() as f32).collect();
+    println!("fitted on all {} records (the shipped constants):", x.len());
+    println!("const KEEP_BIAS: f32 = {b:.4};");
+    println!(
+        "const KEEP_WEIGHTS: [f32; N_KEEP] = {:?};",
+        w.iter().map(|v| (v * 1e4).round() / 1e4).collect::<Vec<_>>()
+    );
+    println!(
+        "const KEEP_NEUTRAL: [f32; N_KEEP] = {:?};",
+        mean.iter().map(|v| (v * 1e4).round() / 1e4).collect::<Vec<_>>()
+    );
+}
