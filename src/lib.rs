@@ -15,6 +15,8 @@ pub mod prompt;
 pub mod quality;
 pub mod session;
 pub mod stats;
+/// Suggestions learnt from the annotator's decisions, and the review queue they order.
+pub mod suggest;
 /// Training on the selection: SFT data, trainer, checkpoints, runs.
 pub mod train;
 /// The terminal UI (ratatui): browse, fix and judge records with the keyboard.
