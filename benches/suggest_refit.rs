@@ -1,7 +1,7 @@
 //! One refit of the suggestion model at Alpaca scale (52,002 records, 2 cores here): fit to the
-//! decisions, 5-fold cross-validated AUROC, and P(reject) for every record, as the TUI runs it
-//! after each decision. Features are built once per dataset (timed separately: at open and after
-//! edits, not per decision).
+//! decisions, 5-fold cross-validated AUROC, and P(reject) for every record. The features are timed
+//! separately: the TUI's refit job builds them too (see `tui/suggest.rs`), so its refit takes
+//! features + refit.
 //!
 //! `cargo bench --bench suggest_refit -- [--runs N]`
 
@@ -43,10 +43,10 @@ fn main() {
     );
     // The annotator: rejects flagged records and every 4th other one (the labels only steer the
     // fit's path; the cost is the same for any labels).
-    let reject = |p: usize| !inputs[p].flags.is_empty() || p % 4 == 0;
+    let reject = |p: usize, k: usize| !inputs[p].flags.is_empty() || k % 4 == 0;
     for n in [25, 200, 1000, 5000, 52002] {
         let step = (ds.len() / n).max(1);
-        let decisions: Vec<(usize, bool)> = (0..n).map(|k| (k * step, reject(k * step))).collect();
+        let decisions: Vec<(usize, bool)> = (0..n).map(|k| (k * step, reject(k * step, k))).collect();
         let (mut fit_s, mut pred_s) = (Vec::new(), Vec::new());
         let mut cv = None;
         for _ in 0..runs {

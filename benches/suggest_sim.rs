@@ -134,6 +134,7 @@ fn simulate(
     prior: &[f32],
     mode: Option<QueueMode>,
     shuffled: &[usize],
+    opts: FitOptions,
 ) -> (Vec<Point>, Vec<f64>) {
     let n = recs.len();
     let mut decided: Vec<(usize, bool)> = Vec::new();
@@ -153,7 +154,7 @@ fn simulate(
         is_decided[pick] = true;
         decided.push((pick, recs[pick].reject));
         let t = Instant::now();
-        if let Ok(fit) = suggest::fit(f, &decided, FitOptions::default()) {
+        if let Ok(fit) = suggest::fit(f, &decided, opts) {
             scores = fit.model.predict_all(f);
             fitted = Some(fit);
             times.push(t.elapsed().as_secs_f64());
@@ -194,6 +195,34 @@ fn fmt(x: f64) -> String {
     if x.is_finite() { format!("{x:.3}") } else { "  -  ".into() }
 }
 
+/// `--grid "dense,flags,first,words,l2;..."`: for each setting, suggest AUROC on the undecided
+/// records after 50, 100 and 200 decisions per order (for choosing the defaults; prints only that).
+fn grid(spec: &str, recs: &[Rec], inputs: &[FeatureInput], prior: &[f32], seeds: u64) {
+    println!("{:<28} {:>24} {:>24} {:>24}", "dense,flags,first,words,l2", "likely-reject 50/100/200", "uncertain", "random");
+    for cfg in spec.split(';') {
+        let v: Vec<f32> = cfg.split(',').map(|x| x.trim().parse().unwrap()).collect();
+        let scales = suggest::Scales { dense: v[0], flags: v[1], first: v[2], words: v[3] };
+        let opts = FitOptions { l2: v[4], ..FitOptions::default() };
+        let f = Features::build_with(inputs, scales);
+        let cell = |pts: Vec<Vec<Point>>| {
+            let m = |k: usize| median(pts.iter().map(|p| p[k].suggest_auroc).collect());
+            format!("{} {} {}", fmt(m(1)), fmt(m(2)), fmt(m(3)))
+        };
+        let a = cell(vec![simulate(recs, &f, prior, Some(QueueMode::LikelyReject), &[], opts).0]);
+        let b = cell(vec![simulate(recs, &f, prior, Some(QueueMode::Uncertain), &[], opts).0]);
+        let c = cell(
+            (0..seeds)
+                .map(|seed| {
+                    let mut order: Vec<usize> = (0..recs.len()).collect();
+                    order.shuffle(&mut rand::rngs::StdRng::seed_from_u64(seed));
+                    simulate(recs, &f, prior, None, &order, opts).0
+                })
+                .collect(),
+        );
+        println!("{cfg:<28} {a:>24} {b:>24} {c:>24}");
+    }
+}
+
 fn run(name: &str, recs: &[Rec], use_judge: bool, seeds: u64) {
     let texts: Vec<RecordText> = recs
         .iter()
@@ -211,6 +240,9 @@ fn run(name: &str, recs: &[Rec], use_judge: bool, seeds: u64) {
     let f = Features::build(&inputs);
     println!("features: {:.2} s for {} records", t.elapsed().as_secs_f64(), recs.len());
     let prior = suggest::prior(&inputs);
+    if let Some(spec) = support::arg("--grid") {
+        return grid(&spec, recs, &inputs, &prior, seeds);
+    }
     let generic = if use_judge { "judge 1-quality" } else { "model-free flags" };
     println!("generic order: {generic}; AUROC on all records {:.3}", {
         let l: Vec<bool> = recs.iter().map(|r| r.reject).collect();
@@ -219,7 +251,7 @@ fn run(name: &str, recs: &[Rec], use_judge: bool, seeds: u64) {
     let mut rows: Vec<(String, Vec<Point>)> = Vec::new();
     let mut all_times = Vec::new();
     for mode in [QueueMode::LikelyReject, QueueMode::Uncertain] {
-        let (p, times) = simulate(recs, &f, &prior, Some(mode), &[]);
+        let (p, times) = simulate(recs, &f, &prior, Some(mode), &[], FitOptions::default());
         all_times.extend(times);
         rows.push((mode.name().into(), p));
     }
@@ -227,7 +259,7 @@ fn run(name: &str, recs: &[Rec], use_judge: bool, seeds: u64) {
     for seed in 0..seeds {
         let mut order: Vec<usize> = (0..recs.len()).collect();
         order.shuffle(&mut rand::rngs::StdRng::seed_from_u64(seed));
-        runs.push(simulate(recs, &f, &prior, None, &order).0);
+        runs.push(simulate(recs, &f, &prior, None, &order, FitOptions::default()).0);
     }
     let med = |k: usize, g: fn(&Point) -> f64| median(runs.iter().map(|r| g(&r[k])).collect());
     let random: Vec<Point> = (0..runs[0].len())

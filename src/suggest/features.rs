@@ -99,6 +99,34 @@ pub fn sparse_index(kind: Kind, text: &str) -> u32 {
     N_DENSE as u32 + (h.digest() as u32 & ((1 << HASH_BITS) - 1))
 }
 
+/// How much each group of features counts (a group's values are multiplied by its scale, which
+/// is the same as weakening its L2 penalty by the square).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Scales {
+    pub dense: f32,
+    pub flags: f32,
+    /// The instruction's first words and their crosses with the response's length and shape.
+    pub first: f32,
+    /// Words of the instruction and words and pairs of the response.
+    pub words: f32,
+}
+
+impl Default for Scales {
+    fn default() -> Self {
+        Scales { dense: 1.0, flags: 1.0, first: 1.0, words: 1.0 }
+    }
+}
+
+impl Scales {
+    fn of(&self, kind: Kind) -> f32 {
+        match kind {
+            Kind::Flag | Kind::Unscored => self.flags,
+            Kind::First | Kind::FirstTwo | Kind::LengthByFirst | Kind::ShapeByFirst => self.first,
+            Kind::InstructionWord | Kind::ResponseWord | Kind::ResponsePair => self.words,
+        }
+    }
+}
+
 /// The features of every record of a dataset.
 #[derive(Clone, Debug, Default)]
 pub struct Features {
@@ -109,6 +137,7 @@ pub struct Features {
     /// Mean and standard deviation of each raw dense value over the dataset.
     mean: [f32; N_DENSE],
     sd: [f32; N_DENSE],
+    scales: Scales,
 }
 
 /// Raw dense values (NaN for judge values of an unscored record) and named sparse features.
@@ -232,8 +261,9 @@ fn raw(input: &FeatureInput) -> Raw {
     Raw { dense, sparse }
 }
 
-fn hashed(sparse: &[(Kind, String, f32)]) -> Box<[(u32, f32)]> {
-    let mut out: Vec<(u32, f32)> = sparse.iter().map(|(k, s, v)| (sparse_index(*k, s), *v)).collect();
+fn hashed(sparse: &[(Kind, String, f32)], scales: &Scales) -> Box<[(u32, f32)]> {
+    let mut out: Vec<(u32, f32)> = sparse.iter().map(|(k, s, v)| (sparse_index(*k, s), v * scales.of(*k))).collect();
+    out.retain(|e| e.1 != 0.0);
     out.sort_unstable_by_key(|e| e.0);
     out.dedup_by(|b, a| {
         if a.0 == b.0 {
@@ -249,6 +279,11 @@ fn hashed(sparse: &[(Kind, String, f32)]) -> Box<[(u32, f32)]> {
 impl Features {
     /// Computes the features of every record (in parallel).
     pub fn build(inputs: &[FeatureInput]) -> Features {
+        Features::build_with(inputs, Scales::default())
+    }
+
+    /// [`Features::build`] with other group scales.
+    pub fn build_with(inputs: &[FeatureInput], scales: Scales) -> Features {
         let raws: Vec<Raw> = inputs.par_iter().map(raw).collect();
         let (mut mean, mut sd) = ([0f32; N_DENSE], [1f32; N_DENSE]);
         for j in 0..N_DENSE {
@@ -261,9 +296,9 @@ impl Features {
             mean[j] = m as f32;
             sd[j] = if var > 1e-12 { var.sqrt() as f32 } else { 1.0 };
         }
-        let mut f = Features { dense: Vec::with_capacity(raws.len() * N_DENSE), sparse: Vec::new(), mean, sd };
+        let mut f = Features { dense: Vec::with_capacity(raws.len() * N_DENSE), sparse: Vec::new(), mean, sd, scales };
         let rows: Vec<([f32; N_DENSE], Box<[(u32, f32)]>)> =
-            raws.par_iter().map(|r| (f.standardise(&r.dense), hashed(&r.sparse))).collect();
+            raws.par_iter().map(|r| (f.standardise(&r.dense), hashed(&r.sparse, &scales))).collect();
         for (d, s) in rows {
             f.dense.extend_from_slice(&d);
             f.sparse.push(s);
@@ -275,7 +310,8 @@ impl Features {
         let mut out = [0f32; N_DENSE];
         for j in 0..N_DENSE {
             // A missing judge value sits at the mean; the `Unscored` feature says it is missing.
-            out[j] = if raw[j].is_finite() { ((raw[j] - self.mean[j]) / self.sd[j]).clamp(-5.0, 5.0) } else { 0.0 };
+            let z = if raw[j].is_finite() { ((raw[j] - self.mean[j]) / self.sd[j]).clamp(-5.0, 5.0) } else { 0.0 };
+            out[j] = z * self.scales.dense;
         }
         out
     }
@@ -286,7 +322,7 @@ impl Features {
         let r = raw(input);
         let d = self.standardise(&r.dense);
         self.dense[pos * N_DENSE..(pos + 1) * N_DENSE].copy_from_slice(&d);
-        self.sparse[pos] = hashed(&r.sparse);
+        self.sparse[pos] = hashed(&r.sparse, &self.scales);
     }
 
     /// Number of records.

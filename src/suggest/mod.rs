@@ -10,7 +10,7 @@ pub mod model;
 pub mod reasons;
 pub mod store;
 
-pub use features::{FeatureInput, Features, JudgeValues};
+pub use features::{FeatureInput, Features, JudgeValues, Scales};
 pub use model::{FitOptions, Logistic};
 pub use reasons::Evidence;
 

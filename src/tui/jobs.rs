@@ -24,6 +24,8 @@ pub enum JobOutput {
     Flags(Vec<(u32, Vec<Flag>)>),
     /// Results of the model judge.
     Judge(super::score::JudgeMsg),
+    /// A refit of the suggestion model.
+    Suggest(Box<super::suggest::Refit>),
 }
 
 /// The threads background jobs compute on: one fewer than the cores, so the UI and the search
@@ -240,7 +242,7 @@ impl Signals {
     pub fn absorb(&mut self, out: JobOutput, since: u64) -> Option<Arc<Corpus>> {
         match out {
             JobOutput::Corpus(c) => return Some(c),
-            JobOutput::Judge(_) => {}
+            JobOutput::Judge(_) | JobOutput::Suggest(_) => {}
             JobOutput::Numeric { name, values } => {
                 let m = self.numeric.entry(name).or_default();
                 for (id, v) in values {
@@ -305,6 +307,10 @@ impl App {
                             self.absorb_judge(since, msg);
                             continue;
                         }
+                        JobOutput::Suggest(r) => {
+                            super::suggest::absorb(self, since, *r);
+                            continue;
+                        }
                         o => o,
                     };
                     let flags = matches!(output, JobOutput::Flags(_));
@@ -318,6 +324,10 @@ impl App {
                         if self.search.matched.is_some() {
                             self.run_search();
                         }
+                    }
+                    if flags && self.suggest.fitted.is_none() {
+                        // Opened with enough decisions saved: fit once the flags are known.
+                        super::suggest::refit(self);
                     }
                     if (flags || lens) && !self.filter.is_empty() && self.search.matched.is_none() {
                         self.refresh_view();
