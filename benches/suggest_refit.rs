@@ -43,7 +43,7 @@ fn main() {
     );
     // The annotator: rejects flagged records and every 4th other one (the labels only steer the
     // fit's path; the cost is the same for any labels).
-    let reject = |p: usize, k: usize| !inputs[p].flags.is_empty() || k % 4 == 0;
+    let reject = |p: usize, k: usize| !inputs[p].flags.is_empty() || k.is_multiple_of(4);
     for n in [25, 200, 1000, 5000, 52002] {
         let step = (ds.len() / n).max(1);
         let decisions: Vec<(usize, bool)> = (0..n).map(|k| (k * step, reject(k * step, k))).collect();

@@ -96,8 +96,8 @@ fn alpagasus() -> Vec<Rec> {
 fn judge_signals(texts: &[RecordText]) -> Vec<Option<sift::judge::ModelSignals>> {
     let dir = support::model_dir().unwrap_or_else(|| sift::judge::default_model_dir().unwrap());
     let engine = Engine::new(LocalModel::load(&dir).unwrap(), Template::Alpaca, EngineOptions::default()).unwrap();
-    let mut cache =
-        sift::judge::cache_dir().map_or_else(|| ScoreCache::disabled(""), |d| ScoreCache::open(&d, &engine.cache_key()));
+    let mut cache = sift::judge::cache_dir()
+        .map_or_else(|| ScoreCache::disabled(""), |d| ScoreCache::open(&d, &engine.cache_key()));
     let t = Instant::now();
     let out = engine.score(texts, &mut cache, &AtomicBool::new(false), &mut |_| {}).unwrap();
     println!(
@@ -147,8 +147,9 @@ fn simulate(
     while decided.len() < last.min(n - NEXT) {
         let undecided = (0..n).filter(|&p| !is_decided[p]);
         let pick = match mode {
-            Some(m) => suggest::next(&scores, undecided, if fitted.is_some() { m } else { QueueMode::LikelyReject })
-                .unwrap(),
+            Some(m) => {
+                suggest::next(&scores, undecided, if fitted.is_some() { m } else { QueueMode::LikelyReject }).unwrap()
+            }
             None => shuffled[decided.len()],
         };
         is_decided[pick] = true;
@@ -198,7 +199,10 @@ fn fmt(x: f64) -> String {
 /// `--grid "dense,flags,first,words,l2;..."`: for each setting, suggest AUROC on the undecided
 /// records after 50, 100 and 200 decisions per order (for choosing the defaults; prints only that).
 fn grid(spec: &str, recs: &[Rec], inputs: &[FeatureInput], prior: &[f32], seeds: u64) {
-    println!("{:<28} {:>24} {:>24} {:>24}", "dense,flags,first,words,l2", "likely-reject 50/100/200", "uncertain", "random");
+    println!(
+        "{:<28} {:>24} {:>24} {:>24}",
+        "dense,flags,first,words,l2", "likely-reject 50/100/200", "uncertain", "random"
+    );
     for cfg in spec.split(';') {
         let v: Vec<f32> = cfg.split(',').map(|x| x.trim().parse().unwrap()).collect();
         let scales = suggest::Scales { dense: v[0], flags: v[1], first: v[2], words: v[3] };
@@ -224,10 +228,8 @@ fn grid(spec: &str, recs: &[Rec], inputs: &[FeatureInput], prior: &[f32], seeds:
 }
 
 fn run(name: &str, recs: &[Rec], use_judge: bool, seeds: u64) {
-    let texts: Vec<RecordText> = recs
-        .iter()
-        .map(|r| RecordText { instruction: &r.instruction, input: &r.input, output: &r.output })
-        .collect();
+    let texts: Vec<RecordText> =
+        recs.iter().map(|r| RecordText { instruction: &r.instruction, input: &r.input, output: &r.output }).collect();
     let rejects = recs.iter().filter(|r| r.reject).count();
     println!(
         "\n== {name}: {} records, {rejects} rejects ({:.1}%)",

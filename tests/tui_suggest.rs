@@ -65,7 +65,7 @@ fn decisions_teach_the_queue_which_record_comes_next() {
     keys(&mut app, "x");
     assert_eq!(app.session.status(best), Status::Rejected);
     let now = app.current().unwrap();
-    assert!(now != best && now % 2 == 0 && app.session.status(now) == Status::Unreviewed, "moved to #{now}");
+    assert!(now != best && now.is_multiple_of(2) && app.session.status(now) == Status::Unreviewed, "moved to #{now}");
     // `suggest` filters like any signal: the undecided likely rejects.
     keys(&mut app, "Fsuggest>0.5<enter>");
     assert_eq!(app.shown(), 2);

@@ -60,7 +60,8 @@ pub fn run(file: &Path, format: Option<Format>, out: Option<&Path>, model: Optio
     let unreviewed: Vec<usize> = (0..ds.len()).filter(|&p| session.status(p) == Status::Unreviewed).collect();
     let mut w: Box<dyn Write> = match out {
         Some(p) => Box::new(std::io::BufWriter::new(
-            std::fs::File::create(p.with_extension("jsonl.tmp")).with_context(|| format!("creating {}", p.display()))?,
+            std::fs::File::create(p.with_extension("jsonl.tmp"))
+                .with_context(|| format!("creating {}", p.display()))?,
         )),
         None => Box::new(std::io::BufWriter::new(std::io::stdout().lock())),
     };
@@ -87,7 +88,11 @@ pub fn run(file: &Path, format: Option<Format>, out: Option<&Path>, model: Optio
         unreviewed.len(),
         fitted.summary(),
         ds.len(),
-        if malformed > 0 { format!("; {malformed} malformed records listed with no suggestion") } else { String::new() }
+        if malformed > 0 {
+            format!("; {malformed} malformed records listed with no suggestion")
+        } else {
+            String::new()
+        }
     );
     Ok(0)
 }

@@ -254,7 +254,8 @@ fn raw(input: &FeatureInput) -> Raw {
         let v = 1.0 / (items.len().max(1) as f32).sqrt();
         sparse.extend(items.into_iter().map(|w| (kind, w, v)));
     };
-    let content = |ws: &[String]| -> Vec<String> { ws.iter().filter(|w| !STOP.contains(&w.as_str())).cloned().collect() };
+    let content =
+        |ws: &[String]| -> Vec<String> { ws.iter().filter(|w| !STOP.contains(&w.as_str())).cloned().collect() };
     group(Kind::InstructionWord, content(&cw));
     group(Kind::ResponseWord, content(&yw));
     group(Kind::ResponsePair, yw.windows(2).map(|p| format!("{} {}", p[0], p[1])).collect());
@@ -297,11 +298,10 @@ impl Features {
             sd[j] = if var > 1e-12 { var.sqrt() as f32 } else { 1.0 };
         }
         let mut f = Features { dense: Vec::with_capacity(raws.len() * N_DENSE), sparse: Vec::new(), mean, sd, scales };
-        let rows: Vec<([f32; N_DENSE], Box<[(u32, f32)]>)> =
-            raws.par_iter().map(|r| (f.standardise(&r.dense), hashed(&r.sparse, &scales))).collect();
-        for (d, s) in rows {
+        let dense: Vec<[f32; N_DENSE]> = raws.par_iter().map(|r| f.standardise(&r.dense)).collect();
+        f.sparse = raws.par_iter().map(|r| hashed(&r.sparse, &scales)).collect();
+        for d in dense {
             f.dense.extend_from_slice(&d);
-            f.sparse.push(s);
         }
         f
     }

@@ -78,7 +78,8 @@ impl Logistic {
         let c: Vec<f32> = reject.iter().map(|&r| if r { 0.5 / n_rej } else { 0.5 / n_acc }).collect();
         let lambda = opts.l2 / n.max(1) as f32;
         // Lipschitz constant of the gradient: the log loss's curvature is at most 1/4 per row.
-        let max_norm = (0..n).map(|i| 1.0 + val[ptr[i]..ptr[i + 1]].iter().map(|v| v * v).sum::<f32>()).fold(0.0, f32::max);
+        let max_norm =
+            (0..n).map(|i| 1.0 + val[ptr[i]..ptr[i + 1]].iter().map(|v| v * v).sum::<f32>()).fold(0.0, f32::max);
         let step = 1.0 / (0.25 * max_norm + lambda);
 
         let (mut w, mut b) = (vec![0f32; m], 0f32);
@@ -173,7 +174,8 @@ mod tests {
         // Rejected: one-word answers to "explain"; kept: explanations of a few sentences.
         let long = "It works because the parts move together, and each step follows from the last one. \
                     That is why the result holds in practice.";
-        let topics = ["rain", "tides", "rust", "wind", "snow", "fire", "ice", "clouds", "sound", "light", "heat", "salt"];
+        let topics =
+            ["rain", "tides", "rust", "wind", "snow", "fire", "ice", "clouds", "sound", "light", "heat", "salt"];
         let prompts: Vec<String> = topics.iter().map(|t| format!("Explain how {t} forms.")).collect();
         let mut inputs = Vec::new();
         for (i, p) in prompts.iter().enumerate() {

@@ -59,7 +59,13 @@ impl Evidence {
 
 /// Up to `top` features pushing record `pos` towards its side (reject when its suggestion is at
 /// least 0.5, keep otherwise): (key when the decided records can share it, name, value, push).
-fn drivers(model: &Logistic, f: &Features, pos: usize, input: &FeatureInput, top: usize) -> Vec<(Option<Key>, Name, f32)> {
+fn drivers(
+    model: &Logistic,
+    f: &Features,
+    pos: usize,
+    input: &FeatureInput,
+    top: usize,
+) -> Vec<(Option<Key>, Name, f32)> {
     let side = if model.predict(f, pos) >= 0.5 { 1.0 } else { -1.0 };
     let mut all: Vec<(Option<Key>, Name, f32, f32)> = f
         .dense(pos)

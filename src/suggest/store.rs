@@ -57,8 +57,8 @@ pub fn load(dir: &Path) -> Result<Option<(Fitted, QueueMode)>, String> {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
         Err(e) => return Err(format!("cannot read {}: {e}", path.display())),
     };
-    let s: Stored =
-        serde_json::from_slice(&bytes).map_err(|e| format!("{} is unreadable ({e}); it will be refitted", path.display()))?;
+    let s: Stored = serde_json::from_slice(&bytes)
+        .map_err(|e| format!("{} is unreadable ({e}); it will be refitted", path.display()))?;
     if s.version != VERSION || s.dense != N_DENSE || s.hash_bits != HASH_BITS {
         return Ok(None);
     }
@@ -68,7 +68,12 @@ pub fn load(dir: &Path) -> Result<Option<(Fitted, QueueMode)>, String> {
             *slot = x;
         }
     }
-    let fitted = Fitted { model: Logistic { bias: s.bias, w }, accepted: s.accepted, rejected: s.rejected, cv_auroc: s.cv_auroc };
+    let fitted = Fitted {
+        model: Logistic { bias: s.bias, w },
+        accepted: s.accepted,
+        rejected: s.rejected,
+        cv_auroc: s.cv_auroc,
+    };
     Ok(Some((fitted, s.mode)))
 }
 

@@ -28,11 +28,39 @@ pub struct SuggestState {
     /// A refit job runs; `again`: decisions were made meanwhile, refit once it is done.
     running: bool,
     again: bool,
+    /// The features the last job built (at 52K they take seconds; a decision changes none), with
+    /// the ids and input fingerprint of each record they were built from.
+    built: Option<Built>,
+}
+
+/// Features with what they were built from.
+#[derive(Clone)]
+pub struct Built {
+    features: std::sync::Arc<Features>,
+    ids: Vec<u32>,
+    prints: Vec<u64>,
+}
+
+/// A fingerprint of what a record's features are computed from.
+fn fingerprint(input: &FeatureInput) -> u64 {
+    let mut h = xxhash_rust::xxh3::Xxh3::new();
+    let t = &input.text;
+    for s in [t.instruction, t.input, t.output].into_iter().chain(input.flags.iter().map(String::as_str)) {
+        h.update(s.as_bytes());
+        h.update(&[0x1f]);
+    }
+    if let Some(j) = input.judge {
+        for v in [j.quality, j.continuation, j.ifd, j.ppl, j.instruction_gain] {
+            h.update(&v.to_le_bytes());
+        }
+    }
+    h.digest()
 }
 
 /// What a refit job hands back.
 pub struct Refit {
     pub fitted: Result<Fitted, SuggestError>,
+    pub built: Built,
     /// P(reject) of each unreviewed record, by id.
     pub values: Vec<(u32, f32)>,
     pub took: Duration,
@@ -54,9 +82,11 @@ pub fn refit(app: &mut App) {
     // What the job needs, copied now (the records themselves are decoded on the job's thread).
     let session = app.session.read_only_copy();
     let ids: Vec<u32> = session.dataset().entries().iter().map(|e| e.id).collect();
-    let flags: Vec<Vec<String>> = ids.iter().map(|&id| app.signals.flag_names(id).map(String::from).collect()).collect();
+    let flags: Vec<Vec<String>> =
+        ids.iter().map(|&id| app.signals.flag_names(id).map(String::from).collect()).collect();
     let judge: Vec<Option<JudgeValues>> = ids.iter().map(|&id| judge_values(app, id)).collect();
     let n = ids.len();
+    let before = app.suggest.built.clone();
     app.jobs.spawn("suggest", n, move |ctx| {
         let t = Instant::now();
         let ds = session.dataset();
@@ -71,7 +101,18 @@ pub fn refit(app: &mut App) {
                 judge,
             })
             .collect();
-        let features = Features::build(&inputs);
+        let prints: Vec<u64> = inputs.iter().map(fingerprint).collect();
+        // The same records as last time: recompute only those whose inputs changed.
+        let features = match before {
+            Some(b) if b.ids == ids => {
+                let mut f = b.features;
+                for p in (0..n).filter(|&p| b.prints[p] != prints[p]) {
+                    std::sync::Arc::make_mut(&mut f).update(p, &inputs[p]);
+                }
+                f
+            }
+            _ => std::sync::Arc::new(Features::build(&inputs)),
+        };
         let fitted = suggest::fit(&features, &decisions, FitOptions::default());
         let values = match &fitted {
             Ok(f) => (0..n)
@@ -80,7 +121,8 @@ pub fn refit(app: &mut App) {
                 .collect(),
             Err(_) => Vec::new(),
         };
-        ctx.output(JobOutput::Suggest(Box::new(Refit { fitted, values, took: t.elapsed() })));
+        let built = Built { features, ids, prints };
+        ctx.output(JobOutput::Suggest(Box::new(Refit { fitted, built, values, took: t.elapsed() })));
         Ok(())
     });
 }
@@ -95,6 +137,7 @@ fn judge_values(app: &App, id: u32) -> Option<JudgeValues> {
 /// state, and a refit asked for meanwhile starts.
 pub fn absorb(app: &mut App, since: u64, r: Refit) {
     app.suggest.running = false;
+    app.suggest.built = Some(r.built);
     match r.fitted {
         Ok(fitted) => {
             app.signals.numeric.remove(SIGNAL);
