@@ -101,8 +101,8 @@ pub const COMMANDS: &[(Command, &str, &[&str], &str)] = &[
     (Command::Score, "score", &["M"], "judge: score every record with the model"),
     (Command::Histogram, "histogram", &["H"], "histogram of a signal (toggle)"),
     (Command::HistogramNext, "histogram_next", &["h"], "histogram: next signal"),
-    (Command::ReviewNext, "review_next", &["r"], "review next: the queue's next record (a/x/f move on)"),
-    (Command::ReviewMode, "review_mode", &["alt-r"], "review queue: likely rejects / most uncertain"),
+    (Command::ReviewNext, "review_next", &["r"], "review next: the queue's next record"),
+    (Command::ReviewMode, "review_mode", &["alt-r"], "review queue: likely rejects / uncertain"),
     (Command::CancelJobs, "cancel_jobs", &["ctrl-x"], "stop background jobs (and the judge)"),
     (Command::Help, "help", &["?"], "this help"),
 ];
