@@ -26,8 +26,8 @@ pub const FOLDS: usize = 5;
 
 /// Most decisions one fit learns from, and the cross-validation uses (evenly spaced when there are
 /// more, e.g. after a bulk accept), so that a refit stays well under a second.
-pub const MAX_FIT: usize = 3000;
-pub const MAX_CV: usize = 600;
+pub const MAX_FIT: usize = 2000;
+pub const MAX_CV: usize = 500;
 
 /// Why no suggestions could be made.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
