@@ -73,7 +73,7 @@ pub fn run(file: &Path, format: Option<Format>, out: Option<&Path>, model: Optio
         } else {
             let s = fitted.model.predict(&features, p);
             let reasons = suggest::reasons::explain(&fitted.model, &features, &evidence, p, &inputs[p]);
-            json!({"index": p, "suggest": (s * 1e4).round() / 1e4, "reasons": reasons})
+            json!({"index": p, "suggest": (s as f64 * 1e4).round() / 1e4, "reasons": reasons})
         };
         serde_json::to_writer(&mut w, &line)?;
         w.write_all(b"\n")?;
