@@ -9,7 +9,7 @@ pub mod dataset;
 pub mod duration;
 /// Exports and hand-off to distributed trainers (TRL, axolotl, LLaMA-Factory).
 pub mod export;
-/// Model-based judge: likelihood signals, continuation detection, quality scores and flags.
+/// Model-based judge: likelihood signals, continuation detection, the keep score and flags.
 pub mod judge;
 /// Local Llama-family language model: loading, scoring, generation, checkpoints.
 pub mod model;
@@ -21,6 +21,8 @@ pub mod prompt;
 pub mod quality;
 pub mod session;
 pub mod stats;
+/// Suggestions learnt from the annotator's decisions, and the review queue they order.
+pub mod suggest;
 pub mod terminal_text;
 /// Training on the selection: SFT data, trainer, checkpoints, runs.
 pub mod train;

@@ -4,6 +4,7 @@ mod data;
 mod export;
 pub mod progress;
 pub mod score;
+pub mod suggest;
 pub mod train;
 
 use anyhow::Result;
@@ -160,6 +161,19 @@ pub enum Command {
         #[arg(long, value_name = "N", conflicts_with = "merge")]
         cluster_jobs: Option<usize>,
     },
+    /// Learn from the review decisions saved so far (accepted = keep; rejected, needs-edit = not)
+    /// and write `{index, suggest, reasons}` for every unreviewed record: `suggest` is the
+    /// probability the annotator would reject it. Uses the judge's scores where the score cache
+    /// has them; scores nothing itself.
+    Suggest {
+        file: PathBuf,
+        /// Where to write the suggestions (JSONL); default: stdout.
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// Judge model whose cached scores to use; default: $SIFT_MODEL, then the bundled model.
+        #[arg(long)]
+        model: Option<PathBuf>,
+    },
     /// Fine-tune a model on the selected records (progress on stderr; Ctrl-C checkpoints and stops).
     Train(Box<TrainArgs>),
     /// Build a small Llama from scratch on an Alpaca corpus (tokenizer, training, f16 HF model dir).
@@ -294,6 +308,7 @@ pub fn run(cli: Cli) -> Result<i32> {
                 shard,
             })
         }
+        Some(Command::Suggest { file, out, model }) => suggest::run(&file, format, out.as_deref(), model.as_deref()),
         None if cli.print_config => crate::config::print_config::<crate::tui::config::UiConfig>().map(|()| 0),
         None => crate::tui::run(cli.file.as_deref(), format, cli.model.as_deref()).map(|()| 0),
     }

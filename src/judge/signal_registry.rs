@@ -18,6 +18,7 @@ pub enum Signal {
     Ppl,
     Gain,
     Len,
+    Suggest,
 }
 
 /// How a value is written in a narrow list cell (the detail pane and the histogram write every
@@ -48,6 +49,8 @@ pub enum Source {
     Judge(fn(&Signals) -> f32),
     /// Computed from the record's text (instruction, input, response) alone.
     Text(fn(&str, &str, &str) -> f32),
+    /// Learnt from the annotator's review decisions on this dataset ([`crate::suggest`]).
+    Review,
 }
 
 /// Everything sift knows about one signal.
@@ -73,7 +76,7 @@ pub struct SignalDef {
 
 /// Every signal, in [`Signal`] order: the order of the detail pane, the sort cycle and the
 /// list columns.
-pub const REGISTRY: [SignalDef; 6] = [
+pub const REGISTRY: [SignalDef; 7] = [
     SignalDef {
         signal: Signal::Keep,
         name: "keep",
@@ -146,6 +149,18 @@ pub const REGISTRY: [SignalDef; 6] = [
         bad: None,
         good: None,
     },
+    SignalDef {
+        signal: Signal::Suggest,
+        name: "suggest",
+        label: "r",
+        description: "the chance you would reject the record, learnt from your own decisions on this dataset, 0..1",
+        format: ValueFormat::Unit,
+        direction: Direction::HigherWorse,
+        source: Source::Review,
+        column_from: None,
+        bad: None,
+        good: None,
+    },
 ];
 
 impl Signal {
@@ -180,7 +195,7 @@ impl Signal {
     pub fn read(self, s: &Signals) -> Option<f32> {
         match self.def().source {
             Source::Judge(f) => Some(f(s)),
-            Source::Text(_) => None,
+            Source::Text(_) | Source::Review => None,
         }
     }
 
@@ -188,7 +203,7 @@ impl Signal {
     pub fn of_text(self, instruction: &str, input: &str, output: &str) -> Option<f32> {
         match self.def().source {
             Source::Text(f) => Some(f(instruction, input, output)),
-            Source::Judge(_) => None,
+            Source::Judge(_) | Source::Review => None,
         }
     }
 

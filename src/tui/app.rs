@@ -187,6 +187,8 @@ pub struct App {
     pub training: super::training::Training,
     pub judge: super::score::JudgeState,
     pub histogram: super::histogram::HistogramState,
+    /// The review loop: suggestions learnt from the decisions and the review queue.
+    pub suggest: super::suggest::SuggestState,
     pub searcher: Searcher,
     pub indexed: bool,
     pub effect: Option<Effect>,
@@ -237,6 +239,7 @@ impl App {
             jobs: Jobs::default(),
             judge: Default::default(),
             histogram: Default::default(),
+            suggest: Default::default(),
             searcher: Searcher::new(),
             indexed: false,
             effect: None,

@@ -23,6 +23,8 @@ pub enum JobOutput {
     Flags(Vec<(u32, Vec<Flag>)>),
     /// Results of the model judge.
     Judge(super::score::JudgeMsg),
+    /// A refit of the suggestion model.
+    Suggest(Box<super::suggest::Refit>),
 }
 
 /// The threads background jobs compute on: one fewer than the cores, so the UI and the search
@@ -246,7 +248,7 @@ impl Signals {
     pub fn absorb(&mut self, out: JobOutput, since: u64) -> Option<Arc<Corpus>> {
         match out {
             JobOutput::Corpus(c) => return Some(c),
-            JobOutput::Judge(_) => {}
+            JobOutput::Judge(_) | JobOutput::Suggest(_) => {}
             JobOutput::Numeric { signal, values } => {
                 let m = self.numeric.entry(signal).or_default();
                 for (id, v) in values {
@@ -311,6 +313,10 @@ impl App {
                             self.absorb_judge(since, msg);
                             continue;
                         }
+                        JobOutput::Suggest(r) => {
+                            super::suggest::absorb(self, since, *r);
+                            continue;
+                        }
                         o => o,
                     };
                     let flags = matches!(output, JobOutput::Flags(_));
@@ -324,6 +330,10 @@ impl App {
                         if self.search.matched.is_some() {
                             self.run_search();
                         }
+                    }
+                    if flags && self.suggest.fitted.is_none() {
+                        // Opened with enough decisions saved: fit once the flags are known.
+                        super::suggest::refit(self);
                     }
                     if (flags || lens) && !self.filter.is_empty() && self.search.matched.is_none() {
                         self.refresh_view();

@@ -52,6 +52,8 @@ pub enum Command {
     Score,
     Histogram,
     HistogramNext,
+    ReviewNext,
+    ReviewMode,
     Help,
 }
 
@@ -121,6 +123,8 @@ pub const COMMANDS: &[CommandDef] = &[
     def(Command::Score, "score", &["M"], "judge: score every record with the model"),
     def(Command::Histogram, "histogram", &["H"], "histogram of a signal (toggle)"),
     def(Command::HistogramNext, "histogram_next", &["h"], "histogram: next signal"),
+    moves(Command::ReviewNext, "review_next", &["r"], "review next: the queue's next record"),
+    moves(Command::ReviewMode, "review_mode", &["alt-r"], "review queue: likely rejects / uncertain"),
     def(Command::CancelJobs, "cancel_jobs", &["ctrl-x"], "stop background jobs (and the judge)"),
     moves(Command::Help, "help", &["?"], "this help"),
 ];

@@ -17,6 +17,7 @@ pub mod sample;
 pub mod score;
 pub mod score_view;
 pub mod search;
+pub mod suggest;
 pub mod text;
 pub mod training;
 pub mod update;

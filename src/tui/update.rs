@@ -297,6 +297,8 @@ fn command(app: &mut App, cmd: Command) {
         }
         Command::Train | Command::TrainPanel | Command::TrainStop | Command::TryIt => {} // training::intercept
         Command::Score | Command::Histogram | Command::HistogramNext => super::score::command(app, cmd),
+        Command::ReviewNext => super::suggest::review_next(app),
+        Command::ReviewMode => super::suggest::toggle_mode(app),
         Command::Help => {
             app.help_scroll = 0;
             app.mode = Mode::Help;
@@ -372,8 +374,14 @@ pub(super) fn apply_bulk(app: &mut App, op: BulkOp, ids: Vec<u32>) {
                 BulkOp::Delete => "deleted".to_string(),
             };
             say(app, format!("{what} {n} record{}", if n == 1 { "" } else { "s" }));
-            // Advance after a single decision, unless the record already left the view.
-            if single
+            if matches!(op, BulkOp::Status(_)) {
+                super::suggest::refit(app);
+            }
+            // Reviewing the queue: on to its next record. Else advance after a single decision,
+            // unless the record already left the view.
+            if single && matches!(op, BulkOp::Status(_)) && app.suggest.reviewing {
+                super::suggest::review_next(app);
+            } else if single
                 && matches!(op, BulkOp::Status(_))
                 && app.config.front.options.auto_advance
                 && app.current_id() == before

@@ -1,0 +1,71 @@
+//! `sift suggest` from the user's side: a clear error with too few decisions, then one line per
+//! unreviewed record with its suggestion and reasons.
+
+mod common;
+
+use common::tui::alpaca;
+use sift::session::{OpenOptions, Session, Status};
+
+#[test]
+fn suggest_writes_every_unreviewed_record_once_there_are_enough_decisions() {
+    let d = tempfile::tempdir().unwrap();
+    // Even: one-word answers to "explain" (rejected); odd: real explanations (accepted).
+    let topics = ["rain", "tides", "rust", "wind", "snow", "thunder", "frost", "fog"];
+    let recs: Vec<(String, String)> = topics
+        .iter()
+        .flat_map(|t| {
+            [
+                (format!("Explain how {t} forms."), "Weather.".to_string()),
+                (
+                    format!("Explain how {t} forms."),
+                    format!(
+                        "{t} forms when air and ground exchange heat and water over hours, and water changes state."
+                    ),
+                ),
+            ]
+        })
+        .collect();
+    let triples: Vec<(&str, &str, &str)> = recs.iter().map(|(c, y)| (c.as_str(), "", y.as_str())).collect();
+    let file = d.path().join("data.json");
+    std::fs::write(&file, alpaca(&triples, "  ")).unwrap();
+    let out = d.path().join("s.jsonl");
+    let run = || {
+        common::sift()
+            .arg("suggest")
+            .arg(&file)
+            .arg("--out")
+            .arg(&out)
+            .env("SIFT_CACHE_DIR", d.path().join("cache"))
+            .output()
+            .unwrap()
+    };
+    let decide = |range: std::ops::Range<usize>| {
+        let mut s = Session::open(&file, &OpenOptions::default()).unwrap();
+        for p in range {
+            s.set_status(&[p], if p.is_multiple_of(2) { Status::Rejected } else { Status::Accepted }).unwrap();
+        }
+    };
+    decide(0..4);
+    let o = run();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(!o.status.success() && err.contains("so far 2 accepted and 2 rejected"), "{err}");
+    assert!(!out.exists());
+
+    decide(4..10);
+    let o = run();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(o.status.success(), "{err}");
+    assert!(err.contains("learnt from 5 accepted, 5 rejected"), "{err}");
+    let lines: Vec<serde_json::Value> =
+        std::fs::read_to_string(&out).unwrap().lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    let indices: Vec<u64> = lines.iter().map(|v| v["index"].as_u64().unwrap()).collect();
+    assert_eq!(indices, (10..16).collect::<Vec<u64>>());
+    for v in &lines {
+        let (i, s) = (v["index"].as_u64().unwrap(), v["suggest"].as_f64().unwrap());
+        assert_eq!(s > 0.5, i.is_multiple_of(2), "{v}");
+        let reasons: Vec<&str> = v["reasons"].as_array().unwrap().iter().map(|r| r.as_str().unwrap()).collect();
+        assert!(!reasons.is_empty(), "{v}");
+    }
+    let first = lines[0]["reasons"][0].as_str().unwrap();
+    assert!(first.starts_with("like ") && first.contains("records you rejected"), "{first}");
+}

@@ -1,0 +1,74 @@
+//! The review loop through the real update loop: decisions teach the suggestion model (refitted in
+//! a background job), "review next" goes to the record most likely to be rejected, a decision
+//! moves on along the queue, and `suggest` filters like any signal.
+
+mod common;
+
+use common::tui::{alpaca, keys, settle};
+use sift::session::Status;
+use sift::tui::config::Config;
+use std::path::Path;
+
+const TOPICS: [&str; 8] = ["rain", "tides", "rust", "wind", "snow", "thunder", "frost", "fog"];
+
+/// Even positions: one-word answers to "explain" (the annotator rejects these); odd: real
+/// explanations (accepted).
+fn records() -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    for t in TOPICS {
+        out.push((format!("Explain how {t} forms."), "Weather.".to_string()));
+        out.push((
+            format!("Explain how {t} forms."),
+            format!(
+                "{t} forms when the air and the ground exchange heat and water over hours. \
+                 As conditions change, water moves between vapour, liquid and ice, and that \
+                 change is what we see as {t}."
+            ),
+        ));
+    }
+    out
+}
+
+#[test]
+fn decisions_teach_the_queue_which_record_comes_next() {
+    let d = tempfile::tempdir().unwrap();
+    let recs = records();
+    let triples: Vec<(&str, &str, &str)> = recs.iter().map(|(c, y)| (c.as_str(), "", y.as_str())).collect();
+    let path = d.path().join("data.json");
+    std::fs::write(&path, alpaca(&triples, "    ")).unwrap();
+    let mut app = common::tui::open(&path, Config::default());
+    app.start_background();
+    settle(&mut app);
+    // Five rejects and five accepts on the first ten records.
+    for p in 0..10 {
+        keys(&mut app, &format!(":{p}<enter>{}", if p % 2 == 0 { "x" } else { "a" }));
+    }
+    assert_eq!(app.session.status(0), Status::Rejected);
+    assert_eq!(app.session.status(9), Status::Accepted);
+    let fitted = app.suggest.fitted.as_ref().expect("fitted after 5 decisions of each kind");
+    assert_eq!((fitted.accepted, fitted.rejected), (5, 5));
+    // Every unreviewed record has a suggestion; the one-word answers are the likely rejects.
+    let s = |app: &sift::tui::app::App, p: usize| {
+        let id = app.session.dataset().entry(p).unwrap().id;
+        app.signals.value(sift::judge::Signal::Suggest, id).expect("unreviewed records have a suggestion")
+    };
+    for p in 10..16 {
+        assert_eq!(s(&app, p) > 0.5, p % 2 == 0, "record {p}: suggest {}", s(&app, p));
+    }
+    // The highest suggestion, the earliest record among equals.
+    let top = (10..16).map(|p| s(&app, p)).fold(f32::MIN, f32::max);
+    let best = (10..16).find(|&p| s(&app, p) == top).unwrap();
+    // Review next: the highest suggestion; rejecting it moves on to the next likely reject.
+    keys(&mut app, "g");
+    keys(&mut app, "r");
+    assert_eq!(app.current(), Some(best));
+    keys(&mut app, "x");
+    assert_eq!(app.session.status(best), Status::Rejected);
+    let now = app.current().unwrap();
+    assert!(now != best && now.is_multiple_of(2) && app.session.status(now) == Status::Unreviewed, "moved to #{now}");
+    // `suggest` filters like any signal: the undecided likely rejects.
+    keys(&mut app, "Fsuggest>0.5<enter>");
+    assert_eq!(app.shown(), 2);
+    // The model is saved beside the review state.
+    assert!(Path::new(app.session.state_dir()).join("suggest.json").is_file());
+}
