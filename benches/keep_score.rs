@@ -14,11 +14,11 @@
 #[path = "support/mod.rs"]
 mod support;
 
+use sift::dataset::RecordText;
 use sift::judge::devset::{auroc, fit_logistic};
 use sift::judge::signals::{KEEP_FEATURES, N_KEEP, keep_features};
 use sift::judge::{Engine, EngineOptions, JudgeConfig, ScoreCache, Template, assess};
 use sift::model::{LocalModel, init_threads};
-use sift::dataset::RecordText;
 use sift::quality::heuristics::FlagConfig;
 use std::sync::atomic::AtomicBool;
 

@@ -8,9 +8,9 @@
 #[path = "support/mod.rs"]
 mod support;
 
+use sift::dataset::RecordText;
 use sift::dataset::{Dataset, Record};
 use sift::judge::JudgeConfig;
-use sift::dataset::RecordText;
 use sift::quality::heuristics::FlagConfig;
 use sift::suggest::{self, Features, FitOptions};
 use std::time::Instant;

@@ -23,10 +23,10 @@ mod support;
 
 use rand::SeedableRng;
 use rand::seq::SliceRandom;
+use sift::dataset::RecordText;
 use sift::judge::devset::auroc;
 use sift::judge::{Engine, EngineOptions, JudgeConfig, ScoreCache, Template};
 use sift::model::{LocalModel, init_threads};
-use sift::dataset::RecordText;
 use sift::quality::heuristics::FlagConfig;
 use sift::suggest::{self, FeatureInput, Features, FitOptions, QueueMode};
 use std::collections::HashSet;

@@ -483,7 +483,7 @@ fn run_folders_have_configs_manifest_and_launcher() {
     let out = dir.path().join("axo-nobase");
     let sum = folder_export(&s, Target::Axolotl, &out, None);
     assert!(!sum.warnings.is_empty());
-    let o = std::process::Command::new(out.join("launch.sh")).arg("single").output().unwrap();
+    let o = common::output_of_fresh_script(std::process::Command::new(out.join("launch.sh")).arg("single"));
     assert_eq!(o.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&o.stderr).contains("no base model"));
 }

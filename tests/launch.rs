@@ -44,7 +44,7 @@ fn launch(run: &Path, bin: &Path, env: &[(&str, &str)], args: &[&str]) -> (bool,
     for (k, v) in env {
         c.env(k, v);
     }
-    let o = c.output().unwrap();
+    let o = common::output_of_fresh_script(&mut c);
     (o.status.success(), format!("{}{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr)))
 }
 

@@ -253,19 +253,15 @@ pub fn record_json(
             ("raw_fit", s.raw_fit),
             ("first_tokens_raw_fit", s.first_tokens_raw_fit),
             ("repetition", s.repetition),
-            ("nll_cz", m.nll_cz),
-            ("nll_cz_ifd", m.nll_cz_ifd),
-            ("nll_cz_head", m.nll_cz_head),
-            ("nll_z", m.nll_z),
-            ("nll_y", m.nll_y),
-            ("nll_raw", m.nll_raw),
-            ("first_cz", m.first_cz),
-            ("first_raw", m.first_raw),
         ] {
             o.insert(k.into(), json!(x));
         }
-        o.insert("response_tokens".into(), json!(m.tokens));
-        o.insert("truncated".into(), json!(m.truncated));
+        // Every measurement, so that `--merge` can file the scores in the cache exactly as measured.
+        if let Ok(Value::Object(measured)) = serde_json::to_value(m) {
+            for (k, x) in measured {
+                o.insert(if k == "tokens" { "response_tokens".into() } else { k }, x);
+            }
+        }
         if let Some(why) = &s.uncovered {
             o.insert("not_covered".into(), json!(why));
         }

@@ -1,9 +1,9 @@
 //! `sift suggest`: fit the suggestion model to the decisions saved so far and write
 //! `{index, suggest, reasons}` for every unreviewed record.
 
+use crate::dataset::RecordText;
 use crate::dataset::{Format, Record};
 use crate::judge::{self, EngineOptions, ModelSignals, ScoreCache};
-use crate::dataset::RecordText;
 use crate::session::{Session, Status};
 use crate::suggest::{self, Evidence, Features, FitOptions};
 use anyhow::{Context, Result};

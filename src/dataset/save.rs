@@ -23,8 +23,9 @@ pub enum SaveError {
     Io { path: String, source: std::io::Error },
 }
 
+/// The path as error messages name it (messages reach the terminal through the sanitiser).
 fn shown(path: &Path) -> String {
-    crate::terminal_text::path(path)
+    path.display().to_string()
 }
 
 impl Dataset {

@@ -171,3 +171,18 @@ pub fn assess(
     });
     Assessment { signals, flags }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::MODEL_FLAGS;
+    use crate::quality::heuristics::FlagKind;
+
+    #[test]
+    fn every_precision_table_row_is_a_known_flag_and_consistent() {
+        for m in crate::quality::precision::MEASURED {
+            assert!(m.right <= m.fires, "{}", m.name);
+            let known = FlagKind::from_name(m.name).is_some() || MODEL_FLAGS.contains(&m.name);
+            assert!(known, "{} is no flag", m.name);
+        }
+    }
+}

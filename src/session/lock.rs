@@ -15,6 +15,14 @@ pub struct StateLock {
     path: PathBuf,
 }
 
+impl Drop for StateLock {
+    /// Releases the lock explicitly: closing our descriptor alone would leave it held while a child
+    /// forked meanwhile (by any thread, before its exec) still has a copy of the descriptor.
+    fn drop(&mut self) {
+        let _ = FileExt::unlock(&self.file);
+    }
+}
+
 /// Who holds a state folder's lock, as its lock file says.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Holder {

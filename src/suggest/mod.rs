@@ -14,8 +14,8 @@ pub use features::{FeatureInput, Features, JudgeValues, Scales};
 pub use model::{FitOptions, Logistic};
 pub use reasons::Evidence;
 
-use crate::judge::{JudgeConfig, ModelSignals};
 use crate::dataset::RecordText;
+use crate::judge::{JudgeConfig, ModelSignals};
 use crate::quality::heuristics::FlagConfig;
 use crate::session::{Session, Status};
 

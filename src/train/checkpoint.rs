@@ -290,9 +290,16 @@ mod tests {
     }
 
     fn record(system: Option<&str>, turns: &[(Role, &str)]) -> Record {
-        let mut all: Vec<Turn> =
-            system.map(|s| Turn { role: Role::System, text: s.into(), trained: false, ..Turn::default() }).into_iter().collect();
-        all.extend(turns.iter().map(|(r, t)| Turn { role: r.clone(), text: t.to_string(), trained: true, ..Turn::default() }));
+        let mut all: Vec<Turn> = system
+            .map(|s| Turn { role: Role::System, text: s.into(), trained: false, ..Turn::default() })
+            .into_iter()
+            .collect();
+        all.extend(turns.iter().map(|(r, t)| Turn {
+            role: r.clone(),
+            text: t.to_string(),
+            trained: true,
+            ..Turn::default()
+        }));
         let user = turns.iter().rev().find(|t| t.0 == Role::User).map_or("", |t| t.1);
         let out = turns.iter().rev().find(|t| t.0 == Role::Assistant).map_or("", |t| t.1);
         Record {

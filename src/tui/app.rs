@@ -152,7 +152,11 @@ pub fn record_fields(format: Format, r: &Record) -> Vec<FieldView> {
 /// The searchable fields of a record.
 pub fn search_fields(r: &Record) -> RecordTextBuf {
     // The input slot also holds a conversation's earlier turns, tool calls and rejected response.
-    RecordTextBuf { instruction: r.instruction.as_str().into(), input: r.input_and_context().into(), output: r.output.as_str().into() }
+    RecordTextBuf {
+        instruction: r.instruction.as_str().into(),
+        input: r.input_and_context().into(),
+        output: r.output.as_str().into(),
+    }
 }
 
 /// The length signal of a record.

@@ -38,3 +38,19 @@ pub fn temp_file(name: &str, bytes: &[u8]) -> (tempfile::TempDir, PathBuf) {
 pub fn sift() -> std::process::Command {
     std::process::Command::new(env!("CARGO_BIN_EXE_sift"))
 }
+
+/// Runs a script the test just wrote. Another test thread that forks while the script's file was
+/// still open for writing keeps a copy of that descriptor until its exec, and the kernel refuses
+/// to execute a file open for writing (ETXTBSY): wait for that copy to go instead of failing.
+#[allow(dead_code)]
+pub fn output_of_fresh_script(cmd: &mut std::process::Command) -> std::process::Output {
+    for _ in 0..100 {
+        match cmd.output() {
+            Err(e) if e.raw_os_error() == Some(libc::ETXTBSY) => {
+                std::thread::sleep(std::time::Duration::from_millis(20))
+            }
+            other => return other.unwrap(),
+        }
+    }
+    cmd.output().unwrap()
+}
