@@ -7,9 +7,10 @@ fn main() {
     sift::model::tune_allocator();
     sift::model::init_threads();
     let cli = sift::cli::Cli::parse();
-    if cli.command.is_some() {
-        // Commands print to pipes: a reader that goes away (`sift check FILE | head -1`) ends the
-        // output quietly with SIGPIPE (exit 141), as for other Unix tools, instead of a panic.
+    if cli.command.is_some() || cli.print_config {
+        // Commands (and `--print-config`) print to pipes: a reader that goes away (`sift check
+        // FILE | head -1`) ends the output quietly with SIGPIPE (exit 141), as for other Unix
+        // tools, instead of a panic or a "Broken pipe" message.
         // Acknowledged changes are journaled before they are reported, so none is lost. The TUI
         // keeps SIGPIPE ignored and exits through its own loop.
         // SAFETY: setting a signal disposition at startup, before any thread is spawned.

@@ -13,7 +13,7 @@
 //! trainer, whose own template applies; the chat layout renders the same message.
 
 use crate::dataset::format::join_prompt;
-use crate::dataset::{Format, Record, Role};
+use crate::dataset::{Format, Record, Role, Turn};
 use anyhow::{Context, Result, bail};
 use serde_json::Value;
 use std::path::Path;
@@ -33,6 +33,42 @@ pub const ALPACA_RESPONSE_HEADER: &str = "### Response:";
 
 /// What the trainer's run record says about its layouts ([`record_segments`]).
 pub const SFT_LAYOUT: &str = "stanford-alpaca (single turn); ### User/### Assistant plain layout (conversations)";
+
+/// The Jinja chat template of sift's training format, written into every checkpoint's
+/// `tokenizer_config.json` so trainers that apply the tokenizer's template (TRL, axolotl) lay out a
+/// conversation as `sift train` does:
+///
+/// * one user message, optionally after a system message, optionally followed by the assistant's
+///   answer: the system text and a blank line, then the Stanford Alpaca prompt (no-input variant: a
+///   chat message has no separate input, so an exported `instruction` + `input` arrives as one user
+///   message `instruction\n\ninput`), then the answer and EOS, with no joiner after `### Response:`;
+/// * any other conversation: `### User:\n…\n\n`, `### Assistant:\n…</s>\n\n` (every assistant turn
+///   ends with EOS; the blank line after the last one is left out, so a trainer's completion is
+///   exactly the answer and EOS), a system message as its text and a blank line, another role `R` as
+///   `### R:\n…\n\n`; the generation prompt is `### Assistant:\n`.
+///
+/// It starts with `bos_token`, as sift's sequences do.
+pub const CHAT_TEMPLATE: &str = concat!(
+    "{%- set ns = namespace(start=0) -%}",
+    "{%- if messages and messages[0]['role'] == 'system' %}{% set ns.start = 1 %}{% endif -%}",
+    "{%- set rest = messages[ns.start:] -%}",
+    "{{- bos_token -}}",
+    "{%- if rest and rest[0]['role'] == 'user' and (rest | length == 1 or (rest | length == 2 and rest[1]['role'] == 'assistant')) -%}",
+    "{%- if ns.start == 1 %}{{ messages[0]['content'] }}\n\n{% endif -%}",
+    "Below is an instruction that describes a task. Write a response that appropriately completes the request.\n\n",
+    "### Instruction:\n{{ rest[0]['content'] }}\n\n### Response:",
+    "{%- if rest | length == 2 %}{{ rest[1]['content'] }}{{ eos_token }}{% endif -%}",
+    "{%- else -%}",
+    "{%- for m in messages %}",
+    "{% if m['role'] == 'system' %}{{ m['content'] }}\n\n",
+    "{% elif m['role'] == 'user' %}### User:\n{{ m['content'] }}\n\n",
+    "{% elif m['role'] == 'assistant' %}### Assistant:\n{{ m['content'] }}{{ eos_token }}{% if not loop.last %}{{ '\\n\\n' }}{% endif %}",
+    "{% else %}### {{ m['role'] }}:\n{{ m['content'] }}\n\n",
+    "{% endif %}",
+    "{% endfor -%}",
+    "{%- if add_generation_prompt %}### Assistant:\n{% endif -%}",
+    "{%- endif -%}",
+);
 
 /// Fills the `{name}` placeholders of `layout` with `values` in one pass over the layout: a value
 /// is put in as it is and never searched again. Unknown placeholders and lone braces stay.
@@ -158,10 +194,32 @@ fn is_single_turn(rec: &Record) -> bool {
     roles.len() == 2 && *roles[0] == Role::User && *roles[1] == Role::Assistant
 }
 
+/// The trained text of an assistant turn: its prose, then each tool call it makes on a line of its
+/// own as `<tool_call>{"name": NAME, "arguments": ARGS}</tool_call>` (the Hermes/Qwen form; ARGS
+/// is the arguments' JSON as written, or a JSON string when they are not JSON). A ShareGPT
+/// `function_call` turn (its text is the calls) is written the same way; one whose calls cannot be
+/// read keeps its text as written.
+pub fn assistant_text(t: &Turn) -> String {
+    if t.tool_calls.is_empty() {
+        return t.text.clone();
+    }
+    let mut out = if t.text_is_call { String::new() } else { t.text.clone() };
+    for c in &t.tool_calls {
+        if !out.is_empty() {
+            out.push('\n');
+        }
+        let args = serde_json::from_str::<Value>(&c.arguments).unwrap_or_else(|_| Value::String(c.arguments.clone()));
+        let name = Value::String(c.name.clone());
+        out.push_str(&format!("<tool_call>{{\"name\": {name}, \"arguments\": {args}}}</tool_call>"));
+    }
+    out
+}
+
 /// The training text of a record as segments with their label flag. Single-turn records use the
 /// Alpaca template (a system prompt, when present, goes before it on its own paragraph);
-/// conversations use a plain layout (`### User:` / `### Assistant:` headers) where every assistant
-/// turn is trained (for the OpenAI format only turns without `weight: 0`).
+/// conversations use a plain layout (`### User:` / `### Assistant:` headers, a tool result as
+/// `### Tool:`) where every assistant turn is trained (for the OpenAI format only turns without
+/// `weight: 0`). An assistant turn's tool calls are trained with it ([`assistant_text`]).
 pub fn record_segments(rec: &Record, format: Format) -> Vec<(String, bool)> {
     if is_single_turn(rec) {
         let mut prompt = String::new();
@@ -170,7 +228,8 @@ pub fn record_segments(rec: &Record, format: Format) -> Vec<(String, bool)> {
             prompt.push_str("\n\n");
         }
         prompt.push_str(&alpaca_prompt(&rec.instruction, &rec.input));
-        return vec![(prompt, false), (rec.output.clone(), true)];
+        let answer = rec.turns.iter().find(|t| t.role == Role::Assistant && !t.tool_calls.is_empty());
+        return vec![(prompt, false), (answer.map_or_else(|| rec.output.clone(), assistant_text), true)];
     }
     let mut segs = Vec::new();
     for t in &rec.turns {
@@ -180,7 +239,7 @@ pub fn record_segments(rec: &Record, format: Format) -> Vec<(String, bool)> {
             Role::Assistant => {
                 segs.push(("### Assistant:\n".to_string(), false));
                 let trained = format != Format::OpenAi || t.trained;
-                segs.push((t.text.clone(), trained));
+                segs.push((assistant_text(t), trained));
                 segs.push(("\n\n".to_string(), false));
             }
             Role::Other(name) => segs.push((format!("### {name}:\n{}\n\n", t.text), false)),

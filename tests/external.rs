@@ -2,10 +2,10 @@
 //! cancel stops the whole process group.
 
 use sift::export::Selection;
-use sift::export::external::{ExternalConfig, ExternalError, TrainEvent, start};
 use sift::export::shell::shquote;
-use sift::export::{ExternalHyper, Trainer};
+use sift::export::{ExternalHyper, ExternalTrainer};
 use sift::session::{OpenOptions, Session, Status};
+use sift::train::external::{ExternalConfig, ExternalError, ExternalEvent, start};
 use std::path::Path;
 use std::sync::mpsc::{Receiver, channel};
 use std::time::Duration;
@@ -22,7 +22,7 @@ fn session(dir: &Path) -> Session {
     s
 }
 
-fn config(dir: &Path, backend: Trainer, script: &str) -> ExternalConfig {
+fn config(dir: &Path, backend: ExternalTrainer, script: &str) -> ExternalConfig {
     let fake = dir.join("fake trainer.sh");
     std::fs::write(&fake, script).unwrap();
     ExternalConfig {
@@ -32,16 +32,16 @@ fn config(dir: &Path, backend: Trainer, script: &str) -> ExternalConfig {
         base_model: "org/base".into(),
         out_dir: dir.join("runs"),
         template: None,
-        params: ExternalHyper::default(),
+        hyper: ExternalHyper::default(),
         poll_ms: 20,
     }
 }
 
-fn collect(rx: &Receiver<TrainEvent>, timeout: Duration) -> Vec<TrainEvent> {
+fn collect(rx: &Receiver<ExternalEvent>, timeout: Duration) -> Vec<ExternalEvent> {
     let mut v = Vec::new();
     let deadline = std::time::Instant::now() + timeout;
     while let Ok(e) = rx.recv_timeout(deadline.saturating_duration_since(std::time::Instant::now())) {
-        let end = matches!(e, TrainEvent::Done | TrainEvent::Failed(_) | TrainEvent::Cancelled);
+        let end = matches!(e, ExternalEvent::Done | ExternalEvent::Failed(_) | ExternalEvent::Cancelled);
         v.push(e);
         if end {
             break;
@@ -72,17 +72,17 @@ fn watcher_reports_hf_trainer_state_steps_then_done() {
     let dir = tempfile::tempdir().unwrap();
     let s = session(dir.path());
     let (tx, rx) = channel();
-    let cfg = config(dir.path(), Trainer::Trl, HF_FAKE);
+    let cfg = config(dir.path(), ExternalTrainer::Trl, HF_FAKE);
     let run = start(&s, &Selection::parse("accepted").unwrap(), &cfg, tx).unwrap();
     assert_eq!(run.export.written, 1);
     assert!(run.run_dir.starts_with(dir.path().join("runs")));
     let events = collect(&rx, Duration::from_secs(20));
-    assert!(matches!(&events[0], TrainEvent::Started { pid: Some(_), submitted: false, .. }), "{events:?}");
-    assert_eq!(events.last(), Some(&TrainEvent::Done), "{events:?}");
+    assert!(matches!(&events[0], ExternalEvent::Started { pid: Some(_), submitted: false, .. }), "{events:?}");
+    assert_eq!(events.last(), Some(&ExternalEvent::Done), "{events:?}");
     let progress: Vec<_> = events
         .iter()
         .filter_map(|e| match e {
-            TrainEvent::Progress(p) => Some(p.clone()),
+            ExternalEvent::Progress(p) => Some(p.clone()),
             _ => None,
         })
         .collect();
@@ -113,19 +113,19 @@ done
 echo "CUDA out of memory" >&2
 exit 3
 "#;
-    let cfg = config(dir.path(), Trainer::LlamaFactory, script);
+    let cfg = config(dir.path(), ExternalTrainer::LlamaFactory, script);
     let _run = start(&s, &Selection::parse("all").unwrap(), &cfg, tx).unwrap();
     let events = collect(&rx, Duration::from_secs(20));
     let steps: Vec<(u64, Option<u64>, Option<f64>)> = events
         .iter()
         .filter_map(|e| match e {
-            TrainEvent::Progress(p) => Some((p.step, p.total, p.loss)),
+            ExternalEvent::Progress(p) => Some((p.step, p.total, p.loss)),
             _ => None,
         })
         .collect();
     assert_eq!(steps, [(1, Some(4), Some(1.1)), (2, Some(4), Some(1.2))]);
     match events.last() {
-        Some(TrainEvent::Failed(msg)) => {
+        Some(ExternalEvent::Failed(msg)) => {
             assert!(msg.contains("exit status: 3") && msg.contains("CUDA out of memory"), "{msg}")
         }
         other => panic!("{other:?}"),
@@ -147,7 +147,7 @@ fn cancel_kills_the_whole_process_group() {
     let (tx, rx) = channel();
     // The trainer starts a grandchild (like torchrun's workers) and ignores nothing.
     let script = "sleep 60 &\necho $! > grandchild.pid\nwait\n";
-    let cfg = config(dir.path(), Trainer::Axolotl, script);
+    let cfg = config(dir.path(), ExternalTrainer::Axolotl, script);
     let run = start(&s, &Selection::parse("all").unwrap(), &cfg, tx).unwrap();
     let pid_file = run.run_dir.join("grandchild.pid");
     let deadline = std::time::Instant::now() + Duration::from_secs(10);
@@ -159,7 +159,7 @@ fn cancel_kills_the_whole_process_group() {
     assert!(run.is_running() && alive(grandchild));
     run.cancel_with(Duration::from_secs(2)).unwrap();
     let events = collect(&rx, Duration::from_secs(10));
-    assert_eq!(events.last(), Some(&TrainEvent::Cancelled), "{events:?}");
+    assert_eq!(events.last(), Some(&ExternalEvent::Cancelled), "{events:?}");
     let deadline = std::time::Instant::now() + Duration::from_secs(5);
     while alive(grandchild) {
         assert!(std::time::Instant::now() < deadline, "the grandchild {grandchild} survived cancel");
@@ -175,7 +175,7 @@ fn submitted_runs_cannot_be_cancelled_and_end_at_the_last_step() {
     let s = session(dir.path());
     let (tx, rx) = channel();
     // A fake `sbatch`: records the command it was given, then the "job" writes progress later.
-    let mut cfg = config(dir.path(), Trainer::Trl, "");
+    let mut cfg = config(dir.path(), ExternalTrainer::Trl, "");
     let submit = dir.path().join("fake sbatch.sh");
     std::fs::write(
         &submit,
@@ -188,8 +188,8 @@ fn submitted_runs_cannot_be_cancelled_and_end_at_the_last_step() {
     assert!(run.submitted && run.pid().is_none());
     assert!(matches!(run.cancel(), Err(ExternalError::Remote)));
     let events = collect(&rx, Duration::from_secs(20));
-    assert!(matches!(&events[0], TrainEvent::Started { submitted: true, .. }));
-    assert_eq!(events.last(), Some(&TrainEvent::Done), "{events:?}");
+    assert!(matches!(&events[0], ExternalEvent::Started { submitted: true, .. }));
+    assert_eq!(events.last(), Some(&ExternalEvent::Done), "{events:?}");
     assert_eq!(std::fs::read_to_string(run.run_dir.join("submitted.txt")).unwrap(), "srun ./launch.sh multi-node");
 }
 
@@ -201,7 +201,7 @@ fn reader_parses_a_real_trl_checkpoint_state() {
     std::fs::create_dir_all(&ck).unwrap();
     let real = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/trainer_state_trl-1.16.json");
     std::fs::copy(real, ck.join("trainer_state.json")).unwrap();
-    let mut r = sift::export::external::ProgressReader::new(dir.path());
+    let mut r = sift::train::run_folder::ProgressReader::new(dir.path());
     let p = r.poll();
     assert_eq!(p.len(), 2, "{p:?}");
     assert_eq!((p[0].step, p[0].total, p[0].lr), (1, Some(2), Some(2e-5)));
@@ -218,7 +218,7 @@ fn reader_follows_hf_console_lines_between_checkpoints() {
     let real = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/train_log_trl-1.16.txt");
     let log = dir.path().join("train.log");
     std::fs::copy(real, &log).unwrap();
-    let mut r = sift::export::external::ProgressReader::new(&dir.path().join("output")).with_log(&log);
+    let mut r = sift::train::run_folder::ProgressReader::new(&dir.path().join("output")).with_log(&log);
     let p = r.poll();
     assert_eq!(p.len(), 2, "{p:?}");
     assert_eq!((p[0].step, p[0].total, p[0].loss, p[0].lr), (1, Some(2), Some(3.106), Some(2e-5)));

@@ -398,6 +398,65 @@ fn a_closed_pipe_ends_output_quietly() {
     }
 }
 
+/// Issue 22: every command that writes to stdout, its reader gone before the first byte
+/// (`sift man | head -0`), ends quietly: killed by SIGPIPE (shell status 141) or exit 0, and no
+/// "Broken pipe" message or panic. Each command is first run with a live pipe to show it does
+/// write to stdout, so the closed-pipe run exercises a real write.
+#[test]
+fn every_command_writing_to_stdout_ends_quietly_on_a_closed_pipe() {
+    use std::os::unix::process::ExitStatusExt;
+    let d = tempfile::tempdir().unwrap();
+    // Even records: one-word answers (rejected); odd: real ones (accepted): enough for `suggest`.
+    let body: String = (0..24)
+        .map(|i| {
+            let y = if i % 2 == 0 { "Weather.".to_string() } else { format!("Water {i} changes state as air cools.") };
+            format!("{{\"instruction\": \"Explain topic {i}.\", \"input\": \"\", \"output\": \"{y}\"}}\n")
+        })
+        .collect();
+    let file = d.path().join("d.jsonl");
+    std::fs::write(&file, format!("{body}not json\n")).unwrap();
+    {
+        let mut s = Session::open(&file, &OpenOptions::default()).unwrap();
+        for p in 0..12 {
+            s.set_status(&[p], if p % 2 == 0 { Status::Rejected } else { Status::Accepted }).unwrap();
+        }
+    }
+    let f = file.to_str().unwrap();
+    let jobs = d.path().join("jobs.jsonl");
+    let commands: Vec<Vec<&str>> = vec![
+        vec!["completions", "bash"],
+        vec!["man"],
+        vec!["--print-config"],
+        vec!["stats", f],
+        vec!["check", f],
+        vec!["check", f, "--json"],
+        vec!["export", f, "--select", "all", "--to", "alpaca", "--out", "-"],
+        vec!["score", f, "--out", "-", "--no-cache"],
+        vec!["score", f, "--out", jobs.to_str().unwrap(), "--cluster-jobs", "2"],
+        vec!["suggest", f],
+    ];
+    let cmd = |args: &[&str]| {
+        let mut c = common::sift();
+        c.args(args).env("SIFT_CACHE_DIR", d.path().join("cache")).env("SIFT_CONFIG", d.path().join("none.toml"));
+        c.stdin(Stdio::null()).stderr(Stdio::piped());
+        c
+    };
+    std::fs::write(d.path().join("none.toml"), "").unwrap();
+    for args in &commands {
+        let o = cmd(args).stdout(Stdio::piped()).output().unwrap();
+        assert!(!o.stdout.is_empty(), "{args:?} writes nothing to stdout: {}", String::from_utf8_lossy(&o.stderr));
+        let (reader, writer) = std::io::pipe().unwrap();
+        drop(reader);
+        let o = cmd(args).stdout(writer).output().unwrap();
+        let err = String::from_utf8_lossy(&o.stderr);
+        let quiet = o.status.signal() == Some(libc::SIGPIPE) || o.status.code() == Some(0);
+        assert!(quiet, "{args:?}: {}\n{err}", o.status);
+        for bad in ["Broken pipe", "os error 32", "panicked", "failed printing"] {
+            assert!(!err.contains(bad), "{args:?}: {err}");
+        }
+    }
+}
+
 #[test]
 fn the_lock_is_released_when_its_holder_is_killed() {
     let (dir, path) = temp_file("d.jsonl", JSONL.as_bytes());

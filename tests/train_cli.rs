@@ -10,7 +10,7 @@ use sift::prompt::{alpaca_prompt, record_segments};
 use sift::session::{OpenOptions, Session};
 use sift::train::build_examples;
 use sift::train::data::{SftTokenizer, Skip, tokenize_segments};
-use sift::train::runs::RunStatus;
+use sift::train::run_folder::RunStatus;
 use std::path::{Path, PathBuf};
 
 /// The tiny fixture architecture with a 1024-token context and fresh weights, as a model dir.
@@ -194,7 +194,7 @@ fn sift_train_end_to_end_lists_resumes_and_answers() {
     assert!(!run(&[]).status.success());
     assert!(run(&["--resume"]).status.success());
 
-    let runs = sift::train::runs::list(&d.path().join("runs")).unwrap();
+    let runs = sift::train::run_folder::list(&d.path().join("runs")).unwrap();
     assert_eq!(runs.len(), 1);
     assert_eq!((runs[0].steps, runs[0].status, runs[0].trainer.as_str()), (4, RunStatus::Finished, "sift"));
     assert!(runs[0].final_loss.is_some() && runs[0].eval_loss.is_some());
@@ -216,7 +216,7 @@ fn assert_complete_hf_folder(dir: &Path) {
     let cfg = ModelConfig::from_file(&dir.join("config.json")).unwrap();
     let tc: serde_json::Value =
         serde_json::from_slice(&std::fs::read(dir.join("tokenizer_config.json")).unwrap()).unwrap();
-    assert_eq!(tc["chat_template"].as_str(), Some(sift::train::checkpoint::CHAT_TEMPLATE));
+    assert_eq!(tc["chat_template"].as_str(), Some(sift::prompt::CHAT_TEMPLATE));
     for k in ["bos_token", "eos_token", "pad_token"] {
         assert!(tc[k].is_string(), "{k}: {tc}");
     }
@@ -275,7 +275,7 @@ fn train_without_base_uses_the_bundled_model_and_a_bad_sift_model_is_named() {
 
 #[test]
 fn run_dates_are_utc_calendar_dates() {
-    use sift::train::runs::format_unix;
+    use sift::train::run_folder::format_unix;
     assert_eq!(format_unix(0), "1970-01-01 00:00");
     assert_eq!(format_unix(951_782_400), "2000-02-29 00:00");
     assert_eq!(format_unix(1_795_300_000), "2026-11-21 22:26");
@@ -321,4 +321,88 @@ fn the_repeat_penalty_breaks_the_bundled_models_greedy_loops() {
     let (penalised, m) = distinct(sift::model::generate::ANSWER_REPEAT_PENALTY);
     assert!(n == 48 && plain * 2 < n, "greedy decoding of the tiny model loops: {plain} distinct of {n}");
     assert!(penalised * 4 >= m * 3 && m >= 8, "with the penalty: {penalised} distinct of {m}");
+}
+
+#[test]
+fn kto_undesirable_records_never_become_training_targets_and_are_counted() {
+    let recs: Vec<String> = (0..12)
+        .map(|i| {
+            let label = i % 3 != 0;
+            serde_json::json!({"prompt": format!("Name thing {}.", i % 4), "completion": format!("Answer {i}."), "label": label})
+                .to_string()
+        })
+        .collect();
+    let (d, path) = common::temp_file("kto.jsonl", (recs.join("\n") + "\n").as_bytes());
+    let session = Session::open_read_only(&path, None).unwrap();
+    let tok = SftTokenizer::from_model_dir(&common::tiny_llama()).unwrap();
+    let all: Vec<usize> = (0..12).collect();
+    let built = build_examples(&session, &all, &tok, 1000).unwrap();
+    assert_eq!((built.examples.len(), built.skipped_undesirable), (8, 4));
+    assert!(built.examples.iter().all(|e| e.source % 3 != 0), "an undesirable record became an example");
+    drop(session);
+    // `sift train` (the engine the TUI's train-on-selection uses) leaves them out of every set and says so.
+    let base = base_model(d.path());
+    let out = d.path().join("runs/kto");
+    let o = common::sift()
+        .args(["train", path.to_str().unwrap(), "--select", "all", "--base", base.to_str().unwrap()])
+        .args(["--out", out.to_str().unwrap(), "--max-steps", "1", "--batch", "4", "--eval-frac", "0.1"])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(o.status.success(), "{err}");
+    assert!(err.contains("4 labelled undesirable"), "{err}");
+    let cfg: serde_json::Value = serde_json::from_slice(&std::fs::read(out.join("run_config.json")).unwrap()).unwrap();
+    assert_eq!(cfg["examples"]["skipped_undesirable"], 4, "{cfg}");
+    assert_eq!(cfg["selected_records"], 12, "{cfg}");
+    let written = std::fs::read_to_string(out.join("train.jsonl")).unwrap()
+        + &std::fs::read_to_string(out.join("eval.jsonl")).unwrap();
+    assert_eq!(written.lines().count(), 8, "{written}");
+    assert!(!written.contains("\"label\":false"), "{written}");
+}
+
+#[test]
+fn preference_records_train_on_the_chosen_response_only() {
+    let rows = r#"{"prompt": "Capital of France?", "chosen": "Paris.", "rejected": "Lyon."}
+{"prompt": [{"role": "user", "content": "2+2?"}], "chosen": [{"role": "assistant", "content": "4"}], "rejected": [{"role": "assistant", "content": "5"}]}
+"#;
+    let (_d, path) = common::temp_file("pref.jsonl", rows.as_bytes());
+    let session = Session::open_read_only(&path, None).unwrap();
+    for (i, (chosen, rejected)) in [("Paris.", "Lyon."), ("4", "5")].into_iter().enumerate() {
+        let rec = session.dataset().record(i).unwrap();
+        let segs = record_segments(&rec, session.dataset().format());
+        let trained: Vec<&str> = segs.iter().filter(|s| s.1).map(|s| s.0.as_str()).collect();
+        assert_eq!(trained, [chosen], "{segs:?}");
+        assert!(segs.iter().all(|s| !s.0.contains(rejected)), "{segs:?}");
+    }
+}
+
+#[test]
+fn tool_calls_are_trained_as_tool_call_lines() {
+    let rows = concat!(
+        r#"{"messages": [{"role": "user", "content": "Weather in Paris?"}, {"role": "assistant", "content": "Let me look.", "#,
+        r#""tool_calls": [{"id": "c1", "type": "function", "function": {"name": "get_weather", "arguments": "{\"city\": \"Paris\"}"}}]}, "#,
+        r#"{"role": "tool", "tool_call_id": "c1", "content": "18C"}, {"role": "assistant", "content": "It is 18C."}]}"#,
+        "\n",
+        r#"{"messages": [{"role": "user", "content": "Time?"}, {"role": "assistant", "content": "", "#,
+        r#""tool_calls": [{"type": "function", "function": {"name": "now", "arguments": "not json"}}]}]}"#,
+        "\n",
+    );
+    let (_d, path) = common::temp_file("tools.jsonl", rows.as_bytes());
+    let session = Session::open_read_only(&path, None).unwrap();
+    let segs = record_segments(&session.dataset().record(0).unwrap(), session.dataset().format());
+    let trained: Vec<&str> = segs.iter().filter(|s| s.1).map(|s| s.0.as_str()).collect();
+    assert_eq!(
+        trained,
+        [
+            "Let me look.\n<tool_call>{\"name\": \"get_weather\", \"arguments\": {\"city\":\"Paris\"}}</tool_call>",
+            "It is 18C."
+        ]
+    );
+    assert!(segs.iter().any(|s| !s.1 && s.0 == "### Tool:\n18C\n\n"), "{segs:?}");
+    // A call-only answer of a single exchange is trained too, its unreadable arguments as a string.
+    let segs = record_segments(&session.dataset().record(1).unwrap(), session.dataset().format());
+    assert_eq!(
+        segs.last().unwrap(),
+        &("<tool_call>{\"name\": \"now\", \"arguments\": \"not json\"}</tool_call>".into(), true)
+    );
 }

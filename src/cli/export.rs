@@ -87,7 +87,7 @@ pub fn run(args: ExportArgs, format: Option<Format>) -> Result<i32> {
         out: args.out.clone(),
         base_model: args.base.clone(),
         template: args.template.clone(),
-        params: ExternalHyper {
+        hyper: ExternalHyper {
             max_len: args.max_len,
             epochs: args.epochs,
             batch: args.batch_size,

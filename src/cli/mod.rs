@@ -127,7 +127,7 @@ pub enum Command {
         /// Prompt template: alpaca | raw | input-only | chat (the model's chat template).
         #[arg(long, default_value = "alpaca")]
         template: String,
-        /// Where to write the scores (JSONL).
+        /// Where to write the scores (JSONL); `-`: standard output.
         #[arg(long)]
         out: PathBuf,
         /// Score only these 0-based records, e.g. `0-99,120,500-`.

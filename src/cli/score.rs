@@ -178,41 +178,51 @@ pub fn score(a: &ScoreArgs) -> Result<i32> {
     for (k, s) in selected.iter().zip(outcome.signals) {
         by_pos[*k] = s;
     }
-    let tmp = a.out.with_extension("jsonl.tmp");
-    let mut w =
-        std::io::BufWriter::new(std::fs::File::create(&tmp).with_context(|| format!("creating {}", tmp.display()))?);
     let template_name = engine.template.name();
-    if let Some(sh) = a.shard {
-        let key = engine.cache_key();
-        let header = json!({SHARD_HEADER: {
-            "shard": sh.k,
-            "shards": sh.n,
-            "dataset": {"records": ds.len(), "hash": format!("{:016x}", dataset_hash(a.file)?)},
-            "select": a.select,
-            "model": key.model,
-            "template": key.template,
-            "settings": key.settings,
-            "judge": format!("{:016x}", xxhash_rust::xxh3::xxh3_64(format!("{cfg:?}{flag_cfg:?}").as_bytes())),
-            "records": positions.len(),
-        }});
-        serde_json::to_writer(&mut w, &header)?;
-        w.write_all(b"\n")?;
+    let write_lines = |w: &mut dyn Write| -> Result<()> {
+        if let Some(sh) = a.shard {
+            let key = engine.cache_key();
+            let header = json!({SHARD_HEADER: {
+                "shard": sh.k,
+                "shards": sh.n,
+                "dataset": {"records": ds.len(), "hash": format!("{:016x}", dataset_hash(a.file)?)},
+                "select": a.select,
+                "model": key.model,
+                "template": key.template,
+                "settings": key.settings,
+                "judge": format!("{:016x}", xxhash_rust::xxh3::xxh3_64(format!("{cfg:?}{flag_cfg:?}").as_bytes())),
+                "records": positions.len(),
+            }});
+            serde_json::to_writer(&mut *w, &header)?;
+            w.write_all(b"\n")?;
+        }
+        for &p in &positions {
+            let v = record_json(
+                p,
+                by_pos[p].as_ref(),
+                &texts[p],
+                &heuristic[p],
+                &cfg,
+                &template_name,
+                engine.model.fingerprint(),
+            );
+            serde_json::to_writer(&mut *w, &v)?;
+            w.write_all(b"\n")?;
+        }
+        Ok(())
+    };
+    if a.out.as_os_str() == "-" {
+        let mut w = std::io::BufWriter::new(std::io::stdout().lock());
+        write_lines(&mut w)?;
+        w.flush().context("writing to standard output")?;
+    } else {
+        let tmp = a.out.with_extension("jsonl.tmp");
+        let file = std::fs::File::create(&tmp).with_context(|| format!("creating {}", tmp.display()))?;
+        let mut w = std::io::BufWriter::new(file);
+        write_lines(&mut w)?;
+        w.into_inner().map_err(|e| e.into_error())?.sync_all()?;
+        std::fs::rename(&tmp, a.out).with_context(|| format!("writing {}", a.out.display()))?;
     }
-    for &p in &positions {
-        let v = record_json(
-            p,
-            by_pos[p].as_ref(),
-            &texts[p],
-            &heuristic[p],
-            &cfg,
-            &template_name,
-            engine.model.fingerprint(),
-        );
-        serde_json::to_writer(&mut w, &v)?;
-        w.write_all(b"\n")?;
-    }
-    w.into_inner().map_err(|e| e.into_error())?.sync_all()?;
-    std::fs::rename(&tmp, a.out).with_context(|| format!("writing {}", a.out.display()))?;
     if outcome.cancelled {
         bail!("scoring was cancelled");
     }

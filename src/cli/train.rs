@@ -63,10 +63,10 @@ pub fn train(file: &Path, format: Option<Format>, settings: &RunSettings, quiet:
     let session = Session::open_read_only(file, format)?;
     let run = prepare_run(&session, settings)?;
     drop(session);
-    if run.skipped_too_long + run.skipped_empty > 0 && !quiet {
+    if run.skipped_too_long + run.skipped_empty + run.skipped_undesirable > 0 && !quiet {
         eprintln!(
-            "skipped {} records whose prompt fills the context and {} without a response",
-            run.skipped_too_long, run.skipped_empty
+            "skipped {} records whose prompt fills the context, {} without a response and {} labelled undesirable (KTO label false)",
+            run.skipped_too_long, run.skipped_empty, run.skipped_undesirable
         );
     }
     let cancel = Arc::new(AtomicBool::new(false));

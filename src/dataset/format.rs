@@ -419,6 +419,12 @@ impl Record {
             || self.turns.iter().any(|t| t.role == Role::Tool || !t.tool_calls.is_empty())
     }
 
+    /// Whether the record is labelled undesirable (KTO `label: false`): an example of what not to
+    /// answer, never a fine-tuning target.
+    pub fn is_undesirable(&self) -> bool {
+        self.label == Some(false)
+    }
+
     /// The chosen response's turns, for preference data.
     pub fn chosen(&self) -> Option<&[Turn]> {
         self.preference.as_ref().map(|p| &self.turns[p.prompt_turns.min(self.turns.len())..])

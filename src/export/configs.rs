@@ -3,13 +3,13 @@
 //! OmegaConf read back exactly the text given, whatever it contains), numbers are plain decimals
 //! (PyYAML reads `2e-5` as a string, `0.00002` as a float), and no user value ever goes into a comment.
 
-use super::Trainer;
+use super::ExternalTrainer;
 use serde::{Deserialize, Serialize};
 use std::path::Path;
 
 /// The hyper-parameters written into an external trainer's config (`sift export`'s flags and
-/// `[train.external.params]`). The settings sift's own trainer shares carry the names of
-/// [`crate::train::runs::TrainHyper`]; the trainers' own key names appear only in the files written.
+/// `[train.external.params]`). The settings sift's own trainer shares carry the names of its
+/// `TrainHyper` (`train::runs`); the trainers' own key names appear only in the files written.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct ExternalHyper {
@@ -55,7 +55,7 @@ pub fn base_context(base: &str) -> Option<usize> {
 pub fn is_sift_checkpoint(base: &str) -> bool {
     let Ok(text) = std::fs::read_to_string(Path::new(base).join("tokenizer_config.json")) else { return false };
     serde_json::from_str::<serde_json::Value>(&text)
-        .is_ok_and(|v| v["chat_template"].as_str() == Some(crate::train::checkpoint::CHAT_TEMPLATE))
+        .is_ok_and(|v| v["chat_template"].as_str() == Some(crate::prompt::CHAT_TEMPLATE))
 }
 
 /// A YAML scalar for `s`: a double-quoted string with JSON escapes.
@@ -74,7 +74,7 @@ pub struct ConfigVars<'a> {
     pub base_model: &'a str,
     pub data: &'a str,
     pub output_dir: &'a str,
-    pub params: &'a ExternalHyper,
+    pub hyper: &'a ExternalHyper,
     /// The token limit (resolved from the base when not given).
     pub max_len: usize,
     /// Template name recorded in the config (LLaMA-Factory's `template`, axolotl's `chat_template`).
@@ -86,7 +86,7 @@ pub struct ConfigVars<'a> {
 /// checkpointing is named `activation_checkpointing`: TRL's default `gradient_checkpointing` warns of
 /// its deprecation under transformers 5 unless the new name is set.
 pub fn trl_sft_yaml(v: &ConfigVars) -> String {
-    let p = v.params;
+    let p = v.hyper;
     let remote = if p.trust_remote_code { "trust_remote_code: true\n" } else { "" };
     format!(
         "# TRL SFT config written by sift {ver} (trl sft --config sft.yaml).\n\
@@ -126,7 +126,7 @@ pub fn trl_sft_yaml(v: &ConfigVars) -> String {
 /// axolotl `config.yml` for messages JSONL. `launch.sh` adds `--deepspeed deepspeed_zero3.json` for
 /// ACCEL=zero3; [`AXOLOTL_FSDP2`] appended gives the FSDP2 variant.
 pub fn axolotl_config(v: &ConfigVars) -> String {
-    let p = v.params;
+    let p = v.hyper;
     format!(
         "# axolotl config written by sift {ver} (axolotl train config.yml).\n\
          base_model: {model}\n\
@@ -188,7 +188,7 @@ fsdp_config:\n\
 /// LLaMA-Factory `train.yaml`. `launch.sh` adds `deepspeed=ds_z3_config.json` for ACCEL=zero3;
 /// [`LLAMAFACTORY_FSDP2`] appended gives the FSDP2 variant `train_fsdp2.yaml`.
 pub fn llamafactory_train_yaml(v: &ConfigVars, dataset_name: &str) -> String {
-    let p = v.params;
+    let p = v.hyper;
     let remote = if p.trust_remote_code { "trust_remote_code: true\n" } else { "" };
     format!(
         "# LLaMA-Factory config written by sift {ver} (llamafactory-cli train train.yaml).\n\
@@ -359,11 +359,11 @@ pub fn deepspeed_zero3() -> serde_json::Value {
 }
 
 /// The file names each trainer's folder uses.
-pub fn config_name(t: Trainer) -> &'static str {
+pub fn config_name(t: ExternalTrainer) -> &'static str {
     match t {
-        Trainer::Trl => "sft.yaml",
-        Trainer::Axolotl => "config.yml",
-        Trainer::LlamaFactory => "train.yaml",
+        ExternalTrainer::Trl => "sft.yaml",
+        ExternalTrainer::Axolotl => "config.yml",
+        ExternalTrainer::LlamaFactory => "train.yaml",
     }
 }
 

@@ -8,7 +8,6 @@
 
 pub mod cluster;
 pub mod configs;
-pub mod external;
 pub mod rows;
 pub mod shell;
 
@@ -82,11 +81,11 @@ impl Target {
 
     /// The trainer a directory export hands to: TRL for prompt/completion, axolotl for OpenAI
     /// messages (it honours `weight: 0`), LLaMA-Factory for Alpaca (system + history) and ShareGPT.
-    pub fn trainer(self) -> Trainer {
+    pub fn trainer(self) -> ExternalTrainer {
         match self {
-            Target::Trl | Target::TrlKto | Target::TrlDpo => Trainer::Trl,
-            Target::OpenAi | Target::Axolotl => Trainer::Axolotl,
-            Target::Alpaca | Target::ShareGpt | Target::LlamaFactory => Trainer::LlamaFactory,
+            Target::Trl | Target::TrlKto | Target::TrlDpo => ExternalTrainer::Trl,
+            Target::OpenAi | Target::Axolotl => ExternalTrainer::Axolotl,
+            Target::Alpaca | Target::ShareGpt | Target::LlamaFactory => ExternalTrainer::LlamaFactory,
         }
     }
 
@@ -105,27 +104,27 @@ impl fmt::Display for Target {
 /// A trainer sift writes configs for.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
-pub enum Trainer {
+pub enum ExternalTrainer {
     Trl,
     Axolotl,
     LlamaFactory,
 }
 
-impl Trainer {
+impl ExternalTrainer {
     pub fn name(self) -> &'static str {
         match self {
-            Trainer::Trl => "trl",
-            Trainer::Axolotl => "axolotl",
-            Trainer::LlamaFactory => "llamafactory",
+            ExternalTrainer::Trl => "trl",
+            ExternalTrainer::Axolotl => "axolotl",
+            ExternalTrainer::LlamaFactory => "llamafactory",
         }
     }
 
     /// The target whose data this trainer reads natively.
     pub fn target(self) -> Target {
         match self {
-            Trainer::Trl => Target::Trl,
-            Trainer::Axolotl => Target::Axolotl,
-            Trainer::LlamaFactory => Target::LlamaFactory,
+            ExternalTrainer::Trl => Target::Trl,
+            ExternalTrainer::Axolotl => Target::Axolotl,
+            ExternalTrainer::LlamaFactory => Target::LlamaFactory,
         }
     }
 }
@@ -141,7 +140,8 @@ pub struct ExportRequest {
     pub base_model: Option<String>,
     /// Template override (LLaMA-Factory `template`, axolotl `chat_template`).
     pub template: Option<String>,
-    pub params: ExternalHyper,
+    /// Epochs, learning rate and the rest, for the trainer's config.
+    pub hyper: ExternalHyper,
 }
 
 impl ExportRequest {
@@ -152,7 +152,7 @@ impl ExportRequest {
             out: out.into(),
             base_model: None,
             template: None,
-            params: ExternalHyper::default(),
+            hyper: ExternalHyper::default(),
         }
     }
 
@@ -189,7 +189,7 @@ pub struct ExportSummary {
     /// The run folder, for folder exports.
     pub run_dir: Option<PathBuf>,
     /// The trainer the folder is set up for.
-    pub trainer: Option<Trainer>,
+    pub trainer: Option<ExternalTrainer>,
     /// Every file written.
     pub files: Vec<PathBuf>,
     /// The prompt/chat template the trainer will apply.
@@ -262,6 +262,9 @@ fn io_err(context: impl Into<String>) -> impl FnOnce(std::io::Error) -> ExportEr
 /// The name of the manifest in every run folder.
 pub const MANIFEST_FILE: &str = "sift_export.json";
 
+/// The trainer's output folder inside a run folder (checkpoints, `trainer_state.json`, the final weights).
+pub const OUTPUT_DIR: &str = "output";
+
 /// The manifest written as [`MANIFEST_FILE`] in every run folder.
 #[derive(Serialize)]
 pub struct Manifest<'a> {
@@ -277,7 +280,7 @@ pub struct Manifest<'a> {
     pub data_file: String,
     pub counts: ManifestCounts,
     pub skipped: Vec<&'a Skipped>,
-    pub params: &'a ExternalHyper,
+    pub hyper: &'a ExternalHyper,
     pub prompt_masking: &'a str,
 }
 
@@ -296,15 +299,15 @@ pub struct ManifestCounts {
 /// One encoded row, or why the record cannot be one.
 fn encode(
     target: Target,
-    trainer: Option<Trainer>,
+    trainer: Option<ExternalTrainer>,
     rec: &crate::dataset::Record,
     source: Format,
     trimmed: &mut usize,
 ) -> Result<String, String> {
-    if trainer == Some(Trainer::LlamaFactory) {
+    if trainer == Some(ExternalTrainer::LlamaFactory) {
         rows::check_alternating(rec)?;
     }
-    if target.is_sft() && rec.label == Some(false) {
+    if target.is_sft() && rec.is_undesirable() {
         return Err("KTO label false (an undesirable response): never a fine-tuning target (use --to trl-kto)".into());
     }
     let json = |r: Result<String, serde_json::Error>| r.map_err(|e| e.to_string());
@@ -365,7 +368,7 @@ pub fn export(session: &Session, req: &ExportRequest) -> Result<ExportSummary, E
     }
     let (run_dir, data_path) = if dir_mode {
         let dir = absolute(&req.out)?;
-        if trainer == Some(Trainer::LlamaFactory) && dir.to_string_lossy().chars().any(char::is_whitespace) {
+        if trainer == Some(ExternalTrainer::LlamaFactory) && dir.to_string_lossy().chars().any(char::is_whitespace) {
             return Err(ExportError::Refused(format!(
                 "LLaMA-Factory splits its launcher arguments on spaces, so its run folder must have none: \
                  `{}` has whitespace; choose another --out (e.g. `{}`)",
@@ -431,12 +434,12 @@ pub fn export(session: &Session, req: &ExportRequest) -> Result<ExportSummary, E
         }
     }
     summary.written = encoded.len();
-    let lf_columns = if trainer == Some(Trainer::LlamaFactory) && req.target == Target::LlamaFactory {
+    let lf_columns = if trainer == Some(ExternalTrainer::LlamaFactory) && req.target == Target::LlamaFactory {
         uniform_columns(&mut encoded)
     } else {
         Vec::new()
     };
-    if trainer == Some(Trainer::LlamaFactory) && untrained_turns > 0 {
+    if trainer == Some(ExternalTrainer::LlamaFactory) && untrained_turns > 0 {
         summary.warnings.push(format!(
             "{untrained_turns} exported records have assistant turns marked not trained (weight 0 / history); \
              LLaMA-Factory trains every assistant turn (set `mask_history: true` in train.yaml to train only the last)"
@@ -460,9 +463,8 @@ pub fn export(session: &Session, req: &ExportRequest) -> Result<ExportSummary, E
             .push(format!("no --base given: set the base model in {} before launching", configs::config_name(trainer)));
         shell::BASE_PLACEHOLDER.to_string()
     });
-    let output_dir = "output";
     let context = req.base_model.as_deref().and_then(configs::base_context);
-    let max_len = match (req.params.max_len, context) {
+    let max_len = match (req.hyper.max_len, context) {
         (Some(n), Some(c)) if n > c => {
             summary.warnings.push(format!("--max-len {n} exceeds the base model's {c} positions"));
             n
@@ -471,30 +473,30 @@ pub fn export(session: &Session, req: &ExportRequest) -> Result<ExportSummary, E
         (None, Some(c)) => c,
         (None, None) => configs::FALLBACK_MAX_LEN,
     };
-    let resolved = ExternalHyper { max_len: Some(max_len), ..req.params.clone() };
+    let resolved = ExternalHyper { max_len: Some(max_len), ..req.hyper.clone() };
     let vars = ConfigVars {
         base_model: &base,
         data: data_name,
-        output_dir,
-        params: &req.params,
+        output_dir: OUTPUT_DIR,
+        hyper: &req.hyper,
         max_len,
         template: &summary.template,
         sift_version: SIFT_VERSION,
     };
     let mut files: Vec<(String, Vec<u8>)> = Vec::new();
     match trainer {
-        Trainer::Trl => {
+        ExternalTrainer::Trl => {
             files.push(("sft.yaml".into(), configs::trl_sft_yaml(&vars).into_bytes()));
             files.push(("accelerate_zero3.yaml".into(), configs::ACCELERATE_ZERO3.as_bytes().to_vec()));
             files.push(("accelerate_fsdp2.yaml".into(), configs::ACCELERATE_FSDP2.as_bytes().to_vec()));
         }
-        Trainer::Axolotl => {
+        ExternalTrainer::Axolotl => {
             let config = configs::axolotl_config(&vars);
             files.push(("config_fsdp2.yml".into(), format!("{config}{}", configs::AXOLOTL_FSDP2).into_bytes()));
             files.push(("config.yml".into(), config.into_bytes()));
             files.push(("deepspeed_zero3.json".into(), pretty(&configs::deepspeed_zero3())));
         }
-        Trainer::LlamaFactory => {
+        ExternalTrainer::LlamaFactory => {
             let layout = match req.target {
                 Target::Alpaca => LfLayout::Alpaca,
                 Target::ShareGpt => LfLayout::ShareGpt,
@@ -522,7 +524,7 @@ pub fn export(session: &Session, req: &ExportRequest) -> Result<ExportSummary, E
         config: configs::config_name(trainer),
         data: data_name,
         base_model: &base,
-        output_dir,
+        output_dir: OUTPUT_DIR,
         sift_version: SIFT_VERSION,
     });
     files.push(("launch.sh".into(), script.into_bytes()));
@@ -555,7 +557,7 @@ pub fn export(session: &Session, req: &ExportRequest) -> Result<ExportSummary, E
             trimmed_trailing_turns: summary.trimmed_trailing_turns,
         },
         skipped: all_skipped,
-        params: &resolved,
+        hyper: &resolved,
         prompt_masking: masking(trainer),
     };
     files.push((MANIFEST_FILE.into(), pretty(&manifest)));
@@ -595,30 +597,30 @@ fn uniform_columns(rows: &mut [String]) -> Vec<String> {
     present
 }
 
-fn masking(t: Trainer) -> &'static str {
+fn masking(t: ExternalTrainer) -> &'static str {
     match t {
-        Trainer::Trl => "TRL prompt/completion: loss on the completion only (completion_only_loss: true)",
-        Trainer::Axolotl => {
+        ExternalTrainer::Trl => "TRL prompt/completion: loss on the completion only (completion_only_loss: true)",
+        ExternalTrainer::Axolotl => {
             "axolotl train_on_inputs: false, roles_to_train: [assistant], message_field_training: weight"
         }
-        Trainer::LlamaFactory => "LLaMA-Factory train_on_prompt: false (every assistant turn is trained)",
+        ExternalTrainer::LlamaFactory => "LLaMA-Factory train_on_prompt: false (every assistant turn is trained)",
     }
 }
 
 /// The template recorded in the config and manifest.
-fn template_for(req: &ExportRequest, trainer: Option<Trainer>) -> String {
+fn template_for(req: &ExportRequest, trainer: Option<ExternalTrainer>) -> String {
     if let Some(t) = &req.template {
         return t.clone();
     }
     match (trainer, req.target) {
-        (Some(Trainer::LlamaFactory), _) => {
+        (Some(ExternalTrainer::LlamaFactory), _) => {
             configs::guess_llamafactory_template(req.base_model.as_deref().unwrap_or("")).to_string()
         }
-        (Some(Trainer::Axolotl), _) if req.base_model.as_deref().is_some_and(configs::is_sift_checkpoint) => {
+        (Some(ExternalTrainer::Axolotl), _) if req.base_model.as_deref().is_some_and(configs::is_sift_checkpoint) => {
             "tokenizer_default".into()
         }
-        (Some(Trainer::Axolotl), _) => "tokenizer_default_fallback_chatml".into(),
-        (Some(Trainer::Trl), _) => "tokenizer chat template".into(),
+        (Some(ExternalTrainer::Axolotl), _) => "tokenizer_default_fallback_chatml".into(),
+        (Some(ExternalTrainer::Trl), _) => "tokenizer chat template".into(),
         (None, Target::Alpaca) => "alpaca".into(),
         (None, _) => "none (chat messages: the trainer applies the model's chat template)".into(),
     }

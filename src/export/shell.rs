@@ -6,7 +6,7 @@
 //! The script finds its own folder at run time and works relative to it, so the folder can be copied
 //! to a cluster under any name.
 
-use super::Trainer;
+use super::ExternalTrainer;
 
 /// Quotes `s` as a single POSIX shell word: `'...'`, each `'` written as `'\''`. Inside single quotes
 /// no character is special, so the result can never expand, substitute or end a command.
@@ -32,7 +32,7 @@ pub fn check_no_nul(what: &str, s: &str) -> Result<(), String> {
 
 /// Values embedded in a launch script.
 pub struct LaunchVars<'a> {
-    pub trainer: Trainer,
+    pub trainer: ExternalTrainer,
     /// Where the export was written (informational: the script uses its own folder at run time).
     pub exported_to: &'a str,
     /// The trainer's config file, relative to the run folder.
@@ -308,9 +308,9 @@ esac
 /// The whole `launch.sh`.
 pub fn launch_script(v: &LaunchVars) -> String {
     let (cmd, pip, body) = match v.trainer {
-        Trainer::Trl => ("trl", "trl", TRL),
-        Trainer::Axolotl => ("axolotl", "axolotl", AXOLOTL),
-        Trainer::LlamaFactory => ("llamafactory-cli", "llamafactory", LLAMAFACTORY),
+        ExternalTrainer::Trl => ("trl", "trl", TRL),
+        ExternalTrainer::Axolotl => ("axolotl", "axolotl", AXOLOTL),
+        ExternalTrainer::LlamaFactory => ("llamafactory-cli", "llamafactory", LLAMAFACTORY),
     };
     let mut s = String::from(HEADER);
     let vars = [

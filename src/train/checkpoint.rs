@@ -13,10 +13,6 @@ use std::path::Path;
 pub const OPTIMIZER_FILE: &str = "optimizer.safetensors";
 /// File name of the resume state inside a checkpoint directory.
 pub const RESUME_FILE: &str = "sift_resume.json";
-/// Name of the rolling checkpoint directory inside a run directory.
-pub const CHECKPOINT_DIR: &str = "checkpoint-last";
-/// Name of the final model directory inside a run directory.
-pub const MODEL_DIR: &str = "model";
 
 /// Everything besides weights and moments needed to continue a run exactly where it stopped.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -155,42 +151,6 @@ pub fn truncate_metrics(path: &Path, step: usize) -> Result<()> {
     write_atomic(path, out.as_bytes())
 }
 
-/// The Jinja chat template of sift's training format, written into every checkpoint's
-/// `tokenizer_config.json` so trainers that apply the tokenizer's template (TRL, axolotl) lay out a
-/// conversation as `sift train` does:
-///
-/// * one user message, optionally after a system message, optionally followed by the assistant's
-///   answer: the system text and a blank line, then the Stanford Alpaca prompt (no-input variant: a
-///   chat message has no separate input, so an exported `instruction` + `input` arrives as one user
-///   message `instruction\n\ninput`), then the answer and EOS, with no joiner after `### Response:`;
-/// * any other conversation: `### User:\n…\n\n`, `### Assistant:\n…</s>\n\n` (every assistant turn
-///   ends with EOS; the blank line after the last one is left out, so a trainer's completion is
-///   exactly the answer and EOS), a system message as its text and a blank line, another role `R` as
-///   `### R:\n…\n\n`; the generation prompt is `### Assistant:\n`.
-///
-/// It starts with `bos_token`, as sift's sequences do.
-pub const CHAT_TEMPLATE: &str = concat!(
-    "{%- set ns = namespace(start=0) -%}",
-    "{%- if messages and messages[0]['role'] == 'system' %}{% set ns.start = 1 %}{% endif -%}",
-    "{%- set rest = messages[ns.start:] -%}",
-    "{{- bos_token -}}",
-    "{%- if rest and rest[0]['role'] == 'user' and (rest | length == 1 or (rest | length == 2 and rest[1]['role'] == 'assistant')) -%}",
-    "{%- if ns.start == 1 %}{{ messages[0]['content'] }}\n\n{% endif -%}",
-    "Below is an instruction that describes a task. Write a response that appropriately completes the request.\n\n",
-    "### Instruction:\n{{ rest[0]['content'] }}\n\n### Response:",
-    "{%- if rest | length == 2 %}{{ rest[1]['content'] }}{{ eos_token }}{% endif -%}",
-    "{%- else -%}",
-    "{%- for m in messages %}",
-    "{% if m['role'] == 'system' %}{{ m['content'] }}\n\n",
-    "{% elif m['role'] == 'user' %}### User:\n{{ m['content'] }}\n\n",
-    "{% elif m['role'] == 'assistant' %}### Assistant:\n{{ m['content'] }}{{ eos_token }}{% if not loop.last %}{{ '\\n\\n' }}{% endif %}",
-    "{% else %}### {{ m['role'] }}:\n{{ m['content'] }}\n\n",
-    "{% endif %}",
-    "{% endfor -%}",
-    "{%- if add_generation_prompt %}### Assistant:\n{% endif -%}",
-    "{%- endif -%}",
-);
-
 /// The HF files besides the weights that make a checkpoint folder one the trainers load as it is.
 pub const TOKENIZER_CONFIG: &str = "tokenizer_config.json";
 /// See [`TOKENIZER_CONFIG`].
@@ -208,7 +168,7 @@ fn token_string(tokenizer: &Value, id: u32) -> Option<String> {
 
 /// Makes the checkpoint files a complete HF model folder for a model whose base has no
 /// `tokenizer_config.json` (a sift-pretrained model, the bundled one): writes `tokenizer_config.json`
-/// (bos/eos/pad/unk, [`CHAT_TEMPLATE`], the context length), `special_tokens_map.json`, and gives
+/// (bos/eos/pad/unk, [`crate::prompt::CHAT_TEMPLATE`], the context length), `special_tokens_map.json`, and gives
 /// `tokenizer.json` a post-processor that puts BOS first, so transformers' default `tokenizer(text)`
 /// gives the ids sift scores. A base that has its own tokenizer config keeps its files untouched.
 pub fn complete_hf_files(cfg: &crate::model::ModelConfig, files: &mut crate::model::CheckpointFiles) -> Result<()> {
@@ -234,7 +194,7 @@ pub fn complete_hf_files(cfg: &crate::model::ModelConfig, files: &mut crate::mod
         "model_max_length": cfg.max_position_embeddings,
         "padding_side": "right",
         "clean_up_tokenization_spaces": false,
-        "chat_template": CHAT_TEMPLATE,
+        "chat_template": crate::prompt::CHAT_TEMPLATE,
     });
     let mut map = serde_json::Map::new();
     for (k, v) in
@@ -270,7 +230,7 @@ mod tests {
     fn render(messages: &[(&str, &str)], generation_prompt: bool) -> String {
         let mut env = minijinja::Environment::new();
         minijinja_contrib::add_to_environment(&mut env);
-        env.add_template("t", CHAT_TEMPLATE).unwrap();
+        env.add_template("t", crate::prompt::CHAT_TEMPLATE).unwrap();
         let msgs: Vec<_> = messages.iter().map(|(r, c)| minijinja::context! { role => r, content => c }).collect();
         let ctx = minijinja::context! { messages => msgs, add_generation_prompt => generation_prompt,
         bos_token => "<s>", eos_token => "</s>" };

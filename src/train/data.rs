@@ -77,6 +77,8 @@ pub enum Skip {
     PromptTooLong,
     /// No response (or no trained turn) to learn.
     NoResponse,
+    /// Labelled undesirable (KTO `label: false`): never a fine-tuning target.
+    Undesirable,
 }
 
 /// Tokenises segments into an example: BOS, then each segment; a trained segment is followed by a
@@ -128,10 +130,13 @@ pub struct BuiltExamples {
     pub skipped_too_long: usize,
     /// Records with no response to learn (or undecodable).
     pub skipped_empty: usize,
+    /// Records labelled undesirable (KTO `label: false`).
+    pub skipped_undesirable: usize,
 }
 
 /// Builds SFT examples from the records at `positions`, tokenising on all cores (52K records
-/// took 2x longer on one).
+/// took 2x longer on one). A record labelled undesirable (KTO `label: false`) gives no example; a
+/// preference pair trains on its chosen response (the record's turns), never the rejected one.
 pub fn build_examples(
     session: &Session,
     positions: &[usize],
@@ -146,6 +151,7 @@ pub fn build_examples(
     let built: Vec<std::result::Result<Example, Skip>> = positions
         .par_iter()
         .map(|&pos| match ds.record(pos) {
+            Some(rec) if rec.is_undesirable() => Ok(Err(Skip::Undesirable)),
             Some(rec) => tokenize_segments(tok, &record_segments(&rec, ds.format()), max_len, pos),
             None => Ok(Err(Skip::NoResponse)),
         })
@@ -156,6 +162,7 @@ pub fn build_examples(
             Ok(ex) => out.examples.push(ex),
             Err(Skip::PromptTooLong) => out.skipped_too_long += 1,
             Err(Skip::NoResponse) => out.skipped_empty += 1,
+            Err(Skip::Undesirable) => out.skipped_undesirable += 1,
         }
     }
     Ok(out)

@@ -1,13 +1,16 @@
 //! Training on the curated selection: SFT examples (Alpaca template, prompt-masked labels), the
 //! trainer (AdamW, warmup + cosine, clipping, accumulation with per-step token normalisation),
-//! HF-format checkpoints with exact resume, run folders, and a "try it" generator.
+//! HF-format checkpoints with exact resume, the run folder (one owner for sift's trainer and the
+//! external ones), external trainers started on an export, and a "try it" generator.
 
 pub mod checkpoint;
 pub mod config;
 pub mod data;
+pub mod external;
 pub mod optim;
 pub mod options;
 pub mod pretrain;
+pub mod run_folder;
 pub mod runs;
 pub mod split;
 pub mod trainer;

@@ -1,9 +1,9 @@
 //! `[train]` in config.toml: the settings of runs started from the TUI (base model, where runs
 //! go, the `sift train` hyper-parameters as keys, an external trainer).
 
-use crate::export::external::ExternalConfig;
+use super::external::ExternalConfig;
+use super::runs::{RunSettings, TrainHyper};
 use crate::session::Selection;
-use crate::train::runs::{RunSettings, TrainHyper};
 use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
 

@@ -386,7 +386,7 @@ impl ValLosses {
 
 /// Mean training loss of the last 50 steps in a run directory's `metrics.jsonl`.
 fn mean_last_loss(run_dir: &Path) -> f64 {
-    let metrics = super::checkpoint::read_metrics(&run_dir.join("metrics.jsonl"));
+    let metrics = super::checkpoint::read_metrics(&run_dir.join(super::run_folder::METRICS));
     let last: Vec<f64> = metrics.iter().filter_map(|m| m.loss).rev().take(50).collect();
     last.iter().sum::<f64>() / last.len().max(1) as f64
 }

@@ -1,9 +1,10 @@
-//! Run folders: prepare a run from a session and a selection (split, examples, the exact data and
-//! settings on disk), execute it (base-model eval, training, final eval, generalisation report),
-//! and list past runs.
+//! Runs of sift's own trainer: prepare a run from a session and a selection (split, examples, the
+//! exact data and settings written into its [`super::run_folder`]), then execute it (base-model eval,
+//! training, final eval, generalisation report).
 
-use super::checkpoint::{self as ckpt, write_atomic};
+use super::checkpoint::write_atomic;
 use super::data::{BuiltExamples, Example, SftTokenizer, build_examples};
+use super::run_folder::{CHECKPOINT_DIR, EVAL_DATA, GENERALISATION, RUN_CONFIG, TRAIN_DATA};
 use super::split::{GeneralisationReport, HeldOut, TaskSplit, split_by_task};
 use super::trainer::{
     InitialEval, ModelSource, TrainConfig, TrainData, TrainEvent, TrainSummary, evaluate, run_training_with,
@@ -14,7 +15,7 @@ use crate::session::Selection;
 use crate::session::Session;
 use anyhow::{Context, Result, bail};
 use serde::{Deserialize, Serialize};
-use serde_json::{Value, json};
+use serde_json::json;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
@@ -103,6 +104,8 @@ pub struct PreparedRun {
     pub skipped_too_long: usize,
     /// Records skipped for having no response.
     pub skipped_empty: usize,
+    /// Records skipped for being labelled undesirable (KTO `label: false`).
+    pub skipped_undesirable: usize,
 }
 
 /// Outcome of [`execute_run`].
@@ -144,14 +147,16 @@ fn jsonl(session: &Session, positions: &[usize]) -> Vec<u8> {
     out
 }
 
-fn merge(a: BuiltExamples, b: &mut (usize, usize)) -> Vec<Example> {
-    b.0 += a.skipped_too_long;
-    b.1 += a.skipped_empty;
+fn merge(a: BuiltExamples, b: &mut BuiltExamples) -> Vec<Example> {
+    b.skipped_too_long += a.skipped_too_long;
+    b.skipped_empty += a.skipped_empty;
+    b.skipped_undesirable += a.skipped_undesirable;
     a.examples
 }
 
-/// Splits the selection, builds examples, and writes `train.jsonl`, `eval.jsonl` and
-/// `run_config.json` into the run directory.
+/// Splits the selection, builds examples, and writes [`TRAIN_DATA`], [`EVAL_DATA`] and
+/// [`RUN_CONFIG`] into the run directory. Records labelled undesirable (KTO `label: false`) are
+/// left out before the split (neither trained on nor held out) and counted.
 pub fn prepare_run(session: &Session, s: &RunSettings) -> Result<PreparedRun> {
     let base_dir = match &s.base {
         Some(d) => d.clone(),
@@ -161,29 +166,33 @@ pub fn prepare_run(session: &Session, s: &RunSettings) -> Result<PreparedRun> {
     let model_cfg = crate::model::ModelConfig::from_file(&base_dir.join("config.json"))?;
     let tok = SftTokenizer::from_model_dir(&base_dir)?;
     let max_len = h.max_len.min(model_cfg.max_position_embeddings);
-    let positions = s.selection.positions(session);
-    if positions.is_empty() {
+    let selected = s.selection.positions(session);
+    if selected.is_empty() {
         bail!("the selection `{}` holds no records", s.selection);
     }
+    let ds = session.dataset();
+    let (undesirable, positions): (Vec<usize>, Vec<usize>) =
+        selected.iter().partition(|&&p| ds.record(p).is_some_and(|r| r.is_undesirable()));
     let split = split_by_task(session, &positions, h.eval_frac, h.seed);
-    let mut skips = (0, 0);
+    let mut skips = BuiltExamples { skipped_undesirable: undesirable.len(), ..BuiltExamples::default() };
     let train = merge(build_examples(session, &split.train, &tok, max_len)?, &mut skips);
     let intra = merge(build_examples(session, &split.intra, &tok, max_len)?, &mut skips);
     let inter = merge(build_examples(session, &split.inter, &tok, max_len)?, &mut skips);
     if train.is_empty() {
         bail!(
-            "no usable training examples ({} too long for {max_len} tokens, {} without a response)",
-            skips.0,
-            skips.1
+            "no usable training examples ({} too long for {max_len} tokens, {} without a response, {} labelled undesirable)",
+            skips.skipped_too_long,
+            skips.skipped_empty,
+            skips.skipped_undesirable,
         );
     }
     std::fs::create_dir_all(&s.out_dir).with_context(|| format!("creating {}", s.out_dir.display()))?;
-    if !s.resume && s.out_dir.join(ckpt::CHECKPOINT_DIR).exists() {
+    if !s.resume && s.out_dir.join(CHECKPOINT_DIR).exists() {
         bail!("{} already holds a run; pass --resume to continue it or choose another --out", s.out_dir.display());
     }
-    write_atomic(&s.out_dir.join("train.jsonl"), &jsonl(session, &split.train))?;
+    write_atomic(&s.out_dir.join(TRAIN_DATA), &jsonl(session, &split.train))?;
     let held: Vec<usize> = split.intra.iter().chain(&split.inter).copied().collect();
-    write_atomic(&s.out_dir.join("eval.jsonl"), &jsonl(session, &held))?;
+    write_atomic(&s.out_dir.join(EVAL_DATA), &jsonl(session, &held))?;
     let mut config = TrainConfig::new(ModelSource::Pretrained(base_dir.clone()), s.out_dir.clone());
     config.epochs = h.epochs;
     config.max_steps = h.max_steps;
@@ -200,7 +209,7 @@ pub fn prepare_run(session: &Session, s: &RunSettings) -> Result<PreparedRun> {
         "created_unix": created,
         "dataset": {"path": session.dataset().path(), "format": session.dataset().format().name(), "records": session.dataset().len()},
         "selection": s.selection.to_string(),
-        "selected_records": positions.len(),
+        "selected_records": selected.len(),
         "base_model": {"dir": base_dir, "fingerprint": fingerprint_dir(&base_dir)?},
         "template": crate::prompt::SFT_LAYOUT,
         "hyper_parameters": {
@@ -215,10 +224,11 @@ pub fn prepare_run(session: &Session, s: &RunSettings) -> Result<PreparedRun> {
         "split": {"train": split.train.len(), "intra_task": split.intra.len(), "inter_task": split.inter.len(),
                   "tasks": split.tasks, "unseen_tasks": split.unseen_tasks},
         "examples": {"train": train.len(), "intra_task": intra.len(), "inter_task": inter.len(),
-                     "skipped_prompt_too_long": skips.0, "skipped_no_response": skips.1},
+                     "skipped_prompt_too_long": skips.skipped_too_long, "skipped_no_response": skips.skipped_empty,
+                     "skipped_undesirable": skips.skipped_undesirable},
     });
-    if !(s.resume && s.out_dir.join("run_config.json").is_file()) {
-        write_atomic(&s.out_dir.join("run_config.json"), &serde_json::to_vec_pretty(&run_config)?)?;
+    if !(s.resume && s.out_dir.join(RUN_CONFIG).is_file()) {
+        write_atomic(&s.out_dir.join(RUN_CONFIG), &serde_json::to_vec_pretty(&run_config)?)?;
     }
     let eval: Vec<Example> = intra.iter().chain(&inter).cloned().collect();
     Ok(PreparedRun {
@@ -228,8 +238,9 @@ pub fn prepare_run(session: &Session, s: &RunSettings) -> Result<PreparedRun> {
         inter,
         base_dir,
         split,
-        skipped_too_long: skips.0,
-        skipped_empty: skips.1,
+        skipped_too_long: skips.skipped_too_long,
+        skipped_empty: skips.skipped_empty,
+        skipped_undesirable: skips.skipped_undesirable,
     })
 }
 
@@ -253,7 +264,7 @@ fn eval_dir(dir: &Path, sets: [&[Example]; 2], batch: usize) -> Result<[Option<f
 /// `generalisation.json`. Progress goes to `events`.
 pub fn execute_run(run: PreparedRun, events: Sender<TrainEvent>, cancel: Arc<AtomicBool>) -> Result<RunOutcome> {
     let out = run.config.out_dir.clone();
-    let path = out.join("generalisation.json");
+    let path = out.join(GENERALISATION);
     let batch = run.config.batch_size;
     let previous: Option<GeneralisationReport> =
         std::fs::read(&path).ok().and_then(|b| serde_json::from_slice(&b).ok()).filter(|_| run.config.resume);
@@ -286,201 +297,4 @@ pub fn execute_run(run: PreparedRun, events: Sender<TrainEvent>, cancel: Arc<Ato
         write_atomic(&path, &serde_json::to_vec_pretty(&report)?)?;
     }
     Ok(RunOutcome { summary, report })
-}
-
-/// How a run ended, as far as its folder tells.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum RunStatus {
-    /// The final model was written (an external trainer: it exited successfully).
-    Finished,
-    /// Stopped by the user.
-    Stopped,
-    /// The trainer failed.
-    Failed,
-    /// No final model and no recorded end: still running, or it ended while sift was not watching.
-    Unfinished,
-}
-
-impl RunStatus {
-    /// The word the run list shows.
-    pub fn name(self) -> &'static str {
-        match self {
-            RunStatus::Finished => "finished",
-            RunStatus::Stopped => "stopped",
-            RunStatus::Failed => "failed",
-            RunStatus::Unfinished => "-",
-        }
-    }
-}
-
-/// The file in an external run's folder recording how the trainer ended (sift writes it when it sees
-/// the end; a run that ends unwatched has none).
-pub const STATUS_FILE: &str = "sift_status.json";
-
-/// The log an external trainer's output goes to; a run folder with it was started, not just exported.
-pub const EXTERNAL_LOG: &str = "train.log";
-
-/// Writes [`STATUS_FILE`] into an external run's folder.
-pub fn record_end(dir: &Path, status: RunStatus, message: Option<&str>) -> Result<()> {
-    let ended = crate::utc::unix(std::time::SystemTime::now());
-    let v = json!({"status": status, "ended_unix": ended, "message": message});
-    write_atomic(&dir.join(STATUS_FILE), &serde_json::to_vec_pretty(&v)?)
-}
-
-/// The trainer name of runs of sift's own trainer.
-pub const BUILT_IN: &str = "sift";
-
-/// One past run, for the TUI's run list.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct RunInfo {
-    /// Folder name.
-    pub name: String,
-    /// Folder path.
-    pub path: PathBuf,
-    /// Creation time, `YYYY-MM-DD HH:MM` UTC.
-    pub date: String,
-    /// The trainer: [`BUILT_IN`], or the external one (`trl`, `axolotl`, `llamafactory`).
-    pub trainer: String,
-    /// The selection trained on (`accepted`, `marked:12`...).
-    pub selection: String,
-    /// Training records.
-    pub records: usize,
-    /// Steps done.
-    pub steps: usize,
-    /// Steps planned (0: not known).
-    pub max_steps: usize,
-    /// Last logged training loss.
-    pub final_loss: Option<f64>,
-    /// Last logged eval loss.
-    pub eval_loss: Option<f64>,
-    /// How it ended.
-    pub status: RunStatus,
-}
-
-impl RunInfo {
-    /// The model folder sift can load ("try it"): that of a finished built-in run.
-    pub fn sift_model(&self) -> Option<PathBuf> {
-        (self.trainer == BUILT_IN && self.status == RunStatus::Finished).then(|| self.path.join(ckpt::MODEL_DIR))
-    }
-}
-
-/// `YYYY-MM-DD HH:MM` (UTC) of a Unix time.
-pub fn format_unix(secs: u64) -> String {
-    let (y, m, d, hh, mm, _) = crate::utc::parts(secs);
-    format!("{y:04}-{m:02}-{d:02} {hh:02}:{mm:02}")
-}
-
-fn read_json(path: &Path) -> Option<Value> {
-    std::fs::read(path).ok().and_then(|b| serde_json::from_slice(&b).ok())
-}
-
-/// Past runs in `dir`, newest first: sub-folders with a `run_config.json` (sift's trainer) or with
-/// an export manifest and a trainer log (an external trainer started by the TUI).
-pub fn list(dir: &Path) -> Result<Vec<RunInfo>> {
-    let mut out = Vec::new();
-    let rd = std::fs::read_dir(dir).with_context(|| format!("reading {}", dir.display()))?;
-    for entry in rd.flatten() {
-        let path = entry.path();
-        let name = entry.file_name().to_string_lossy().into_owned();
-        if let Some(cfg) = read_json(&path.join("run_config.json")) {
-            out.push(built_in_run(name, path, &cfg));
-        } else if path.join(EXTERNAL_LOG).is_file()
-            && let Some(manifest) = read_json(&path.join(crate::export::MANIFEST_FILE))
-            && let Some(trainer) = manifest["trainer"].as_str()
-        {
-            out.push(external_run(name, path, trainer, &manifest));
-        }
-    }
-    sort_newest_first(&mut out);
-    Ok(out)
-}
-
-/// Past runs in every folder of `dirs` that exists (each folder once), newest first.
-pub fn list_dirs(dirs: &[PathBuf]) -> Result<Vec<RunInfo>> {
-    let mut out = Vec::new();
-    for (i, d) in dirs.iter().enumerate() {
-        if d.is_dir() && !dirs[..i].contains(d) {
-            out.extend(list(d)?);
-        }
-    }
-    sort_newest_first(&mut out);
-    Ok(out)
-}
-
-fn sort_newest_first(runs: &mut [RunInfo]) {
-    runs.sort_by(|a, b| b.date.cmp(&a.date).then(a.name.cmp(&b.name)));
-}
-
-fn built_in_run(name: String, path: PathBuf, cfg: &Value) -> RunInfo {
-    let ts = read_json(&path.join("trainer_state.json")).unwrap_or_default();
-    let hist = ts["log_history"].as_array().cloned().unwrap_or_default();
-    let last = |k: &str| hist.iter().rev().find_map(|e| e[k].as_f64());
-    let finished = path.join(ckpt::MODEL_DIR).join("model.safetensors").is_file();
-    RunInfo {
-        name,
-        date: format_unix(cfg["created_unix"].as_u64().unwrap_or(0)),
-        trainer: BUILT_IN.to_string(),
-        selection: cfg["selection"].as_str().unwrap_or("?").to_string(),
-        records: cfg["examples"]["train"].as_u64().unwrap_or(0) as usize,
-        steps: ts["global_step"].as_u64().unwrap_or(0) as usize,
-        max_steps: ts["max_steps"].as_u64().unwrap_or(0) as usize,
-        final_loss: last("loss"),
-        eval_loss: last("eval_loss"),
-        status: if finished { RunStatus::Finished } else { RunStatus::Unfinished },
-        path,
-    }
-}
-
-/// An external trainer's run: counts from the export manifest, progress from the trainer's files
-/// (as the TUI's watcher reads them), the end from [`STATUS_FILE`] or the final weights.
-fn external_run(name: String, path: PathBuf, trainer: &str, manifest: &Value) -> RunInfo {
-    use crate::export::external::ProgressReader;
-    let output = path.join("output");
-    let progress = ProgressReader::new(&output).with_log(&path.join(EXTERNAL_LOG)).poll();
-    let last = |f: fn(&crate::export::external::Progress) -> Option<f64>| progress.iter().rev().find_map(f);
-    let weights = ["model.safetensors", "adapter_model.safetensors", "pytorch_model.bin"];
-    let status = match read_json(&path.join(STATUS_FILE)).map(|v| serde_json::from_value(v["status"].clone())) {
-        Some(Ok(s)) => s,
-        _ if weights.iter().any(|w| output.join(w).is_file()) => RunStatus::Finished,
-        _ => RunStatus::Unfinished,
-    };
-    // `created` is `YYYY-MM-DDTHH:MM:SSZ`.
-    let created = manifest["created"].as_str().unwrap_or("");
-    RunInfo {
-        name,
-        date: created.get(..16).map_or_else(|| "?".into(), |d| d.replace('T', " ")),
-        trainer: trainer.to_string(),
-        selection: manifest["selection"].as_str().unwrap_or("?").to_string(),
-        records: manifest["counts"]["written"].as_u64().unwrap_or(0) as usize,
-        steps: progress.iter().filter(|p| p.loss.is_some()).map(|p| p.step).max().unwrap_or(0) as usize,
-        max_steps: progress.iter().rev().find_map(|p| p.total).unwrap_or(0) as usize,
-        final_loss: last(|p| p.loss),
-        eval_loss: last(|p| p.eval_loss),
-        status,
-        path,
-    }
-}
-
-/// Training throughput (median real tokens/s of the logged steps) of the newest run in `dir` whose
-/// base model has `fingerprint`, with that run's folder name; for time estimates.
-pub fn measured_tokens_per_s(dir: &Path, fingerprint: &str) -> Option<(f64, String)> {
-    for run in list(dir).ok()? {
-        let cfg = read_json(&run.path.join("run_config.json")).unwrap_or_default();
-        if cfg["base_model"]["fingerprint"].as_str() != Some(fingerprint) {
-            continue;
-        }
-        let text = std::fs::read_to_string(run.path.join("metrics.jsonl")).unwrap_or_default();
-        let mut v: Vec<f64> = text
-            .lines()
-            .filter_map(|l| serde_json::from_str::<Value>(l).ok()?["tokens_per_s"].as_f64())
-            .filter(|x| x.is_finite() && *x > 0.0)
-            .collect();
-        if v.is_empty() {
-            continue;
-        }
-        v.sort_by(f64::total_cmp);
-        return Some((v[v.len() / 2], run.name));
-    }
-    None
 }

@@ -6,6 +6,7 @@ use super::checkpoint::{self as ckpt, MetricsLine, ResumeState};
 pub use super::config::{ModelSource, StepMetrics, TrainConfig, TrainData, TrainEvent, TrainSummary};
 use super::data::{Example, MicroBatch, epoch_batches};
 use super::optim::{AdamW, clip_grad_norm, lr_at};
+use super::run_folder;
 use crate::model::load::{CheckpointFiles, fingerprint_dir, safetensors_files, save_hf_checkpoint};
 use crate::model::logprobs::padded_batches;
 use crate::model::{Decoder, Mode, ModelConfig, fused, init_varmap, masked_nll_sum, param_specs, varmap_tensors};
@@ -183,7 +184,7 @@ impl Trainer {
             bail!("no training examples");
         }
         std::fs::create_dir_all(&cfg.out_dir).with_context(|| format!("creating {}", cfg.out_dir.display()))?;
-        let ckpt_dir = cfg.out_dir.join(ckpt::CHECKPOINT_DIR);
+        let ckpt_dir = cfg.out_dir.join(run_folder::CHECKPOINT_DIR);
         let resume = cfg.resume && ckpt_dir.join(ckpt::RESUME_FILE).is_file();
         let (model_cfg, varmap, files, base_fingerprint) = match &cfg.source {
             ModelSource::Pretrained(dir) => {
@@ -219,13 +220,13 @@ impl Trainer {
                 bail!("{}: the checkpoint was trained on other data; start a new run", ckpt_dir.display());
             }
             opt.load_state(moments, st.global_step, &Device::Cpu)?;
-            ckpt::truncate_metrics(&cfg.out_dir.join("metrics.jsonl"), st.global_step)?;
+            ckpt::truncate_metrics(&cfg.out_dir.join(run_folder::METRICS), st.global_step)?;
             st
         } else {
             let natural = (batches_per_epoch * cfg.epochs.max(1)).div_ceil(cfg.grad_accum.max(1));
             let max_steps = cfg.max_steps.unwrap_or(natural).max(1);
             let warmup_steps = cfg.warmup_steps.unwrap_or((cfg.warmup_ratio * max_steps as f64).ceil() as usize);
-            std::fs::remove_file(cfg.out_dir.join("metrics.jsonl")).ok();
+            std::fs::remove_file(cfg.out_dir.join(run_folder::METRICS)).ok();
             ResumeState { max_steps, warmup_steps, seed: cfg.seed, data_hash: hash, ..Default::default() }
         };
         let session_elapsed_base = state.elapsed_s;
@@ -376,7 +377,7 @@ impl Trainer {
             remaining_s: Some(m.remaining_s),
             ..Default::default()
         };
-        ckpt::append_metrics(&self.cfg.out_dir.join("metrics.jsonl"), &line)?;
+        ckpt::append_metrics(&self.cfg.out_dir.join(run_folder::METRICS), &line)?;
         Ok(Some(m))
     }
 
@@ -402,7 +403,7 @@ impl Trainer {
         let at = st.log_history.partition_point(|e| e["step"].as_u64().is_none_or(|s| s as usize <= step));
         st.log_history.insert(at, json!({"eval_loss": loss, "epoch": epoch, "step": step}));
         let line = MetricsLine { step, eval_loss: Some(loss), elapsed_s: self.elapsed(), ..Default::default() };
-        ckpt::append_metrics(&self.cfg.out_dir.join("metrics.jsonl"), &line)?;
+        ckpt::append_metrics(&self.cfg.out_dir.join(run_folder::METRICS), &line)?;
         Ok(loss)
     }
 
@@ -421,7 +422,7 @@ impl Trainer {
         let epochs = if self.cfg.max_steps.is_some() { self.epochs_done() } else { self.cfg.epochs as f64 };
         let v = ckpt::trainer_state_json(&self.state, epochs, self.cfg.eval_every, self.cfg.batch_size);
         let bytes = serde_json::to_vec_pretty(&v)?;
-        ckpt::write_atomic(&dir.join("trainer_state.json"), &bytes)?;
+        ckpt::write_atomic(&dir.join(run_folder::TRAINER_STATE), &bytes)?;
         Ok(bytes)
     }
 
@@ -436,14 +437,14 @@ impl Trainer {
         let mut files = self.files.clone();
         files.extra.push((ckpt::OPTIMIZER_FILE.into(), ckpt::safetensors_bytes(&self.opt.state_tensors())?));
         files.extra.push((ckpt::RESUME_FILE.into(), serde_json::to_vec_pretty(&self.state)?));
-        files.extra.push(("trainer_state.json".into(), ts));
-        let dir = self.cfg.out_dir.join(ckpt::CHECKPOINT_DIR);
+        files.extra.push((run_folder::TRAINER_STATE.into(), ts));
+        let dir = self.cfg.out_dir.join(run_folder::CHECKPOINT_DIR);
         save_hf_checkpoint(&dir, &self.model_cfg, &varmap_tensors(&self.varmap), &files)
     }
 
     /// Writes the final HF-format model into `out_dir/model` in the configured dtype.
     pub fn save_model(&self) -> Result<PathBuf> {
-        let dir = self.cfg.final_dir.clone().unwrap_or_else(|| self.cfg.out_dir.join(ckpt::MODEL_DIR));
+        let dir = self.cfg.final_dir.clone().unwrap_or_else(|| self.cfg.out_dir.join(run_folder::MODEL_DIR));
         let tensors = varmap_tensors(&self.varmap)
             .into_iter()
             .map(|(n, t)| Ok((n, t.to_dtype(self.cfg.save_dtype)?)))

@@ -2,11 +2,12 @@
 //! session (counts and speed for the dialog's estimate, then training once confirmed), and the
 //! channels of a run of the built-in or an external trainer.
 
-use crate::export::external::{ExternalRun, TrainEvent as ExternalEvent};
 use crate::session::{Selection, Session};
 use crate::train::data::Example;
+use crate::train::external::{ExternalEvent, ExternalRun};
 pub use crate::train::options::TrainOptions;
-use crate::train::runs::{self, PreparedRun, RunOutcome, execute_run, prepare_run};
+use crate::train::run_folder;
+use crate::train::runs::{PreparedRun, RunOutcome, execute_run, prepare_run};
 use crate::train::{TrainData, TrainEvent, Trainer};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -24,7 +25,7 @@ pub struct PrepInfo {
     pub train_examples: usize,
     /// Examples held out for evaluation.
     pub held_out: usize,
-    /// Records skipped (prompt fills the context, or no response).
+    /// Records skipped (prompt fills the context, no response, or labelled undesirable).
     pub skipped: usize,
     /// Response tokens per epoch (what the loss is on).
     pub response_tokens: usize,
@@ -49,7 +50,7 @@ impl PrepInfo {
             base_dir: run.base_dir.clone(),
             train_examples: run.data.train.len(),
             held_out: run.data.eval.len(),
-            skipped: run.skipped_too_long + run.skipped_empty,
+            skipped: run.skipped_too_long + run.skipped_empty + run.skipped_undesirable,
             response_tokens: run.data.train.iter().map(Example::n_trained).sum(),
             steps,
             train_tokens: real(&run.data.train) * (steps * accum) as f64 / batches as f64,
@@ -210,8 +211,8 @@ pub(super) fn start_prep(
 
 /// The speed of past runs of the base model the new run in `out` records.
 fn past_speed(runs_dir: &Path, out: &Path) -> Option<(f64, String)> {
-    let cfg: serde_json::Value = serde_json::from_slice(&std::fs::read(out.join("run_config.json")).ok()?).ok()?;
-    runs::measured_tokens_per_s(runs_dir, cfg["base_model"]["fingerprint"].as_str()?)
+    let cfg: serde_json::Value = serde_json::from_slice(&std::fs::read(out.join(run_folder::RUN_CONFIG)).ok()?).ok()?;
+    run_folder::measured_tokens_per_s(runs_dir, cfg["base_model"]["fingerprint"].as_str()?)
 }
 
 /// Real tokens/s of one training step on the run's first examples (in a scratch folder).

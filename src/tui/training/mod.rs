@@ -12,10 +12,10 @@ pub mod view;
 
 use super::app::{App, Mode};
 use super::keymap::Command;
-use crate::export::external;
 use crate::model::GenerateParams;
 use crate::session::{Selection, Status};
-use crate::train::runs::{self, RunInfo};
+use crate::train::external;
+use crate::train::run_folder::{self, RunInfo};
 use crossterm::event::{KeyCode, KeyEvent};
 use job::{BuiltInJob, ExternalJob, Job, RunMsg, abandon, start_prep};
 pub use job::{Prep, PrepInfo, Speed, TrainOptions};
@@ -112,7 +112,7 @@ impl Training {
 
     /// Re-reads the past runs.
     pub fn refresh_runs(&mut self) {
-        self.runs = self.options.run_folders().and_then(|d| runs::list_dirs(&d).map_err(|e| format!("{e:#}")));
+        self.runs = self.options.run_folders().and_then(|d| run_folder::list_dirs(&d).map_err(|e| format!("{e:#}")));
     }
 
     /// The model "try it" asks: the current run's model or checkpoint, else the newest finished run.

@@ -2,7 +2,7 @@
 //! trainer or of an external trainer's watcher. It reads no clock, so a view built from the same
 //! events always draws the same.
 
-use crate::export::external::TrainEvent as ExternalEvent;
+use crate::train::external::ExternalEvent;
 use crate::train::runs::RunOutcome;
 use crate::train::split::GeneralisationReport;
 use crate::train::{TrainEvent, TrainSummary};
@@ -232,7 +232,7 @@ impl RunView {
         let candidates = match &self.backend {
             Backend::BuiltIn => vec![
                 self.summary.as_ref().map(|s| s.model_dir.clone()).unwrap_or_else(|| self.dir.join("model")),
-                self.dir.join(crate::train::checkpoint::CHECKPOINT_DIR),
+                self.dir.join(crate::train::run_folder::CHECKPOINT_DIR),
             ],
             Backend::External { .. } => vec![self.dir.join("output")],
         };
@@ -243,8 +243,8 @@ impl RunView {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::export::external::Progress;
     use crate::train::StepMetrics;
+    use crate::train::run_folder::Progress;
 
     fn step(step: usize, loss: f64) -> TrainEvent {
         TrainEvent::Step(StepMetrics {

@@ -7,7 +7,7 @@ use super::try_it::{BASE, Side, SideState, TRAINED, short_path};
 use super::{Ask, PanelView, TrainDialog};
 use crate::duration::clock;
 use crate::model::StopReason;
-use crate::train::runs::RunStatus;
+use crate::train::run_folder::RunStatus;
 use crate::tui::app::App;
 use crate::tui::keymap::Command;
 use crate::tui::render::centered;
