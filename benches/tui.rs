@@ -31,7 +31,10 @@ fn open(path: &Path, state: &Path) -> App {
 }
 
 fn frame(app: &App, t: &mut Terminal<TestBackend>) {
-    t.draw(|f| render(app, f)).unwrap();
+    t.draw(|f| {
+        render(app, f);
+    })
+    .unwrap();
 }
 
 /// Writes `n` Alpaca-like JSONL records, cycling through the real ones.

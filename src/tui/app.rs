@@ -1,6 +1,6 @@
 //! The app state, the actions that change it, and the plumbing shared by `update`: the view of
 //! records, search results, and keeping search text and signals in step with edits. Feeding the
-//! index job is in [`super::index`], taking in background results ([`App::poll`]) in [`super::jobs`].
+//! index job is in [`super::index`], taking in a job's results in [`super::jobs`].
 
 use super::config::Config;
 use super::index::Feed;
@@ -17,8 +17,9 @@ use ratatui_textarea::TextArea;
 use std::collections::HashSet;
 use std::time::Instant;
 
-/// Something `update` can do. Keys and mouse events become actions through the key map.
-#[derive(Clone, Debug, PartialEq)]
+/// Something `update` can do. Keys and mouse events become actions through the key map;
+/// background results become actions as the event loop drains their channels
+/// ([`super::update::background`]).
 pub enum Action {
     /// A normal-mode command from the key map.
     Command(super::keymap::Command),
@@ -34,6 +35,8 @@ pub enum Action {
         row: u16,
     },
     Resize(u16, u16),
+    /// A frame was drawn with this layout: mouse hits and page sizes go by it.
+    Drawn(super::render::Areas),
     /// The external editor returned this text for record `id` (None: it failed to run).
     ExternalEdited {
         id: u32,
@@ -42,6 +45,14 @@ pub enum Action {
     },
     /// SIGTERM / SIGHUP.
     Terminate,
+    /// A background job reported progress, a result or its end.
+    Job(super::jobs::JobMsg),
+    /// The search worker's results.
+    Search(super::search::SearchMsg),
+    /// Training, the train dialog's preparation or "try it" reported.
+    Train(Box<super::training::TrainMsg>),
+    /// Work waits to be handed out: the next slice for the index job, the judge's next batch.
+    Tick,
 }
 
 /// A one-line prompt at the bottom.
@@ -176,6 +187,8 @@ pub struct App {
     pub cursor: usize,
     pub offset: usize,
     pub size: (u16, u16),
+    /// Where the last frame put everything ([`Action::Drawn`]).
+    pub areas: super::render::Areas,
     pub filter: Filter,
     pub sort: Sort,
     pub search: SearchState,
@@ -230,6 +243,7 @@ impl App {
             cursor: 0,
             offset: 0,
             size: (80, 24),
+            areas: Default::default(),
             filter: Filter::default(),
             sort: Sort::default(),
             search: SearchState::default(),
@@ -390,23 +404,20 @@ impl App {
         self.clamp();
     }
 
-    /// Keeps cursor and scroll offset inside the list.
+    /// Keeps cursor and scroll offset inside the list (before the first frame only the cursor:
+    /// the frame places the list).
     pub fn clamp(&mut self) {
         let n = self.shown();
         self.cursor = self.cursor.min(n.saturating_sub(1));
-        let rows = self.list_rows().max(1);
-        if self.cursor < self.offset {
-            self.offset = self.cursor;
-        } else if self.cursor >= self.offset + rows {
-            self.offset = self.cursor + 1 - rows;
+        let rows = self.list_rows();
+        if rows > 0 {
+            self.offset = list_offset(self.offset, self.cursor, rows, n);
         }
-        self.offset = self.offset.min(n.saturating_sub(rows)).min(self.cursor);
     }
 
-    /// Rows of the list on screen.
+    /// Rows of the list in the last frame drawn (0 before the first).
     pub fn list_rows(&self) -> usize {
-        let l = super::render::layout(ratatui::layout::Rect::new(0, 0, self.size.0, self.size.1), self);
-        l.list.height.saturating_sub(2) as usize
+        self.areas.list.height.saturating_sub(2) as usize
     }
 
     /// The records an action applies to: the visual range plus the selection, else the cursor.
@@ -502,6 +513,19 @@ impl App {
             self.judge.touched(&mut self.signals, id, &fields);
         }
     }
+}
+
+/// The first list row to show so that row `cursor` is on screen: `offset` moved as little as
+/// possible, with no empty rows at the bottom (`rows` on screen, `n` in the list).
+pub fn list_offset(offset: usize, cursor: usize, rows: usize, n: usize) -> usize {
+    let rows = rows.max(1);
+    let mut o = offset;
+    if cursor < o {
+        o = cursor;
+    } else if cursor >= o + rows {
+        o = cursor + 1 - rows;
+    }
+    o.min(n.saturating_sub(rows)).min(cursor)
 }
 
 /// Whether raw record text is a JSON object the dataset accepts.

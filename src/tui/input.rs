@@ -1,82 +1,92 @@
-//! Keys for the mode that has the keyboard: the search line, the one-line prompts, the field
-//! editor, help and the dialogs.
+//! The commands of every mode but normal (the search line, the one-line prompts, the field
+//! editor, help and the dialogs; their keys are in the key map's table), and keys no command has:
+//! typed text.
 
 use super::app::{App, BulkOp, Dialog, Editor, Effect, Mode, PromptKind};
+use super::keymap::Command;
 use super::update::{apply_bulk, bulk, fail, move_by, prompt, record_touch, save, say};
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
-/// Handles a key in any mode but normal (whose keys go through the key map).
-pub(super) fn input(app: &mut App, k: KeyEvent) {
-    let ctrl = k.modifiers.contains(KeyModifiers::CONTROL);
-    match std::mem::replace(&mut app.mode, Mode::Normal) {
-        Mode::Normal => {}
-        Mode::Help => match k.code {
-            KeyCode::Char('j') | KeyCode::Down => {
-                app.help_scroll += 1;
-                app.mode = Mode::Help;
-            }
-            KeyCode::Char('k') | KeyCode::Up => {
-                app.help_scroll = app.help_scroll.saturating_sub(1);
-                app.mode = Mode::Help;
-            }
-            _ => {}
-        },
-        Mode::Search => match k.code {
-            KeyCode::Esc => {
-                app.search.query.clear();
-                app.run_search();
-            }
-            KeyCode::Enter => {}
-            KeyCode::Down => {
-                move_by(app, 1);
-                app.mode = Mode::Search;
-            }
-            KeyCode::Up => {
-                move_by(app, -1);
-                app.mode = Mode::Search;
-            }
-            KeyCode::Backspace => {
+/// Runs a command of the mode that has the keyboard (a command of another mode does nothing).
+pub(super) fn command(app: &mut App, cmd: Command) {
+    use Command as C;
+    match (std::mem::replace(&mut app.mode, Mode::Normal), cmd) {
+        (Mode::Help, C::HelpDown) => {
+            app.help_scroll += 1;
+            app.mode = Mode::Help;
+        }
+        (Mode::Help, C::HelpUp) => {
+            app.help_scroll = app.help_scroll.saturating_sub(1);
+            app.mode = Mode::Help;
+        }
+        (Mode::Search, C::SearchCancel) => {
+            app.search.query.clear();
+            app.run_search();
+        }
+        (Mode::Search, C::SearchKeep) => {}
+        (Mode::Search, C::SearchDown | C::SearchUp) => {
+            move_by(app, if cmd == C::SearchDown { 1 } else { -1 });
+            app.mode = Mode::Search;
+        }
+        (Mode::Search, C::SearchBackspace | C::SearchClearLine) => {
+            if cmd == C::SearchBackspace {
                 app.search.query.pop();
-                app.run_search();
-                app.mode = Mode::Search;
-            }
-            KeyCode::Char('u') if ctrl => {
+            } else {
                 app.search.query.clear();
-                app.run_search();
-                app.mode = Mode::Search;
             }
-            KeyCode::Char(c) if !ctrl => {
+            app.run_search();
+            app.mode = Mode::Search;
+        }
+        (Mode::Prompt { .. }, C::PromptCancel) => {}
+        (Mode::Prompt { kind, text }, C::PromptSubmit) => submit_prompt(app, kind, text),
+        (Mode::Prompt { kind, mut text }, C::PromptBackspace) => {
+            text.pop();
+            app.mode = Mode::Prompt { kind, text };
+        }
+        (Mode::Prompt { kind, .. }, C::PromptClearLine) => app.mode = Mode::Prompt { kind, text: String::new() },
+        (Mode::Edit(ed), C::EditApply) => finish_edit(app, *ed),
+        (Mode::Edit(_), C::EditCancel) => say(app, "edit cancelled"),
+        (Mode::Dialog(Dialog::Bulk { op, ids }), C::ConfirmYes) => apply_bulk(app, op, ids),
+        (Mode::Dialog(Dialog::SaveConflict), C::Overwrite) => save(app, true),
+        (Mode::Dialog(Dialog::SaveConflict), C::SaveAs) => prompt(app, PromptKind::SaveAs, String::new()),
+        (Mode::Dialog(Dialog::Quit), C::QuitSave) => {
+            save(app, false);
+            app.quit = !app.session.is_modified() && matches!(app.mode, Mode::Normal);
+        }
+        (Mode::Dialog(Dialog::Quit), C::QuitDiscard) => match app.session.discard_unsaved() {
+            Ok(()) => app.quit = true,
+            Err(e) => fail(app, e),
+        },
+        (Mode::Dialog(Dialog::InvalidJson { id, text, .. }), C::EditAgain) => {
+            app.effect = Some(Effect::ExternalEdit { id, text })
+        }
+        (Mode::Dialog(Dialog::InvalidJson { .. }), C::DiscardEdit) => say(app, "raw edit discarded"),
+        (Mode::Dialog(_), C::ConfirmNo | C::ConflictCancel | C::QuitCancel) => say(app, "cancelled"),
+        (Mode::Train, c) => super::training::answer(app, c),
+        (mode, _) => app.mode = mode,
+    }
+}
+
+/// A key no command of the mode has: typed into the search line, a prompt or the editor; it
+/// closes help; questions ignore it.
+pub(super) fn input(app: &mut App, k: KeyEvent) {
+    let typed = match k.code {
+        KeyCode::Char(c) if !k.modifiers.contains(KeyModifiers::CONTROL) => Some(c),
+        _ => None,
+    };
+    match &mut app.mode {
+        Mode::Help => app.mode = Mode::Normal,
+        Mode::Search => {
+            if let Some(c) = typed {
                 app.search.query.push(c);
                 app.run_search();
-                app.mode = Mode::Search;
             }
-            _ => app.mode = Mode::Search,
-        },
-        Mode::Prompt { kind, mut text } => match k.code {
-            KeyCode::Esc => {}
-            KeyCode::Enter => submit_prompt(app, kind, text),
-            KeyCode::Backspace => {
-                text.pop();
-                app.mode = Mode::Prompt { kind, text };
-            }
-            KeyCode::Char('u') if ctrl => app.mode = Mode::Prompt { kind, text: String::new() },
-            KeyCode::Char(c) if !ctrl => {
-                text.push(c);
-                app.mode = Mode::Prompt { kind, text };
-            }
-            _ => app.mode = Mode::Prompt { kind, text },
-        },
-        Mode::Edit(mut ed) => match k.code {
-            KeyCode::Esc => finish_edit(app, *ed),
-            KeyCode::Char('s') if ctrl => finish_edit(app, *ed),
-            KeyCode::Char('c') if ctrl => say(app, "edit cancelled"),
-            _ => {
-                ed.area.input(k);
-                app.mode = Mode::Edit(ed);
-            }
-        },
-        Mode::Dialog(d) => dialog_key(app, d, k),
-        Mode::Train => super::training::dialog_key(app, k),
+        }
+        Mode::Prompt { text, .. } => text.extend(typed),
+        Mode::Edit(ed) => {
+            ed.area.input(k);
+        }
+        Mode::Normal | Mode::Dialog(_) | Mode::Train => {}
     }
 }
 
@@ -145,32 +155,5 @@ fn submit_prompt(app: &mut App, kind: PromptKind, text: String) {
             Err(e) => fail(app, e),
         },
         PromptKind::SaveAs => {}
-    }
-}
-
-fn dialog_key(app: &mut App, d: Dialog, k: KeyEvent) {
-    let c = match k.code {
-        KeyCode::Char(c) => c.to_ascii_lowercase(),
-        KeyCode::Enter => '\n',
-        KeyCode::Esc => '\x1b',
-        _ => '\0',
-    };
-    match (d, c) {
-        (Dialog::Bulk { op, ids }, 'y' | '\n') => apply_bulk(app, op, ids),
-        (Dialog::SaveConflict, 'o') => save(app, true),
-        (Dialog::SaveConflict, 's') => prompt(app, PromptKind::SaveAs, String::new()),
-        (Dialog::Quit, 's') => {
-            save(app, false);
-            app.quit = !app.session.is_modified() && matches!(app.mode, Mode::Normal);
-        }
-        (Dialog::Quit, 'd') => match app.session.discard_unsaved() {
-            Ok(()) => app.quit = true,
-            Err(e) => fail(app, e),
-        },
-        (Dialog::InvalidJson { id, text, .. }, 'e' | '\n') => app.effect = Some(Effect::ExternalEdit { id, text }),
-        (Dialog::InvalidJson { .. }, 'd') => say(app, "raw edit discarded"),
-        (d @ Dialog::InvalidJson { .. }, _) => app.mode = Mode::Dialog(d),
-        (_, 'n' | 'c' | '\x1b') => say(app, "cancelled"),
-        (d, _) => app.mode = Mode::Dialog(d),
     }
 }

@@ -284,79 +284,56 @@ impl Signals {
     }
 }
 
-impl App {
-    /// Takes in what background work produced; returns whether anything changed.
-    pub fn poll(&mut self) -> bool {
-        let mut changed = self.feed_step();
-        while let Ok(msg) = self.jobs.rx.try_recv() {
-            changed = true;
-            match msg {
-                JobMsg::Phase { job, name } => {
-                    if let Some(j) = self.jobs.running.iter_mut().find(|j| j.id == job) {
-                        j.name = name;
-                        j.done = 0;
-                        j.started = Instant::now();
-                        j.reported = None;
-                    }
-                }
-                JobMsg::Progress { job, done, total, rate } => {
-                    if let Some(j) = self.jobs.running.iter_mut().find(|j| j.id == job) {
-                        j.done = done;
-                        j.total = total;
-                        j.reported = rate.or(j.reported);
-                    }
-                }
-                JobMsg::Output { job, output } => {
-                    let since = self.jobs.since(job);
-                    let output = match output {
-                        JobOutput::Judge(msg) => {
-                            self.absorb_judge(since, msg);
-                            continue;
-                        }
-                        JobOutput::Suggest(r) => {
-                            super::suggest::absorb(self, since, *r);
-                            continue;
-                        }
-                        o => o,
-                    };
-                    let flags = matches!(output, JobOutput::Flags(_));
-                    let lens = matches!(&output, JobOutput::Numeric { signal: Signal::Len, .. });
-                    if let Some(corpus) = self.signals.absorb(output, since) {
-                        self.searcher.set_corpus(corpus);
-                        self.indexed = true;
-                        if self.message.as_ref().is_some_and(|m| m.0.starts_with("indexing")) {
-                            self.message = None;
-                        }
-                        if self.search.matched.is_some() {
-                            self.run_search();
-                        }
-                    }
-                    if flags && self.suggest.fitted.is_none() {
-                        // Opened with enough decisions saved: fit once the flags are known.
-                        super::suggest::refit(self);
-                    }
-                    if (flags || lens) && !self.filter.is_empty() && self.search.matched.is_none() {
-                        self.refresh_view();
-                    }
-                }
-                JobMsg::Finished { job, error } => {
-                    if let Some(e) = error {
-                        self.message = Some((format!("background job failed: {e}"), true));
-                    }
-                    self.jobs.running.retain(|j| j.id != job);
-                }
+/// Takes in one job report (called by `update`).
+pub(super) fn absorb(app: &mut App, msg: JobMsg) {
+    match msg {
+        JobMsg::Phase { job, name } => {
+            if let Some(j) = app.jobs.running.iter_mut().find(|j| j.id == job) {
+                j.name = name;
+                j.done = 0;
+                j.started = Instant::now();
+                j.reported = None;
             }
         }
-        changed |= super::training::poll(self);
-        while let Ok(msg) = self.searcher.rx.try_recv() {
-            if msg.generation != self.search.generation || self.search.matched.is_none() {
-                continue;
+        JobMsg::Progress { job, done, total, rate } => {
+            if let Some(j) = app.jobs.running.iter_mut().find(|j| j.id == job) {
+                j.done = done;
+                j.total = total;
+                j.reported = rate.or(j.reported);
             }
-            changed = true;
-            self.absorb_search(msg.ids, msg.done);
-            self.search.scanned = msg.scanned;
-            self.search.total = msg.total;
         }
-        self.judge_tick() || changed
+        JobMsg::Output { job, output } => {
+            let since = app.jobs.since(job);
+            let output = match output {
+                JobOutput::Judge(msg) => return app.absorb_judge(since, msg),
+                JobOutput::Suggest(r) => return super::suggest::absorb(app, since, *r),
+                o => o,
+            };
+            let flags = matches!(output, JobOutput::Flags(_));
+            let lens = matches!(&output, JobOutput::Numeric { signal: Signal::Len, .. });
+            if let Some(corpus) = app.signals.absorb(output, since) {
+                app.searcher.set_corpus(corpus);
+                app.indexed = true;
+                if app.message.as_ref().is_some_and(|m| m.0.starts_with("indexing")) {
+                    app.message = None;
+                }
+                if app.search.matched.is_some() {
+                    app.run_search();
+                }
+            }
+            if flags && app.suggest.fitted.is_none() {
+                // Opened with enough decisions saved: fit once the flags are known.
+                super::suggest::refit(app);
+            }
+            if (flags || lens) && !app.filter.is_empty() && app.search.matched.is_none() {
+                app.refresh_view();
+            }
+        }
+        JobMsg::Finished { job, error } => {
+            if let Some(e) = error {
+                app.message = Some((format!("background job failed: {e}"), true));
+            }
+            app.jobs.running.retain(|j| j.id != job);
+        }
     }
 }

@@ -1,9 +1,11 @@
 //! The terminal UI: browse, fix and judge records with the keyboard.
 //!
-//! State lives in [`app::App`]; events become [`app::Action`]s through the key map
-//! ([`update::map_event`]); [`update::update`] is the only place the state changes; and
-//! [`render::render`] draws from `&App`. Background work (indexing, flags, search, the model judge)
-//! runs on threads and reports through channels that the event loop drains between frames.
+//! State lives in [`app::App`]; terminal events become [`app::Action`]s through the key map
+//! ([`update::map_event`]), and so do background results: work on threads (indexing, flags,
+//! search, the model judge, training, "try it") reports through channels that the event loop
+//! drains into actions between frames ([`update::background`]). [`update::update`] is the only
+//! place the state changes. [`render::render`] draws from `&App` and hands back the layout it
+//! drew, which goes to `update` as [`app::Action::Drawn`].
 
 pub mod app;
 pub mod config;
@@ -109,7 +111,7 @@ fn event_loop(
     for ev in &early {
         update::handle_event(app, ev);
     }
-    terminal.draw(|f| render::render(app, f))?;
+    draw(terminal, app)?;
     app.start_background();
     let mut dirty = false;
     loop {
@@ -118,9 +120,12 @@ fn event_loop(
             update::update(app, Action::Terminate);
             return Ok(());
         }
-        dirty |= app.poll();
+        for action in update::background(app) {
+            update::update(app, action);
+            dirty = true;
+        }
         if dirty {
-            terminal.draw(|f| render::render(app, f))?;
+            draw(terminal, app)?;
             dirty = false;
         }
         let busy = !app.jobs.running.is_empty() || (app.search.matched.is_some() && !app.search.done);
@@ -152,6 +157,14 @@ fn event_loop(
             return Ok(());
         }
     }
+}
+
+/// Draws a frame and hands its layout to `update`.
+fn draw(terminal: &mut ratatui::DefaultTerminal, app: &mut App) -> Result<()> {
+    let mut areas = render::Areas::default();
+    terminal.draw(|f| areas = render::render(app, f))?;
+    update::update(app, Action::Drawn(areas));
+    Ok(())
 }
 
 fn open_with_splash(

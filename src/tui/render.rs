@@ -1,8 +1,9 @@
-//! Drawing: `render(&App, &mut Frame)` reads the state and changes nothing. Only the rows on
-//! screen are decoded, so a frame costs the same at 1K or 1M records.
+//! Drawing: `render(&App, &mut Frame)` reads the state, changes nothing, and hands back the
+//! [`Areas`] it drew, which the event loop passes to `update` (mouse hits, page size). Only the
+//! rows on screen are decoded, so a frame costs the same at 1K or 1M records.
 
 use super::app::{App, BulkOp, Dialog, Mode, PromptKind, record_fields};
-use super::keymap::Command;
+use super::keymap::{Command, KeyMode};
 use super::search::{Query, highlight};
 use super::text::{ellipsize, preview, sanitize_lines};
 use crate::judge::Signal;
@@ -13,17 +14,20 @@ use ratatui::style::{Color, Modifier, Style};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Clear, Paragraph, Wrap};
 
-/// Where everything goes.
+/// Where everything went in the last frame drawn (all empty before the first).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Areas {
     pub list: Rect,
     pub detail: Rect,
     pub status: Rect,
     pub hints: Rect,
+    /// The list row drawn at the top of the list.
+    pub offset: usize,
 }
 
 /// Splits the screen: list and detail side by side on wide screens, stacked otherwise; a status
 /// bar and a hint (or prompt) line at the bottom.
-pub fn layout(area: Rect, app: &App) -> Areas {
+fn layout(area: Rect, app: &App) -> Areas {
     let [main, status, hints] =
         Layout::vertical([Constraint::Min(0), Constraint::Length(1), Constraint::Length(1)]).areas(area);
     let pct = app.config.front.options.list_percent.clamp(10, 90);
@@ -34,7 +38,7 @@ pub fn layout(area: Rect, app: &App) -> Areas {
     } else {
         Layout::vertical([Constraint::Percentage(pct), Constraint::Min(0)]).areas(main)
     };
-    Areas { list, detail, status, hints }
+    Areas { list, detail, status, hints, offset: app.offset }
 }
 
 /// The status glyph of a decision.
@@ -47,11 +51,14 @@ pub fn glyph(s: Status) -> (&'static str, Color) {
     }
 }
 
-/// Draws the whole screen.
-pub fn render(app: &App, f: &mut Frame) {
+/// Draws the whole screen; returns where everything went.
+pub fn render(app: &App, f: &mut Frame) -> Areas {
     let area = f.area();
     let mut l = layout(area, app);
-    render_list(app, f, l.list);
+    let rows = l.list.height.saturating_sub(2) as usize;
+    l.offset = super::app::list_offset(app.offset, app.cursor, rows, app.shown());
+    let drawn = l;
+    render_list(app, f, l.list, l.offset);
     let (detail, histogram) = super::histogram::split(app, l.detail);
     l.detail = detail;
     if let Some(h) = histogram {
@@ -63,7 +70,12 @@ pub fn render(app: &App, f: &mut Frame) {
             area_w.set_block(
                 Block::default()
                     .borders(Borders::ALL)
-                    .title(format!(" editing {}  (Esc apply · Ctrl-c cancel) ", ed.label))
+                    .title(format!(
+                        " editing {}  ({} apply · {} cancel) ",
+                        ed.label,
+                        app.keymap.label(Command::EditApply),
+                        app.keymap.label(Command::EditCancel)
+                    ))
                     .border_style(Style::default().fg(Color::Yellow)),
             );
             f.render_widget(&area_w, l.detail);
@@ -79,6 +91,7 @@ pub fn render(app: &App, f: &mut Frame) {
         Mode::Train => super::training::view::render_ask(app, f, area),
         _ => {}
     }
+    drawn
 }
 
 fn list_title(app: &App) -> String {
@@ -96,7 +109,7 @@ fn list_title(app: &App) -> String {
     t
 }
 
-fn render_list(app: &App, f: &mut Frame, area: Rect) {
+fn render_list(app: &App, f: &mut Frame, area: Rect, offset: usize) {
     let block = Block::default().borders(Borders::ALL).title(ellipsize(&list_title(app), area.width as usize));
     let inner = block.inner(area);
     f.render_widget(block, area);
@@ -107,7 +120,7 @@ fn render_list(app: &App, f: &mut Frame, area: Rect) {
     let cols = super::score_view::list_columns(app, inner.width as usize);
     let mut lines = Vec::with_capacity(inner.height as usize);
     for row in 0..inner.height as usize {
-        let i = app.offset + row;
+        let i = offset + row;
         let Some(pos) = app.pos_at(i) else { break };
         let Some(e) = ds.entry(pos) else { break };
         let review = app.session.review(pos);
@@ -314,7 +327,14 @@ fn render_hints(app: &App, f: &mut Frame, area: Rect) {
                 Some(m) => format!("  {} matches", m.len()),
                 None => String::new(),
             };
-            status.push_str("  (Enter keep · Esc cancel · ↑↓ move · i: in: o: scope)");
+            let km = &app.keymap;
+            status.push_str(&format!(
+                "  ({} keep · {} cancel · {}{} move · i: in: o: scope)",
+                km.label(Command::SearchKeep),
+                km.label(Command::SearchCancel),
+                km.label(Command::SearchUp),
+                km.label(Command::SearchDown)
+            ));
             Line::from(vec![
                 Span::styled("/", Style::default().fg(Color::Yellow)),
                 Span::raw(q),
@@ -337,8 +357,23 @@ fn render_hints(app: &App, f: &mut Frame, area: Rect) {
                 Span::raw("█"),
             ])
         }
-        Mode::Edit(_) => Line::styled("editing: review keys are off · Esc apply · Ctrl-s apply · Ctrl-c cancel", dim),
-        Mode::Help => Line::styled("j/k scroll · any other key closes", dim),
+        Mode::Edit(_) => {
+            let mut hint = "editing: review keys are off".to_string();
+            for (cmd, what) in [(Command::EditApply, "apply"), (Command::EditCancel, "cancel")] {
+                for k in app.keymap.keys(cmd) {
+                    hint.push_str(&format!(" · {} {what}", k.label()));
+                }
+            }
+            Line::styled(hint, dim)
+        }
+        Mode::Help => Line::styled(
+            format!(
+                "{}/{} scroll · any other key closes",
+                app.keymap.first(Command::HelpDown),
+                app.keymap.first(Command::HelpUp)
+            ),
+            dim,
+        ),
         Mode::Dialog(_) | Mode::Train => Line::styled("answer the question", dim),
         Mode::Normal => Line::styled(
             hint(
@@ -374,20 +409,38 @@ fn render_help(app: &App, f: &mut Frame, area: Rect) {
     let r = centered(area, 78, area.height.saturating_sub(2).max(3));
     let mut lines =
         vec![Line::styled("Keys (change them in config.toml [keys])", Style::default().add_modifier(Modifier::BOLD))];
-    for (name, keys, desc) in app.keymap.describe() {
-        lines.push(Line::from(vec![
-            Span::styled(format!("{:<14}", keys.join(" ")), Style::default().fg(Color::Yellow)),
-            Span::raw(format!("{desc:<44}")),
-            Span::styled(name, Style::default().fg(Color::DarkGray)),
-        ]));
+    for mode in KeyMode::ALL {
+        if mode != KeyMode::Normal {
+            lines.push(Line::raw(""));
+            let head = format!("In {}: {}", mode.describe(), mode.section());
+            lines.push(Line::styled(head, Style::default().add_modifier(Modifier::BOLD)));
+        }
+        for (name, keys, desc) in app.keymap.describe(mode) {
+            lines.push(Line::from(vec![
+                Span::styled(format!("{:<14}", keys.join(" ")), Style::default().fg(Color::Yellow)),
+                Span::raw(format!("{desc:<44}")),
+                Span::styled(name, Style::default().fg(Color::DarkGray)),
+            ]));
+        }
     }
     lines.push(Line::raw(""));
-    lines.push(Line::raw("Search: / then type; i: in: o: limit it to instruction, input or response."));
-    lines.push(Line::raw("Edit: Esc applies, Ctrl-c cancels; every change can be undone with u."));
+    let k = |c| app.keymap.first(c);
+    lines.push(Line::raw(format!(
+        "Search: {} then type; i: in: o: limit it to instruction, input or response.",
+        k(Command::Search)
+    )));
+    lines.push(Line::raw(format!("Every change can be undone with {}.", k(Command::Undo))));
     let judged: Vec<&str> = Signal::judged().map(Signal::name).collect();
     let example = Signal::HEADLINE;
-    lines.push(Line::raw(format!("Judge (M) signals: {} (filter {example}<0.5,", judged.join(" "))));
-    lines.push(Line::raw("sort with s); model flags: continuation high_ifd high_ppl repetitive."));
+    lines.push(Line::raw(format!(
+        "Judge ({}) signals: {} (filter {example}<0.5,",
+        k(Command::Score),
+        judged.join(" ")
+    )));
+    lines.push(Line::raw(format!(
+        "sort with {}); model flags: continuation high_ifd high_ppl repetitive.",
+        k(Command::Sort)
+    )));
     f.render_widget(Clear, r);
     f.render_widget(
         Paragraph::new(lines)
@@ -397,7 +450,8 @@ fn render_help(app: &App, f: &mut Frame, area: Rect) {
     );
 }
 
-fn render_dialog(_app: &App, f: &mut Frame, area: Rect, d: &Dialog) {
+fn render_dialog(app: &App, f: &mut Frame, area: Rect, d: &Dialog) {
+    let km = &app.keymap;
     let (title, body): (&str, Vec<String>) = match d {
         Dialog::Bulk { op, ids } => {
             let n = ids.len();
@@ -408,26 +462,37 @@ fn render_dialog(_app: &App, f: &mut Frame, area: Rect, d: &Dialog) {
                 BulkOp::Delete if n == 1 => "Delete this record?".to_string(),
                 BulkOp::Delete => format!("Delete {n} records?"),
             };
-            (" confirm ", vec![what, String::new(), "[y] yes   [n] no   (u undoes it later)".into()])
+            let (y, n, u) = (km.label(Command::ConfirmYes), km.label(Command::ConfirmNo), km.first(Command::Undo));
+            (" confirm ", vec![what, String::new(), format!("[{y}] yes   [{n}] no   ({u} undoes it later)")])
         }
         Dialog::SaveConflict => (
             " file changed on disk ",
             vec![
                 "The file changed on disk since it was opened.".into(),
                 String::new(),
-                "[o] overwrite   [s] save as…   [Esc] cancel".into(),
+                format!(
+                    "[{}] overwrite   [{}] save as…   [{}] cancel",
+                    km.label(Command::Overwrite),
+                    km.label(Command::SaveAs),
+                    km.label(Command::ConflictCancel)
+                ),
             ],
         ),
         Dialog::Quit => (
             " unsaved changes ",
             vec![
-                match _app.session.unsaved_edits() {
+                match app.session.unsaved_edits() {
                     1 => "1 unsaved change to the data (text edit, insert or delete).".to_string(),
                     n => format!("{n} unsaved changes to the data (text edits, inserts, deletes)."),
                 },
                 "Review decisions (status, tags, notes) are kept either way.".into(),
                 String::new(),
-                "[s] save and quit   [d] discard the data changes and quit   [Esc] cancel".into(),
+                format!(
+                    "[{}] save and quit   [{}] discard the data changes and quit   [{}] cancel",
+                    km.label(Command::QuitSave),
+                    km.label(Command::QuitDiscard),
+                    km.label(Command::QuitCancel)
+                ),
             ],
         ),
         Dialog::InvalidJson { error, .. } => (
@@ -436,7 +501,11 @@ fn render_dialog(_app: &App, f: &mut Frame, area: Rect, d: &Dialog) {
                 "The edited record is not a valid JSON object:".into(),
                 super::text::sanitize_line(error),
                 String::new(),
-                "[e] edit again (your text is kept)   [d] discard the edit".into(),
+                format!(
+                    "[{}] edit again (your text is kept)   [{}] discard the edit",
+                    km.label(Command::EditAgain),
+                    km.label(Command::DiscardEdit)
+                ),
             ],
         ),
     };

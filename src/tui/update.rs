@@ -1,24 +1,45 @@
 //! Events to actions (through the key map) and `update`, the one function that changes the app.
 
 use super::app::{Action, App, BulkOp, Dialog, Editor, Effect, Mode, PromptKind, record_fields, validate};
-use super::keymap::Command;
+use super::keymap::{Command, KeyMode};
 use crate::dataset::save::SaveError;
 use crate::session::{SessionError, Status};
 use crossterm::event::{Event, KeyCode, KeyEvent, KeyEventKind, KeyModifiers, MouseEventKind};
 use ratatui_textarea::{TextArea, WrapMode};
 
-/// Maps a terminal event to an action: normal-mode keys through the key map, everything else to
-/// the mode that has the keyboard.
+/// The key map's mode for the mode that has the keyboard.
+pub fn key_mode(app: &App) -> KeyMode {
+    match &app.mode {
+        Mode::Normal => KeyMode::Normal,
+        Mode::Search => KeyMode::Search,
+        Mode::Prompt { .. } => KeyMode::Prompt,
+        Mode::Edit(_) => KeyMode::Editor,
+        Mode::Help => KeyMode::Help,
+        Mode::Dialog(Dialog::Bulk { .. }) => KeyMode::Confirm,
+        Mode::Dialog(Dialog::SaveConflict) => KeyMode::SaveConflict,
+        Mode::Dialog(Dialog::Quit) => KeyMode::QuitDialog,
+        Mode::Dialog(Dialog::InvalidJson { .. }) => KeyMode::InvalidJson,
+        Mode::Train if matches!(app.training.ask, Some(super::training::Ask::Train(_))) => KeyMode::TrainDialog,
+        Mode::Train => KeyMode::TrainQuestion,
+    }
+}
+
+/// Maps a terminal event to an action: a key through the key map of the mode that has the
+/// keyboard; a key no command of that mode has goes to the mode as input (typing), except in
+/// normal mode.
 pub fn map_event(app: &App, ev: &Event) -> Option<Action> {
     match ev {
-        Event::Key(k) if k.kind == KeyEventKind::Press || k.kind == KeyEventKind::Repeat => match app.mode {
-            Mode::Normal => app.keymap.lookup(k).map(Action::Command),
-            _ => Some(Action::Input(*k)),
-        },
+        Event::Key(k) if k.kind == KeyEventKind::Press || k.kind == KeyEventKind::Repeat => {
+            let mode = key_mode(app);
+            match app.keymap.lookup(mode, k) {
+                Some(c) => Some(Action::Command(c)),
+                None if mode == KeyMode::Normal => None,
+                None => Some(Action::Input(*k)),
+            }
+        }
         Event::Resize(w, h) => Some(Action::Resize(*w, *h)),
         Event::Mouse(m) if matches!(app.mode, Mode::Normal) => {
-            let l = super::render::layout(ratatui::layout::Rect::new(0, 0, app.size.0, app.size.1), app);
-            let in_list = l.list.contains(ratatui::layout::Position::new(m.column, m.row));
+            let in_list = app.areas.list.contains(ratatui::layout::Position::new(m.column, m.row));
             match m.kind {
                 MouseEventKind::ScrollDown => Some(Action::Wheel { list: in_list, lines: 3 }),
                 MouseEventKind::ScrollUp => Some(Action::Wheel { list: in_list, lines: -3 }),
@@ -27,6 +48,32 @@ pub fn map_event(app: &App, ev: &Event) -> Option<Action> {
             }
         }
         _ => None,
+    }
+}
+
+/// What background work reported since the last call, as actions, in the order it arrived: job
+/// reports, search results, training reports, then a [`Action::Tick`] while work waits to be
+/// handed out. Reading the channels changes no state; `update` takes the actions in.
+pub fn background(app: &App) -> Vec<Action> {
+    let mut out: Vec<Action> = app.jobs.rx.try_iter().map(Action::Job).collect();
+    out.extend(app.searcher.rx.try_iter().map(Action::Search));
+    out.extend(super::training::drain(&app.training).into_iter().map(|m| Action::Train(Box::new(m))));
+    if app.feed.is_some() || app.judge.job.is_some() || !app.judge.pending.is_empty() {
+        out.push(Action::Tick);
+    }
+    out
+}
+
+impl App {
+    /// Feeds what background work reported through `update` (the event loop and the tests);
+    /// returns whether anything arrived.
+    pub fn poll(&mut self) -> bool {
+        let actions = background(self);
+        let any = !actions.is_empty();
+        for a in actions {
+            update(self, a);
+        }
+        any
     }
 }
 
@@ -93,10 +140,14 @@ pub fn update(app: &mut App, action: Action) {
     {
         return;
     }
+    // Background results change signals and views, never the session's records or decisions.
     let changes_data = match &action {
         Action::Command(c) => c.def().changes_data,
-        Action::Wheel { .. } | Action::Click { .. } | Action::Resize(..) => false,
-        _ => true,
+        Action::Wheel { .. } | Action::Click { .. } | Action::Resize(..) | Action::Drawn(_) => false,
+        Action::Job(_) | Action::Search(_) | Action::Train(_) | Action::Tick => false,
+        // Typed text: the search line, a prompt or the editor, which commits only on a command.
+        Action::Input(_) => false,
+        Action::ExternalEdited { .. } | Action::Terminate => true,
     };
     match action {
         Action::Resize(w, h) => {
@@ -111,8 +162,12 @@ pub fn update(app: &mut App, action: Action) {
         Action::Wheel { list: false, lines } => {
             app.detail_scroll = (app.detail_scroll as i32 + lines).clamp(0, u16::MAX as i32) as u16
         }
+        Action::Drawn(areas) => {
+            app.areas = areas;
+            app.offset = areas.offset;
+        }
         Action::Click { row } => {
-            let l = super::render::layout(ratatui::layout::Rect::new(0, 0, app.size.0, app.size.1), app);
+            let l = app.areas;
             if row > l.list.y && row < l.list.bottom().saturating_sub(1) {
                 let i = app.offset + (row - l.list.y - 1) as usize;
                 if i < app.shown() {
@@ -123,11 +178,25 @@ pub fn update(app: &mut App, action: Action) {
             }
         }
         Action::ExternalEdited { id, text, error } => external_done(app, id, text, error),
-        Action::Command(cmd) => {
+        Action::Command(cmd) if cmd.def().mode == KeyMode::Normal => {
             app.message = None;
             command(app, cmd);
         }
+        Action::Command(cmd) => super::input::command(app, cmd),
         Action::Input(k) => super::input::input(app, k),
+        Action::Job(msg) => super::jobs::absorb(app, msg),
+        Action::Search(msg) => {
+            if msg.generation == app.search.generation && app.search.matched.is_some() {
+                app.absorb_search(msg.ids, msg.done);
+                app.search.scanned = msg.scanned;
+                app.search.total = msg.total;
+            }
+        }
+        Action::Train(msg) => super::training::absorb(app, *msg),
+        Action::Tick => {
+            app.feed_step();
+            app.judge_tick();
+        }
     }
     if changes_data {
         app.refresh_cached();
@@ -303,6 +372,8 @@ fn command(app: &mut App, cmd: Command) {
             app.help_scroll = 0;
             app.mode = Mode::Help;
         }
+        // The other modes' commands (`update` sends them to `input::command`).
+        _ => {}
     }
 }
 

@@ -22,13 +22,13 @@ pub fn alpaca(records: &[(&str, &str, &str)], indent: &str) -> String {
     String::from_utf8(buf).unwrap()
 }
 
-/// The app over the dataset at `path` (review state in `state` beside it), sized 100x30, with no
-/// background work started.
+/// The app over the dataset at `path` (review state in `state` beside it), sized 100x30 and drawn
+/// once (as the event loop does), with no background work started.
 pub fn open(path: &Path, config: Config) -> App {
     let state = path.parent().unwrap().join("state");
     let s = Session::open(path, &OpenOptions { format: None, state_dir: Some(state) }).unwrap();
     let mut app = App::new(s, config).unwrap();
-    update(&mut app, Action::Resize(100, 30));
+    screen(&mut app, 100, 30);
     app
 }
 
@@ -54,11 +54,13 @@ pub fn keys(app: &mut App, k: &str) {
     settle(app);
 }
 
-/// Draws the app at `w`x`h`.
+/// Draws the app at `w`x`h` and hands the layout drawn to `update`, as the event loop does.
 pub fn screen(app: &mut App, w: u16, h: u16) -> Terminal<TestBackend> {
     update(app, Action::Resize(w, h));
     let mut t = Terminal::new(TestBackend::new(w, h)).unwrap();
-    t.draw(|f| render(app, f)).unwrap();
+    let mut areas = Default::default();
+    t.draw(|f| areas = render(app, f)).unwrap();
+    update(app, Action::Drawn(areas));
     t
 }
 

@@ -101,7 +101,8 @@ pub enum Prep {
     Failed(String),
 }
 
-pub(super) enum RunMsg {
+/// A report of a run's thread: preparation done, a measured speed, failure, the end.
+pub enum RunMsg {
     Ready(PrepInfo, Option<(f64, String)>),
     Speed(Option<f64>),
     Failed(String),

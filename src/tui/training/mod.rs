@@ -16,8 +16,8 @@ use crate::model::GenerateParams;
 use crate::session::{Selection, Status};
 use crate::train::external;
 use crate::train::run_folder::{self, RunInfo};
-use crossterm::event::{KeyCode, KeyEvent};
-use job::{BuiltInJob, ExternalJob, Job, RunMsg, abandon, start_prep};
+pub use job::RunMsg;
+use job::{BuiltInJob, ExternalJob, Job, abandon, start_prep};
 pub use job::{Prep, PrepInfo, Speed, TrainOptions};
 use run::{Backend, Phase, RunView};
 use std::path::PathBuf;
@@ -260,18 +260,12 @@ fn ask_quit(app: &mut App) -> bool {
     true
 }
 
-/// A key while a training question is open.
-pub fn dialog_key(app: &mut App, k: KeyEvent) {
-    let c = match k.code {
-        KeyCode::Char(c) => c.to_ascii_lowercase(),
-        KeyCode::Enter => '\n',
-        KeyCode::Esc => '\x1b',
-        _ => '\0',
-    };
+/// A command while a training question is open (its mode's commands in the key map).
+pub fn answer(app: &mut App, cmd: Command) {
     let Some(ask) = app.training.ask.take() else { return };
-    match (ask, c) {
-        (Ask::Train(d), 'y' | '\n') => confirm(app, *d),
-        (Ask::Train(mut d), 'b') if app.training.options.external.is_some() => {
+    match (ask, cmd) {
+        (Ask::Train(d), Command::TrainStart) => confirm(app, *d),
+        (Ask::Train(mut d), Command::TrainSwitch) if app.training.options.external.is_some() => {
             d.external = !d.external;
             if !d.external && d.job.is_none() && d.prep == Prep::Pending {
                 match start_prep(&app.training.options, &app.session, &d.selection) {
@@ -281,15 +275,15 @@ pub fn dialog_key(app: &mut App, k: KeyEvent) {
             }
             app.training.ask = Some(Ask::Train(d));
         }
-        (Ask::Train(d), 'n' | 'c' | 'q' | '\x1b') => {
+        (Ask::Train(d), Command::TrainCancel) => {
             app.training.leftovers.extend(abandon(d.job));
             say(app, "training cancelled");
         }
-        (Ask::Stop, 'y' | '\n') => stop_run(app),
+        (Ask::Stop, Command::TrainYes) => stop_run(app),
         // A built-in run stops (checkpoint kept) in `shutdown`; an external one keeps running.
-        (Ask::Quit, 'y' | '\n') if app.modified => app.mode = Mode::Dialog(super::app::Dialog::Quit),
-        (Ask::Quit, 'y' | '\n') => app.quit = true,
-        (Ask::Stop | Ask::Quit, 'n' | 'c' | 'q' | '\x1b') => say(app, "the run continues"),
+        (Ask::Quit, Command::TrainYes) if app.modified => app.mode = Mode::Dialog(super::app::Dialog::Quit),
+        (Ask::Quit, Command::TrainYes) => app.quit = true,
+        (Ask::Stop | Ask::Quit, Command::TrainNo) => say(app, "the run continues"),
         (ask, _) => app.training.ask = Some(ask),
     }
     if app.training.ask.is_some() {
@@ -386,71 +380,111 @@ fn try_it(app: &mut App) {
     app.detail_scroll = 0;
 }
 
-/// Takes in what training threads reported; returns whether anything changed.
-pub fn poll(app: &mut App) -> bool {
-    let t = &mut app.training;
-    let mut changed = t.try_it.poll();
-    if let Some(Ask::Train(d)) = &mut t.ask
+/// A report of a training thread, as an action for `update` ([`drain`] collects them).
+pub enum TrainMsg {
+    /// A piece of a "try it" answer.
+    Try(try_it::Msg),
+    /// The open train dialog's preparation.
+    Prep(RunMsg),
+    /// The built-in run's progress.
+    Run(RunMsg),
+    /// A built-in training event.
+    Event(crate::train::TrainEvent),
+    /// The external trainer started (or could not).
+    ExternalStarted(Result<crate::train::external::ExternalRun, String>),
+    /// An external trainer's event.
+    External(crate::train::external::ExternalEvent),
+    /// Stopping the external trainer failed.
+    StopFailed(String),
+}
+
+/// Everything the training threads reported since the last call, in the order it happened.
+pub fn drain(t: &Training) -> Vec<TrainMsg> {
+    let mut out: Vec<TrainMsg> = t.try_it.drain().into_iter().map(TrainMsg::Try).collect();
+    if let Some(Ask::Train(d)) = &t.ask
         && let Some(j) = &d.job
     {
-        while let Ok(m) = j.msgs.try_recv() {
-            changed = true;
-            match m {
-                RunMsg::Ready(info, past) => {
-                    d.prep = Prep::Ready(info);
-                    if let Some((x, name)) = past {
-                        d.speed = Speed::PastRun(x, name);
-                    }
-                }
-                RunMsg::Speed(x) => {
-                    d.speed = x.map_or(Speed::Unknown("could not time a training step".into()), Speed::Measured)
-                }
-                RunMsg::Failed(e) => (d.prep, d.speed) = (Prep::Failed(e), Speed::Unknown("no run".into())),
-                RunMsg::Finished(_) => {}
-            }
-        }
+        out.extend(j.msgs.try_iter().map(TrainMsg::Prep));
     }
-    let (Some(job), Some(view)) = (&mut t.job, &mut t.run) else { return changed };
-    let mut ended = false;
-    match job {
-        Job::BuiltIn(j) => {
+    match &t.job {
+        Some(Job::BuiltIn(j)) => {
+            // The messages first: a run's events all precede its end.
             let msgs: Vec<RunMsg> = j.msgs.try_iter().collect();
-            for ev in j.events.try_iter() {
-                changed = true;
-                view.apply(&ev);
-            }
-            for m in msgs {
-                changed = true;
-                match m {
-                    RunMsg::Ready(..) if view.phase == Phase::Preparing => view.phase = Phase::BaseEval,
-                    RunMsg::Failed(e) => (view.phase, ended) = (Phase::Failed(e), true),
-                    RunMsg::Finished(r) => {
-                        ended = true;
-                        view.finish(r);
-                    }
-                    _ => {}
-                }
-            }
+            out.extend(j.events.try_iter().map(TrainMsg::Event));
+            out.extend(msgs.into_iter().map(TrainMsg::Run));
         }
-        Job::External(j) => {
-            if let Ok(r) = j.started.try_recv() {
-                changed = true;
-                match r {
-                    Ok(run) => j.run = Some(Arc::new(run)),
-                    Err(e) => (view.phase, ended) = (Phase::Failed(e), true),
-                }
-            }
-            for ev in j.events.try_iter() {
-                changed = true;
-                view.apply_external(&ev, j.since.elapsed().as_secs_f64());
-            }
+        Some(Job::External(j)) => {
+            out.extend(j.started.try_recv().ok().map(TrainMsg::ExternalStarted));
+            out.extend(j.events.try_iter().map(TrainMsg::External));
             if let Some(Ok(Err(e))) = j.cancelled.as_ref().map(Receiver::try_recv) {
-                app.message = Some((format!("cannot stop the trainer: {e}"), true));
-                changed = true;
+                out.push(TrainMsg::StopFailed(e));
             }
-            ended |= !view.active();
         }
+        None => {}
     }
+    out
+}
+
+/// Takes in one report of a training thread (called by `update`).
+pub fn absorb(app: &mut App, msg: TrainMsg) {
+    let t = &mut app.training;
+    let msg = match msg {
+        TrainMsg::Try(m) => return t.try_it.absorb(m),
+        TrainMsg::Prep(m) => {
+            if let Some(Ask::Train(d)) = &mut t.ask {
+                match m {
+                    RunMsg::Ready(info, past) => {
+                        d.prep = Prep::Ready(info);
+                        if let Some((x, name)) = past {
+                            d.speed = Speed::PastRun(x, name);
+                        }
+                    }
+                    RunMsg::Speed(x) => {
+                        d.speed = x.map_or(Speed::Unknown("could not time a training step".into()), Speed::Measured)
+                    }
+                    RunMsg::Failed(e) => (d.prep, d.speed) = (Prep::Failed(e), Speed::Unknown("no run".into())),
+                    RunMsg::Finished(_) => {}
+                }
+            }
+            return;
+        }
+        TrainMsg::StopFailed(e) => return fail(app, format!("cannot stop the trainer: {e}")),
+        m => m,
+    };
+    let (Some(job), Some(view)) = (&mut t.job, &mut t.run) else { return };
+    let ended = match (job, msg) {
+        (Job::BuiltIn(_), TrainMsg::Event(ev)) => {
+            view.apply(&ev);
+            false
+        }
+        (Job::BuiltIn(_), TrainMsg::Run(m)) => match m {
+            RunMsg::Ready(..) if view.phase == Phase::Preparing => {
+                view.phase = Phase::BaseEval;
+                false
+            }
+            RunMsg::Failed(e) => {
+                view.phase = Phase::Failed(e);
+                true
+            }
+            RunMsg::Finished(r) => {
+                view.finish(r);
+                true
+            }
+            _ => false,
+        },
+        (Job::External(j), TrainMsg::ExternalStarted(r)) => {
+            match r {
+                Ok(run) => j.run = Some(Arc::new(run)),
+                Err(e) => view.phase = Phase::Failed(e),
+            }
+            !view.active()
+        }
+        (Job::External(j), TrainMsg::External(ev)) => {
+            view.apply_external(&ev, j.since.elapsed().as_secs_f64());
+            !view.active()
+        }
+        _ => false,
+    };
     if ended {
         let done = match &view.phase {
             Phase::Finished => format!("training finished: {}", view.dir.display()),
@@ -466,5 +500,4 @@ pub fn poll(app: &mut App) -> bool {
         t.refresh_runs();
         app.message = Some((done, err));
     }
-    changed
 }

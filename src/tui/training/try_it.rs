@@ -72,7 +72,8 @@ enum Event {
     Failed(String),
 }
 
-struct Msg {
+/// A piece of an answer from the worker (taken in by [`TryState::absorb`]).
+pub struct Msg {
     generation: u64,
     side: usize,
     event: Event,
@@ -169,25 +170,24 @@ impl TryState {
         self.record.is_some() && self.sides.iter().any(Side::busy)
     }
 
-    /// Takes in streamed pieces; returns whether anything changed.
-    pub fn poll(&mut self) -> bool {
-        let Some((_, rx)) = &self.worker else { return false };
-        let mut changed = false;
-        while let Ok(m) = rx.try_recv() {
-            if m.generation != self.generation {
-                continue;
-            }
-            changed = true;
-            let side = &mut self.sides[m.side];
-            match m.event {
-                Event::Loading => side.state = SideState::Loading,
-                Event::Generating => side.state = SideState::Generating,
-                Event::Piece(p) => side.text.push_str(&p),
-                Event::Done(r) => side.state = SideState::Done(r),
-                Event::Failed(e) => side.state = SideState::Failed(e),
-            }
+    /// What the worker sent since the last call (the event loop turns it into actions).
+    pub fn drain(&self) -> Vec<Msg> {
+        self.worker.as_ref().map(|(_, rx)| rx.try_iter().collect()).unwrap_or_default()
+    }
+
+    /// Takes in one streamed piece (pieces of an earlier question are dropped).
+    pub fn absorb(&mut self, m: Msg) {
+        if m.generation != self.generation {
+            return;
         }
-        changed
+        let side = &mut self.sides[m.side];
+        match m.event {
+            Event::Loading => side.state = SideState::Loading,
+            Event::Generating => side.state = SideState::Generating,
+            Event::Piece(p) => side.text.push_str(&p),
+            Event::Done(r) => side.state = SideState::Done(r),
+            Event::Failed(e) => side.state = SideState::Failed(e),
+        }
     }
 }
 

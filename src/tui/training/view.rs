@@ -27,6 +27,12 @@ fn key(app: &App, cmd: Command) -> String {
     app.keymap.first(cmd)
 }
 
+/// `[y] stop   [n] keep training`: the question's answers with their keys.
+fn answers(app: &App, yes: &str, no: &str) -> Line<'static> {
+    let (y, n) = (app.keymap.label(Command::TrainYes), app.keymap.label(Command::TrainNo));
+    Line::raw(format!("[{y}] {yes}   [{n}] {no}"))
+}
+
 fn num(x: Option<f64>) -> String {
     x.map_or("-".into(), |v| format!("{v:.4}"))
 }
@@ -75,7 +81,7 @@ pub fn render_ask(app: &App, f: &mut Frame, area: Rect) {
                 Line::raw("Stop the external trainer?"),
                 Line::raw("Its process group gets SIGTERM (SIGKILL after 5 s)."),
                 Line::raw(""),
-                Line::raw("[y] stop   [n] keep training"),
+                answers(app, "stop", "keep training"),
             ],
         ),
         Ask::Stop => (
@@ -85,7 +91,7 @@ pub fn render_ask(app: &App, f: &mut Frame, area: Rect) {
                 Line::raw("The last completed step is kept in checkpoint-last;"),
                 Line::raw("`sift train --resume --out FOLDER` continues it."),
                 Line::raw(""),
-                Line::raw("[y] stop   [n] keep training"),
+                answers(app, "stop", "keep training"),
             ],
         ),
         Ask::Quit if running_external => (
@@ -93,7 +99,7 @@ pub fn render_ask(app: &App, f: &mut Frame, area: Rect) {
             vec![
                 Line::raw("The external trainer keeps running after sift quits."),
                 Line::raw(""),
-                Line::raw("[y] quit   [n] stay"),
+                answers(app, "quit", "stay"),
             ],
         ),
         Ask::Quit => (
@@ -102,7 +108,7 @@ pub fn render_ask(app: &App, f: &mut Frame, area: Rect) {
                 Line::raw("Quitting stops the run after the current step"),
                 Line::raw("(its checkpoint is kept)."),
                 Line::raw(""),
-                Line::raw("[y] stop it and quit   [n] stay"),
+                answers(app, "stop it and quit", "stay"),
             ],
         ),
     };
@@ -119,6 +125,9 @@ fn row(label: &str, value: String) -> Line<'static> {
 
 fn train_lines(app: &App, d: &TrainDialog) -> Vec<Line<'static>> {
     let o = &app.training.options;
+    let km = &app.keymap;
+    let (start, switch, cancel) =
+        (km.label(Command::TrainStart), km.label(Command::TrainSwitch), km.label(Command::TrainCancel));
     let mut lines = vec![Line::styled(format!("Train on {}", d.label), Style::default().add_modifier(Modifier::BOLD))];
     let other = o.external.as_ref().map(|e| e.backend.name());
     if let (true, Some(ext)) = (d.external, &o.external) {
@@ -132,7 +141,7 @@ fn train_lines(app: &App, d: &TrainDialog) -> Vec<Line<'static>> {
         lines.push(row("command", format!("{} ({how})", sanitize_line(&ext.command_line()))));
         lines.push(row("estimate", "the trainer reports steps and time once it runs".into()));
         lines.push(Line::raw(""));
-        lines.push(Line::raw("[Enter] start   [b] built-in trainer instead   [Esc] cancel"));
+        lines.push(Line::raw(format!("[{start}] start   [{switch}] built-in trainer instead   [{cancel}] cancel")));
         return lines;
     }
     lines.push(row("trainer", "built-in (sift)".into()));
@@ -152,7 +161,7 @@ fn train_lines(app: &App, d: &TrainDialog) -> Vec<Line<'static>> {
             lines.push(row("base model", base(None)));
             lines.push(Line::styled(format!("cannot train: {}", sanitize_line(e)), Style::default().fg(Color::Red)));
             lines.push(Line::raw(""));
-            lines.push(Line::raw("[Esc] close"));
+            lines.push(Line::raw(format!("[{cancel}] close")));
             return lines;
         }
         Prep::Ready(i) => {
@@ -180,8 +189,8 @@ fn train_lines(app: &App, d: &TrainDialog) -> Vec<Line<'static>> {
     lines.push(row("estimate", est));
     lines.push(row("", format!("speed: {source}")));
     lines.push(Line::raw(""));
-    let switch = other.map_or(String::new(), |n| format!("   [b] use {n} instead"));
-    lines.push(Line::raw(format!("[Enter] start{switch}   [Esc] cancel")));
+    let switch = other.map_or(String::new(), |n| format!("   [{switch}] use {n} instead"));
+    lines.push(Line::raw(format!("[{start}] start{switch}   [{cancel}] cancel")));
     lines
 }
 
