@@ -87,3 +87,25 @@ fn cluster_jobs_are_written_beside_the_output() {
     assert!(k8s.contains("completionMode: Indexed") && k8s.contains("completions: 4"));
     assert!(!out.exists(), "writing the jobs scores nothing");
 }
+
+/// Shards of one job are written side by side, at once (the cluster jobs put them in one folder):
+/// each goes through a temp file of its own, so a shard never takes away what another is writing.
+/// Shards named as documented (`scores.jsonl.shard-K-of-N`) once shared `scores.jsonl.jsonl.tmp`,
+/// and two shards finishing together lost one of them ("writing …: No such file or directory").
+#[test]
+fn a_shard_writes_through_a_temp_file_of_its_own() {
+    let (dir, cache) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let data = common::shared("alpaca/alpaca_data.json");
+    let model = common::tiny_llama();
+    // What the other shard of the job is writing at this moment, under the name both once shared.
+    let other = dir.path().join("scores.jsonl.jsonl.tmp");
+    std::fs::write(&other, "shard 1/2, half written").unwrap();
+    let out = dir.path().join("scores.jsonl.shard-0-of-2");
+    let args = ["--no-cache", "--model", model.to_str().unwrap(), "--shard", "0/2", "--out", out.to_str().unwrap()];
+    ok(&score(&data, cache.path(), &args));
+    assert_eq!(std::fs::read_to_string(&other).unwrap(), "shard 1/2, half written");
+    let mut names: Vec<String> =
+        std::fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
+    names.sort();
+    assert_eq!(names, ["scores.jsonl.jsonl.tmp", "scores.jsonl.shard-0-of-2"], "no temp file is left behind");
+}

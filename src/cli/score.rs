@@ -216,7 +216,8 @@ pub fn score(a: &ScoreArgs) -> Result<i32> {
         write_lines(&mut w)?;
         w.flush().context("writing to standard output")?;
     } else {
-        let tmp = a.out.with_extension("jsonl.tmp");
+        // A temp name of this output's own (shards of one job are written side by side, at once).
+        let tmp = crate::dataset::save::temp_path(a.out);
         let file = std::fs::File::create(&tmp).with_context(|| format!("creating {}", tmp.display()))?;
         let mut w = std::io::BufWriter::new(file);
         write_lines(&mut w)?;
