@@ -460,7 +460,8 @@ const MODEL_KEEP_FEATURES: usize = 4;
 
 /// The keep-score feature vector: `nll_cz`, IFD (clamped to [0, 3]), instruction gain,
 /// continuation, `ln(1 + response words)`, whether there is an input (0/1), and the
-/// number of model-free flags on the record (capped at 2). Repetition is left out: degenerate
+/// number of model-free flags on the record with every kind on (capped at 2;
+/// [`super::flags::keep_flag_count`]). Repetition is left out: degenerate
 /// repetition is rare in the labels, and fitted there it came out as a sign of a keep, which the
 /// repetitive records of other data would contradict.
 pub fn keep_features(m: &ModelSignals, s: &Signals, y: &str, has_input: bool, heuristic_flags: usize) -> [f32; N_KEEP] {
@@ -599,7 +600,7 @@ pub struct Signals {
 }
 
 impl Signals {
-    /// Derives every signal; `heuristic_flags` is the number of model-free flags on the record.
+    /// Derives every signal; `heuristic_flags` is [`super::flags::keep_flag_count`] of the record.
     pub fn derive(
         m: &ModelSignals,
         c: &str,
