@@ -2,11 +2,12 @@
 //!
 //! `cargo bench --bench flag_precision -- [--model DIR] [--no-model] [--write-table] [--list FLAG]`
 //!
-//! 1. Curator labels (`../shared/data/labels/alpaca_curator_dev.jsonl`, 328 records of the Alpaca
-//!    validation slice): per flag, with every flag turned on, how often it fires, its precision (the
+//! 1. Labels of the Alpaca validation slice: the curator's (`../shared/data/labels/alpaca_curator_dev.jsonl`,
+//!    328 records) and sift-dev's (`benches/data/sift_dev_labels.jsonl`, 400 random records; see the
+//!    README beside it), each alone and combined: per flag, with every flag turned on, how often it fires, its precision (the
 //!    curator would fix or drop the record), the precision for its matching defect, the Wilson 95%
-//!    lower bound, and its recall on the random sample's fix/drop records; then the flags on by
-//!    default together: recall on the random sample's fix/drop records and the share of its keeps
+//!    lower bound, and its recall on the random samples' fix/drop records; then the flags on by
+//!    default (decided on the combined labels) together: recall on the random samples' fix/drop records and the share of its keeps
 //!    flagged, against the targets. Model flags are measured with `--model DIR`, `SIFT_MODEL` or the
 //!    bundled default model (`--no-model` skips them). The measured counts are compared with
 //!    `sift::quality::precision::MEASURED`: the bench fails when the table is stale, and
@@ -97,97 +98,156 @@ fn score(engine: Option<&Engine>, texts: &[RecordText]) -> Vec<Option<sift::judg
     }
 }
 
-fn labels(engine: Option<&Engine>) {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/data/labels/alpaca_curator_dev.jsonl");
+/// Where a labelled record comes from.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Source {
+    Curator,
+    SiftDev,
+}
+
+#[derive(serde::Deserialize)]
+struct DevLabel {
+    index: usize,
+    sample: String,
+    verdict: String,
+    defects: Vec<String>,
+    note: String,
+}
+
+/// The curator labels and the sift-dev labels (`benches/data/sift_dev_labels.jsonl`, texts joined
+/// from the Alpaca file by index), each with its source.
+fn load_labels() -> Vec<(Source, Labelled)> {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let path = root.join("../shared/data/labels/alpaca_curator_dev.jsonl");
     let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-    let recs: Vec<Labelled> = text.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    let mut out: Vec<(Source, Labelled)> =
+        text.lines().map(|l| (Source::Curator, serde_json::from_str(l).unwrap())).collect();
+    let alpaca = support::alpaca();
+    let path = root.join("benches/data/sift_dev_labels.jsonl");
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    for line in text.lines() {
+        let d: DevLabel = serde_json::from_str(line).unwrap();
+        let r = &alpaca[d.index];
+        out.push((
+            Source::SiftDev,
+            Labelled {
+                index: d.index,
+                sample: d.sample,
+                verdict: d.verdict,
+                defects: d.defects,
+                note: d.note,
+                instruction: r.instruction.to_string(),
+                input: r.input.to_string(),
+                output: r.output.to_string(),
+            },
+        ));
+    }
+    out
+}
+
+fn labels(engine: Option<&Engine>) {
+    let labelled = load_labels();
+    let sources: Vec<Source> = labelled.iter().map(|(s, _)| *s).collect();
+    let recs: Vec<Labelled> = labelled.into_iter().map(|(_, r)| r).collect();
     let texts: Vec<RecordText> =
         recs.iter().map(|r| RecordText { instruction: &r.instruction, input: &r.input, output: &r.output }).collect();
     let started = std::time::Instant::now();
     let heur = flag_dataset(&texts, &FlagConfig::all_enabled());
     let signals = score(engine, &texts);
     let cfg = JudgeConfig { flags: ModelFlagConfig::all_enabled(), ..JudgeConfig::default() };
-    let fired: Vec<HashSet<String>> = texts
-        .iter()
-        .enumerate()
-        .map(|(i, t)| assess(signals[i].as_ref(), t, &heur[i], &cfg).flags.into_iter().map(|f| f.name).collect())
-        .collect();
-    let reasons: Vec<BTreeMap<String, String>> = texts
+    let assessed: Vec<BTreeMap<String, String>> = texts
         .iter()
         .enumerate()
         .map(|(i, t)| {
             assess(signals[i].as_ref(), t, &heur[i], &cfg).flags.into_iter().map(|f| (f.name, f.reason)).collect()
         })
         .collect();
-    let n_random = recs.iter().filter(|r| r.sample == "random").count();
-    let random_bad = recs.iter().filter(|r| r.sample == "random" && r.bad()).count();
-    let random_keep = n_random - random_bad;
-    println!(
-        "curator labels: {} records ({n_random} random: {random_bad} fix/drop, {random_keep} keep), judged in {:.1} s",
-        recs.len(),
-        started.elapsed().as_secs_f64()
-    );
+    let fired = |i: usize, name: &str| assessed[i].contains_key(name);
+    println!("labelled records judged in {:.1} s", started.elapsed().as_secs_f64());
     let mut names: Vec<&str> = FlagKind::ALL.iter().map(|k| k.name()).collect();
     if engine.is_some() {
         names.extend(sift::judge::flags::MODEL_FLAGS);
     }
-    println!(
-        "{:<20} {:>5} {:>6} {:>9} {:>7} {:>7} {:>10}  default",
-        "flag", "fires", "right", "precision", "wilson", "defect", "recall(rnd)"
-    );
+    let sets: [(&str, &dyn Fn(usize) -> bool); 3] = [
+        ("curator labels (../shared/data/labels/alpaca_curator_dev.jsonl)", &|i| sources[i] == Source::Curator),
+        ("sift-dev labels (benches/data/sift_dev_labels.jsonl)", &|i| sources[i] == Source::SiftDev),
+        ("combined", &|_| true),
+    ];
     let mut rows = Vec::new();
-    for name in &names {
-        let hits: Vec<&Labelled> = recs.iter().zip(&fired).filter(|(_, f)| f.contains(*name)).map(|(r, _)| r).collect();
-        let right = hits.iter().filter(|r| r.bad()).count();
-        let defect =
-            hits.iter().filter(|r| r.defects.iter().any(|d| matching_defects(name).contains(&d.as_str()))).count();
-        let caught = hits.iter().filter(|r| r.sample == "random" && r.bad()).count();
-        let m = Measured { name, fires: hits.len() as u32, right: right as u32 };
-        let pct =
-            |x: usize| if hits.is_empty() { "-".to_string() } else { format!("{:.2}", x as f64 / hits.len() as f64) };
+    for (title, in_set) in &sets {
+        let idx: Vec<usize> = (0..recs.len()).filter(|&i| in_set(i)).collect();
+        let n_random = idx.iter().filter(|&&i| recs[i].sample == "random").count();
+        let random_bad = idx.iter().filter(|&&i| recs[i].sample == "random" && recs[i].bad()).count();
         println!(
-            "{name:<20} {:>5} {:>6} {:>9} {:>7.2} {:>7} {:>10.3}  {}",
-            hits.len(),
-            right,
-            pct(right),
-            wilson_lower(m.right, m.fires),
-            pct(defect),
-            caught as f64 / random_bad.max(1) as f64,
-            if m.meets_contract() { "on" } else { "off" }
+            "\n{title}: {} records ({n_random} random: {random_bad} fix/drop, {} keep)",
+            idx.len(),
+            n_random - random_bad
         );
-        rows.push(m);
+        println!(
+            "{:<20} {:>5} {:>6} {:>9} {:>7} {:>7} {:>10}",
+            "flag", "fires", "right", "precision", "wilson", "defect", "recall(rnd)"
+        );
+        rows.clear();
+        for name in &names {
+            let hits: Vec<usize> = idx.iter().copied().filter(|&i| fired(i, name)).collect();
+            let right = hits.iter().filter(|&&i| recs[i].bad()).count();
+            let defect = hits
+                .iter()
+                .filter(|&&i| recs[i].defects.iter().any(|d| matching_defects(name).contains(&d.as_str())))
+                .count();
+            let caught = hits.iter().filter(|&&i| recs[i].sample == "random" && recs[i].bad()).count();
+            let m = Measured { name, fires: hits.len() as u32, right: right as u32 };
+            let pct = |x: usize| {
+                if hits.is_empty() { "-".to_string() } else { format!("{:.2}", x as f64 / hits.len() as f64) }
+            };
+            println!(
+                "{name:<20} {:>5} {:>6} {:>9} {:>7.2} {:>7} {:>10.3}",
+                hits.len(),
+                right,
+                pct(right),
+                wilson_lower(m.right, m.fires),
+                pct(defect),
+                caught as f64 / random_bad.max(1) as f64,
+            );
+            rows.push(m);
+        }
     }
-    // Every flag that meets the contract, together, on the random sample.
+    // `rows` now holds the combined measurement, which decides the defaults.
     let default_on: HashSet<&str> = rows.iter().filter(|m| m.meets_contract()).map(|m| m.name).collect();
-    let flagged = |i: usize| fired[i].iter().any(|f| default_on.contains(f.as_str()));
-    let caught = (0..recs.len()).filter(|&i| recs[i].sample == "random" && recs[i].bad() && flagged(i)).count();
-    let keeps = (0..recs.len()).filter(|&i| recs[i].sample == "random" && !recs[i].bad() && flagged(i)).count();
-    let recall = caught as f64 / random_bad.max(1) as f64;
-    let keep_share = keeps as f64 / random_keep.max(1) as f64;
     let mut on: Vec<&str> = default_on.iter().copied().collect();
     on.sort();
     println!(
-        "on by default (precision >= {} over >= {} firings): {}",
+        "\non by default (combined labels: precision >= {} over >= {} firings): {}",
         precision::MIN_PRECISION,
         precision::MIN_FIRES,
         on.join(", ")
     );
+    let flagged = |i: usize| assessed[i].keys().any(|f| default_on.contains(f.as_str()));
     let verdict = |ok: bool| if ok { "met" } else { "MISSED" };
-    println!(
-        "default flags together on the random sample: catch {caught} of {random_bad} fix/drop = {recall:.3} (target >= 0.35: {}); flag {keeps} of {random_keep} keeps = {keep_share:.3} (target <= 0.05: {})",
-        verdict(recall >= 0.35),
-        verdict(keep_share <= 0.05)
-    );
-    let all_precise = rows.iter().filter(|m| m.meets_contract()).all(|m| m.precision() >= precision::MIN_PRECISION);
-    println!("every default flag >= 0.8 precision: {}", verdict(all_precise));
+    println!("default flags together, on random samples only:");
+    for (title, in_set) in &sets {
+        let random: Vec<usize> = (0..recs.len()).filter(|&i| in_set(i) && recs[i].sample == "random").collect();
+        let bad = random.iter().filter(|&&i| recs[i].bad()).count();
+        let keep = random.len() - bad;
+        let caught = random.iter().filter(|&&i| recs[i].bad() && flagged(i)).count();
+        let keeps = random.iter().filter(|&&i| !recs[i].bad() && flagged(i)).count();
+        let (recall, share) = (caught as f64 / bad.max(1) as f64, keeps as f64 / keep.max(1) as f64);
+        let title = title.split(" (").next().unwrap_or(title);
+        println!(
+            "  {title}: catch {caught} of {bad} fix/drop = {recall:.3} (target >= 0.35: {}); flag {keeps} of {keep} keeps = {share:.3} (target <= 0.05: {})",
+            verdict(recall >= 0.35),
+            verdict(share <= 0.05)
+        );
+    }
     if let Some(flag) = support::arg("--list") {
-        for (i, r) in recs.iter().enumerate().filter(|(i, _)| fired[*i].contains(&flag)) {
+        for (i, r) in recs.iter().enumerate().filter(|(i, _)| fired(*i, &flag)) {
+            let src = if sources[i] == Source::Curator { "curator" } else { "sift-dev" };
             println!(
-                "  {} {} {:?} | {} | {}",
+                "  {} {src} {} {:?} | {} | {}",
                 r.index,
                 r.verdict,
                 r.defects,
-                reasons[i].get(&flag).map_or("", String::as_str),
+                assessed[i].get(&flag).map_or("", String::as_str),
                 r.note
             );
         }
@@ -220,7 +280,7 @@ fn check_table(rows: &[Measured], with_model: bool) {
         return;
     }
     let mut src = String::from(
-        "// Generated by `cargo bench --bench flag_precision -- --write-table` from\n// ../shared/data/labels/alpaca_curator_dev.jsonl. Do not edit by hand.\n\n/// Every flag's firings on the curator labels and how many were right.\npub const MEASURED: &[Measured] = &[\n",
+        "// Generated by `cargo bench --bench flag_precision -- --write-table` from\n// ../shared/data/labels/alpaca_curator_dev.jsonl and benches/data/sift_dev_labels.jsonl. Do not edit\n// by hand.\n\n/// Every flag's firings on the combined labels and how many were right.\npub const MEASURED: &[Measured] = &[\n",
     );
     for m in &table {
         src.push_str(&format!("    Measured {{ name: \"{}\", fires: {}, right: {} }},\n", m.name, m.fires, m.right));

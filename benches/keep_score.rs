@@ -1,12 +1,13 @@
 //! The keep score, fitted and checked on curator labels: P(a careful curator keeps the record as it
 //! is) as a logistic function of the judge's signals, the checks and the flags
-//! ([`sift::judge::signals::keep_features`]), on the 328 labelled records of the Alpaca validation
-//! slice (`../shared/data/labels/alpaca_curator_dev.jsonl`, which the default model never trained
-//! on).
+//! ([`sift::judge::signals::keep_features`]), on the labelled records of the Alpaca validation slice
+//! (which the default model never trained on): the curator's 328
+//! (`../shared/data/labels/alpaca_curator_dev.jsonl`) and sift-dev's 400 random ones
+//! (`benches/data/sift_dev_labels.jsonl`).
 //!
 //! `cargo bench --bench keep_score -- [--model DIR]` (else `SIFT_MODEL`, else the bundled model).
 //! Prints, all cross-validated (5 folds, 4 shuffles; each record scored by a fit that did not see
-//! it): the AUROC of keep against fix/drop on all 328 records and on the 240 of the random sample,
+//! it): the AUROC of keep against fix/drop on all records and on the random samples (each source too),
 //! next to response-length baselines and each feature alone; then the weights fitted on all 328
 //! records, the constants `KeepWeights::default` ships. The labels measure as well as fit: only the
 //! cross-validated figures say how the score ranks records it has not seen.
@@ -16,27 +17,38 @@ mod support;
 
 use sift::dataset::RecordText;
 use sift::judge::devset::{auroc, fit_logistic};
+use sift::judge::flags::keep_flag_count;
 use sift::judge::signals::{KEEP_FEATURES, N_KEEP, keep_features};
 use sift::judge::{Engine, EngineOptions, JudgeConfig, ScoreCache, Template, assess};
 use sift::model::{LocalModel, init_threads};
-use sift::quality::heuristics::FlagConfig;
 use std::sync::atomic::AtomicBool;
 
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
-/// L2 penalty on the standardised weights: 328 records and seven features call for some shrinkage.
+/// L2 penalty on the standardised weights: some 700 records and seven features call for some shrinkage.
 const L2: f64 = 1e-2;
 
 fn main() {
     sift::model::tune_allocator();
     init_threads();
-    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/data/labels/alpaca_curator_dev.jsonl");
-    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-    let rows: Vec<serde_json::Value> = text.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let read = |p: std::path::PathBuf| -> Vec<serde_json::Value> {
+        let text = std::fs::read_to_string(&p).unwrap_or_else(|e| panic!("{}: {e}", p.display()));
+        text.lines().map(|l| serde_json::from_str(l).unwrap()).collect()
+    };
+    let curator = read(root.join("../shared/data/labels/alpaca_curator_dev.jsonl"));
+    let dev = read(root.join("benches/data/sift_dev_labels.jsonl"));
+    let alpaca = support::alpaca();
     let f = |v: &serde_json::Value, k: &str| v[k].as_str().unwrap_or("").to_string();
-    let recs: Vec<(String, String, String)> =
-        rows.iter().map(|v| (f(v, "instruction"), f(v, "input"), f(v, "output"))).collect();
+    let mut recs: Vec<(String, String, String)> =
+        curator.iter().map(|v| (f(v, "instruction"), f(v, "input"), f(v, "output"))).collect();
+    recs.extend(dev.iter().map(|v| {
+        let r = &alpaca[v["index"].as_u64().unwrap() as usize];
+        (r.instruction.to_string(), r.input.to_string(), r.output.to_string())
+    }));
+    let rows: Vec<&serde_json::Value> = curator.iter().chain(&dev).collect();
+    let from_curator: Vec<bool> = (0..rows.len()).map(|i| i < curator.len()).collect();
     let keep: Vec<bool> = rows.iter().map(|v| v["verdict"] == "keep").collect();
     let random: Vec<bool> = rows.iter().map(|v| v["sample"] == "random").collect();
     let texts: Vec<RecordText> =
@@ -46,16 +58,16 @@ fn main() {
     let mut cache = sift::paths::cache_dir()
         .map_or_else(|| ScoreCache::disabled("no cache dir"), |d| ScoreCache::open(&d, &engine.cache_key()));
     let sig = engine.score(&texts, &mut cache, &AtomicBool::new(false), &mut |_| {}).unwrap().signals;
-    let heur = sift::quality::flag_dataset(&texts, &FlagConfig::default());
     let cfg = JudgeConfig::default();
+    // The features exactly as the runtime computes them (`assess`): the user's [flags] config does
+    // not enter (`keep_flag_count`).
     let x: Vec<Vec<f32>> = texts
         .iter()
         .zip(&sig)
-        .zip(&heur)
-        .map(|((t, m), h)| {
+        .map(|(t, m)| {
             let m = m.as_ref().expect("labelled records have responses");
-            let s = assess(Some(m), t, h, &cfg).signals.unwrap();
-            keep_features(m, &s, t.output, !t.input.trim().is_empty(), h.len()).to_vec()
+            let s = assess(Some(m), t, &[], &cfg).signals.unwrap();
+            keep_features(m, &s, t.output, !t.input.trim().is_empty(), keep_flag_count(t)).to_vec()
         })
         .collect();
     let n_keep = keep.iter().filter(|&&k| k).count();
@@ -67,13 +79,17 @@ fn main() {
         keep.len() - n_keep,
         random.iter().filter(|&&r| r).count()
     );
+    let sub = |s: &[f64], pick: &dyn Fn(usize) -> bool| -> f64 {
+        let (v, y): (Vec<f64>, Vec<bool>) = (0..s.len()).filter(|&i| pick(i)).map(|i| (s[i], keep[i])).unzip();
+        auroc(&v, &y)
+    };
     let report = |name: &str, s: &[f64]| {
-        let (rs, ry): (Vec<f64>, Vec<bool>) =
-            s.iter().zip(&keep).zip(&random).filter(|(_, r)| **r).map(|((v, k), _)| (*v, *k)).unzip();
         println!(
-            "  {name:<34} AUROC keep vs fix/drop: all {:.3}, random sample {:.3}",
+            "  {name:<34} AUROC keep vs fix/drop: all {:.3}, random samples {:.3} (curator {:.3}, sift-dev {:.3})",
             auroc(s, &keep),
-            auroc(&rs, &ry)
+            sub(s, &|i| random[i]),
+            sub(s, &|i| random[i] && from_curator[i]),
+            sub(s, &|i| random[i] && !from_curator[i])
         );
     };
     println!("baselines and single features (higher = keep; sign as given):");
@@ -117,9 +133,7 @@ fn main() {
     let mut rnd_a: Vec<f64> = Vec::new();
     for cv in &cv_all {
         all_a.push(auroc(cv, &keep));
-        let (rs, ry): (Vec<f64>, Vec<bool>) =
-            cv.iter().zip(&keep).zip(&random).filter(|(_, r)| **r).map(|((v, k), _)| (*v, *k)).unzip();
-        rnd_a.push(auroc(&rs, &ry));
+        rnd_a.push(sub(cv, &|i| random[i]));
     }
     println!(
         "  all records {:?} median {:.3}; random sample {:?} median {:.3}",

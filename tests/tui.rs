@@ -283,3 +283,20 @@ fn duplicate_flags_follow_adds_and_deletes() {
     assert_eq!(duplicate_reasons(&mut app, 6), vec!["same instruction as #5"]);
     assert_eq!(duplicate_reasons(&mut app, 8), vec!["same instruction and input as #0"]);
 }
+
+#[test]
+fn clear_stand_in_input_is_one_undoable_key() {
+    let d = tempfile::tempdir().unwrap();
+    let recs =
+        [("Name a primary color.", "No input", "Red."), ("Translate to German.", "Good morning", "Guten Morgen")];
+    let mut app = indexed(&data(d.path(), &recs));
+    let input = |app: &App, pos: usize| app.session.dataset().record(pos).unwrap().input.to_string();
+    keys(&mut app, "I");
+    assert_eq!(input(&app, 0), "", "the stand-in is cleared");
+    keys(&mut app, "u");
+    assert_eq!(input(&app, 0), "No input", "and the clearing undoes");
+    // A real input is left alone.
+    keys(&mut app, "jI");
+    assert_eq!(app.current(), Some(1));
+    assert_eq!(input(&app, 1), "Good morning");
+}

@@ -147,6 +147,16 @@ pub fn model_flags(m: &ModelSignals, s: &Signals, has_input: bool, cfg: &ModelFl
     out
 }
 
+/// The keep score's `heuristic_flags` feature: how many per-record model-free flags the record
+/// raises with every kind on. The user's `[flags]` config does not move the score, and the bench that
+/// fits the weights (`keep_score`) computes the feature with this same function.
+pub fn keep_flag_count(text: &crate::dataset::RecordText) -> usize {
+    use crate::quality::heuristics::{FlagConfig, Flagger};
+    static CFG: std::sync::LazyLock<FlagConfig> = std::sync::LazyLock::new(FlagConfig::all_enabled);
+    static FLAGGER: std::sync::LazyLock<Flagger<'static>> = std::sync::LazyLock::new(|| Flagger::new(&CFG));
+    FLAGGER.flag(text).len()
+}
+
 /// Merges heuristic flags and (when the record was scored) the model's signals and flags.
 pub fn assess(
     m: Option<&ModelSignals>,
@@ -162,7 +172,7 @@ pub fn assess(
             text.instruction,
             text.input,
             text.output,
-            heuristic.len(),
+            keep_flag_count(text),
             &cfg.continuation,
             &cfg.keep,
         );

@@ -460,7 +460,8 @@ const MODEL_KEEP_FEATURES: usize = 4;
 
 /// The keep-score feature vector: `nll_cz`, IFD (clamped to [0, 3]), instruction gain,
 /// continuation, `ln(1 + response words)`, whether there is an input (0/1), and the
-/// number of model-free flags on the record (capped at 2). Repetition is left out: degenerate
+/// number of model-free flags on the record with every kind on (capped at 2;
+/// [`super::flags::keep_flag_count`]). Repetition is left out: degenerate
 /// repetition is rare in the labels, and fitted there it came out as a sign of a keep, which the
 /// repetitive records of other data would contradict.
 pub fn keep_features(m: &ModelSignals, s: &Signals, y: &str, has_input: bool, heuristic_flags: usize) -> [f32; N_KEEP] {
@@ -487,7 +488,7 @@ pub struct KeepWeights {
 }
 
 impl Default for KeepWeights {
-    /// Fitted on the 328 curator labels of the Alpaca validation slice with the bundled model
+    /// Fitted on the curator and sift-dev labels of the Alpaca validation slice with the bundled model
     /// (`cargo bench --bench keep_score`): an L2-regularised logistic regression of "keep" on
     /// [`keep_features`]. Cross-validated figures are in the bench and the model card; refit after
     /// changing the model or the flags.
@@ -496,12 +497,13 @@ impl Default for KeepWeights {
     }
 }
 
-// Fitted with the bundled model (`cargo bench --bench keep_score`, 2026-12-05). Cross-validated
-// AUROC keep vs fix/drop: 0.635 on all 328 labels, 0.580 on the random sample (median of 4
-// shuffles), against 0.549 / 0.552 for response length, the best length baseline.
-const KEEP_BIAS: f32 = 3.1695;
-const KEEP_WEIGHTS: [f32; N_KEEP] = [0.0823, -3.2576, -0.4459, -0.516, 0.2801, -0.3808, -2.1862];
-const KEEP_NEUTRAL: [f32; N_KEEP] = [3.5521, 0.8627, 0.4753, 0.0572, 2.9586, 0.439, 0.0671];
+// Fitted with the bundled model (`cargo bench --bench keep_score`, 2026-12-05) on 728 labels (the
+// curator's 328 and sift-dev's 400), with `heuristic_flags` = `keep_flag_count` as at runtime.
+// Cross-validated AUROC keep vs fix/drop (median of 4 shuffles of 5 folds): 0.679 on all records,
+// 0.647 on the 640 random ones, against 0.551 / 0.546 for response length, the best length baseline.
+const KEEP_BIAS: f32 = 2.3145;
+const KEEP_WEIGHTS: [f32; N_KEEP] = [0.0419, -1.9626, -0.2617, -0.3399, 0.2695, -0.1318, -3.871];
+const KEEP_NEUTRAL: [f32; N_KEEP] = [3.3449, 0.8467, 0.5601, 0.0404, 3.1052, 0.4038, 0.0714];
 
 impl KeepWeights {
     /// The keep probability for a feature vector; `covered: false` holds the model's features at
@@ -599,7 +601,7 @@ pub struct Signals {
 }
 
 impl Signals {
-    /// Derives every signal; `heuristic_flags` is the number of model-free flags on the record.
+    /// Derives every signal; `heuristic_flags` is [`super::flags::keep_flag_count`] of the record.
     pub fn derive(
         m: &ModelSignals,
         c: &str,

@@ -413,9 +413,12 @@ fn needs_modality(rec: &RecordText, instr: &str, f: &Flagger) -> Option<String> 
         return Some(format!("prompt asks to open a link: {}", snippet(url, 60, false)));
     }
     if input_text.trim().is_empty()
-        && let Some(doc) = missing_document(&instr_text)
+        && let Some(doc) = missing_document(&instr_text).or_else(|| missing_referent(&instr_text))
     {
         return Some(format!("asks to work on \"{doc}\", but the record holds no such text"));
+    }
+    if let Some(style) = missing_formatting(&instr_text, rec.instruction, rec.input) {
+        return Some(format!("refers to text marked \"{style}\", but the record has no such formatting"));
     }
     None
 }
@@ -435,6 +438,46 @@ fn missing_document(instr: &str) -> Option<String> {
     // Material quoted or pasted into the instruction after the reference.
     let rest = &instr[m.end()..];
     (word_count(rest) <= 12 && !rest.contains('"')).then(|| m.as_str().to_string())
+}
+
+/// Text the instruction points at ("Complete this sentence", "Rewrite the given paragraph") with
+/// nothing after the reference in the same instruction to be that text.
+fn missing_referent(instr: &str) -> Option<String> {
+    static REF: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
+        regex::Regex::new(concat!(
+            r"\b(this|these|the following|the given|the provided|the above|the below|the attached)\s+",
+            r"(sentences?|paragraphs?|text|poem|story|passage|phrases?|statements?|quote|code|snippet|essay|tweet|",
+            r"list|table|data|dataset|equation|expression|word|words|lyrics|dialogue|conversation|review|headline)\b"
+        ))
+        .expect("valid regex")
+    });
+    let m = REF.find(instr)?;
+    // Material may also come before the reference ("The cat sat. Rewrite this sentence.").
+    if instr[..m.start()].contains(['.', '?', '!', ':', '\n', '"']) {
+        return None;
+    }
+    let rest = instr[m.end()..].trim();
+    // Anything after the sentence that holds the reference may be the material itself.
+    let same_sentence =
+        rest.split_once(['.', '?', '!', ':', '\n', '"']).is_none_or(|(_, after)| after.trim().is_empty());
+    let quoted = rest.contains(" '") || rest.starts_with('\'');
+    (same_sentence && !quoted && word_count(rest) <= 12).then(|| m.as_str().to_string())
+}
+
+/// Formatting the instruction relies on ("the words in bold", "the underlined phrase") that neither
+/// the instruction nor the input carries (no `**`, `__`, `<b>`, `<u>`, `<i>`, `*word*` markup).
+fn missing_formatting(instr: &str, raw_instruction: &str, raw_input: &str) -> Option<String> {
+    static STYLE: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
+        regex::Regex::new(
+            r"\b(in bold|bold(ed)? (words?|text|phrases?|parts?)|underlined|in italics|italici[sz]ed|highlighted)\b",
+        )
+        .expect("valid regex")
+    });
+    let m = STYLE.find(instr)?;
+    let prompt = format!("{raw_instruction}\n{raw_input}");
+    let marked = ["**", "__", "<b>", "<u>", "<i>", "<em>", "<strong>", "<mark>"].iter().any(|t| prompt.contains(t))
+        || regex::Regex::new(r"(^|\s)[*_][^\s*_][^*_]*[*_]($|[\s.,;:!?])").expect("valid regex").is_match(&prompt);
+    (!marked).then(|| m.as_str().to_string())
 }
 
 /// `text` with its URLs (http://, https://, www.) blanked out, and the URLs.
@@ -575,6 +618,18 @@ fn length_ratio(rec: &RecordText, instr: &str, f: &Flagger) -> Option<String> {
     None
 }
 
+/// The last line of `text` when it is a bare list marker ("14.", "-") after other content: the
+/// start of another item left behind by generation.
+fn dangling_list_marker(text: &str) -> Option<&str> {
+    let mut lines = text.lines().map(str::trim).filter(|l| !l.is_empty()).rev();
+    let last = lines.next()?;
+    let bare = last
+        .strip_suffix(['.', ')'])
+        .is_some_and(|n| !n.is_empty() && n.len() <= 3 && n.chars().all(|c| c.is_ascii_digit()))
+        || matches!(last, "-" | "*" | "•");
+    (bare && lines.next().is_some_and(|l| l.chars().any(char::is_alphabetic))).then_some(last)
+}
+
 /// Characters that may repeat in long runs without being noise (rules, tables, numbers, spacing).
 fn run_exempt(c: char) -> bool {
     c.is_whitespace() || c.is_ascii_digit() || "-=_*#.~`/\\|+<>:".contains(c)
@@ -612,6 +667,11 @@ fn noise(field: &str, text: &str, cfg: &FlagConfig) -> Option<String> {
             }
         }
         prev = c;
+    }
+    if field == "response"
+        && let Some(marker) = dangling_list_marker(text)
+    {
+        return Some(format!("response ends with an empty list item \"{marker}\""));
     }
     if best > cfg.noise_max_char_run {
         return Some(format!("{field} repeats '{best_c}' {best} times in a row"));

@@ -263,3 +263,34 @@ fn default_config_enables_exactly_the_flags_that_meet_the_precision_contract() {
     };
     assert_eq!(flag_record(&r, &cfg)[0].kind, FlagKind::Truncated);
 }
+
+#[test]
+fn dangling_list_marker_is_noise() {
+    let out = "Keep it short.\nMake it specific.\n\n14.";
+    assert!(
+        flags("How to write a subject line", "", out)
+            .iter()
+            .any(|f| f.kind == FlagKind::Noise && f.reason == "response ends with an empty list item \"14.\"")
+    );
+    // A list that ends on a real item, or a bare number as the whole answer, is fine.
+    assert!(!has(FlagKind::Noise, "List two tips.", "", "1. Be brief.\n2. Be clear."));
+    assert!(!has(FlagKind::Noise, "How many legs has a spider?", "", "8."));
+}
+
+#[test]
+fn missing_referent_and_formatting() {
+    let d = flags("Complete this sentence for a travel blog post.", "", "Travel opens the mind.");
+    assert!(d.iter().any(|f| f.kind == FlagKind::NeedsModality && f.reason.contains("\"this sentence\"")));
+    // The referent is in the input, or in the instruction after or before the reference.
+    assert!(!has(FlagKind::NeedsModality, "Complete this sentence.", "The sky is", "The sky is blue."));
+    assert!(!has(FlagKind::NeedsModality, "Rewrite this sentence: the cat sat.", "", "The cat was seated."));
+    assert!(!has(
+        FlagKind::NeedsModality,
+        "The cat sat. Rewrite this sentence in the future.",
+        "",
+        "The cat will sit."
+    ));
+    let d = flags("Delete the words in bold in this sentence.", "I am always happy to help.", "I am always to help.");
+    assert!(d.iter().any(|f| f.kind == FlagKind::NeedsModality && f.reason.contains("in bold")));
+    assert!(!has(FlagKind::NeedsModality, "Delete the words in bold.", "I am **always** happy.", "I am happy."));
+}

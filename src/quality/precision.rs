@@ -3,8 +3,11 @@
 //! the record) at least [`MIN_PRECISION`] of the time over at least [`MIN_FIRES`] firings; the others
 //! stay available, off by default, for a config to turn on.
 //!
-//! The table ([`MEASURED`], in `precision_table.rs`) is written by `cargo bench --bench
-//! flag_precision -- --write-table` from `../shared/data/labels/alpaca_curator_dev.jsonl`; the bench
+//! The decision uses the combined labels of the Alpaca validation slice: the curator's
+//! (`../shared/data/labels/alpaca_curator_dev.jsonl`, 240 random + 88 flagged records) and sift-dev's
+//! (`benches/data/sift_dev_labels.jsonl`, 400 random records labelled blind to the flags; see the
+//! README beside it). The table ([`MEASURED`], in `precision_table.rs`) is written from both by
+//! `cargo bench --bench flag_precision -- --write-table`, which also prints each set alone; the bench
 //! fails when it measures other numbers than the table holds.
 
 /// How one flag did on the labels.
@@ -22,7 +25,7 @@ include!("precision_table.rs");
 
 /// Least precision of a flag that is on by default.
 pub const MIN_PRECISION: f64 = 0.8;
-/// Least number of firings on the labels before a flag's precision counts.
+/// Least number of firings on the combined labels before a flag's precision counts.
 pub const MIN_FIRES: u32 = 8;
 
 impl Measured {

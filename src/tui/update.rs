@@ -377,7 +377,6 @@ fn command(app: &mut App, cmd: Command) {
     }
 }
 
-/// Records that a change was made (for undo bookkeeping and re-indexing).
 /// Empties the current record's input when it is a stand-in ("No input", "<noinput>", "N/A"): the
 /// one-key fix for the `stand_in_input` flag, undoable like any edit.
 fn clear_stand_in(app: &mut App) {
@@ -397,6 +396,7 @@ fn clear_stand_in(app: &mut App) {
     }
 }
 
+/// Records that a change was made (for undo bookkeeping and re-indexing).
 pub(super) fn record_touch(app: &mut App, ids: Vec<u32>, structural: bool) {
     app.touched_undo.push(Some(ids.clone()));
     app.touched_redo.clear();

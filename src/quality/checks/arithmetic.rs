@@ -284,9 +284,13 @@ fn symbolize(s: &str) -> String {
     s
 }
 
-/// Runs of numbers joined by operators ("12 * (3 + 4)", "7 plus 5"), at least one operator.
-static EXPR: LazyLock<Regex> =
-    LazyLock::new(|| re(r"[(\[]*-?\d[\d,]*(?:\.\d+)?[)\]]*(?:\s*[-+*/×÷^x−·]\s*[(\[]*-?\d[\d,]*(?:\.\d+)?[)\]]*)+"));
+/// Runs of numbers joined by operators or by implicit multiplication before a bracket ("12 * (3 + 4)",
+/// "4 + 5(6 - 3)", "7 plus 5"); [`expression`] keeps those with at least one operator.
+static EXPR: LazyLock<Regex> = LazyLock::new(|| {
+    re(
+        r"[(\[]*-?\d[\d,]*(?:\.\d+)?[)\]]*(?:\s*[-+*/×÷^x−·]\s*[(\[]*-?\d[\d,]*(?:\.\d+)?[)\]]*|\s*[(\[]+-?\d[\d,]*(?:\.\d+)?[)\]]*)+",
+    )
+});
 
 fn expression(prompt: &str, output: &str) -> Option<CheckResult> {
     let text = symbolize(prompt);
@@ -305,7 +309,7 @@ fn expression(prompt: &str, output: &str) -> Option<CheckResult> {
     let before = text[..m.start()].chars().next_back();
     let after_c = text[m.end()..].chars().next();
     if before.is_some_and(|c| c.is_alphanumeric() || matches!(c, '^' | '=' | '.'))
-        || after_c.is_some_and(|c| c.is_alphanumeric() || matches!(c, '^' | '='))
+        || after_c.is_some_and(|c| c.is_alphanumeric() || matches!(c, '^' | '=' | '(' | '['))
     {
         return None;
     }

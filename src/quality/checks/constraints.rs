@@ -267,15 +267,17 @@ static PARAGRAPHS: LazyLock<Regex> = LazyLock::new(|| {
 });
 static ITEMS: LazyLock<Regex> = LazyLock::new(|| {
     re(&format!(
-        r"(?i)^\s*(?:please\s+)?(list|name|give|provide|generate|suggest|identify|come up with|brainstorm|make a list of|create a list of|write down|enumerate|mention|recommend|offer|add|select|choose|pick)\s+(?:me\s+)?(?:a\s+list\s+of\s+|the\s+)?(?:at\s+least\s+)?{N}\s+([a-z][a-z-]*(?:\s+[a-z][a-z-]*)?)"
+        r"(?i)^\s*(?:please\s+)?(list|name|give|provide|generate|suggest|identify|come up with|brainstorm|make a list of|create a list of|write down|enumerate|mention|recommend|offer|add|select|choose|pick)\s+(?:me\s+)?(?:a\s+list\s+of\s+|the\s+)?(at\s+least\s+)?{N}\s+([a-z][a-z-]*(?:\s+[a-z][a-z-]*)?)"
     ))
 });
 
 pub(super) fn counts(instruction: &str, input: &str, output: &str) -> Option<CheckResult> {
     haiku(instruction, output)
+        .or_else(|| duration(instruction, output))
         .or_else(|| words(instruction, output))
         .or_else(|| sentences(instruction, output))
         .or_else(|| paragraphs(instruction, output))
+        .or_else(|| lines(instruction, output))
         .or_else(|| items(instruction, input, output))
 }
 
@@ -373,11 +375,37 @@ fn paragraphs(instruction: &str, output: &str) -> Option<CheckResult> {
     Some(measured(bound, "paragraphs", lo, hi))
 }
 
+static LINES: LazyLock<Regex> = LazyLock::new(|| {
+    re(&format!(
+        r"(?i)\b(?:an?|with|has|of|in)\s+{N}[- ]lines?\b\s*(poem|verse|stanza|limerick|song|rhyme|poetry)?|\b(poem|verse|stanza|song|rhyme)\b[^.?!]{{0,30}}\b(?:with|has|of|in)\s+{N}\s+lines\b"
+    ))
+});
+
+/// Lines of a poem the instruction counts ("an 8-line poem", "a poem with four lines"): the
+/// response's non-empty lines, or its sentence-like chunks split at '/' when it is one line.
+fn lines(instruction: &str, output: &str) -> Option<CheckResult> {
+    let c = only_match(&LINES, instruction)?;
+    let n = count_of(c.get(1).or(c.get(4))?.as_str())?;
+    let poem = c.get(2).is_some() || c.get(3).is_some() || instruction.to_lowercase().contains("poem");
+    if !poem || !(2..=40).contains(&n) || instruction.to_lowercase().contains("haiku") {
+        return None;
+    }
+    let found: Vec<&str> = output.lines().map(str::trim).filter(|l| !l.is_empty()).collect();
+    // A poem given as one line cannot be counted.
+    if found.len() < 2 {
+        return None;
+    }
+    // A title line above the poem may or may not count.
+    let lo = found.len() - usize::from(found.len() > 2 && !found[0].ends_with(['.', ',', ';', '!', '?']));
+    Some(measured(Bound::Exactly(n), "lines", lo, found.len()))
+}
+
 fn items(instruction: &str, input: &str, output: &str) -> Option<CheckResult> {
     let c = ITEMS.captures(instruction)?;
     let verb = c[1].to_lowercase();
-    let n = count_of(&c[2])?;
-    let noun = c[3].to_lowercase();
+    let at_least = c.get(2).is_some();
+    let n = count_of(&c[3])?;
+    let noun = c[4].to_lowercase();
     let first_noun = noun.split_whitespace().next().unwrap_or("");
     // Counts of other things, or of the input's parts.
     const NOT_ITEMS: [&str; 16] = [
@@ -406,6 +434,12 @@ fn items(instruction: &str, input: &str, output: &str) -> Option<CheckResult> {
     if Regex::new(&format!(r"(?i)\b{N}\s+[a-z]")).ok()?.is_match(rest) {
         return None;
     }
+    let bound = if at_least { Bound::AtLeast(n) } else { Bound::Exactly(n) };
+    // Similes are counted by their markers wherever they stand ("like a storm", "as fast as").
+    if first_noun == "similes" {
+        let (lo, hi) = simile_range(output);
+        return Some(measured(bound, "similes", lo, hi));
+    }
     let mut found = item_count(output)?;
     // "Add 10 words to the given list": the new items are those after the input's.
     if verb == "add" {
@@ -422,7 +456,83 @@ fn items(instruction: &str, input: &str, output: &str) -> Option<CheckResult> {
     ];
     let what: Vec<&str> = noun.split_whitespace().take_while(|w| !STOP.contains(w)).collect();
     let what = if what.is_empty() { "items".to_string() } else { what.join(" ") };
-    Some(measured(Bound::Exactly(n), &what, found, found))
+    Some(measured(bound, &what, found, found))
+}
+
+static AS_AS: LazyLock<Regex> = LazyLock::new(|| re(r"(?i)\bas\s+[a-z]+\s+as\b"));
+
+/// Similes of a response counted by their markers: "as fast as" and "like" (counted two ways: every
+/// "like", and only those that are not the verb after a pronoun or "would", as in "I like").
+fn simile_range(output: &str) -> (usize, usize) {
+    const VERB_BEFORE: [&str; 11] =
+        ["i", "you", "we", "they", "would", "don't", "do", "does", "didn't", "people", "to"];
+    let words: Vec<String> = output
+        .split(|c: char| !(c.is_alphanumeric() || c == '\'' || c == '’'))
+        .filter(|w| !w.is_empty())
+        .map(|w| w.to_lowercase().replace('’', "'"))
+        .collect();
+    let (mut strict, mut all) = (0, 0);
+    for (i, w) in words.iter().enumerate() {
+        if w == "like" {
+            all += 1;
+            if i == 0 || !VERB_BEFORE.contains(&words[i - 1].as_str()) {
+                strict += 1;
+            }
+        }
+    }
+    let as_as = AS_AS.find_iter(output).count();
+    (strict + as_as, all + as_as)
+}
+
+static DURATION: LazyLock<Regex> = LazyLock::new(|| {
+    re(&format!(
+        r"(?i)\b(?:a|an|the)\s+{N}[- ]minutes?\s+(?:long\s+)?(speech|talk|presentation|story|storytelling|monologue|toast|lecture|sermon|eulogy|pitch|podcast script|script|narrative|address)\b(\s+[a-z]+)?"
+    ))
+});
+
+/// Words a minute of speech: slow reading to brisk talk.
+const SPOKEN_WPM: (usize, usize) = (100, 160);
+
+/// A text to be spoken for N minutes ("a 5-minute speech"), measured in words: it fails only when
+/// even read slowly it lasts under half the time, or even read briskly over twice the time.
+fn duration(instruction: &str, output: &str) -> Option<CheckResult> {
+    let c = only_match(&DURATION, instruction)?;
+    let minutes = count_of(&c[1]).filter(|&m| (1..=60).contains(&m))?;
+    let what = c[2].to_lowercase();
+    // "a 5-minute speech outline" asks for something shorter than the speech.
+    const SHORTER: [&str; 14] = [
+        "outline",
+        "topic",
+        "topics",
+        "title",
+        "idea",
+        "ideas",
+        "summary",
+        "plan",
+        "structure",
+        "opening",
+        "introduction",
+        "intro",
+        "conclusion",
+        "ending",
+    ];
+    if c.get(3).is_some_and(|m| SHORTER.contains(&m.as_str().trim().to_lowercase().as_str())) {
+        return None;
+    }
+    let (words, _) = word_range(output);
+    let (slow, brisk) = (words as f64 / SPOKEN_WPM.0 as f64, words as f64 / SPOKEN_WPM.1 as f64);
+    let detail = format!(
+        "asked for a {minutes}-minute {what}; its {words} words take {brisk:.1}-{slow:.1} minutes to say at {}-{} words a minute",
+        SPOKEN_WPM.0, SPOKEN_WPM.1
+    );
+    let m = minutes as f64;
+    Some(if slow < m / 2.0 {
+        CheckResult::fail(FlagKind::CountMismatch, (1.0 - slow / m) as f32, detail)
+    } else if brisk > m * 2.0 {
+        CheckResult::fail(FlagKind::CountMismatch, (brisk / m - 1.0) as f32, detail)
+    } else {
+        CheckResult::pass(FlagKind::CountMismatch, detail)
+    })
 }
 
 fn haiku(instruction: &str, output: &str) -> Option<CheckResult> {
@@ -471,7 +581,7 @@ static CASE: LazyLock<Regex> = LazyLock::new(|| {
 });
 static METAPHOR: LazyLock<Regex> = LazyLock::new(|| {
     re(
-        r"(?i)\b(write|create|generate|compose|come up with|make|give|provide|construct|develop|invent|form|think of)\b[^.?!]*\bmetaphors?\b",
+        r"(?i)\b(write|create|generate|compose|come up with|make|give|provide|construct|develop|invent|form|think of)\b[^.?!]*\bmetaph(?:or|er)s?\b",
     )
 });
 static SIMILE_IN_RESPONSE: LazyLock<Regex> = LazyLock::new(|| {
@@ -525,7 +635,11 @@ fn case(instruction: &str, output: &str) -> Option<CheckResult> {
 
 fn metaphor(instruction: &str, output: &str) -> Option<CheckResult> {
     let lower = instruction.to_lowercase();
-    if !METAPHOR.is_match(&lower) || lower.contains("simile") || lower.contains("metaphorical") {
+    if !METAPHOR.is_match(&lower)
+        || lower.contains("simile")
+        || lower.contains("metaphorical")
+        || lower.contains("mixed metaph")
+    {
         return None;
     }
     Some(match SIMILE_IN_RESPONSE.find(output) {

@@ -63,15 +63,22 @@ static TEMPLATE: LazyLock<Regex> = LazyLock::new(|| {
         r"|<\s*(image|img|photo|picture|audio|video|file|attachment|url|link)(\s*_?\d+)?\s*>",
         r"|\[\s*(image|picture|photo|photograph|video|audio|screenshot|illustration|drawing|sketch|chart|graph|diagram)(\s+(of|showing|with)\b[^\]\n]{0,80})?\s*\]",
         r"|\[\s*insert\b[^\]\n]{0,60}\]|<\s*insert\b[^>\n]{0,60}>|\(\s*insert\b[^)\n]{0,60}\)",
+        // A blank left for a person's or a thing's particulars: "[Your Name]", "[Company Name]", "[date]".
+        r"|\[\s*(?:(?:your|my|their|his|her|the|recipient'?s?|sender'?s?|employer'?s?|manager'?s?|customer'?s?|company|product|brand|car|business|first|last|full)\s+)?",
+        r"(?:name|address|date|company name|job title|position|phone number|email address|signature|city|product name|brand name)\s*\]",
     ))
     .expect("valid regex")
 });
 
 pub(super) fn template_variable(instruction: &str, input: &str, output: &str) -> Option<CheckResult> {
+    // A template with blanks is what was asked for.
+    let wants_blanks = instruction.to_lowercase().contains("template");
     for (field, text) in [("instruction", instruction), ("input", input), ("response", output)] {
         // `{{ name }}` is legitimate in templating code (Jinja, Handlebars, Vue).
         let code = looks_like_code(text);
-        let hit = TEMPLATE.find_iter(text).find(|m| !(code && m.as_str().starts_with("{{")));
+        let hit = TEMPLATE
+            .find_iter(text)
+            .find(|m| !(code && m.as_str().starts_with("{{")) && !(wants_blanks && field == "response"));
         if let Some(m) = hit {
             return Some(CheckResult::fail(
                 FlagKind::TemplateVariable,

@@ -333,3 +333,71 @@ fn api_reports_passing_checks_too() {
     assert!(!r[0].failed && r[0].value == 0.0 && r[0].kind == FlagKind::Miscalculated);
     assert!(run_checks("Tell me a joke.", "", "Why did the chicken cross the road?").is_empty());
 }
+
+#[test]
+fn similes_are_counted_by_their_markers() {
+    let ask = "Add at least five similes to the sentence: The rain fell.";
+    let four = "The rain fell like tears, as hard as stones, in sheets, like a curtain, like drums.";
+    let d = fails(FlagKind::CountMismatch, ask, "", four);
+    assert!(d.is_some_and(|d| d.contains("asked for at least 5 similes, has 4")));
+    let six = "The rain fell like tears, like stones, like a curtain, as loud as drums, as cold as ice, like glass.";
+    assert!(passes(FlagKind::CountMismatch, ask, "", six), "at least five admits six");
+    // "I like" is the verb, not a simile marker, in the strict count.
+    let list = "1. Her laugh is like bells.\n2. I like how he runs as fast as a hare.\n3. Quiet as a mouse.";
+    assert!(passes(FlagKind::CountMismatch, "Give three similes.", "", list));
+}
+
+#[test]
+fn at_least_n_items_admits_more() {
+    let seven = "1. Apple\n2. Pear\n3. Plum\n4. Fig\n5. Kiwi\n6. Lime\n7. Date";
+    assert!(passes(FlagKind::CountMismatch, "List at least 5 fruits.", "", seven));
+    let d = fails(FlagKind::CountMismatch, "List 5 fruits.", "", seven);
+    assert!(d.is_some_and(|d| d.contains("asked for 5 fruits, has 7")));
+}
+
+#[test]
+fn spoken_duration_is_measured_in_words() {
+    let ask = "Write a 5-minute speech about recycling.";
+    let short = "Recycling matters. ".repeat(40); // 80 words: under a minute even read slowly
+    let d = fails(FlagKind::CountMismatch, ask, "", &short);
+    assert!(d.is_some_and(|d| d.contains("asked for a 5-minute speech; its 80 words")), "{short}");
+    let fitting = "word ".repeat(650);
+    assert!(passes(FlagKind::CountMismatch, ask, "", &fitting));
+    // An outline of a speech is not the speech.
+    assert!(result(FlagKind::CountMismatch, "Write a 5-minute speech outline on trees.", "", &short).is_none());
+}
+
+#[test]
+fn misspelt_metaphor_is_still_a_metaphor_ask() {
+    let d = fails(FlagKind::FormMismatch, "Create a metapher about hope.", "", "Hope is like a lamp in the dark.");
+    assert!(d.is_some_and(|d| d.contains("asked for a metaphor")));
+    assert!(passes(FlagKind::FormMismatch, "Create a metapher about hope.", "", "Hope is a lamp in the dark."));
+}
+
+#[test]
+fn implicit_multiplication_before_a_bracket() {
+    let ask = "Calculate the following mathematical expression: 4 + 5(6-3).";
+    assert!(passes(FlagKind::Miscalculated, ask, "", "4 + 5(3) = 4 + 15 = 19."));
+    let d = fails(FlagKind::Miscalculated, "Evaluate the below math equation.", "(2+3)(3-2)", "It evaluates to 3.");
+    assert!(d.is_some_and(|d| d.contains("(2+3)(3-2) = 5, but the response says 3")));
+}
+
+#[test]
+fn blanks_for_particulars_are_template_variables() {
+    let d = fails(FlagKind::TemplateVariable, "Write a letter of resignation.", "", "Dear [Employer Name],\nI resign.");
+    assert!(d.is_some_and(|d| d.contains("[Employer Name]")), "an employer's name left blank");
+    assert!(fails(FlagKind::TemplateVariable, "Create a headline.", "", "Meet the [Car Name]!").is_some());
+    // Asked for a template: blanks are the answer. Brackets around real words are not blanks.
+    assert!(fails(FlagKind::TemplateVariable, "Write an email template.", "", "Hi [Name],").is_none());
+    assert!(fails(FlagKind::TemplateVariable, "Explain arrays.", "", "a[0] is the first [index] value").is_none());
+}
+
+#[test]
+fn poem_lines_are_counted() {
+    let twelve = "a\n".repeat(12);
+    let d = fails(FlagKind::CountMismatch, "Write an original poem that has 8 lines.", "", &twelve);
+    assert!(d.is_some_and(|d| d.contains("asked for 8 lines, has 11-12")), "a first line may be a title");
+    let four = "Roses bloom,\nrain falls,\nsun returns,\nall is well.";
+    assert!(passes(FlagKind::CountMismatch, "Write a 4-line poem about spring.", "", four));
+    assert!(result(FlagKind::CountMismatch, "Write a 4-line poem about spring.", "", "One line only.").is_none());
+}
