@@ -171,7 +171,8 @@ fn script_search_accept_edit_undo_save_reopen() {
     keys(&mut app, "<esc>ttodo<enter>cchecked<enter>");
     keys(&mut app, "o");
     assert_eq!(app.session.dataset().len(), RECORDS.len() + 1);
-    keys(&mut app, "u");
+    assert!(matches!(app.mode, Mode::Edit(_)), "a new record opens for editing");
+    keys(&mut app, "<esc>u");
     assert_eq!(app.session.dataset().len(), RECORDS.len());
     keys(&mut app, "q");
     assert!(matches!(app.mode, Mode::Dialog(_)), "unsaved changes: asks first");

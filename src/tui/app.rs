@@ -97,11 +97,16 @@ pub struct Editor {
 pub enum Mode {
     Normal,
     Search,
-    Prompt { kind: PromptKind, text: String },
+    Prompt {
+        kind: PromptKind,
+        text: String,
+    },
     Edit(Box<Editor>),
     Help,
     Dialog(Dialog),
     Train,
+    /// The frequency view ([`super::frequency`]).
+    Frequency,
 }
 
 /// Work the event loop does outside `update` (it needs the terminal).
@@ -204,6 +209,9 @@ pub struct App {
     pub training: super::training::Training,
     pub judge: super::score::JudgeState,
     pub histogram: super::histogram::HistogramState,
+    pub frequency: super::frequency::FrequencyState,
+    /// The last large record decoded for drawing.
+    pub record_cache: super::record_cache::RecordCache,
     /// The review loop: suggestions learnt from the decisions and the review queue.
     pub suggest: super::suggest::SuggestState,
     pub searcher: Searcher,
@@ -257,6 +265,8 @@ impl App {
             jobs: Jobs::default(),
             judge: Default::default(),
             histogram: Default::default(),
+            frequency: Default::default(),
+            record_cache: Default::default(),
             suggest: Default::default(),
             searcher: Searcher::new(),
             indexed: false,

@@ -44,6 +44,9 @@ impl App {
         self.jobs.spawn("index", n, move |ctx| index_job(ctx, format, rx, n, flags));
         let cancel = self.jobs.running.last().expect("just spawned").cancel.clone();
         self.feed = Some(Feed { next: 0, tx, cancel });
+        if !std::mem::replace(&mut self.judge.resumed, true) {
+            super::score_resume::resume(self);
+        }
     }
 
     /// Hands the next slice of records to the index job (a few ms of copying at most).

@@ -63,6 +63,7 @@ pub(super) fn command(app: &mut App, cmd: Command) {
         (Mode::Dialog(Dialog::InvalidJson { .. }), C::DiscardEdit) => say(app, "raw edit discarded"),
         (Mode::Dialog(_), C::ConfirmNo | C::ConflictCancel | C::QuitCancel) => say(app, "cancelled"),
         (Mode::Train, c) => super::training::answer(app, c),
+        (Mode::Frequency, c) => super::frequency::command(app, c),
         (mode, _) => app.mode = mode,
     }
 }
@@ -86,6 +87,7 @@ pub(super) fn input(app: &mut App, k: KeyEvent) {
         Mode::Edit(ed) => {
             ed.area.input(k);
         }
+        Mode::Frequency => app.mode = Mode::Normal,
         Mode::Normal | Mode::Dialog(_) | Mode::Train => {}
     }
 }

@@ -31,11 +31,13 @@ pub enum KeyMode {
     TrainDialog,
     /// Stop the run? / quit while a run is active?
     TrainQuestion,
+    /// The frequency view (a key no command has closes it).
+    Frequency,
 }
 
 impl KeyMode {
     /// Every mode, in help order.
-    pub const ALL: [KeyMode; 11] = [
+    pub const ALL: [KeyMode; 12] = [
         KeyMode::Normal,
         KeyMode::Help,
         KeyMode::Search,
@@ -47,6 +49,7 @@ impl KeyMode {
         KeyMode::InvalidJson,
         KeyMode::TrainDialog,
         KeyMode::TrainQuestion,
+        KeyMode::Frequency,
     ];
 
     /// The mode's table in the config: `[keys.<name>]` (normal mode's commands sit in `[keys]`
@@ -64,6 +67,7 @@ impl KeyMode {
             KeyMode::InvalidJson => "invalid_json",
             KeyMode::TrainDialog => "train_dialog",
             KeyMode::TrainQuestion => "train_question",
+            KeyMode::Frequency => "frequency_view",
         }
     }
 
@@ -89,13 +93,17 @@ impl KeyMode {
             KeyMode::InvalidJson => "an invalid raw edit",
             KeyMode::TrainDialog => "the train dialog",
             KeyMode::TrainQuestion => "stop the run? / quit while training?",
+            KeyMode::Frequency => "the frequency view (any other key closes it)",
         }
     }
 
     /// Whether a key matches in either case and with any modifier when nothing else matches (the
     /// questions: `Y` and `y` both answer yes).
     fn loose(self) -> bool {
-        !matches!(self, KeyMode::Normal | KeyMode::Help | KeyMode::Search | KeyMode::Prompt | KeyMode::Editor)
+        !matches!(
+            self,
+            KeyMode::Normal | KeyMode::Help | KeyMode::Search | KeyMode::Prompt | KeyMode::Editor | KeyMode::Frequency
+        )
     }
 }
 
@@ -185,6 +193,7 @@ commands! {
     HistogramNext: Normal "histogram_next" ["h"] changes "histogram: next signal";
     ReviewNext: Normal "review_next" ["r"] moves "review next: the queue's next record";
     ReviewMode: Normal "review_mode" ["alt-r"] moves "review queue: likely rejects / uncertain";
+    Frequency: Normal "frequency" ["C"] changes "counts by status, tag, flag, category, suggest";
     CancelJobs: Normal "cancel_jobs" ["ctrl-x"] changes "stop background jobs (and the judge)";
     Help: Normal "help" ["?"] moves "this help";
 
@@ -226,6 +235,12 @@ commands! {
 
     TrainYes: TrainQuestion "yes" ["y", "enter"] changes "yes";
     TrainNo: TrainQuestion "no" ["n", "c", "q", "esc"] moves "no";
+
+    FrequencyDown: Frequency "down" ["j", "down"] moves "next row";
+    FrequencyUp: Frequency "up" ["k", "up"] moves "previous row";
+    FrequencyTop: Frequency "top" ["g", "home"] moves "first row";
+    FrequencyBottom: Frequency "bottom" ["G", "end"] moves "last row";
+    FrequencyPick: Frequency "filter" ["enter"] changes "filter the list to the row (Esc: back)";
 }
 
 /// Key overrides from the config: mode name ([`KeyMode::name`]) -> command name -> key names.

@@ -9,19 +9,26 @@
 
 pub mod app;
 pub mod config;
+pub mod detail_window;
+pub mod frequency;
 pub mod histogram;
 pub mod index;
 mod input;
 pub mod jobs;
 pub mod keymap;
+pub mod record_cache;
 pub mod render;
 pub mod sample;
 pub mod score;
+pub mod score_resume;
+pub mod score_scope;
 pub mod score_view;
 pub mod search;
 pub mod suggest;
+pub mod suggest_view;
 pub mod text;
 pub mod training;
+pub mod typeahead;
 pub mod update;
 pub mod view;
 
@@ -120,6 +127,7 @@ fn event_loop(
             update::update(app, Action::Terminate);
             return Ok(());
         }
+        let busy_since = std::time::Instant::now();
         for action in update::background(app) {
             update::update(app, action);
             dirty = true;
@@ -128,22 +136,23 @@ fn event_loop(
             draw(terminal, app)?;
             dirty = false;
         }
+        if busy_since.elapsed() > typeahead::STALL {
+            // Taking in background results (or drawing) kept the screen stale: keys typed
+            // meanwhile were typed blind.
+            typeahead::drop_queued(app, busy_since.elapsed(), || queued(input), update::handle_event)?;
+            dirty = true;
+        }
         let busy = !app.jobs.running.is_empty() || (app.search.matched.is_some() && !app.search.done);
         let wait = if busy || app.training.busy() { Duration::from_millis(40) } else { Duration::from_millis(250) };
         // Wait on the terminal ourselves: crossterm reads a closed terminal in a loop forever, so
         // it is only asked once there is input (or a queued event).
         if event::poll(Duration::ZERO)? || input.wait(wait) {
-            // Take every pending event, then draw once.
-            loop {
-                if input.closed() {
-                    break;
-                }
-                let ev = event::read()?;
-                update::handle_event(app, &ev);
+            // Take every pending event, then draw once; keys queued behind a slow update are
+            // dropped (typeahead.rs).
+            if !input.closed() {
+                let first = event::read()?;
+                typeahead::dispatch(app, first, || queued(input), update::handle_event)?;
                 dirty = true;
-                if app.quit || app.effect.is_some() || input.closed() || !event::poll(Duration::ZERO)? {
-                    break;
-                }
             }
         } else if busy {
             dirty = true;
@@ -165,6 +174,14 @@ fn draw(terminal: &mut ratatui::DefaultTerminal, app: &mut App) -> Result<()> {
     terminal.draw(|f| areas = render::render(app, f))?;
     update::update(app, Action::Drawn(areas));
     Ok(())
+}
+
+/// The next event already queued (None when there is none or the terminal is gone).
+fn queued(input: &TerminalInput) -> std::io::Result<Option<event::Event>> {
+    if input.closed() || !event::poll(Duration::ZERO)? {
+        return Ok(None);
+    }
+    event::read().map(Some)
 }
 
 fn open_with_splash(

@@ -2,7 +2,7 @@
 //! [`Areas`] it drew, which the event loop passes to `update` (mouse hits, page size). Only the
 //! rows on screen are decoded, so a frame costs the same at 1K or 1M records.
 
-use super::app::{App, BulkOp, Dialog, Mode, PromptKind, record_fields};
+use super::app::{App, BulkOp, Dialog, Mode, PromptKind};
 use super::keymap::{Command, KeyMode};
 use super::search::{Query, highlight};
 use super::text::{ellipsize, preview, sanitize_lines};
@@ -89,6 +89,7 @@ pub fn render(app: &App, f: &mut Frame) -> Areas {
         Mode::Help => render_help(app, f, area),
         Mode::Dialog(d) => render_dialog(app, f, area, d),
         Mode::Train => super::training::view::render_ask(app, f, area),
+        Mode::Frequency => super::frequency::render(app, f, area),
         _ => {}
     }
     drawn
@@ -144,8 +145,8 @@ fn render_list(app: &App, f: &mut Frame, area: Rect, offset: usize) {
         let prefix = format!("{mark}{pos:>width$}{changed}");
         let fixed = prefix.chars().count() + 2 + 10 + 7 + super::score_view::columns_width(&cols);
         let room = (inner.width as usize).saturating_sub(fixed);
-        let (text, malformed) = match ds.record(pos) {
-            Some(r) => (preview(&r.instruction, room.max(1)), false),
+        let (text, malformed) = match app.record_cache.get(ds, pos) {
+            Some(d) => (preview(&d.record.instruction, room.max(1)), false),
             None => (preview(&String::from_utf8_lossy(ds.raw(pos)), room.max(1)), true),
         };
         let mut spans = vec![
@@ -231,9 +232,14 @@ fn render_detail(app: &App, f: &mut Frame, area: Rect) {
         ));
     }
     let query = Query::parse(&app.search.query);
-    match ds.record(pos) {
-        Some(r) => {
-            let fields = record_fields(ds.format(), &r);
+    match app.record_cache.get(ds, pos) {
+        Some(dec) => {
+            let (r, fields) = (&dec.record, &dec.fields);
+            lines.extend(super::suggest_view::detail_lines(app, e.id, pos, r));
+            let size: usize = fields.iter().map(|f| f.text.len()).sum();
+            if size > super::detail_window::WINDOW_FROM {
+                return render_long_detail(app, f, area, block, lines, fields);
+            }
             let focus = app.focus.min(fields.len().saturating_sub(1));
             // The response the judge scored, with its most surprising tokens.
             let response = fields.iter().rposition(|f| f.text == r.output);
@@ -271,6 +277,35 @@ fn render_detail(app: &App, f: &mut Frame, area: Rect) {
     }
     let p = Paragraph::new(lines).block(block).wrap(Wrap { trim: false }).scroll((app.detail_scroll, 0));
     f.render_widget(p, area);
+}
+
+/// The detail pane of a long record: only the rows on screen are laid out
+/// ([`super::detail_window`]); no search highlight or token marks.
+fn render_long_detail(
+    app: &App,
+    f: &mut Frame,
+    area: Rect,
+    block: Block,
+    head: Vec<Line<'static>>,
+    fields: &[super::app::FieldView],
+) {
+    use super::detail_window::{Piece, window};
+    let focus = app.focus.min(fields.len().saturating_sub(1));
+    let mut pieces: Vec<Piece> = head.into_iter().map(Piece::Line).collect();
+    for (k, fv) in fields.iter().enumerate() {
+        let head = Style::default().fg(Color::Cyan).add_modifier(Modifier::BOLD);
+        let head = if k == focus { head.add_modifier(Modifier::REVERSED) } else { head };
+        let size = format!("{:.1} MB", fv.text.len() as f64 / 1e6);
+        pieces.push(Piece::Line(Line::styled(format!("─ {} ({size}) ", fv.label), head)));
+        if fv.text.is_empty() {
+            pieces.push(Piece::Line(Line::styled("(empty)", Style::default().fg(Color::DarkGray))));
+        } else {
+            pieces.push(Piece::Text(&fv.text));
+        }
+    }
+    let inner = block.inner(area);
+    let rows = window(&pieces, inner.width as usize, app.detail_scroll as usize, inner.height as usize);
+    f.render_widget(Paragraph::new(rows).block(block).wrap(Wrap { trim: false }), area);
 }
 
 fn render_status(app: &App, f: &mut Frame, area: Rect) {
@@ -375,6 +410,7 @@ fn render_hints(app: &App, f: &mut Frame, area: Rect) {
             dim,
         ),
         Mode::Dialog(_) | Mode::Train => Line::styled("answer the question", dim),
+        Mode::Frequency => Line::styled("j/k move · Enter filters to the row · any other key closes", dim),
         Mode::Normal => Line::styled(
             hint(
                 app,

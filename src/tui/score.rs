@@ -70,6 +70,15 @@ pub struct JudgeState {
     pub pending: HashSet<u32>,
     /// Records the running job scores.
     pub in_flight: HashSet<u32>,
+    /// Records to score before the other pending ones (those on screen), in a job of their own.
+    pub first: Vec<u32>,
+    /// The pending records only take what the score cache holds (the file was reopened); the
+    /// model is not run.
+    pub cache_only: bool,
+    /// Whether the running job only reads the cache.
+    pub job_cache_only: bool,
+    /// Whether the scores of an earlier session were looked for ([`super::score_resume`]).
+    pub resumed: bool,
     /// The running scoring job.
     pub job: Option<u64>,
     /// The content hash of the text each record's scores are for.
@@ -95,6 +104,10 @@ impl Default for JudgeState {
             active: false,
             pending: HashSet::new(),
             in_flight: HashSet::new(),
+            first: Vec::new(),
+            cache_only: false,
+            job_cache_only: false,
+            resumed: false,
             job: None,
             scored: HashMap::new(),
             surprising: HashMap::new(),
@@ -164,24 +177,37 @@ struct Request {
     model_dir: Option<PathBuf>,
     cache_dir: Option<PathBuf>,
     engine: Arc<Mutex<Option<Arc<Engine>>>>,
+    /// Only take what the cache holds; run no model.
+    cache_only: bool,
 }
 
 impl App {
-    /// Starts scoring every record with the judge (the `score` command).
+    /// Starts scoring with the judge (the `score` command): the selection or the filtered records
+    /// when there are any, else every record; those on screen first ([`super::score_scope`]).
     pub fn start_scoring(&mut self) {
-        let ds = self.session.dataset();
-        let all = ds.entries().iter().filter(|e| !e.malformed).map(|e| e.id);
-        self.judge.pending = all.filter(|id| !self.judge.in_flight.contains(id)).collect();
+        let scope = super::score_scope::scope(self);
+        // Records the running job only looks up in the cache still need the model.
+        let running_cache_only = self.judge.job_cache_only;
+        self.judge.cache_only = false;
+        let in_flight = &self.judge.in_flight;
+        self.judge.pending =
+            scope.ids.iter().copied().filter(|id| running_cache_only || !in_flight.contains(id)).collect();
+        self.judge.first = scope.on_screen;
         let say = |app: &mut App, m: &str| app.message = Some((m.to_string(), false));
         if self.judge.pending.is_empty() {
             let busy = !self.judge.in_flight.is_empty();
             return say(self, if busy { "the judge is already scoring (ctrl-x stops it)" } else { "nothing to score" });
         }
+        super::score_resume::remember(self);
         self.judge.active = true;
+        let n = self.judge.pending.len();
+        let what = format!("judge: scoring {n} record{} {}", if n == 1 { "" } else { "s" }, scope.what);
         if self.judge.job.is_some() {
-            say(self, "the judge scores the other records next");
+            say(self, &format!("{what} after the running job"));
         } else if !self.judge_tick() {
-            say(self, "scoring starts once the flags are ready");
+            say(self, &format!("{what} once the flags are ready"));
+        } else {
+            say(self, &what);
         }
     }
 
@@ -222,7 +248,14 @@ impl App {
     }
 
     fn spawn_judge(&mut self) {
-        let pending = std::mem::take(&mut self.judge.pending);
+        // The records on screen go first, in a job of their own; the rest wait for the next one.
+        let first: HashSet<u32> =
+            std::mem::take(&mut self.judge.first).into_iter().filter(|id| self.judge.pending.remove(id)).collect();
+        let pending = if first.is_empty() { std::mem::take(&mut self.judge.pending) } else { first };
+        let cache_only = self.judge.cache_only;
+        if self.judge.pending.is_empty() {
+            self.judge.cache_only = false;
+        }
         let ds = self.session.dataset();
         let mut batch = Batch::default();
         let mut add = |p: usize| {
@@ -254,9 +287,11 @@ impl App {
             model_dir: self.judge.model_dir.clone(),
             cache_dir: self.judge.cache_dir.clone(),
             engine: self.judge.engine.clone(),
+            cache_only,
         };
         self.jobs.spawn("judge", n, move |ctx| run(ctx, req));
         self.judge.job = self.jobs.running.last().map(|j| j.id);
+        self.judge.job_cache_only = cache_only;
         self.judge.finished = None;
     }
 
@@ -266,7 +301,9 @@ impl App {
             JudgeMsg::Done(s) => {
                 self.judge.finished = Some(s);
                 self.judge.last = Some(s);
-                if s.records > 1 || s.cancelled {
+                if self.judge.job_cache_only {
+                    super::score_resume::done(self, s);
+                } else if s.records > 1 || s.cancelled {
                     let what = if s.cancelled { "judge stopped after" } else { "judge scored" };
                     let msg = format!("{what} {} records ({} from cache)", s.scored + s.cached, s.cached);
                     self.message = Some((msg, false));
@@ -361,6 +398,21 @@ fn score(ctx: &JobCtx, engine: &Engine, req: &Request) -> Result<(), String> {
             ctx.output(JobOutput::Judge(JudgeMsg::Results(std::mem::take(buf))));
         }
     };
+    if req.cache_only {
+        for (position, t) in texts.iter().enumerate() {
+            let hash = judge::content_hash(t.instruction, t.input, t.output);
+            if let Some(m) = cache.get(hash) {
+                let id = b.ids[position];
+                let heuristic = req.heuristics.get(&id).map_or(&[][..], Vec::as_slice);
+                buf.push(judged(id, t, Some(m.clone()), heuristic, &req.cfg));
+            }
+        }
+        let cached = buf.len();
+        flush(&mut buf);
+        let stats = RunStats { records: b.ids.len(), scored: 0, cached, cancelled: false };
+        ctx.output(JobOutput::Judge(JudgeMsg::Done(stats)));
+        return Ok(());
+    }
     let outcome = engine
         .score(&texts, &mut cache, &ctx.cancel_flag(), &mut |ev| match ev {
             ScoreEvent::Scored { position, signals, .. } => {

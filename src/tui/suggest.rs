@@ -25,19 +25,23 @@ pub struct SuggestState {
     pub mode: QueueMode,
     /// The model the shown suggestions come from.
     pub fitted: Option<Fitted>,
+    /// The decided records' features, for the reasons the detail pane gives
+    /// ([`super::suggest_view`]).
+    pub evidence: Option<std::sync::Arc<suggest::Evidence>>,
     /// A refit job runs; `again`: decisions were made meanwhile, refit once it is done.
     running: bool,
     again: bool,
     /// The features the last job built (at 52K they take seconds; a decision changes none), with
     /// the ids and input fingerprint of each record they were built from.
-    built: Option<Built>,
+    pub built: Option<Built>,
 }
 
 /// Features with what they were built from.
 #[derive(Clone)]
 pub struct Built {
-    features: std::sync::Arc<Features>,
-    ids: Vec<u32>,
+    pub features: std::sync::Arc<Features>,
+    /// The id of the record at each position of `features`.
+    pub ids: Vec<u32>,
     prints: Vec<u64>,
 }
 
@@ -63,6 +67,8 @@ pub struct Refit {
     pub built: Built,
     /// P(reject) of each unreviewed record, by id.
     pub values: Vec<(u32, f32)>,
+    /// The decided records' features (for reasons).
+    pub evidence: Option<std::sync::Arc<suggest::Evidence>>,
     pub took: Duration,
 }
 
@@ -121,14 +127,15 @@ pub fn refit(app: &mut App) {
                 .collect(),
             Err(_) => Vec::new(),
         };
+        let evidence = fitted.is_ok().then(|| std::sync::Arc::new(suggest::Evidence::new(&features, &decisions)));
         let built = Built { features, ids, prints };
-        ctx.output(JobOutput::Suggest(Box::new(Refit { fitted, built, values, took: t.elapsed() })));
+        ctx.output(JobOutput::Suggest(Box::new(Refit { fitted, built, values, evidence, took: t.elapsed() })));
         Ok(())
     });
 }
 
 /// The judge's scores of a record, when it has them all.
-fn judge_values(app: &App, id: u32) -> Option<JudgeValues> {
+pub(super) fn judge_values(app: &App, id: u32) -> Option<JudgeValues> {
     let v = |s: Signal| app.signals.value(s, id);
     Some(JudgeValues {
         keep: v(Signal::Keep)?,
@@ -154,6 +161,7 @@ pub fn absorb(app: &mut App, since: u64, r: Refit) {
                 say(app, format!("suggest: {} ({} ms)", fitted.summary(), r.took.as_millis()));
             }
             app.suggest.fitted = Some(fitted);
+            app.suggest.evidence = r.evidence;
             if !app.filter.is_empty() || app.sort.key == Some(SIGNAL) {
                 app.refresh_view();
             }

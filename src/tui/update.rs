@@ -21,6 +21,7 @@ pub fn key_mode(app: &App) -> KeyMode {
         Mode::Dialog(Dialog::InvalidJson { .. }) => KeyMode::InvalidJson,
         Mode::Train if matches!(app.training.ask, Some(super::training::Ask::Train(_))) => KeyMode::TrainDialog,
         Mode::Train => KeyMode::TrainQuestion,
+        Mode::Frequency => KeyMode::Frequency,
     }
 }
 
@@ -254,6 +255,7 @@ fn command(app: &mut App, cmd: Command) {
             if app.visual.take().is_some() {
             } else if !app.selection.is_empty() {
                 app.selection.clear();
+            } else if super::frequency::back(app) {
             } else {
                 app.filter = Default::default();
                 app.search.query.clear();
@@ -317,10 +319,19 @@ fn command(app: &mut App, cmd: Command) {
                         app.cursor = i;
                         app.clamp();
                     }
-                    say(
-                        app,
-                        if cmd == Command::Add { format!("added #{pos}") } else { format!("duplicated as #{pos}") },
-                    );
+                    if cmd == Command::Add {
+                        // A blank record is there to be filled in: straight into its first field.
+                        app.focus = 0;
+                        app.detail_scroll = 0;
+                        start_edit(app);
+                        let field = match &app.mode {
+                            Mode::Edit(ed) => ed.label.clone(),
+                            _ => "it".into(),
+                        };
+                        say(app, format!("added #{pos}: editing {field} (Esc applies; Tab, e: the next field)"));
+                    } else {
+                        say(app, format!("duplicated as #{pos}"));
+                    }
                 }
                 Err(e) => fail(app, e),
             }
@@ -368,6 +379,7 @@ fn command(app: &mut App, cmd: Command) {
         Command::Score | Command::Histogram | Command::HistogramNext => super::score::command(app, cmd),
         Command::ReviewNext => super::suggest::review_next(app),
         Command::ReviewMode => super::suggest::toggle_mode(app),
+        Command::Frequency => super::frequency::open(app),
         Command::Help => {
             app.help_scroll = 0;
             app.mode = Mode::Help;

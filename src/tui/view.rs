@@ -26,6 +26,8 @@ pub enum Cond {
     NoFlag,
     Changed,
     HasNote,
+    /// The record's `category` (Dolly, and Alpaca files that carry one).
+    Category(String),
     Num {
         signal: Signal,
         op: Op,
@@ -59,6 +61,9 @@ fn parse_cond(term: &str) -> Result<Cond, String> {
     }
     if let Some(v) = term.strip_prefix("tag:").or_else(|| term.strip_prefix("t:")) {
         return Ok(Cond::Tag(v.to_string()));
+    }
+    if let Some(v) = term.strip_prefix("category:").or_else(|| term.strip_prefix("cat:")) {
+        return Ok(Cond::Category(v.to_string()));
     }
     if let Some(v) = term.strip_prefix("flag:") {
         return Ok(Cond::Flag((!v.is_empty() && v != "any").then(|| v.to_string())));
@@ -136,6 +141,7 @@ fn cond_text(c: &Cond) -> String {
         Cond::NoFlag => "clean".into(),
         Cond::Changed => "changed".into(),
         Cond::HasNote => "note".into(),
+        Cond::Category(c) => format!("category:{c}"),
         Cond::Num { signal, op, value } => {
             let sym = match op {
                 Op::Lt => "<",
@@ -159,6 +165,12 @@ fn eval(c: &Cond, s: &Session, sig: &Signals, pos: usize, id: u32) -> bool {
         Cond::Flag(Some(name)) => sig.flag_names(id).any(|f| f == name),
         Cond::NoFlag => sig.flag_names(id).next().is_none(),
         Cond::Changed => s.dataset().is_changed(pos),
+        // Only a record that names a category is decoded.
+        Cond::Category(c) => {
+            let ds = s.dataset();
+            memchr::memmem::find(ds.raw(pos), b"\"category\"").is_some()
+                && ds.record(pos).and_then(|r| r.category).is_some_and(|x| x == *c)
+        }
         Cond::Num { signal, op, value } => sig.value(*signal, id).is_some_and(|v| match op {
             Op::Lt => v < *value,
             Op::Le => v <= *value,
@@ -227,8 +239,8 @@ mod tests {
 
     #[test]
     fn filters_round_trip() {
-        let f = Filter::parse("status:accepted tag:math flag:refusal len>200 !changed ifd<=0.5").unwrap();
-        assert_eq!(f.conds.len(), 6);
+        let f = Filter::parse("status:accepted tag:math flag:refusal len>200 !changed ifd<=0.5 category:qa").unwrap();
+        assert_eq!(f.conds.len(), 7);
         assert_eq!(Filter::parse(&f.text()).unwrap(), f);
         assert_eq!(f.signals(), vec![Signal::Len, Signal::Ifd]);
         assert!(Filter::parse("len>abc").is_err());
