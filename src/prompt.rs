@@ -189,7 +189,7 @@ pub fn input_layout(input: &str) -> String {
 }
 
 /// Whether a record is a single instruction-response pair (trained under the Alpaca template).
-fn is_single_turn(rec: &Record) -> bool {
+pub fn is_single_turn(rec: &Record) -> bool {
     let roles: Vec<&Role> = rec.turns.iter().map(|t| &t.role).filter(|r| **r != Role::System).collect();
     roles.len() == 2 && *roles[0] == Role::User && *roles[1] == Role::Assistant
 }
@@ -231,22 +231,38 @@ pub fn record_segments(rec: &Record, format: Format) -> Vec<(String, bool)> {
         let answer = rec.turns.iter().find(|t| t.role == Role::Assistant && !t.tool_calls.is_empty());
         return vec![(prompt, false), (answer.map_or_else(|| rec.output.clone(), assistant_text), true)];
     }
-    let mut segs = Vec::new();
-    for t in &rec.turns {
-        match &t.role {
-            Role::System => segs.push((format!("{}\n\n", t.text), false)),
-            Role::User => segs.push((format!("### User:\n{}\n\n", t.text), false)),
-            Role::Assistant => {
-                segs.push(("### Assistant:\n".to_string(), false));
-                let trained = format != Format::OpenAi || t.trained;
-                segs.push((assistant_text(t), trained));
-                segs.push(("\n\n".to_string(), false));
-            }
-            Role::Other(name) => segs.push((format!("### {name}:\n{}\n\n", t.text), false)),
-            Role::Tool => segs.push((format!("### Tool:\n{}\n\n", t.text), false)),
+    rec.turns.iter().flat_map(|t| turn_segments(t, format)).collect()
+}
+
+/// The header that opens an assistant turn in the conversation layout.
+pub const ASSISTANT_HEADER: &str = "### Assistant:\n";
+
+/// One turn of a conversation in the conversation layout, as segments with their label flag.
+fn turn_segments(t: &Turn, format: Format) -> Vec<(String, bool)> {
+    match &t.role {
+        Role::System => vec![(format!("{}\n\n", t.text), false)],
+        Role::User => vec![(format!("### User:\n{}\n\n", t.text), false)],
+        Role::Assistant => {
+            let trained = format != Format::OpenAi || t.trained;
+            vec![(ASSISTANT_HEADER.to_string(), false), (assistant_text(t), trained), ("\n\n".to_string(), false)]
         }
+        Role::Other(name) => vec![(format!("### {name}:\n{}\n\n", t.text), false)],
+        Role::Tool => vec![(format!("### Tool:\n{}\n\n", t.text), false)],
     }
-    segs
+}
+
+/// `turns` in the conversation layout, as the trainer reads them.
+pub fn conversation_layout(turns: &[Turn]) -> String {
+    turns.iter().flat_map(|t| turn_segments(t, Format::ShareGpt)).map(|(s, _)| s).collect()
+}
+
+/// The context the trainer puts before assistant turn `turn` of a conversation: every earlier turn
+/// in the conversation layout, then the assistant header. The judge scores each assistant turn of a
+/// conversation under it, so the turn is judged with its history as the trainer shows it.
+pub fn conversation_context(turns: &[Turn], turn: usize) -> String {
+    let mut s = conversation_layout(&turns[..turn.min(turns.len())]);
+    s.push_str(ASSISTANT_HEADER);
+    s
 }
 
 /// The prompt "try it" asks a trained model with: the training prompt of a single-turn record

@@ -574,3 +574,163 @@ fn a_model_path_that_is_not_a_model_is_a_clear_error() {
     let e = format!("{:#}", LocalModel::load(d.path()).err().expect("an empty folder is not a model"));
     assert!(e.contains(&d.path().display().to_string()) && e.contains("config.json"), "{e}");
 }
+
+/// The records of a conversation fixture (`tests/fixtures/conversations`).
+fn conversations(name: &str, format: sift::dataset::Format) -> Vec<sift::dataset::Record> {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/conversations").join(name);
+    std::fs::read_to_string(path)
+        .unwrap()
+        .lines()
+        .map(|l| sift::dataset::format::decode(format, l.as_bytes()).record)
+        .collect()
+}
+
+fn close(a: f32, b: f32) -> bool {
+    (a - b).abs() < 1e-4 * b.abs().max(1.0)
+}
+
+/// Only the `repetitive` model flag on: a text measure, so the tiny model's numbers do not decide
+/// which turn is worst.
+fn repetitive_only() -> sift::judge::JudgeConfig {
+    let flags = sift::judge::ModelFlagConfig { enabled: vec!["repetitive".into()], ..Default::default() };
+    sift::judge::JudgeConfig { flags, ..Default::default() }
+}
+
+#[test]
+fn every_assistant_turn_is_scored_under_its_history_and_the_record_carries_the_worst() {
+    use sift::dataset::Format;
+    use sift::judge::{assess_record, judgeable};
+    let e = raw_engine();
+    for (file, format, turns, bad) in [
+        ("sharegpt_bad_middle.jsonl", Format::ShareGpt, vec![1, 3, 5], 3),
+        ("openai_tools.jsonl", Format::OpenAi, vec![2, 4, 6], 4),
+    ] {
+        let rec = &conversations(file, format)[0];
+        let j = judgeable(rec);
+        assert_eq!(j.responses.iter().map(|r| r.turn.unwrap()).collect::<Vec<_>>(), turns, "{file}");
+        let (items, _) = sift::judge::turns::items([&j]);
+        let out =
+            e.score_items(&items, &mut ScoreCache::disabled("test"), &AtomicBool::new(false), &mut |_| {}).unwrap();
+        for (r, m) in j.responses.iter().zip(&out.signals) {
+            let m = m.as_ref().unwrap();
+            let ctx = r.context.as_deref().unwrap();
+            // The context is the trainer's: every earlier turn in the conversation layout.
+            let i = r.turn.unwrap();
+            assert!(ctx.ends_with(&format!("### User:\n{}\n\n### Assistant:\n", rec.turns[i - 1].text)), "{ctx:?}");
+            if i > 2 {
+                assert!(ctx.contains(&format!("### Assistant:\n{}\n\n", rec.turns[i - 2].text)), "{ctx:?}");
+            }
+            if !m.truncated {
+                assert!(close(m.nll_cz, direct(&e.model, ctx, &r.output)), "{file} turn {i}: {} vs direct", m.nll_cz);
+            }
+        }
+        let refs: Vec<_> = out.signals.iter().map(Option::as_ref).collect();
+        let a = assess_record(&j, &refs, &[], &repetitive_only());
+        assert_eq!(a.turn, Some(bad), "{file}: {:?}", a.flags);
+        let f = a.flags.iter().find(|f| f.name == "repetitive").expect("the middle turn repeats itself");
+        assert!(f.reason.starts_with(&format!("turn {bad}: ")), "{}", f.reason);
+        assert!(a.signals.unwrap().repetition > 0.8);
+    }
+}
+
+#[test]
+fn a_reply_after_another_history_is_measured_again() {
+    let e = raw_engine();
+    let dir = tempfile::tempdir().unwrap();
+    let recs = conversations("sharegpt_bad_middle.jsonl", sift::dataset::Format::ShareGpt);
+    let js: Vec<_> = recs.iter().map(sift::judge::judgeable).collect();
+    // The last turns read "Oak." in both records, after different histories.
+    assert_eq!(js[0].responses[2].output, js[1].responses[2].output);
+    assert_ne!(js[0].responses[2].item().hash(), js[1].responses[2].item().hash());
+    let run = |j: &sift::judge::Judgeable| {
+        let mut cache = ScoreCache::open(dir.path(), &e.cache_key());
+        let (items, _) = sift::judge::turns::items([j]);
+        e.score_items(&items, &mut cache, &AtomicBool::new(false), &mut |_| {}).unwrap()
+    };
+    let first = run(&js[0]);
+    assert_eq!((first.scored, first.cached), (3, 0));
+    let again = run(&js[0]);
+    assert_eq!((again.scored, again.cached), (0, 3));
+    assert_eq!(again.signals, first.signals);
+    // Only the first turn ("Name a colour." with no history) is shared... and it is answered differently.
+    let other = run(&js[1]);
+    assert_eq!((other.scored, other.cached), (3, 0));
+    assert_ne!(other.signals[2], first.signals[2], "same reply, other history, other losses");
+}
+
+#[test]
+fn tool_calls_are_checked_and_tool_results_skipped_never_scored_as_prose() {
+    use sift::judge::{assess_record, judgeable};
+    let recs = conversations("openai_tools.jsonl", sift::dataset::Format::OpenAi);
+    let broken = judgeable(&recs[1]);
+    assert_eq!(broken.responses.iter().map(|r| r.turn).collect::<Vec<_>>(), vec![Some(3)]);
+    assert_eq!(broken.flags.len(), 1);
+    let f = &broken.flags[0];
+    assert_eq!(f.name, "bad_tool_call");
+    assert!(
+        f.reason
+            .starts_with("turn 1: the arguments of the call to `get_weather` are not valid JSON (EOF while parsing"),
+        "{}",
+        f.reason
+    );
+    assert!(broken.notes.iter().any(|n| n.starts_with("turn 2: skipped: tool result")), "{:?}", broken.notes);
+    let fine = judgeable(&recs[2]);
+    assert!(fine.flags.is_empty());
+    assert!(
+        fine.notes
+            .iter()
+            .any(|n| n == "turn 1: skipped: tool call to `get_weather`, arguments valid JSON (not scored as prose)"),
+        "{:?}",
+        fine.notes
+    );
+    // The flag and the notes reach the record's assessment, beside the scored turn's signals.
+    let e = raw_engine();
+    let (items, _) = sift::judge::turns::items([&broken]);
+    let out = e.score_items(&items, &mut ScoreCache::disabled("test"), &AtomicBool::new(false), &mut |_| {}).unwrap();
+    let refs: Vec<_> = out.signals.iter().map(Option::as_ref).collect();
+    let a = assess_record(&broken, &refs, &[], &repetitive_only());
+    assert_eq!(a.turn, Some(3));
+    assert!(a.flags.iter().any(|f| f.name == "bad_tool_call") && a.signals.is_some());
+    assert_eq!(a.notes, broken.notes);
+}
+
+#[test]
+fn sift_score_names_the_turn_of_a_conversation() {
+    let fixtures = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/conversations");
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("config.toml");
+    std::fs::write(&config, "[judge.flags]\nenabled = [\"repetitive\"]\n\n[flags]\n").unwrap();
+    let score = |name: &str| -> Vec<serde_json::Value> {
+        let out = dir.path().join(format!("{name}.scores"));
+        let run = sift()
+            .arg("score")
+            .arg(fixtures.join(name))
+            .args(["--model", common::tiny_llama().to_str().unwrap(), "--template", "raw", "-q"])
+            .arg("--config")
+            .arg(&config)
+            .arg("--out")
+            .arg(&out)
+            .env("SIFT_CACHE_DIR", dir.path().join("cache"))
+            .output()
+            .unwrap();
+        assert!(run.status.success(), "{}", String::from_utf8_lossy(&run.stderr));
+        std::fs::read_to_string(&out).unwrap().lines().map(|l| serde_json::from_str(l).unwrap()).collect()
+    };
+    let sg = score("sharegpt_bad_middle.jsonl");
+    assert_eq!(sg[0]["turn"], 3);
+    assert_eq!(sg[0]["flags"], serde_json::json!(["repetitive"]));
+    let reason = sg[0]["reasons"]["repetitive"].as_str().unwrap();
+    assert!(reason.starts_with("turn 3: ") && reason.contains("repeats"), "{reason}");
+    assert!(sg[0]["repetition"].as_f64().unwrap() > 0.8, "the record carries its worst turn's signals");
+    assert_eq!(sg[0]["turns"].as_array().unwrap().len(), 3);
+    assert_eq!(sg[1]["flags"], serde_json::json!([]));
+    let oa = score("openai_tools.jsonl");
+    assert_eq!(oa[0]["turn"], 4);
+    assert!(oa[1]["flags"].as_array().unwrap().iter().any(|f| f == "bad_tool_call"), "{}", oa[1]);
+    let why = oa[1]["reasons"]["bad_tool_call"].as_str().unwrap();
+    assert!(why.starts_with("turn 1: the arguments of the call to `get_weather` are not valid JSON"), "{why}");
+    let notes = oa[1]["turn_notes"].as_array().unwrap();
+    assert!(notes.iter().any(|n| n.as_str().unwrap().starts_with("turn 2: skipped: tool result")), "{notes:?}");
+    assert!(oa[2]["flags"].as_array().unwrap().is_empty(), "{}", oa[2]);
+    assert_eq!(oa[2]["turn"], 3);
+}

@@ -275,3 +275,58 @@ fn an_edit_during_a_search_is_matched_again() {
     keys(&mut app, "u");
     assert_eq!((app.shown(), app.current()), (1, Some(2)), "matches again after the undo");
 }
+
+/// The app over the file `name` (its bytes `data`) in `dir`, with only the `repetitive` model flag
+/// on (a text measure: the fixture model's numbers do not decide which turn is worst).
+fn open_file(dir: &Path, name: &str, data: &str) -> App {
+    let path = dir.join(name);
+    std::fs::write(&path, data).unwrap();
+    let config = Config {
+        flags: sift::quality::heuristics::FlagConfig::all_enabled(),
+        judge: sift::judge::JudgeConfig {
+            flags: sift::judge::ModelFlagConfig { enabled: vec!["repetitive".into()], ..Default::default() },
+            ..Default::default()
+        },
+        ..Config::default()
+    };
+    let mut app = common::tui::open(&path, config);
+    app.judge.model_dir = Some(common::tiny_llama());
+    app.judge.cache_dir = Some(dir.join("cache"));
+    app.start_background();
+    settle(&mut app);
+    app
+}
+
+#[test]
+fn the_detail_pane_says_what_the_model_does_not_cover_and_names_the_worst_turn() {
+    let d = tempfile::tempdir().unwrap();
+    let records = [
+        ("描述今天的天气。", "", "今天天气很好，阳光明媚，适合出去散步，公园里有很多人。"),
+        ("صف الطقس اليوم.", "", "الطقس جميل اليوم والشمس مشرقة والسماء صافية في المدينة."),
+    ];
+    let mut app = open(d.path(), &records);
+    keys(&mut app, "M");
+    for pos in 0..2 {
+        let id = id_at(&app, pos);
+        let model: Vec<&str> = app.signals.model_flags(id).iter().map(|f| f.name.as_str()).collect();
+        assert!(!model.contains(&"high_ppl") && !model.contains(&"high_ifd"), "record {pos}: {model:?}");
+        keys(&mut app, &format!(":{pos}<enter>"));
+        let t = text(&screen(&mut app, 100, 30));
+        assert!(t.contains("judge: not covered by this model"), "record {pos}:\n{t}");
+    }
+
+    // A conversation: the flag names its turn, and the pane says whose scores these are.
+    let sg = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/conversations/sharegpt_bad_middle.jsonl"),
+    )
+    .unwrap();
+    let d = tempfile::tempdir().unwrap();
+    let mut app = open_file(d.path(), "chat.jsonl", &sg);
+    keys(&mut app, "M");
+    let id = id_at(&app, 0);
+    let rep = app.signals.model_flags(id).iter().find(|f| f.name == "repetitive").expect("the middle turn repeats");
+    assert!(rep.reason.starts_with("turn 3: "), "{}", rep.reason);
+    let t = text(&screen(&mut app, 100, 30));
+    assert!(t.contains("⚑ model repetitive: turn 3: "), "{t}");
+    assert!(t.contains("judge: scores are turn 3's, the worst of the conversation"), "{t}");
+}

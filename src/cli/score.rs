@@ -3,7 +3,7 @@
 use crate::config::ConfigFile;
 use crate::dataset::RecordText;
 use crate::dataset::{Dataset, Format};
-use crate::judge::{self, EngineOptions, JudgeConfig, ScoreCache, ScoreEvent, Signal};
+use crate::judge::{self, EngineOptions, JudgeConfig, Judgeable, ScoreCache, ScoreEvent, Signal};
 use crate::quality::heuristics::FlagConfig;
 use crate::quality::precision;
 use anyhow::{Context, Result, bail};
@@ -156,27 +156,36 @@ pub fn score(a: &ScoreArgs) -> Result<i32> {
         }
     }
     // Malformed records are not scored; they keep their heuristic flags (none) and null signals.
+    // A conversation is scored turn by turn (`judge::turns`).
     let selected: Vec<usize> = positions.iter().copied().filter(|&p| records[p].is_some()).collect();
-    let sel_texts: Vec<RecordText> = selected.iter().map(|&p| texts[p]).collect();
+    let judgeables: Vec<Judgeable> =
+        records.iter().map(|r| r.as_ref().map(judge::judgeable).unwrap_or_default()).collect();
+    let (items, ranges) = judge::turns::items(selected.iter().map(|&p| &judgeables[p]));
     let cancel = AtomicBool::new(false);
     let mut progress = super::progress::Progress::new(a.quiet);
-    let outcome = engine.score(&sel_texts, &mut cache, &cancel, &mut |e| {
+    let unit = if items.len() == selected.len() { "records" } else { "responses" };
+    let outcome = engine.score_items(&items, &mut cache, &cancel, &mut |e| {
         if let ScoreEvent::Progress { done, total, records_per_s, eta_s } = e {
-            let msg = format!("records scored  {records_per_s:.1} records/s  ETA {}", crate::duration::units(eta_s));
+            let msg = format!("{unit} scored  {records_per_s:.1} {unit}/s  ETA {}", crate::duration::units(eta_s));
             progress.update(done as u64, total as u64, &msg);
         }
     })?;
     progress.finish();
+    let turns = if items.len() == selected.len() {
+        String::new()
+    } else {
+        format!(" (the assistant turns of {} records)", selected.len())
+    };
     progress.line(&format!(
-        "scored {} records ({} from cache) with {} [{}]",
+        "scored {} {unit} ({} from cache){turns} with {} [{}]",
         outcome.scored,
         outcome.cached,
         engine.model.dir.display(),
         engine.template.name()
     ));
-    let mut by_pos = vec![None; ds.len()];
-    for (k, s) in selected.iter().zip(outcome.signals) {
-        by_pos[*k] = s;
+    let mut by_pos: Vec<Vec<Option<judge::ModelSignals>>> = vec![Vec::new(); ds.len()];
+    for (k, r) in selected.iter().zip(ranges) {
+        by_pos[*k] = outcome.signals[r].to_vec();
     }
     let template_name = engine.template.name();
     let write_lines = |w: &mut dyn Write| -> Result<()> {
@@ -199,8 +208,8 @@ pub fn score(a: &ScoreArgs) -> Result<i32> {
         for &p in &positions {
             let v = record_json(
                 p,
-                by_pos[p].as_ref(),
-                &texts[p],
+                &judgeables[p],
+                &by_pos[p],
                 &heuristic[p],
                 &cfg,
                 &template_name,
@@ -231,17 +240,20 @@ pub fn score(a: &ScoreArgs) -> Result<i32> {
 }
 
 /// One output line: index, every judge signal of the registry (null when not scored), flags with
-/// reasons, and the model's raw measurements.
+/// reasons, and the model's raw measurements. For a conversation (`j` has turns), the signals are
+/// its worst turn's, `turn` names that turn, `turn_notes` says which turns were skipped or checked,
+/// and `turns` holds every scored turn's measurements.
 pub fn record_json(
     index: usize,
-    m: Option<&judge::ModelSignals>,
-    text: &RecordText,
+    j: &Judgeable,
+    measured: &[Option<judge::ModelSignals>],
     heuristic: &[crate::quality::heuristics::Flag],
     cfg: &JudgeConfig,
     template: &str,
     model: &str,
 ) -> Value {
-    let a = judge::assess(m, text, heuristic, cfg);
+    let refs: Vec<Option<&judge::ModelSignals>> = measured.iter().map(Option::as_ref).collect();
+    let a = judge::assess_record(j, &refs, heuristic, cfg);
     let names: Vec<&str> = a.flags.iter().map(|f| f.name.as_str()).collect();
     let reasons: serde_json::Map<String, Value> = a
         .flags
@@ -257,6 +269,12 @@ pub fn record_json(
     for signal in Signal::judged() {
         o.insert(signal.name().into(), json!(a.signals.as_ref().and_then(|s| signal.read(s))));
     }
+    let conversation = j.responses.iter().any(|r| r.turn.is_some());
+    let m = match a.turn {
+        Some(t) => j.responses.iter().zip(measured).find(|(r, _)| r.turn == Some(t)).and_then(|(_, m)| m.as_ref()),
+        None if !conversation => measured.first().and_then(Option::as_ref),
+        None => None,
+    };
     if let (Some(m), Some(s)) = (m, &a.signals) {
         for (k, x) in [
             ("ifd_ppl", s.ifd_ppl),
@@ -278,6 +296,19 @@ pub fn record_json(
         }
         o.insert("cues".into(), json!(s.cues));
         o.insert("surprising".into(), json!(m.surprising));
+    }
+    if conversation {
+        o.insert("turn".into(), json!(a.turn));
+        o.insert("turn_notes".into(), json!(a.notes));
+        let turns: Vec<Value> = j
+            .responses
+            .iter()
+            .zip(measured)
+            .filter_map(|(r, m)| Some(json!({"turn": r.turn, "measured": m.as_ref()?})))
+            .collect();
+        o.insert("turns".into(), json!(turns));
+    } else if !a.notes.is_empty() {
+        o.insert("turn_notes".into(), json!(a.notes));
     }
     o.insert("template".into(), json!(template));
     o.insert("model".into(), json!(model));
@@ -395,12 +426,27 @@ fn file_in_cache(file: &Path, format: Option<Format>, job: &Value, merged: &[u8]
     let mut entries = Vec::new();
     for line in merged.split(|&b| b == b'\n').filter(|l| !l.is_empty()) {
         let v: Value = serde_json::from_slice(line)?;
-        let (Some(index), false) = (v["index"].as_u64(), v["nll_cz"].is_null()) else { continue };
+        let Some(index) = v["index"].as_u64() else { continue };
         let Some(r) = ds.record(index as usize) else { continue };
+        // Filed under the hash the engine looks each response up by: its texts and, for a
+        // conversation turn, its history.
+        let j = judge::judgeable(&r);
+        if let Some(turns) = v["turns"].as_array() {
+            for t in turns {
+                let Some(resp) = j.responses.iter().find(|x| x.turn.is_some() && json!(x.turn) == t["turn"]) else {
+                    continue;
+                };
+                if let Ok(signals) = serde_json::from_value::<judge::ModelSignals>(t["measured"].clone()) {
+                    entries.push((resp.item().hash(), signals));
+                }
+            }
+            continue;
+        }
+        let (Some(resp), false) = (j.responses.first(), v["nll_cz"].is_null()) else { continue };
         let mut m = v.clone();
         m["tokens"] = v["response_tokens"].clone();
         let Ok(signals) = serde_json::from_value::<judge::ModelSignals>(m) else { continue };
-        entries.push((judge::cache::content_hash(&r.instruction, &r.input, &r.output), signals));
+        entries.push((resp.item().hash(), signals));
     }
     let mut cache = ScoreCache::open(&dir, &key);
     cache.put_many(&entries);

@@ -54,6 +54,17 @@ pub fn content_hash(instruction: &str, input: &str, output: &str) -> u64 {
     h.digest()
 }
 
+/// The hash a conversation turn's measurements are filed under: the [`content_hash`] of its texts
+/// and the context it was scored under (its history in the conversation layout), so the same reply
+/// after another history is measured again.
+pub fn turn_hash(instruction: &str, input: &str, output: &str, context: &str) -> u64 {
+    let mut h = xxhash_rust::xxh3::Xxh3::new();
+    h.update(&content_hash(instruction, input, output).to_le_bytes());
+    h.update(&[0x1d]);
+    h.update(context.as_bytes());
+    h.digest()
+}
+
 /// What happened when a cache file was opened.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct CacheReport {

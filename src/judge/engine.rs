@@ -2,13 +2,13 @@
 //! length-bucketed, right-padded batches, and streams results through [`ScoreEvent`]s. Records whose
 //! text is in the [`ScoreCache`] are not rescored; cancellation is checked between batches.
 
-use super::cache::{CacheKey, ScoreCache, content_hash};
+use super::cache::{CacheKey, ScoreCache, content_hash, turn_hash};
 use super::signals::{ModelSignals, Surprise};
 use crate::dataset::{RecordText, RecordTextBuf};
 use crate::model::LocalModel;
 use crate::model::decoder::{Decoder, KvCache, Mode};
 use crate::model::logprobs::gather_logprobs;
-use crate::prompt::{Template, input_layout, raw_layout};
+use crate::prompt::{ASSISTANT_HEADER, Template, input_layout, raw_layout};
 use anyhow::{Result, anyhow, bail};
 use candle_core::Tensor;
 use rayon::prelude::*;
@@ -95,12 +95,34 @@ pub struct ScoreOutcome {
     pub cancelled: bool,
 }
 
+/// One response to score: a record's triple and, for an assistant turn of a conversation, the
+/// context the trainer puts before it ([`crate::prompt::conversation_context`]), which then takes
+/// the template prompt's place (the input holds the earlier turns, for the input-only context).
+#[derive(Clone, Copy, Debug, Default)]
+pub struct ScoreItem<'a> {
+    pub text: RecordText<'a>,
+    pub context: Option<&'a str>,
+}
+
+impl<'a> ScoreItem<'a> {
+    /// The hash its measurements are filed under in the [`ScoreCache`]: the texts and the context.
+    pub fn hash(&self) -> u64 {
+        let t = &self.text;
+        match self.context {
+            None => content_hash(t.instruction, t.input, t.output),
+            Some(ctx) => turn_hash(t.instruction, t.input, t.output, ctx),
+        }
+    }
+}
+
 /// A model plus the template it scores under.
 pub struct Engine {
     pub model: LocalModel,
     pub template: Template,
     pub opts: EngineOptions,
     alone_ids: Vec<u32>,
+    /// The alone context of a conversation turn: the conversation layout's assistant header.
+    turn_alone_ids: Vec<u32>,
     /// Template openings shared by many prompts (e.g. Alpaca's preamble, with and without input),
     /// with their keys and values computed once: a prompt that starts with one is scored from
     /// the end of it, which gives the same numbers for less work.
@@ -132,8 +154,9 @@ const RAW: usize = 3;
 impl Engine {
     /// An engine for `model` scoring under `template`.
     pub fn new(model: LocalModel, template: Template, opts: EngineOptions) -> Result<Engine> {
-        let mut e = Engine { model, template, opts, alone_ids: vec![], prefixes: vec![] };
+        let mut e = Engine { model, template, opts, alone_ids: vec![], turn_alone_ids: vec![], prefixes: vec![] };
         e.alone_ids = e.context_ids(&e.template.alone()?)?;
+        e.turn_alone_ids = e.context_ids(ASSISTANT_HEADER)?;
         e.prefixes = e.shared_prefixes()?;
         Ok(e)
     }
@@ -226,8 +249,9 @@ impl Engine {
         Ok((cut, context(cut)?))
     }
 
-    /// Builds the sequences of one record.
-    fn build(&self, record: usize, r: &RecordText) -> Result<Built> {
+    /// Builds the sequences of one record (or conversation turn).
+    fn build(&self, record: usize, item: &ScoreItem) -> Result<Built> {
+        let r = &item.text;
         let enc = self.model.tokenizer.encode(r.output, false).map_err(|e| anyhow!("tokenizing: {e}"))?;
         let limit = self.limit();
         let mut y = enc.get_ids().to_vec();
@@ -238,13 +262,20 @@ impl Engine {
             offsets.truncate(y.len());
             truncated = true;
         }
-        let (input, cz) = self.fit_input(r.instruction, r.input, limit - y.len())?;
+        // A conversation turn's context is cut from its start below (its earliest turns go first).
+        let (input, cz, alone) = match item.context {
+            Some(ctx) => (r.input, self.context_ids(ctx)?, &self.turn_alone_ids),
+            None => {
+                let (input, cz) = self.fit_input(r.instruction, r.input, limit - y.len())?;
+                (input, cz, &self.alone_ids)
+            }
+        };
         truncated |= input.len() < r.input.len();
         let mut contexts = vec![(CZ, cz)];
         if !input.is_empty() {
             contexts.push((Z, self.context_ids(&input_layout(input))?));
         }
-        contexts.push((ALONE, self.alone_ids.clone()));
+        contexts.push((ALONE, alone.clone()));
         contexts.push((RAW, self.context_ids(&raw_layout(r.instruction, input))?));
         let seqs = contexts
             .into_iter()
@@ -290,13 +321,25 @@ impl Engine {
         cancel: &AtomicBool,
         on_event: &mut dyn FnMut(ScoreEvent),
     ) -> Result<ScoreOutcome> {
+        let items: Vec<ScoreItem> = records.iter().map(|&text| ScoreItem { text, context: None }).collect();
+        self.score_items(&items, cache, cancel, on_event)
+    }
+
+    /// [`Engine::score`] for responses that may be conversation turns scored under their history.
+    pub fn score_items(
+        &self,
+        records: &[ScoreItem],
+        cache: &mut ScoreCache,
+        cancel: &AtomicBool,
+        on_event: &mut dyn FnMut(ScoreEvent),
+    ) -> Result<ScoreOutcome> {
         let total = records.len();
         let mut out: Vec<Option<ModelSignals>> = vec![None; total];
-        let hashes: Vec<u64> = records.iter().map(|r| content_hash(r.instruction, r.input, r.output)).collect();
+        let hashes: Vec<u64> = records.iter().map(ScoreItem::hash).collect();
         let mut pending = Vec::new();
         let mut cached = 0;
         for (i, r) in records.iter().enumerate() {
-            if r.output.trim().is_empty() {
+            if r.text.output.trim().is_empty() {
                 on_event(ScoreEvent::Scored { position: i, signals: None, cached: false });
             } else if let Some(s) = cache.get(hashes[i]) {
                 out[i] = Some(s.clone());

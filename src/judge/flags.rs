@@ -60,8 +60,14 @@ pub struct JudgeFlag {
 pub struct Assessment {
     /// `None` when the model did not score the record (empty response, malformed record).
     pub signals: Option<Signals>,
-    /// Heuristic flags first, then model flags.
+    /// Heuristic flags first, then tool-call flags, then model flags.
     pub flags: Vec<JudgeFlag>,
+    /// For a conversation: the turn whose signals and model flags the record carries (its worst).
+    #[serde(default)]
+    pub turn: Option<usize>,
+    /// Turns looked at but not scored as prose, and why ([`super::turns::Judgeable::notes`]).
+    #[serde(default)]
+    pub notes: Vec<String>,
 }
 
 /// Weights and thresholds for turning measurements into scores and flags.
@@ -179,7 +185,7 @@ pub fn assess(
         flags.extend(model_flags(m, &s, !text.input.trim().is_empty(), &cfg.flags));
         s
     });
-    Assessment { signals, flags }
+    Assessment { signals, flags, turn: None, notes: Vec::new() }
 }
 
 #[cfg(test)]

@@ -3,7 +3,8 @@
 //!
 //! [`crate::prompt`] lays out the prompt, [`engine`] measures the response's token losses under four contexts
 //! (cached in [`cache`]), [`signals`] derives IFD, instruction gain, continuation and keep from them,
-//! [`flags`] turns those into flags with reasons, [`signal_registry`] lists the per-record signals the
+//! [`flags`] turns those into flags with reasons, [`turns`] splits a conversation into its assistant
+//! turns (each scored with its history) and gives the record its worst turn's verdict, [`signal_registry`] lists the per-record signals the
 //! TUI and `sift score` show, and [`devset`] builds the continuation dev set.
 //!
 //! Definitions (natural log; `s(y|x)` = mean NLL of the response tokens `tok(y)` appended to
@@ -33,13 +34,15 @@ pub mod engine;
 pub mod flags;
 pub mod signal_registry;
 pub mod signals;
+pub mod turns;
 
 pub use crate::prompt::Template;
 pub use cache::{CacheKey, ScoreCache, content_hash};
-pub use engine::{Engine, EngineOptions, ScoreEvent, ScoreOutcome, spawn};
+pub use engine::{Engine, EngineOptions, ScoreEvent, ScoreItem, ScoreOutcome, spawn};
 pub use flags::{Assessment, JudgeConfig, JudgeFlag, ModelFlagConfig, assess};
 pub use signal_registry::{Signal, SignalDef};
 pub use signals::{ContinuationWeights, KeepWeights, ModelSignals, Signals, SurfaceCues};
+pub use turns::{Judgeable, assess_record, judgeable};
 
 use anyhow::Result;
 use std::path::Path;

@@ -528,28 +528,6 @@ pub fn ifd(m: &ModelSignals) -> f32 {
 /// where English runs at about four bytes per token.
 pub const UNCOVERED_BYTES_PER_TOKEN: f32 = 1.5;
 
-/// The main script of `text` other than Latin, by letter count, if any.
-pub fn main_script(text: &str) -> Option<&'static str> {
-    let mut counts: std::collections::HashMap<&'static str, usize> = Default::default();
-    for ch in text.chars().filter(|c| c.is_alphabetic() && !c.is_ascii()) {
-        let script = match ch as u32 {
-            0x00C0..=0x024F | 0x1E00..=0x1EFF => continue,
-            0x0370..=0x03FF => "Greek",
-            0x0400..=0x052F => "Cyrillic",
-            0x0590..=0x05FF => "Hebrew",
-            0x0600..=0x06FF | 0x0750..=0x077F => "Arabic",
-            0x0900..=0x097F => "Devanagari",
-            0x0E00..=0x0E7F => "Thai",
-            0x3040..=0x30FF => "Japanese kana",
-            0x1100..=0x11FF | 0xAC00..=0xD7AF => "Hangul",
-            0x3400..=0x4DBF | 0x4E00..=0x9FFF | 0xF900..=0xFAFF => "Han (Chinese)",
-            _ => "a non-Latin script",
-        };
-        *counts.entry(script).or_default() += 1;
-    }
-    counts.into_iter().max_by_key(|&(name, n)| (n, name)).map(|(name, _)| name)
-}
-
 /// Why the model's likelihoods say nothing about this response, if they do not: the response is
 /// mostly (30% of its letters or more) in a script other than Latin and the model's tokenizer splits
 /// it into near-single bytes, the sign of a language or script the model was not trained on.
@@ -558,15 +536,10 @@ pub fn uncovered(m: &ModelSignals, y: &str) -> Option<String> {
     let per_token = bytes / m.tokens.max(1) as f32;
     // A small-vocabulary tokenizer splits English finely too: only a response mostly in a script
     // other than Latin counts.
-    let letters = y.chars().filter(|c| c.is_alphabetic()).count();
-    let other = y
-        .chars()
-        .filter(|c| c.is_alphabetic() && !c.is_ascii() && !matches!(*c as u32, 0x00C0..=0x024F | 0x1E00..=0x1EFF))
-        .count();
-    if m.tokens < 4 || per_token >= UNCOVERED_BYTES_PER_TOKEN || other * 10 < letters * 3 {
+    if m.tokens < 4 || per_token >= UNCOVERED_BYTES_PER_TOKEN {
         return None;
     }
-    let script = main_script(y).unwrap_or("text");
+    let script = crate::quality::non_latin(y)?;
     Some(format!(
         "not covered by this model: the response is {script} that its tokenizer splits into {per_token:.1} bytes per \
          token (English: about 4), so perplexity, IFD and continuation say nothing here"

@@ -8,6 +8,8 @@ pub(crate) mod phrases;
 pub mod precision;
 mod text;
 
+pub use text::{main_script, non_latin};
+
 use crate::dataset::RecordText;
 use heuristics::{Flag, FlagConfig, Flagger};
 use rayon::prelude::*;

@@ -230,3 +230,40 @@ pub(crate) fn sorted_shared<T: Ord>(a: &[T], b: &[T]) -> usize {
     }
     shared
 }
+
+/// The main script of `text` other than Latin, by letter count, if any.
+pub fn main_script(text: &str) -> Option<&'static str> {
+    let mut counts: HashMap<&'static str, usize> = HashMap::new();
+    for ch in text.chars().filter(|c| c.is_alphabetic() && !c.is_ascii()) {
+        let script = match ch as u32 {
+            0x00C0..=0x024F | 0x1E00..=0x1EFF => continue,
+            0x0370..=0x03FF => "Greek",
+            0x0400..=0x052F => "Cyrillic",
+            0x0590..=0x05FF => "Hebrew",
+            0x0600..=0x06FF | 0x0750..=0x077F => "Arabic",
+            0x0900..=0x097F => "Devanagari",
+            0x0E00..=0x0E7F => "Thai",
+            0x3040..=0x30FF => "Japanese kana",
+            0x1100..=0x11FF | 0xAC00..=0xD7AF => "Hangul",
+            0x3400..=0x4DBF | 0x4E00..=0x9FFF | 0xF900..=0xFAFF => "Han (Chinese)",
+            _ => "a non-Latin script",
+        };
+        *counts.entry(script).or_default() += 1;
+    }
+    counts.into_iter().max_by_key(|&(name, n)| (n, name)).map(|(name, _)| name)
+}
+
+/// The main script of `text` when 30% of its letters or more are in scripts other than Latin: text
+/// that English-bound rules (word and sentence counts, syllables, phrase lists) and a model trained
+/// on English do not read.
+pub fn non_latin(text: &str) -> Option<&'static str> {
+    let letters = text.chars().filter(|c| c.is_alphabetic()).count();
+    let other = text
+        .chars()
+        .filter(|c| c.is_alphabetic() && !c.is_ascii() && !matches!(*c as u32, 0x00C0..=0x024F | 0x1E00..=0x1EFF))
+        .count();
+    if letters == 0 || other * 10 < letters * 3 {
+        return None;
+    }
+    main_script(text)
+}

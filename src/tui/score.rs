@@ -6,9 +6,9 @@ use super::app::App;
 use super::index::Batch;
 use super::jobs::{JobCtx, JobOutput, Signals, background_pool};
 use crate::dataset::Format;
-use crate::dataset::{RecordText, RecordTextBuf};
+use crate::dataset::{Record, RecordTextBuf};
 use crate::judge::signals::Surprise;
-use crate::judge::{self, Engine, JudgeConfig, JudgeFlag, ModelSignals, ScoreCache, ScoreEvent, Signal};
+use crate::judge::{self, Engine, JudgeConfig, JudgeFlag, Judgeable, ModelSignals, ScoreCache, ScoreEvent, Signal};
 use crate::quality::heuristics::Flag;
 use std::collections::{HashMap, HashSet};
 use std::path::PathBuf;
@@ -32,6 +32,9 @@ pub struct Scores {
     pub flags: Vec<JudgeFlag>,
     /// The response's most surprising tokens (byte spans).
     pub surprising: Vec<Surprise>,
+    /// What the judge says besides flags: that the model does not cover the record's language, which
+    /// turns of a conversation it skipped or checked.
+    pub notes: Vec<String>,
 }
 
 /// One record's result: the content hash of the text scored, and the scores (None: nothing to
@@ -85,6 +88,8 @@ pub struct JudgeState {
     pub scored: HashMap<u32, u64>,
     /// The most surprising response tokens of each scored record.
     pub surprising: HashMap<u32, Vec<Surprise>>,
+    /// The judge's notes on each scored record ([`Scores::notes`]).
+    pub notes: HashMap<u32, Vec<String>>,
     /// What the last finished run did.
     pub last: Option<RunStats>,
     /// The running job's report, once it sent one.
@@ -111,6 +116,7 @@ impl Default for JudgeState {
             job: None,
             scored: HashMap::new(),
             surprising: HashMap::new(),
+            notes: HashMap::new(),
             last: None,
             finished: None,
             stopping: false,
@@ -135,6 +141,7 @@ impl JudgeState {
             Some(_) => {
                 self.scored.remove(&id);
                 clear(signals, &mut self.surprising, id);
+                self.notes.remove(&id);
             }
             None => {}
         }
@@ -155,6 +162,7 @@ impl JudgeState {
         signals.model_flags.clear();
         self.scored.clear();
         self.surprising.clear();
+        self.notes.clear();
     }
 }
 
@@ -330,6 +338,7 @@ impl App {
         self.judge.scored.insert(j.id, j.hash);
         let Some(s) = j.scores else {
             clear(&mut self.signals, &mut self.judge.surprising, j.id);
+            self.judge.notes.remove(&j.id);
             return;
         };
         for (signal, v) in s.values {
@@ -341,13 +350,17 @@ impl App {
             self.signals.model_flags.insert(j.id, s.flags);
         }
         self.judge.surprising.insert(j.id, s.surprising);
+        if s.notes.is_empty() {
+            self.judge.notes.remove(&j.id);
+        } else {
+            self.judge.notes.insert(j.id, s.notes);
+        }
     }
 
     /// The content hash of a record's current text, as the judge files it.
     fn text_hash(&self, id: u32) -> Option<u64> {
         let ds = self.session.dataset();
-        let r = ds.record(ds.position(id)?)?;
-        Some(judge::content_hash(&r.instruction, &r.input, &r.output))
+        Some(record_hash(&ds.record(ds.position(id)?)?))
     }
 
     /// Whether streamed scores can change what the list shows or its order.
@@ -378,15 +391,17 @@ fn run(ctx: &JobCtx, req: Request) -> Result<(), String> {
 fn score(ctx: &JobCtx, engine: &Engine, req: &Request) -> Result<(), String> {
     use rayon::prelude::*;
     let b = &req.batch;
-    let texts: Vec<RecordTextBuf> = b
-        .spans
-        .par_iter()
-        .map(|&(s, e)| RecordTextBuf::from(crate::dataset::format::decode(req.format, &b.raws[s..e]).record))
-        .collect();
+    let records: Vec<Record> =
+        b.spans.par_iter().map(|&(s, e)| crate::dataset::format::decode(req.format, &b.raws[s..e]).record).collect();
+    // A conversation is scored turn by turn; its record is assessed once every turn is in.
+    let judgeables: Vec<Judgeable> = records.par_iter().map(judge::judgeable).collect();
     if ctx.cancelled() {
         return Ok(());
     }
-    let texts: Vec<RecordText> = texts.iter().map(RecordTextBuf::as_text).collect();
+    let (items, ranges) = judge::turns::items(&judgeables);
+    let owner: Vec<usize> = ranges.iter().enumerate().flat_map(|(k, r)| r.clone().map(move |_| k)).collect();
+    let mut got: Vec<Vec<Option<ModelSignals>>> = ranges.iter().map(|r| vec![None; r.len()]).collect();
+    let mut left: Vec<usize> = ranges.iter().map(|r| r.len()).collect();
     let mut cache = match &req.cache_dir {
         Some(d) => ScoreCache::open(d, &engine.cache_key()),
         None => ScoreCache::disabled("no cache directory"),
@@ -398,27 +413,44 @@ fn score(ctx: &JobCtx, engine: &Engine, req: &Request) -> Result<(), String> {
             ctx.output(JobOutput::Judge(JudgeMsg::Results(std::mem::take(buf))));
         }
     };
+    let heuristic = |id: u32| req.heuristics.get(&id).map_or(&[][..], Vec::as_slice);
+    // Records with nothing to score (a conversation of tool calls only) are assessed now.
+    for k in (0..records.len()).filter(|&k| ranges[k].is_empty()) {
+        buf.push(judged(b.ids[k], &records[k], &judgeables[k], &[], heuristic(b.ids[k]), &req.cfg));
+    }
     if req.cache_only {
-        for (position, t) in texts.iter().enumerate() {
-            let hash = judge::content_hash(t.instruction, t.input, t.output);
-            if let Some(m) = cache.get(hash) {
-                let id = b.ids[position];
-                let heuristic = req.heuristics.get(&id).map_or(&[][..], Vec::as_slice);
-                buf.push(judged(id, t, Some(m.clone()), heuristic, &req.cfg));
+        // Reopening: only records whose every turn is in the cache come back; nothing is scored.
+        let mut cached = 0;
+        for k in (0..records.len()).filter(|&k| !ranges[k].is_empty()) {
+            let got: Option<Vec<Option<ModelSignals>>> = items[ranges[k].clone()]
+                .iter()
+                .map(|it| {
+                    if it.text.output.trim().is_empty() {
+                        Some(None)
+                    } else {
+                        cache.get(it.hash()).map(|s| Some(s.clone()))
+                    }
+                })
+                .collect();
+            if let Some(m) = got {
+                buf.push(judged(b.ids[k], &records[k], &judgeables[k], &m, heuristic(b.ids[k]), &req.cfg));
+                cached += 1;
             }
         }
-        let cached = buf.len();
         flush(&mut buf);
         let stats = RunStats { records: b.ids.len(), scored: 0, cached, cancelled: false };
         ctx.output(JobOutput::Judge(JudgeMsg::Done(stats)));
         return Ok(());
     }
     let outcome = engine
-        .score(&texts, &mut cache, &ctx.cancel_flag(), &mut |ev| match ev {
+        .score_items(&items, &mut cache, &ctx.cancel_flag(), &mut |ev| match ev {
             ScoreEvent::Scored { position, signals, .. } => {
-                let id = b.ids[position];
-                let heuristic = req.heuristics.get(&id).map_or(&[][..], Vec::as_slice);
-                buf.push(judged(id, &texts[position], signals, heuristic, &req.cfg));
+                let k = owner[position];
+                got[k][position - ranges[k].start] = signals;
+                left[k] -= 1;
+                if left[k] == 0 {
+                    buf.push(judged(b.ids[k], &records[k], &judgeables[k], &got[k], heuristic(b.ids[k]), &req.cfg));
+                }
                 if flushed.elapsed() >= FLUSH {
                     flush(&mut buf);
                     flushed = Instant::now();
@@ -438,15 +470,50 @@ fn score(ctx: &JobCtx, engine: &Engine, req: &Request) -> Result<(), String> {
     Ok(())
 }
 
+/// The hash of the record text the judge's scores are for: its instruction, every other turn and
+/// its response, as [`super::app::search_fields`] reads them (an edit to an earlier turn counts).
+fn record_hash(r: &Record) -> u64 {
+    judge::content_hash(&r.instruction, &r.input_and_context(), &r.output)
+}
+
 /// The assessment of one record, as `sift score` makes it: heuristic flags in, model flags out.
-fn judged(id: u32, t: &RecordText, m: Option<ModelSignals>, heuristic: &[Flag], cfg: &JudgeConfig) -> Judged {
-    let hash = judge::content_hash(t.instruction, t.input, t.output);
-    let mut a = judge::assess(m.as_ref(), t, heuristic, cfg);
+fn judged(
+    id: u32,
+    r: &Record,
+    j: &Judgeable,
+    m: &[Option<ModelSignals>],
+    heuristic: &[Flag],
+    cfg: &JudgeConfig,
+) -> Judged {
+    let hash = record_hash(r);
+    let refs: Vec<Option<&ModelSignals>> = m.iter().map(Option::as_ref).collect();
+    let mut a = judge::assess_record(j, &refs, heuristic, cfg);
+    // The surprising tokens mark the response the detail pane shows: a single exchange's.
+    let surprising = match a.turn {
+        None => m.first().cloned().flatten().map(|m| m.surprising).unwrap_or_default(),
+        Some(_) => Vec::new(),
+    };
+    let mut notes: Vec<String> = a.signals.as_ref().and_then(|s| s.uncovered.clone()).into_iter().collect();
+    if let (Some(t), Some(_)) = (a.turn, &a.signals) {
+        notes.push(format!("scores are turn {t}'s, the worst of the conversation"));
+    }
+    notes.append(&mut a.notes);
     let scores = a.signals.take().map(|s| Scores {
         values: Signal::judged().filter_map(|k| Some((k, k.read(&s)?))).collect(),
         // Heuristic flags come first; the app has those already.
         flags: a.flags.split_off(heuristic.len().min(a.flags.len())),
-        surprising: m.map(|m| m.surprising).unwrap_or_default(),
+        surprising,
+        notes: notes.clone(),
+    });
+    // A record with no scored turn still shows its tool-call flags and notes.
+    let scores = scores.or_else(|| {
+        let flags = a.flags.split_off(heuristic.len().min(a.flags.len()));
+        (!flags.is_empty() || !notes.is_empty()).then(|| Scores {
+            values: Vec::new(),
+            flags,
+            surprising: Vec::new(),
+            notes,
+        })
     });
     Judged { id, hash, scores }
 }

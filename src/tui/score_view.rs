@@ -91,8 +91,8 @@ pub fn value_text(v: f32) -> String {
 }
 
 /// The head of the detail pane for record `id`: every flag with its reason and measured precision
-/// (heuristic ones, then the
-/// model's), the signal values, and whether the judge is still working on it.
+/// (heuristic ones, then the model's), the judge's notes (a language the model does not cover, the
+/// turns of a conversation it skipped), the signal values, and whether the judge is still working on it.
 pub fn detail_lines(app: &App, id: u32) -> Vec<Line<'static>> {
     let mut lines = Vec::new();
     let flag = |name: &str, reason: &str, color| {
@@ -106,6 +106,13 @@ pub fn detail_lines(app: &App, id: u32) -> Vec<Line<'static>> {
     }
     for f in app.signals.model_flags(id) {
         lines.push(flag(&format!("model {}", f.name), &with_precision(&f.name, &f.reason), Color::Red));
+    }
+    // What the judge says besides flags: "not covered by this model", skipped or checked turns.
+    for note in app.judge.notes.get(&id).into_iter().flatten() {
+        lines.push(Line::styled(
+            format!("judge: {}", sanitize_lines(note).join(" ")),
+            Style::default().fg(Color::Yellow),
+        ));
     }
     let mut values: Vec<String> =
         Signal::all().filter_map(|s| app.signals.value(s, id).map(|v| format!("{s} {}", value_text(v)))).collect();

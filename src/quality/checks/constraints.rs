@@ -272,6 +272,11 @@ static ITEMS: LazyLock<Regex> = LazyLock::new(|| {
 });
 
 pub(super) fn counts(instruction: &str, input: &str, output: &str) -> Option<CheckResult> {
+    // Words, sentences and syllables are counted the English way (spaces, '.', vowel groups): on a
+    // response mostly in another script these checks stay silent; paragraphs and items are lines.
+    if crate::quality::non_latin(output).is_some() {
+        return paragraphs(instruction, output).or_else(|| items(instruction, input, output));
+    }
     haiku(instruction, output)
         .or_else(|| duration(instruction, output))
         .or_else(|| words(instruction, output))
@@ -596,6 +601,11 @@ static TRANSLATE_TO: LazyLock<Regex> = LazyLock::new(|| {
 });
 
 pub(super) fn form(instruction: &str, output: &str) -> Option<CheckResult> {
+    // One word and a metaphor are read the English way: on a response mostly in another script only
+    // the script itself is checked.
+    if crate::quality::non_latin(output).is_some() {
+        return script(instruction, output);
+    }
     one_word(instruction, output)
         .or_else(|| case(instruction, output))
         .or_else(|| metaphor(instruction, output))

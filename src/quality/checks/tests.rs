@@ -401,3 +401,21 @@ fn poem_lines_are_counted() {
     assert!(passes(FlagKind::CountMismatch, "Write a 4-line poem about spring.", "", four));
     assert!(result(FlagKind::CountMismatch, "Write a 4-line poem about spring.", "", "One line only.").is_none());
 }
+
+#[test]
+fn counts_read_the_english_way_stay_silent_on_other_scripts() {
+    // Chinese is written without spaces and ends sentences with 。: counted the English way, this
+    // would be "asked for 10 words, has 1".
+    let zh = "今天天气很好，阳光明媚，我们去公园散步吧。";
+    assert!(fails(FlagKind::CountMismatch, "Write a 10-word sentence about the weather in Chinese.", "", zh).is_none());
+    assert!(result(FlagKind::CountMismatch, "Answer in exactly two sentences.", "", zh).is_none());
+    let ar = "الطقس جميل اليوم والشمس مشرقة";
+    assert!(result(FlagKind::CountMismatch, "Write a haiku about the sun in Arabic.", "", ar).is_none());
+    assert!(result(FlagKind::FormMismatch, "Answer in one word.", "", zh).is_none());
+    // Lines and list items are counted in any script; the script check still reads the script.
+    let list = "1. 苹果\n2. 香蕉\n3. 橙子";
+    assert!(fails(FlagKind::CountMismatch, "List 5 fruits in Chinese.", "", list).is_some_and(|d| d.contains("has 3")));
+    assert!(passes(FlagKind::FormMismatch, "Translate the sentence into Chinese.", "Good morning", zh));
+    // English is counted as before.
+    assert!(fails(FlagKind::CountMismatch, "Write a 10-word sentence about rain.", "", "Rain falls softly.").is_some());
+}
