@@ -356,6 +356,7 @@ impl App {
             self.absorb_search(msg.ids, msg.done);
             self.search.scanned = msg.scanned;
             self.search.total = msg.total;
+            super::conversation::follow(self);
         }
         self.judge_tick() || changed
     }

@@ -7,6 +7,7 @@
 
 pub mod app;
 pub mod config;
+pub mod conversation;
 pub mod histogram;
 pub mod index;
 mod input;
