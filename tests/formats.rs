@@ -194,8 +194,6 @@ fn files_that_are_not_instruction_data_get_one_clear_error() {
         ("dataset_info.json", "2 named entries"),
         ("pretrain.jsonl", "pretraining text records"),
         ("data.csv", "CSV text with the header `instruction,input,output`"),
-        ("data.jsonl.gz", "gzip-compressed"),
-        ("data.parquet", "Parquet"),
     ] {
         match Dataset::open(&fixture(name), None) {
             Err(e @ OpenError::NotInstructionData { .. }) => assert!(e.to_string().contains(says), "{name}: {e}"),
@@ -410,4 +408,132 @@ fn images_kto_and_preference_exports() {
     );
     let (code, text, _) = export("sharegpt_tools.json", "trl-dpo", &[]);
     assert_eq!(code, 1, "records without a pair are listed, not dropped: {text}");
+}
+
+/// A small Parquet file written with the parquet crate's own writer (snappy-compressed, as pandas
+/// and the datasets library write them): Alpaca columns, `rows` of (instruction, input, output).
+fn write_parquet(path: &std::path::Path, rows: &[(&str, &str, &str)]) {
+    use parquet::basic::Compression;
+    use parquet::data_type::{ByteArray, ByteArrayType};
+    use parquet::file::properties::WriterProperties;
+    use parquet::file::writer::SerializedFileWriter;
+    use std::sync::Arc;
+    let schema = "message rows { REQUIRED BYTE_ARRAY instruction (UTF8); REQUIRED BYTE_ARRAY input (UTF8); \
+                  REQUIRED BYTE_ARRAY output (UTF8); }";
+    let schema = Arc::new(parquet::schema::parser::parse_message_type(schema).unwrap());
+    let props = Arc::new(WriterProperties::builder().set_compression(Compression::SNAPPY).build());
+    let mut w = SerializedFileWriter::new(std::fs::File::create(path).unwrap(), schema, props).unwrap();
+    let mut group = w.next_row_group().unwrap();
+    let mut column = 0;
+    while let Some(mut col) = group.next_column().unwrap() {
+        let values: Vec<ByteArray> = rows.iter().map(|r| [r.0, r.1, r.2][column].into()).collect();
+        col.typed::<ByteArrayType>().write_batch(&values, None, None).unwrap();
+        col.close().unwrap();
+        column += 1;
+    }
+    group.close().unwrap();
+    w.close().unwrap();
+}
+
+#[test]
+fn gzip_and_parquet_are_read_only_sources() {
+    use sift::dataset::Source;
+    use sift::session::{OpenOptions, Session, SessionError, Status};
+    // gzip: one of the fixtures, compressed.
+    let ds = Dataset::open(&fixture("data.jsonl.gz"), None).unwrap();
+    assert_eq!((ds.source(), ds.format(), ds.len()), (Source::Gzip, Format::Alpaca, 1));
+    assert_eq!(ds.record(0).unwrap().output, "b");
+    // A file that only looks like Parquet: one clear error, exit 2.
+    let Err(e) = Dataset::open(&fixture("data.parquet"), None) else { panic!("a damaged Parquet file opened") };
+    assert!(matches!(e, OpenError::Source { .. }) && e.to_string().contains("cannot read the Parquet file"), "{e}");
+    let out = sift().arg("stats").arg(fixture("data.parquet")).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+
+    let dir = tempfile::tempdir().unwrap();
+    let pq = dir.path().join("train.parquet");
+    write_parquet(&pq, &[("Name a colour.", "", "Red."), ("Translate.", "Bonjour", "Hello")]);
+    let on_disk = std::fs::read(&pq).unwrap();
+    let ds = Dataset::open(&pq, None).unwrap();
+    assert_eq!((ds.source(), ds.format(), ds.len()), (Source::Parquet, Format::Alpaca, 2));
+    assert_eq!(ds.record(1).unwrap().input, "Bonjour");
+
+    // Read commands: check, stats, export.
+    let out = sift().arg("check").arg(&pq).output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("2 records, 0 problems"));
+    let out = sift().args(["stats", "--json"]).arg(&pq).output().unwrap();
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["records"], 2);
+    let exported = dir.path().join("out.jsonl");
+    let out = sift()
+        .arg("export")
+        .arg(&pq)
+        .args(["--select", "all", "--to", "openai", "--out"])
+        .arg(&exported)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    let rows: Vec<serde_json::Value> =
+        std::fs::read_to_string(&exported).unwrap().lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert_eq!(rows[1]["messages"][1]["content"], "Hello");
+
+    // Review state works on it.
+    let out = sift().arg("set").arg(&pq).args(["--index", "1", "--status", "accepted"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(Session::open_read_only(&pq, None).unwrap().status(1), Status::Accepted);
+
+    // Edits: refused in place, naming save-as; saved with --save-as to JSONL.
+    let out =
+        sift().arg("edit").arg(&pq).args(["--index", "0", "--field", "output", "--value", "Blue."]).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("Parquet file") && err.contains("save-as"), "{err}");
+    assert_eq!(std::fs::read(&pq).unwrap(), on_disk, "the source is never rewritten");
+    let saved = dir.path().join("train.jsonl");
+    let out = sift()
+        .arg("edit")
+        .arg(&pq)
+        .args(["--index", "0", "--field", "output", "--value", "Blue.", "--save-as"])
+        .arg(&saved)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(
+        std::fs::read_to_string(&saved).unwrap(),
+        "{\"instruction\": \"Name a colour.\", \"input\": \"\", \"output\": \"Blue.\"}\n\
+         {\"instruction\": \"Translate.\", \"input\": \"Bonjour\", \"output\": \"Hello\"}\n"
+    );
+    assert_eq!(std::fs::read(&pq).unwrap(), on_disk);
+
+    // A session on the gzip source: save refuses, save-as writes JSONL and then saves in place.
+    let (_d, gz) = copy_to_temp(&fixture("data.jsonl.gz"));
+    let mut s = Session::open(&gz, &OpenOptions::default()).unwrap();
+    s.set_field(0, Field::Output, "c").unwrap();
+    assert!(matches!(s.save(false), Err(SessionError::ReadOnlySource { .. })));
+    assert!(matches!(s.save_as(&gz.with_extension("gz2.gz")), Err(SessionError::SaveAsText { .. })));
+    let to = gz.with_file_name("data.jsonl");
+    s.save_as(&to).unwrap();
+    assert_eq!(std::fs::read_to_string(&to).unwrap(), "{\"instruction\": \"a\", \"output\": \"c\"}\n");
+    s.set_field(0, Field::Output, "d").unwrap();
+    s.save(false).unwrap();
+}
+
+#[test]
+fn preference_pairs_export_to_llamafactory_ranking() {
+    let (code, text, rows) = export("dpo.json", "llamafactory", &[]);
+    assert_eq!(code, 0, "{text}");
+    let (row, entry) = (&rows[0], &rows[1]);
+    assert_eq!(row["messages"], serde_json::json!([{"role": "user", "content": "Give me a synonym for happy."}]));
+    assert_eq!(row["chosen"], serde_json::json!({"role": "assistant", "content": "Joyful."}));
+    assert_eq!(row["rejected"], serde_json::json!({"role": "assistant", "content": "Sad."}));
+    assert_eq!(entry["ranking"], true);
+    assert_eq!(
+        (entry["columns"]["chosen"].as_str(), entry["columns"]["rejected"].as_str()),
+        (Some("chosen"), Some("rejected"))
+    );
+    // Every shape of pair; one whose responses are conversations is listed, not dropped.
+    let (code, text, rows) = export("trl_dpo.jsonl", "llamafactory", &[]);
+    assert_eq!(rows.len() - 1, 3, "{text}");
+    assert_eq!(code, 0, "{text}");
+    assert_eq!(rows[0]["chosen"]["content"], " blue.");
 }

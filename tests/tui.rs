@@ -148,6 +148,124 @@ fn snapshot_conversation() {
     assert!(String::from_utf8_lossy(app.session.dataset().raw(1)).contains("X4"));
 }
 
+fn formats_fixture(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/formats").join(name)
+}
+
+/// A copy of a fixture of tests/fixtures/formats in `dir`.
+fn copy_fixture(dir: &Path, name: &str) -> PathBuf {
+    let to = dir.join(name);
+    std::fs::copy(formats_fixture(name), &to).unwrap();
+    to
+}
+
+#[test]
+fn snapshot_tool_calls_tools_and_media() {
+    let d = tempfile::tempdir().unwrap();
+    let mut app = indexed(&copy_fixture(d.path(), "openai_tools.jsonl"));
+    let t = screen(&mut app, 100, 44);
+    let shown = text(&t);
+    for want in ["tools: convert (schema below)", "─ tool #3 · result of call_1", "→ call convert", "\"amount\": 100,"]
+    {
+        assert!(shown.contains(want), "missing `{want}`:\n{shown}");
+    }
+    assert!(!shown.contains("{\"amount\": 100"), "arguments are pretty-printed, not raw:\n{shown}");
+    insta::assert_snapshot!("tool_calls", t.backend());
+    keys(&mut app, "j");
+    let shown = text(&screen(&mut app, 100, 30));
+    assert!(shown.contains("[image] https://example.org/cat.png"), "{shown}");
+}
+
+#[test]
+fn snapshot_preference_side_by_side_and_rejected_edit() {
+    let d = tempfile::tempdir().unwrap();
+    let mut app = indexed(&copy_fixture(d.path(), "trl_dpo.jsonl"));
+    keys(&mut app, "j");
+    let t = screen(&mut app, 100, 24);
+    let shown = text(&t);
+    let row = shown.lines().find(|l| l.contains("Blue.")).unwrap_or_default();
+    assert!(row.contains("Blue.") && row.contains("│ Green."), "chosen and rejected share a row:\n{shown}");
+    insta::assert_snapshot!("preference", t.backend());
+    // user #0, chosen assistant #1, rejected #0.
+    keys(&mut app, "<tab><tab>eNot <esc>");
+    let r = app.session.dataset().record(1).unwrap();
+    assert_eq!(r.preference.unwrap().rejected[0].text, "Not Green.");
+    assert_eq!(r.output, "Blue.", "the chosen response is untouched");
+}
+
+#[test]
+fn kto_label_is_shown() {
+    let d = tempfile::tempdir().unwrap();
+    let mut app = indexed(&copy_fixture(d.path(), "kto.jsonl"));
+    keys(&mut app, "j");
+    let shown = text(&screen(&mut app, 100, 24));
+    assert!(shown.contains("KTO label: undesirable (false)"), "{shown}");
+}
+
+#[test]
+fn a_text_part_is_edited_in_place_and_stays_a_part() {
+    let d = tempfile::tempdir().unwrap();
+    let mut app = indexed(&copy_fixture(d.path(), "lf_v1.jsonl"));
+    keys(&mut app, "j");
+    let shown = text(&screen(&mut app, 100, 24));
+    assert!(shown.contains("assistant #1 · part 1"), "{shown}");
+    // user #0, assistant #1 part 0, part 1.
+    keys(&mut app, "<tab><tab>eX<esc>");
+    let raw = String::from_utf8_lossy(app.session.dataset().raw(1)).into_owned();
+    assert!(
+        raw.contains(r#"[{"type": "text", "value": "It is red."}, {"type": "text", "value": "XIt has two moons."}]"#),
+        "{raw}"
+    );
+    keys(&mut app, "<tab>");
+    assert_eq!(app.conversation.focus, 0, "Tab wraps round");
+    keys(&mut app, "u");
+    let original = std::fs::read_to_string(formats_fixture("lf_v1.jsonl")).unwrap();
+    assert_eq!(app.session.dataset().raw(1), original.lines().nth(1).unwrap().as_bytes(), "undo restores the bytes");
+}
+
+#[test]
+fn saving_a_gzip_source_asks_for_a_jsonl_path() {
+    let d = tempfile::tempdir().unwrap();
+    let gz = copy_fixture(d.path(), "data.jsonl.gz");
+    let before = std::fs::read(&gz).unwrap();
+    let mut app = indexed(&gz);
+    keys(&mut app, "<tab><tab>eX<esc>w");
+    let want = d.path().join("data.jsonl").display().to_string();
+    match &app.mode {
+        Mode::Prompt { text, .. } => assert_eq!(text, &want),
+        _ => panic!("save on a read-only source asks for a path; message {:?}", app.message),
+    }
+    keys(&mut app, "<enter>");
+    assert_eq!(std::fs::read_to_string(&want).unwrap(), "{\"instruction\": \"a\", \"output\": \"Xb\"}\n");
+    assert_eq!(std::fs::read(&gz).unwrap(), before, "the compressed source is never rewritten");
+    assert!(!app.session.is_modified());
+}
+
+#[test]
+fn a_search_match_in_a_later_turn_focuses_that_turn() {
+    let d = tempfile::tempdir().unwrap();
+    let mut turns = vec![];
+    for k in 0..12 {
+        let role = if k % 2 == 0 { "user" } else { "assistant" };
+        let text = if k == 8 {
+            "Add the peppers last.".to_string()
+        } else {
+            format!("Step {k} of the recipe, nothing special here.")
+        };
+        turns.push(serde_json::json!({"role": role, "content": text}));
+    }
+    let line = serde_json::json!({"messages": turns}).to_string();
+    let other = r#"{"messages": [{"role": "user", "content": "Hi"}, {"role": "assistant", "content": "Hello"}]}"#;
+    let mut app = indexed(&write(d.path(), "chat.jsonl", &format!("{other}\n{line}\n")));
+    keys(&mut app, "/peppers<enter>");
+    assert_eq!(app.current(), Some(1));
+    assert_eq!(app.conversation.focus, 8, "the matching turn has the focus");
+    let shown = text(&screen(&mut app, 100, 24));
+    assert!(shown.contains("peppers"), "the focused turn is scrolled into view:\n{shown}");
+    keys(&mut app, "<tab>");
+    assert_eq!(app.conversation.focus, 9, "Tab moves on from the match");
+}
+
 #[test]
 fn script_search_accept_edit_undo_save_reopen() {
     let d = tempfile::tempdir().unwrap();

@@ -84,15 +84,31 @@ pub struct EditArgs<'a> {
     pub value: &'a str,
     /// Overwrite a file changed on disk or marked read-only.
     pub force: bool,
+    /// Save to this file instead (the only way for a read-only source).
+    pub save_as: Option<&'a Path>,
     pub wait: bool,
 }
 
 pub fn edit(file: &Path, format: Option<Format>, a: EditArgs<'_>) -> Result<i32> {
-    let EditArgs { index, field, value, force, wait } = a;
+    let EditArgs { index, field, value, force, save_as, wait } = a;
     let mut session = open(file, format, wait)?;
+    let source = session.dataset().source();
+    if source.is_read_only() && save_as.is_none() {
+        // Refused before the edit is made, so nothing waits in the journal.
+        return Err(crate::session::SessionError::ReadOnlySource { file: shown(file), what: source.describe() }.into());
+    }
     session.set_field(index, field, value)?;
-    session.save(force).with_context(|| format!("the edit is kept in the journal of {}", shown(file)))?;
-    println!("record {index}: saved");
+    let kept = || format!("the edit is kept in the journal of {}", shown(file));
+    match save_as {
+        Some(to) => {
+            session.save_as(to).with_context(kept)?;
+            println!("record {index}: saved to {}", shown(to));
+        }
+        None => {
+            session.save(force).with_context(kept)?;
+            println!("record {index}: saved");
+        }
+    }
     Ok(0)
 }
 
@@ -175,8 +191,15 @@ fn batch_command(session: &mut Session, line: &str) -> Result<String> {
             session.save(true)?;
             "saved".into()
         }
+        "save-as" => {
+            let to = [arg1, rest].iter().filter(|s| !s.is_empty()).copied().collect::<Vec<_>>().join(" ");
+            anyhow::ensure!(!to.is_empty(), "`save-as` needs a file name");
+            session.save_as(Path::new(&to))?;
+            format!("saved as {}", shown(Path::new(&to)))
+        }
         _ => anyhow::bail!(
-            "unknown command `{cmd}` (status, tag, untag, note, edit, insert, duplicate, delete, undo, redo, save, save!)"
+            "unknown command `{cmd}` (status, tag, untag, note, edit, insert, duplicate, delete, undo, redo, save, \
+             save!, save-as)"
         ),
     })
 }

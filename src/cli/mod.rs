@@ -95,12 +95,16 @@ pub enum Command {
         /// Overwrite even if the file changed on disk since it was read, or is read-only.
         #[arg(long)]
         force: bool,
+        /// Save to this JSONL file instead of the file read (needed for `.jsonl.gz` and Parquet
+        /// sources, which sift never rewrites).
+        #[arg(long, value_name = "FILE")]
+        save_as: Option<PathBuf>,
         /// When another sift process is changing the file, wait for it instead of failing (exit 2).
         #[arg(long)]
         wait: bool,
     },
     /// Apply commands from stdin, one per line (status N S, tag N T, untag N T, note N TEXT,
-    /// edit N FIELD TEXT, insert N, duplicate N, delete N, undo, redo, save, save!); prints `ok`
+    /// edit N FIELD TEXT, insert N, duplicate N, delete N, undo, redo, save, save!, save-as FILE); prints `ok`
     /// once each change is journaled. TEXT may be a JSON string literal.
     Batch {
         file: PathBuf,
@@ -225,8 +229,9 @@ pub fn run(cli: Cli) -> Result<i32> {
         Some(Command::Set { file, index, status, tag, untag, note, wait }) => {
             data::set(&file, format, wait, index, status, &tag, &untag, note.as_deref())
         }
-        Some(Command::Edit { file, index, field, value, force, wait }) => {
-            data::edit(&file, format, data::EditArgs { index, field, value: &value, force, wait })
+        Some(Command::Edit { file, index, field, value, force, save_as, wait }) => {
+            let save_as = save_as.as_deref();
+            data::edit(&file, format, data::EditArgs { index, field, value: &value, force, save_as, wait })
         }
         Some(Command::Batch { file, wait }) => {
             data::batch(&file, format, wait, std::io::stdin().lock(), std::io::stdout().lock())

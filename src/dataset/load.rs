@@ -3,6 +3,7 @@
 use super::format::{self, Format};
 use super::json::{self, Style};
 use super::scan::{self, Container, Problem, ProblemKind, Span};
+use super::source::{self, Source, SourceError};
 use super::{Dataset, DiskStamp, Entry};
 use rayon::prelude::*;
 use std::collections::HashMap;
@@ -21,6 +22,8 @@ pub enum OpenError {
     UnknownFormat { path: String, expected: String, found: String },
     #[error("{path} is not instruction data: {found}")]
     NotInstructionData { path: String, found: String },
+    #[error("cannot read {path}: {source}")]
+    Source { path: String, source: SourceError },
 }
 
 /// Reads and opens `path`.
@@ -31,8 +34,28 @@ pub fn open(path: &Path, forced: Option<Format>) -> Result<Dataset, OpenError> {
     from_bytes(path, buf, forced, meta.modified().ok())
 }
 
-/// Opens a dataset from bytes already read.
+/// Opens a dataset from bytes already read: JSON or JSONL, or a read-only source (gzip, Parquet)
+/// decoded first.
 pub fn from_bytes(
+    path: &Path,
+    buf: Vec<u8>,
+    forced: Option<Format>,
+    modified: Option<std::time::SystemTime>,
+) -> Result<Dataset, OpenError> {
+    let kind = Source::sniff(&buf);
+    let bad = |source| OpenError::Source { path: path.display().to_string(), source };
+    let plain = match kind {
+        Source::File => buf,
+        Source::Gzip => source::gunzip(&buf).map_err(bad)?,
+        Source::Parquet => source::parquet_to_jsonl(buf).map_err(bad)?,
+    };
+    let mut ds = from_plain(path, plain, forced, modified)?;
+    ds.source = kind;
+    Ok(ds)
+}
+
+/// Opens a dataset from JSON or JSONL bytes.
+fn from_plain(
     path: &Path,
     buf: Vec<u8>,
     forced: Option<Format>,
@@ -114,6 +137,7 @@ pub fn from_bytes(
         problems,
         stamp: DiskStamp { len: buf.len() as u64, modified, hash },
         buf,
+        source: Source::File,
     })
 }
 

@@ -9,11 +9,13 @@ pub mod json;
 mod load;
 pub mod save;
 pub mod scan;
+pub mod source;
 mod text;
 
 pub use format::{Decoded, Field, Format, Record, Role, Turn};
 pub use load::OpenError;
 pub use scan::{Container, Problem, ProblemKind, Span};
+pub use source::Source;
 pub use text::{RecordText, RecordTextBuf};
 
 use json::Style;
@@ -88,6 +90,8 @@ pub struct Dataset {
     separator: Vec<u8>,
     problems: Vec<Problem>,
     stamp: DiskStamp,
+    /// A read-only source (gzip, Parquet) is saved with save-as only.
+    source: Source,
 }
 
 impl Dataset {
@@ -106,9 +110,11 @@ impl Dataset {
         &self.path
     }
 
-    /// Points the dataset at another file (after a save-as).
+    /// Points the dataset at another file (after a save-as): a file sift wrote, so saved in
+    /// place from then on.
     pub fn set_path(&mut self, path: &Path) {
         self.path = path.to_path_buf();
+        self.source = Source::File;
     }
 
     /// Number of records (malformed ones included).
@@ -124,6 +130,11 @@ impl Dataset {
     /// The detected (or forced) format.
     pub fn format(&self) -> Format {
         self.format
+    }
+
+    /// Where the bytes came from: a file saved in place, or a read-only source.
+    pub fn source(&self) -> Source {
+        self.source
     }
 
     /// Array or JSONL.

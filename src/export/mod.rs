@@ -302,6 +302,7 @@ fn encode(
     trainer: Option<ExternalTrainer>,
     rec: &crate::dataset::Record,
     source: Format,
+    ranking: bool,
     trimmed: &mut usize,
 ) -> Result<String, String> {
     if trainer == Some(ExternalTrainer::LlamaFactory) {
@@ -314,6 +315,7 @@ fn encode(
     match target {
         Target::Alpaca => json(serde_json::to_string(&rows::alpaca(rec, source)?)),
         Target::ShareGpt => json(serde_json::to_string(&rows::sharegpt(rec)?)),
+        Target::LlamaFactory if ranking => json(serde_json::to_string(&rows::llamafactory_ranking(rec)?)),
         Target::LlamaFactory => json(serde_json::to_string(&rows::llamafactory(rec)?)),
         Target::OpenAi | Target::Axolotl => json(serde_json::to_string(&rows::messages(rec))),
         Target::TrlKto => json(serde_json::to_string(&rows::kto(rec)?)),
@@ -408,6 +410,9 @@ pub fn export(session: &Session, req: &ExportRequest) -> Result<ExportSummary, E
     summary.selected = positions.len();
     let mut encoded: Vec<String> = Vec::with_capacity(positions.len());
     let mut untrained_turns = 0;
+    // Preference pairs go to LLaMA-Factory in its ranking form (`"ranking": true`, trained with DPO).
+    let ranking = req.target == Target::LlamaFactory
+        && positions.iter().any(|&p| ds.record(p).is_some_and(|r| r.preference.is_some()));
     for &pos in &positions {
         let Some(dec) = ds.decoded(pos) else {
             summary.skipped_malformed.push(Skipped { index: pos, reason: "not a valid JSON object".into() });
@@ -424,7 +429,7 @@ pub fn export(session: &Session, req: &ExportRequest) -> Result<ExportSummary, E
             summary.skipped_unrepresentable.push(Skipped { index: pos, reason });
             continue;
         }
-        match encode(req.target, trainer, &dec.record, ds.format(), &mut summary.trimmed_trailing_turns) {
+        match encode(req.target, trainer, &dec.record, ds.format(), ranking, &mut summary.trimmed_trailing_turns) {
             Ok(row) => {
                 untrained_turns +=
                     usize::from(dec.record.turns.iter().any(|t| t.role == Role::Assistant && !t.trained));
@@ -439,7 +444,15 @@ pub fn export(session: &Session, req: &ExportRequest) -> Result<ExportSummary, E
     } else {
         Vec::new()
     };
-    if trainer == Some(ExternalTrainer::LlamaFactory) && untrained_turns > 0 {
+    if ranking && run_dir.is_none() {
+        summary.warnings.push(
+            "wrote LLaMA-Factory ranking rows (messages + chosen + rejected): register the file in dataset_info.json \
+             with \"ranking\": true and columns messages/chosen/rejected, and train with stage: dpo (--base writes \
+             both)"
+                .into(),
+        );
+    }
+    if trainer == Some(ExternalTrainer::LlamaFactory) && untrained_turns > 0 && !ranking {
         summary.warnings.push(format!(
             "{untrained_turns} exported records have assistant turns marked not trained (weight 0 / history); \
              LLaMA-Factory trains every assistant turn (set `mask_history: true` in train.yaml to train only the last)"
@@ -509,9 +522,17 @@ pub fn export(session: &Session, req: &ExportRequest) -> Result<ExportSummary, E
                 for c in &lf_columns {
                     entry["columns"][c.as_str()] = c.as_str().into();
                 }
+                if ranking {
+                    entry["ranking"] = true.into();
+                    entry["columns"]["chosen"] = "chosen".into();
+                    entry["columns"]["rejected"] = "rejected".into();
+                }
             }
             files.push(("dataset_info.json".into(), pretty(&info)));
-            let config = configs::llamafactory_train_yaml(&vars, LF_DATASET);
+            let mut config = configs::llamafactory_train_yaml(&vars, LF_DATASET);
+            if ranking {
+                config = config.replacen("stage: sft\n", "stage: dpo\npref_beta: 0.1\npref_loss: sigmoid\n", 1);
+            }
             files.push(("train_fsdp2.yaml".into(), format!("{config}{}", configs::LLAMAFACTORY_FSDP2).into_bytes()));
             files.push(("train.yaml".into(), config.into_bytes()));
             files.push(("ds_z3_config.json".into(), pretty(&configs::deepspeed_zero3())));

@@ -265,12 +265,7 @@ pub fn llamafactory(rec: &Record) -> Result<Value, String> {
         .into_iter()
         .zip(turns)
         .map(|(t, turn)| {
-            let role = match t.from.as_str() {
-                "human" => "user",
-                "gpt" => "assistant",
-                other => other,
-            };
-            let mut m = json!({"role": role, "content": t.value});
+            let mut m = json!({"role": lf_role(&t.from), "content": t.value});
             if turn.role == Role::Assistant && !turn.trained {
                 m["weight"] = 0.into();
             }
@@ -291,6 +286,38 @@ pub fn llamafactory(rec: &Record) -> Result<Value, String> {
         }
     }
     Ok(Value::Object(out))
+}
+
+/// LLaMA-Factory's role names for ShareGPT `from` values.
+fn lf_role(from: &str) -> &str {
+    match from {
+        "human" => "user",
+        "gpt" => "assistant",
+        other => other,
+    }
+}
+
+/// LLaMA-Factory's ranking row: the shared prompt as `messages` (with `system`, `tools` and media
+/// columns as in [`llamafactory`]) and one `chosen` and one `rejected` message.
+pub fn llamafactory_ranking(rec: &Record) -> Result<Value, String> {
+    let p = rec.preference.as_ref().ok_or("no chosen/rejected pair (a ranking export holds preference pairs only)")?;
+    if rec.turns.len() != p.prompt_turns + 1 || p.rejected.len() != 1 {
+        return Err("a preference pair whose responses are not single turns (LLaMA-Factory ranking rows hold one \
+                    chosen and one rejected message)"
+            .into());
+    }
+    if p.prompt_turns == 0 {
+        return Err("a preference pair with no prompt".into());
+    }
+    let prompt = Record { turns: rec.turns[..p.prompt_turns].to_vec(), preference: None, ..rec.clone() };
+    let mut row = llamafactory(&prompt)?;
+    let message = |t: &Turn| -> Result<Value, String> {
+        let s = sharegpt_turn(t, p.prompt_turns)?;
+        Ok(json!({"role": lf_role(&s.from), "content": s.value}))
+    };
+    row["chosen"] = message(&rec.turns[p.prompt_turns])?;
+    row["rejected"] = message(&p.rejected[0])?;
+    Ok(row)
 }
 
 /// Prompt = every turn before the last assistant turn, completion = that turn. Returns the row and

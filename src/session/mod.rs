@@ -34,6 +34,13 @@ pub enum SessionError {
     #[error("the dataset was opened read-only")]
     ReadOnly,
     #[error(
+        "{file} is a {what}, which sift reads but never rewrites: save the changes as JSONL with save-as \
+         (the TUI's save asks for the path; `sift edit --save-as FILE.jsonl`; `save-as FILE.jsonl` in a batch)"
+    )]
+    ReadOnlySource { file: String, what: &'static str },
+    #[error("{file}: sift saves as JSON or JSONL text; name the file .jsonl")]
+    SaveAsText { file: String },
+    #[error(
         "{file} is being changed by {holder}; try again when it is done, pass --wait to wait for it, \
          or open it in the TUI to look at it read-only"
     )]
@@ -478,6 +485,9 @@ impl Session {
     pub fn save(&mut self, force: bool) -> Result<(), SessionError> {
         self.journal_mut()?;
         let path = self.dataset.path().to_path_buf();
+        if self.dataset.source().is_read_only() {
+            return Err(SessionError::ReadOnlySource { file: shown(&path), what: self.dataset.source().describe() });
+        }
         check_writable(&path, force)?;
         if !force {
             self.dataset.check_disk(&path)?;
@@ -489,6 +499,10 @@ impl Session {
     /// Saves to another file, which the session then follows (with its own review state folder).
     pub fn save_as(&mut self, path: &Path) -> Result<(), SessionError> {
         self.journal_mut()?;
+        let ext = path.extension().map(|e| e.to_string_lossy().to_ascii_lowercase()).unwrap_or_default();
+        if ["gz", "parquet", "zst", "bz2", "xz", "zip"].contains(&ext.as_str()) {
+            return Err(SessionError::SaveAsText { file: shown(path) });
+        }
         check_writable(path, false)?;
         let dir = state_dir_for(path);
         std::fs::create_dir_all(&dir).map_err(io_err(format!("cannot create {}", shown(&dir))))?;

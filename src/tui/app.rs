@@ -8,7 +8,7 @@ use super::jobs::{Jobs, Signals};
 use super::keymap::Keymap;
 use super::search::{Query, Searcher, lower, matcher};
 use super::view::{Filter, Sort};
-use crate::dataset::{Dataset, Field, Format, Record, RecordTextBuf};
+use crate::dataset::{Dataset, Field, Record, RecordTextBuf};
 use crate::judge::Signal;
 use crate::quality::heuristics::{self, FlagKind};
 use crate::session::{Session, Status};
@@ -131,39 +131,7 @@ pub struct SearchState {
     pub since: u64,
 }
 
-/// One editable, showable field of a record.
-pub struct FieldView {
-    pub label: String,
-    pub field: Field,
-    pub text: String,
-}
-
-/// The fields the detail pane shows for a record: conversations turn by turn, others as the triple.
-pub fn record_fields(format: Format, r: &Record) -> Vec<FieldView> {
-    let fv = |label: &str, field, text: &str| FieldView { label: label.to_string(), field, text: text.to_string() };
-    if matches!(format, Format::ShareGpt | Format::OpenAi) || r.turns.len() > 3 {
-        return r
-            .turns
-            .iter()
-            .enumerate()
-            .map(|(n, t)| {
-                let mut label = format!("{} #{n}", t.role.label());
-                if !t.trained {
-                    label.push_str(" (not trained)");
-                }
-                fv(&label, Field::Turn(n), &t.text)
-            })
-            .collect();
-    }
-    let mut out = Vec::new();
-    if let Some(s) = &r.system {
-        out.push(fv("system", Field::System, s));
-    }
-    out.push(fv("instruction", Field::Instruction, &r.instruction));
-    out.push(fv("input", Field::Input, &r.input));
-    out.push(fv("response", Field::Output, &r.output));
-    out
-}
+pub use super::conversation::{FieldView, record_fields};
 
 /// The searchable fields of a record.
 pub fn search_fields(r: &Record) -> RecordTextBuf {
@@ -199,7 +167,8 @@ pub struct App {
     pub search: SearchState,
     pub selection: HashSet<u32>,
     pub visual: Option<usize>,
-    pub focus: usize,
+    /// The record view: focused item, search-match following.
+    pub conversation: super::conversation::ConversationState,
     pub detail_scroll: u16,
     pub help_scroll: u16,
     pub message: Option<(String, bool)>,
@@ -257,7 +226,7 @@ impl App {
             search: SearchState::default(),
             selection: HashSet::new(),
             visual: None,
-            focus: 0,
+            conversation: Default::default(),
             detail_scroll: 0,
             help_scroll: 0,
             message,

@@ -9,6 +9,7 @@
 
 pub mod app;
 pub mod config;
+pub mod conversation;
 pub mod detail_window;
 pub mod frequency;
 pub mod histogram;

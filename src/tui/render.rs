@@ -4,8 +4,8 @@
 
 use super::app::{App, BulkOp, Dialog, Mode, PromptKind};
 use super::keymap::{Command, KeyMode};
-use super::search::{Query, highlight};
-use super::text::{ellipsize, preview, sanitize_lines};
+use super::search::Query;
+use super::text::{ellipsize, preview};
 use crate::judge::Signal;
 use crate::session::Status;
 use ratatui::Frame;
@@ -161,7 +161,7 @@ fn render_list(app: &App, f: &mut Frame, area: Rect, offset: usize) {
         if malformed {
             spans.push(Span::styled(text, Style::default().fg(Color::Red)));
         } else if pattern.covers(0) && !pattern.terms.is_empty() {
-            spans.extend(highlighted(&text, &pattern, Style::default()));
+            spans.extend(super::conversation::highlighted(&text, &pattern));
         } else {
             spans.push(Span::raw(text));
         }
@@ -182,38 +182,12 @@ fn fmt_num(v: f32) -> String {
     if v.fract() == 0.0 && v.abs() < 1e6 { format!("{v:.0}") } else { format!("{v:.3}") }
 }
 
-fn highlighted(text: &str, pattern: &Query, base: Style) -> Vec<Span<'static>> {
-    let idx = if text.len() < 4000 { highlight(text, pattern) } else { Vec::new() };
-    if idx.is_empty() {
-        return vec![Span::styled(text.to_string(), base)];
-    }
-    let hl = base.fg(Color::Yellow).add_modifier(Modifier::BOLD | Modifier::UNDERLINED);
-    let mut out = Vec::new();
-    let mut cur = String::new();
-    let mut cur_hl = false;
-    let mut k = 0;
-    for (n, c) in text.chars().enumerate() {
-        let is = k < idx.len() && idx[k] == n;
-        if is {
-            k += 1;
-        }
-        if is != cur_hl && !cur.is_empty() {
-            out.push(Span::styled(std::mem::take(&mut cur), if cur_hl { hl } else { base }));
-        }
-        cur_hl = is;
-        cur.push(c);
-    }
-    out.push(Span::styled(cur, if cur_hl { hl } else { base }));
-    out
-}
-
 fn render_detail(app: &App, f: &mut Frame, area: Rect) {
     let ds = app.session.dataset();
     let Some(pos) = app.current() else {
         f.render_widget(Block::default().borders(Borders::ALL).title(" record "), area);
         return;
     };
-    let e = ds.entry(pos).expect("current record");
     let review = app.session.review(pos);
     let mut title = format!(" #{pos} · {}", review.status.name());
     if !review.tags.is_empty() {
@@ -224,57 +198,15 @@ fn render_detail(app: &App, f: &mut Frame, area: Rect) {
     }
     title.push(' ');
     let block = Block::default().borders(Borders::ALL).title(ellipsize(&title, area.width as usize));
-    let mut lines: Vec<Line> = super::score_view::detail_lines(app, e.id);
-    if !review.note.is_empty() {
-        lines.push(Line::styled(
-            format!("note: {}", sanitize_lines(&review.note).join(" ")),
-            Style::default().fg(Color::Cyan),
-        ));
-    }
-    let query = Query::parse(&app.search.query);
-    match app.record_cache.get(ds, pos) {
-        Some(dec) => {
-            let (r, fields) = (&dec.record, &dec.fields);
-            lines.extend(super::suggest_view::detail_lines(app, e.id, pos, r));
-            let size: usize = fields.iter().map(|f| f.text.len()).sum();
-            if size > super::detail_window::WINDOW_FROM {
-                return render_long_detail(app, f, area, block, lines, fields);
-            }
-            let focus = app.focus.min(fields.len().saturating_sub(1));
-            // The response the judge scored, with its most surprising tokens.
-            let response = fields.iter().rposition(|f| f.text == r.output);
-            let marks = app.judge.surprising.get(&e.id).map_or(&[][..], Vec::as_slice);
-            for (k, fv) in fields.iter().enumerate() {
-                let head = Style::default().fg(Color::Cyan).add_modifier(Modifier::BOLD);
-                let head = if k == focus { head.add_modifier(Modifier::REVERSED) } else { head };
-                lines.push(Line::styled(format!("─ {} ", fv.label), head));
-                let search_k = match fv.field {
-                    crate::dataset::Field::Instruction => 0,
-                    crate::dataset::Field::Input => 1,
-                    crate::dataset::Field::Output => 2,
-                    _ => 3,
-                };
-                let hl = !query.terms.is_empty() && (query.covers(search_k) || search_k == 3);
-                if fv.text.is_empty() {
-                    lines.push(Line::styled("(empty)", Style::default().fg(Color::DarkGray)));
-                } else if !hl && response == Some(k) && !marks.is_empty() {
-                    lines.extend(super::score_view::marked_lines(&fv.text, marks));
-                    continue;
-                }
-                for l in sanitize_lines(&fv.text).into_iter().filter(|_| !fv.text.is_empty()) {
-                    if hl {
-                        lines.push(Line::from(highlighted(&l, &query, Style::default())));
-                    } else {
-                        lines.push(Line::raw(l));
-                    }
-                }
-            }
-        }
-        None => {
-            lines.push(Line::styled("not valid JSON (E edits the raw text):", Style::default().fg(Color::Red)));
-            lines.extend(sanitize_lines(&String::from_utf8_lossy(ds.raw(pos))).into_iter().map(Line::raw));
+    // A long record: only the rows on screen are laid out.
+    if let Some(dec) = app.record_cache.get(ds, pos) {
+        let size: usize = dec.fields.iter().map(|f| f.text.len()).sum();
+        if size > super::detail_window::WINDOW_FROM {
+            let head = super::conversation::head_lines(app, pos, Some(&dec.record));
+            return render_long_detail(app, f, area, block, head, &dec.fields);
         }
     }
+    let lines = super::conversation::detail(app, pos, area.width.saturating_sub(2) as usize).lines;
     let p = Paragraph::new(lines).block(block).wrap(Wrap { trim: false }).scroll((app.detail_scroll, 0));
     f.render_widget(p, area);
 }
@@ -290,7 +222,7 @@ fn render_long_detail(
     fields: &[super::app::FieldView],
 ) {
     use super::detail_window::{Piece, window};
-    let focus = app.focus.min(fields.len().saturating_sub(1));
+    let focus = app.conversation.focus.min(fields.len().saturating_sub(1));
     let mut pieces: Vec<Piece> = head.into_iter().map(Piece::Line).collect();
     for (k, fv) in fields.iter().enumerate() {
         let head = Style::default().fg(Color::Cyan).add_modifier(Modifier::BOLD);

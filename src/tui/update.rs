@@ -202,6 +202,7 @@ pub fn update(app: &mut App, action: Action) {
     if changes_data {
         app.refresh_cached();
     }
+    super::conversation::follow(app);
 }
 
 pub(super) fn move_by(app: &mut App, d: isize) {
@@ -298,10 +299,7 @@ fn command(app: &mut App, cmd: Command) {
                 app.effect = Some(Effect::ExternalEdit { id: ds.entry(p).expect("current").id, text });
             }
         }
-        Command::NextField | Command::PrevField => {
-            let n = current_fields(app).len().max(1);
-            app.focus = if cmd == Command::NextField { (app.focus + 1) % n } else { (app.focus + n - 1) % n };
-        }
+        Command::NextField | Command::PrevField => super::conversation::cycle_focus(app, cmd == Command::NextField),
         Command::DetailDown => app.detail_scroll = app.detail_scroll.saturating_add(3),
         Command::DetailUp => app.detail_scroll = app.detail_scroll.saturating_sub(3),
         Command::Add | Command::Duplicate => {
@@ -321,7 +319,7 @@ fn command(app: &mut App, cmd: Command) {
                     }
                     if cmd == Command::Add {
                         // A blank record is there to be filled in: straight into its first field.
-                        app.focus = 0;
+                        app.conversation.focus = 0;
                         app.detail_scroll = 0;
                         start_edit(app);
                         let field = match &app.mode {
@@ -488,7 +486,7 @@ fn start_edit(app: &mut App) {
     if fields.is_empty() {
         return fail(app, "this record is not valid JSON: fix it as raw text with E");
     }
-    let f = &fields[app.focus.min(fields.len() - 1)];
+    let f = &fields[app.conversation.focus.min(fields.len() - 1)];
     let mut area = TextArea::new(f.text.split('\n').map(String::from).collect());
     area.set_wrap_mode(WrapMode::WordOrGlyph);
     app.mode =
@@ -496,6 +494,13 @@ fn start_edit(app: &mut App) {
 }
 
 pub(super) fn save(app: &mut App, force: bool) {
+    let ds = app.session.dataset();
+    if ds.source().is_read_only() {
+        // A compressed or Parquet source is never rewritten: the edits go to a JSONL file.
+        let to = crate::dataset::source::save_as_suggestion(ds.path());
+        say(app, format!("{} is read-only: save as JSONL (Enter saves to the path shown)", ds.source().describe()));
+        return prompt(app, PromptKind::SaveAs, to.display().to_string());
+    }
     match app.session.save(force) {
         Ok(()) => {
             let n = app.session.dataset().len();
