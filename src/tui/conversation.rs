@@ -554,7 +554,11 @@ pub fn wrap(line: Line<'static>, width: usize) -> Vec<Line<'static>> {
             }
             end += 1;
         }
-        if end < cells.len()
+        // A line that ends just where a space falls breaks there, the space dropped.
+        let mut next = None;
+        if end < cells.len() && cells[end].0 == ' ' && end > start {
+            next = Some(end + 1);
+        } else if end < cells.len()
             && let Some(b) = brk.filter(|&b| b > start)
         {
             end = b;
@@ -568,7 +572,7 @@ pub fn wrap(line: Line<'static>, width: usize) -> Vec<Line<'static>> {
             }
         }
         out.push(Line::from(spans).style(line.style));
-        start = end;
+        start = next.unwrap_or(end);
     }
     out
 }
@@ -583,6 +587,11 @@ mod tests {
         let w: Vec<String> =
             wrap(l, 8).iter().map(|l| l.spans.iter().map(|s| s.content.to_string()).collect()).collect();
         assert_eq!(w, ["hello ", "wide ", "world"]);
+        let w: Vec<String> = wrap(Line::raw("ab cd ef"), 5)
+            .iter()
+            .map(|l| l.spans.iter().map(|s| s.content.to_string()).collect())
+            .collect();
+        assert_eq!(w, ["ab cd", "ef"], "a line that fills the width exactly keeps its last word");
         let w = wrap(Line::raw("abcdefghij"), 4);
         assert_eq!(w.len(), 3, "a word longer than the width is cut");
         assert_eq!(wrap(Line::raw("日本語"), 4).len(), 2, "wide characters take two cells");
