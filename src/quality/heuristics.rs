@@ -396,9 +396,17 @@ fn needs_modality(rec: &RecordText, instr: &str, f: &Flagger) -> Option<String> 
     // Words inside a URL ("mywebsite.com/watch") are not words of the prompt.
     let (instr_text, instr_urls) = split_urls(instr);
     let (input_text, input_urls) = split_urls(&input);
-    let prompt = format!("{instr_text}\n{input_text}");
+    // "The following figure of speech" is text.
+    let prompt = format!("{instr_text}\n{input_text}").replace("figure of speech", "idiom");
     if let Some(p) = f.modality.find(&prompt) {
-        return Some(format!("prompt refers to non-text material: \"{p}\""));
+        // A painting or artwork named in the input ("The Starry Night") is known by its name.
+        let named_work = (p.contains("painting") || p.contains("artwork"))
+            && input_urls.is_empty()
+            && !input_text.trim().is_empty()
+            && !input_text.contains(['[', '<']);
+        if !named_work {
+            return Some(format!("prompt refers to non-text material: \"{p}\""));
+        }
     }
     // A link matters when the instruction holds it or the input is little more than it; a URL inside
     // pasted text (an email, an article) leaves the text to work from.
@@ -412,6 +420,11 @@ fn needs_modality(rec: &RecordText, instr: &str, f: &Flagger) -> Option<String> 
     {
         return Some(format!("prompt asks to open a link: {}", snippet(url, 60, false)));
     }
+    if let Some(url) = url.filter(|u| is_media_link(u))
+        && !exempt
+    {
+        return Some(format!("prompt works on a picture, sound or video behind a link: {}", snippet(url, 60, false)));
+    }
     if input_text.trim().is_empty()
         && let Some(doc) = missing_document(&instr_text).or_else(|| missing_referent(&instr_text))
     {
@@ -421,6 +434,17 @@ fn needs_modality(rec: &RecordText, instr: &str, f: &Flagger) -> Option<String> 
         return Some(format!("refers to text marked \"{style}\", but the record has no such formatting"));
     }
     None
+}
+
+/// A link to a picture, a sound or a video: a media host, or a media file's extension.
+fn is_media_link(url: &str) -> bool {
+    let u = url.trim_matches(|c: char| matches!(c, '(' | ')' | '<' | '>' | '"' | '\'' | '[' | ']' | '.' | ','));
+    let u = u.rsplit_once("](").map_or(u, |(_, link)| link).to_ascii_lowercase();
+    let rest = u.split_once("://").map_or(u.as_str(), |(_, r)| r);
+    let (host, path) = rest.split_once('/').unwrap_or((rest, ""));
+    let path = path.split(['?', '#']).next().unwrap_or("");
+    phrases::MEDIA_HOSTS.iter().any(|h| host == *h || host.ends_with(&format!(".{h}")))
+        || phrases::MEDIA_EXTENSIONS.iter().any(|e| path.ends_with(e))
 }
 
 /// A document the instruction asks to read ("summarize the article", "a recent news article") when
@@ -434,6 +458,17 @@ fn missing_document(instr: &str) -> Option<String> {
         ))
         .expect("valid regex")
     });
+    static NAMED: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
+        regex::Regex::new(concat!(
+            r"\b(summari[sz]e|read|analy[sz]e|review|critique)\s+(the|an|this)\s+(news\s+)?(article|blog post|news story|report)",
+            r"\s+(with the (headline|title)|titled|entitled|called|named|headlined)\b"
+        ))
+        .expect("valid regex")
+    });
+    // Only its headline given: the article itself is not there.
+    if let Some(m) = NAMED.find(instr) {
+        return Some(m.as_str().to_string());
+    }
     let m = DOC.find(instr)?;
     // Material quoted or pasted into the instruction after the reference.
     let rest = &instr[m.end()..];

@@ -143,6 +143,42 @@ fn needs_modality() {
     assert!(has(FlagKind::NeedsModality, "Describe the mood of this photo.", "", "Calm."));
     assert!(has(FlagKind::NeedsModality, "What is shown in the image below?", "", "A dog."));
     assert!(has(FlagKind::NeedsModality, "Listen to the recording and transcribe it.", "", "Hello."));
+    // Pictures marked in the input, figures and artworks pointed at, media behind a link.
+    assert!(has(FlagKind::NeedsModality, "How would you improve this design?", "[Image of a logo]", "Bolder font."));
+    assert!(has(FlagKind::NeedsModality, "Describe the sketch in six adjectives.", "<image>", "Misty."));
+    assert!(has(FlagKind::NeedsModality, "Identify and classify the given figure.", "", "A pentagon."));
+    assert!(has(FlagKind::NeedsModality, "Critique the following artwork.", "https://www.moma.org/x/814", "Bold."));
+    let yt = "https://www.youtube.com/watch?v=hPUTzyOy";
+    assert!(has(FlagKind::NeedsModality, "Classify the following piano piece as classical or jazz.", yt, "Jazz."));
+    assert!(has(FlagKind::NeedsModality, "Is this a cat or a dog?", "http://x.org/pet.JPG", "A cat."));
+    let headline = "Summarize the article with the headline \"Apple to launch new wearable device\"";
+    assert!(has(FlagKind::NeedsModality, headline, "", "Apple is launching a watch."));
+    assert!(has(FlagKind::NeedsModality, "Search the web and give the population of Oslo.", "", "About 700,000."));
+    // Text about media, links to text, and an article given in the input are not flagged.
+    assert!(!has(FlagKind::NeedsModality, "Explain how to search the web well.", "", "Use quotes and operators."));
+    assert!(!has(
+        FlagKind::NeedsModality,
+        "Extract the domain from the URL.",
+        "https://youtube.com/watch?v=1",
+        "youtube.com"
+    ));
+    assert!(!has(FlagKind::NeedsModality, "Classify the sentiment.", "https://example.com/page", "Neutral."));
+    let article = "Apple said on Monday it will launch a ring that tracks sleep, priced at 299 dollars.";
+    assert!(!has(
+        FlagKind::NeedsModality,
+        "Summarize the article with the headline \"Apple ring\"",
+        article,
+        "A ring."
+    ));
+    assert!(!has(FlagKind::NeedsModality, "Write a caption for an image of a beach.", "", "Sun and sand."));
+    assert!(!has(FlagKind::NeedsModality, "Use the following figure of speech in a story.", "by a hair", "He won."));
+    assert!(!has(
+        FlagKind::NeedsModality,
+        "Describe the following painting.",
+        "The Starry Night by van Gogh",
+        "Swirls."
+    ));
+    assert!(has(FlagKind::NeedsModality, "Describe the following painting.", "https://x.org/art/12", "Swirls."));
     assert!(has(FlagKind::NeedsModality, "Summarize this article.", "https://example.com/news/1", "News."));
     assert!(has(FlagKind::NeedsModality, "Generate a tweet summarizing today's news.", "", "Breaking: ..."));
     assert!(has(

@@ -52,7 +52,7 @@ pub(crate) const PLACEHOLDER_MARKERS: [&str; 12] = [
 
 /// Default `FlagConfig::modality_phrases`.
 #[rustfmt::skip]
-pub(crate) const MODALITY_PHRASES: [&str; 69] = [
+pub(crate) const MODALITY_PHRASES: [&str; 96] = [
     "this image", "this photo", "this photograph", "this picture", "this video", "this audio",
     "this recording", "this clip", "this screenshot", "this painting", "this diagram", "this chart",
     "this graph", "the image below", "the image above", "the following image", "the given image",
@@ -66,7 +66,32 @@ pub(crate) const MODALITY_PHRASES: [&str; 69] = [
     "watch this", "the uploaded", "i uploaded", "see the chart", "see the graph", "see the image",
     "see the picture", "today's news", "latest news", "current news", "current events", "today's weather",
     "current weather", "weather today", "current stock price", "stock price today", "current exchange rate",
+    "the following figure", "the given figure", "this figure", "the following artwork", "the given artwork",
+    "this artwork", "the following painting", "the given painting", "the following comic", "the given comic",
+    "this comic", "in the animation", "the following photos", "the given photo", "the given picture", "[image",
+    "<image", "[photo", "<photo", "[picture", "[img", "<img", "search the web and", "search the internet and",
+    "search online and", "browse the web and", "browse the internet and",
 ];
+
+/// Link targets that are pictures, sound or video whatever the instruction's verb: hosts (matched
+/// within the host name) and file extensions (at the end of the path).
+pub(crate) const MEDIA_HOSTS: [&str; 12] = [
+    "youtube.com",
+    "youtu.be",
+    "vimeo.com",
+    "soundcloud.com",
+    "spotify.com",
+    "unsplash.com",
+    "imgur.com",
+    "flickr.com",
+    "instagram.com",
+    "tiktok.com",
+    "pinterest.com",
+    "giphy.com",
+];
+/// See [`MEDIA_HOSTS`].
+pub(crate) const MEDIA_EXTENSIONS: [&str; 12] =
+    [".jpg", ".jpeg", ".png", ".gif", ".webp", ".svg", ".mp3", ".mp4", ".wav", ".mov", ".avi", ".pdf"];
 
 /// Default `FlagConfig::url_open_cues`.
 #[rustfmt::skip]
