@@ -49,6 +49,16 @@ pub const SFT_LAYOUT: &str = "stanford-alpaca (single turn); ### User/### Assist
 ///
 /// It starts with `bos_token`, as sift's sequences do.
 pub const CHAT_TEMPLATE: &str = concat!(
+    // An assistant message: its text, then each tool call on a line of its own, as assistant_text.
+    "{%- macro answer(m) -%}{{ m['content'] or '' }}",
+    "{%- for tc in (m['tool_calls'] or []) -%}",
+    "{%- set f = tc['function'] if tc['function'] is defined else tc -%}",
+    "{%- if m['content'] or not loop.first %}{{ '\\n' }}{% endif -%}",
+    "<tool_call>{\"name\": {{ f['name'] | tojson }}, \"arguments\": ",
+    "{% if f['arguments'] is string %}{{ f['arguments'] }}{% else %}{{ f['arguments'] | tojson }}{% endif -%}",
+    "}</tool_call>",
+    "{%- endfor -%}",
+    "{%- endmacro -%}",
     "{%- set ns = namespace(start=0) -%}",
     "{%- if messages and messages[0]['role'] == 'system' %}{% set ns.start = 1 %}{% endif -%}",
     "{%- set rest = messages[ns.start:] -%}",
@@ -57,12 +67,13 @@ pub const CHAT_TEMPLATE: &str = concat!(
     "{%- if ns.start == 1 %}{{ messages[0]['content'] }}\n\n{% endif -%}",
     "Below is an instruction that describes a task. Write a response that appropriately completes the request.\n\n",
     "### Instruction:\n{{ rest[0]['content'] }}\n\n### Response:",
-    "{%- if rest | length == 2 %}{{ rest[1]['content'] }}{{ eos_token }}{% endif -%}",
+    "{%- if rest | length == 2 %}{{ answer(rest[1]) }}{{ eos_token }}{% endif -%}",
     "{%- else -%}",
     "{%- for m in messages %}",
     "{% if m['role'] == 'system' %}{{ m['content'] }}\n\n",
     "{% elif m['role'] == 'user' %}### User:\n{{ m['content'] }}\n\n",
-    "{% elif m['role'] == 'assistant' %}### Assistant:\n{{ m['content'] }}{{ eos_token }}{% if not loop.last %}{{ '\\n\\n' }}{% endif %}",
+    "{% elif m['role'] == 'assistant' %}### Assistant:\n{{ answer(m) }}{{ eos_token }}{% if not loop.last %}{{ '\\n\\n' }}{% endif %}",
+    "{% elif m['role'] == 'tool' %}### Tool:\n{{ m['content'] }}\n\n",
     "{% else %}### {{ m['role'] }}:\n{{ m['content'] }}\n\n",
     "{% endif %}",
     "{% endfor -%}",
@@ -208,7 +219,11 @@ pub fn assistant_text(t: &Turn) -> String {
         if !out.is_empty() {
             out.push('\n');
         }
-        let args = serde_json::from_str::<Value>(&c.arguments).unwrap_or_else(|_| Value::String(c.arguments.clone()));
+        // JSON arguments as written (as the chat template puts them); others as a JSON string.
+        let args = match serde_json::from_str::<Value>(&c.arguments) {
+            Ok(_) => c.arguments.clone(),
+            Err(_) => Value::String(c.arguments.clone()).to_string(),
+        };
         let name = Value::String(c.name.clone());
         out.push_str(&format!("<tool_call>{{\"name\": {name}, \"arguments\": {args}}}</tool_call>"));
     }

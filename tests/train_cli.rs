@@ -394,7 +394,7 @@ fn tool_calls_are_trained_as_tool_call_lines() {
     assert_eq!(
         trained,
         [
-            "Let me look.\n<tool_call>{\"name\": \"get_weather\", \"arguments\": {\"city\":\"Paris\"}}</tool_call>",
+            "Let me look.\n<tool_call>{\"name\": \"get_weather\", \"arguments\": {\"city\": \"Paris\"}}</tool_call>",
             "It is 18C."
         ]
     );

@@ -295,6 +295,41 @@ mod tests {
     }
 
     #[test]
+    fn chat_template_lays_out_tool_calls_and_results_as_sift_trains_them() {
+        let line = concat!(
+            r#"{"messages": [{"role": "user", "content": "Weather in Paris?"}, {"role": "assistant", "content": "Let me look.", "#,
+            r#""tool_calls": [{"id": "c1", "type": "function", "function": {"name": "get_weather", "arguments": "{\"city\": \"Paris\"}"}}, "#,
+            r#"{"id": "c2", "type": "function", "function": {"name": "now", "arguments": "{}"}}]}, "#,
+            r#"{"role": "tool", "tool_call_id": "c1", "content": "18C"}, {"role": "assistant", "content": null, "#,
+            r#""tool_calls": [{"id": "c3", "type": "function", "function": {"name": "log", "arguments": "[1, 2]"}}]}, "#,
+            r#"{"role": "assistant", "content": "It is 18C."}]}"#
+        );
+        let rec = crate::dataset::format::decode(Format::OpenAi, line.as_bytes()).record;
+        let v: Value = serde_json::from_str(line).unwrap();
+        let mut env = minijinja::Environment::new();
+        minijinja_contrib::add_to_environment(&mut env);
+        env.add_template("t", crate::prompt::CHAT_TEMPLATE).unwrap();
+        let ctx = minijinja::context! { messages => minijinja::Value::from_serialize(&v["messages"]),
+        add_generation_prompt => false, bos_token => "<s>", eos_token => "</s>" };
+        let rendered = env.get_template("t").unwrap().render(ctx).unwrap();
+        let mut trained = String::from("<s>");
+        for (text, t) in record_segments(&rec, Format::OpenAi) {
+            trained.push_str(&text);
+            if t {
+                trained.push_str("</s>");
+            }
+        }
+        assert_eq!(format!("{rendered}\n\n"), trained);
+        assert!(rendered.contains(concat!(
+            "Let me look.\n<tool_call>{\"name\": \"get_weather\", \"arguments\": {\"city\": \"Paris\"}}</tool_call>\n",
+            "<tool_call>{\"name\": \"now\", \"arguments\": {}}</tool_call></s>"
+        )));
+        assert!(rendered.contains(
+            "### Tool:\n18C\n\n### Assistant:\n<tool_call>{\"name\": \"log\", \"arguments\": [1, 2]}</tool_call></s>"
+        ));
+    }
+
+    #[test]
     fn completing_a_folder_names_the_special_tokens_and_adds_bos_first() {
         let tok = json!({"added_tokens": [{"id": 0, "content": "<s>"}, {"id": 1, "content": "</s>"}, {"id": 2, "content": "<pad>"}],
                          "post_processor": null, "model": {"type": "BPE", "vocab": {"a": 3}}});
