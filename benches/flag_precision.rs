@@ -194,8 +194,11 @@ fn labels(engine: Option<&Engine>) {
             // Records outside the validation slice (`flagged_train`) were seen by the default model
             // in training: they measure the model-free flags only.
             let model_flag = sift::judge::flags::MODEL_FLAGS.contains(name);
-            let hits: Vec<usize> =
-                idx.iter().copied().filter(|&i| fired(i, name) && (!model_flag || recs[i].index.is_multiple_of(20))).collect();
+            let hits: Vec<usize> = idx
+                .iter()
+                .copied()
+                .filter(|&i| fired(i, name) && (!model_flag || recs[i].index.is_multiple_of(20)))
+                .collect();
             let right = hits.iter().filter(|&&i| recs[i].bad()).count();
             let defect = hits
                 .iter()
