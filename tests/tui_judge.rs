@@ -1,6 +1,7 @@
 //! The judge in the TUI, through the real update loop with the tiny fixture model: scoring every
 //! record, sorting and filtering by the new signals, flag explanations, the histogram and score
-//! columns, surprising tokens, rescoring only an edited record, and stale results being dropped.
+//! columns, surprising tokens, rescoring only an edited record, stale results being dropped,
+//! scores back from the cache on reopening, and what `M` scores under a filter or selection.
 
 mod common;
 
@@ -13,7 +14,7 @@ use sift::tui::config::Config;
 use sift::tui::jobs::{JobInfo, JobOutput};
 use sift::tui::score::RunStats;
 use sift::tui::update::type_keys;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::path::Path;
 use std::time::Instant;
 
@@ -329,4 +330,147 @@ fn the_detail_pane_says_what_the_model_does_not_cover_and_names_the_worst_turn()
     let t = text(&screen(&mut app, 100, 30));
     assert!(t.contains("⚑ model repetitive: turn 3: "), "{t}");
     assert!(t.contains("judge: scores are turn 3's, the worst of the conversation"), "{t}");
+}
+
+/// The config the judge tests open with: every flag on.
+fn all_flags() -> Config {
+    Config {
+        flags: sift::quality::heuristics::FlagConfig::all_enabled(),
+        judge: sift::judge::JudgeConfig { flags: sift::judge::ModelFlagConfig::all_enabled(), ..Default::default() },
+        ..Config::default()
+    }
+}
+
+/// Opens `path` again as the next session does: the cache in its folder, no `--model` (the note
+/// `M` left names the model), indexed, no key pressed.
+fn reopen(path: &Path, config: Config) -> App {
+    let mut app = common::tui::open(path, config);
+    app.judge.cache_dir = Some(path.parent().unwrap().join("cache"));
+    app.start_background();
+    settle(&mut app);
+    app
+}
+
+#[test]
+fn reopening_shows_cached_scores_without_m_but_none_for_changed_text() {
+    let d = tempfile::tempdir().unwrap();
+    let records = [RECORDS[0], RECORDS[1], RECORDS[5], RECORDS[6]];
+    let mut app = open(d.path(), &records);
+    keys(&mut app, "M");
+    assert_eq!(app.judge.last, Some(RunStats { records: 4, scored: 4, cached: 0, cancelled: false }));
+    let keep = values(&app, Signal::Keep);
+    let flags = |app: &App, id| app.signals.model_flags(id).iter().map(|f| f.name.clone()).collect::<Vec<_>>();
+    let repetitive = flags(&app, 3);
+    assert!(repetitive.contains(&"repetitive".to_string()), "{repetitive:?}");
+    drop(app);
+
+    // Between sessions, record 1's response is changed in the file.
+    let path = d.path().join("data.json");
+    let mut changed = records;
+    changed[1].2 = "Guten Tag";
+    std::fs::write(&path, alpaca(&changed, "  ")).unwrap();
+    let mut app = reopen(&path, all_flags());
+    assert_eq!(app.judge.model_dir.as_deref(), Some(common::tiny_llama().as_path()), "the note names the model");
+    assert_eq!(app.judge.last, Some(RunStats { records: 4, scored: 0, cached: 3, cancelled: false }));
+    let (msg, error) = app.message.clone().unwrap();
+    assert!(!error && msg == "judge: 3 scores from the cache (1 not scored yet: M scores them)", "{msg}");
+    for id in [0, 2, 3] {
+        assert_eq!(app.signals.value(Signal::Keep, id), Some(keep[&id]), "record {id}");
+    }
+    assert_eq!(flags(&app, 3), repetitive, "the model flags come back with the scores");
+    assert_eq!(app.signals.value(Signal::Keep, 1), None, "the old score is for other text");
+    assert!(flags(&app, 1).is_empty());
+    // On screen: the unchanged record shows its scores, the changed one none.
+    keys(&mut app, ":0<enter>");
+    let t = text(&screen(&mut app, 100, 30));
+    assert!(t.contains("keep ") && t.contains("continuation "), "{t}");
+    keys(&mut app, ":1<enter>");
+    let t = text(&screen(&mut app, 100, 30));
+    assert!(!t.contains("keep ") && !t.contains("continuation "), "{t}");
+    // M runs the model on the changed record only.
+    keys(&mut app, "M");
+    assert_eq!(app.judge.last, Some(RunStats { records: 4, scored: 1, cached: 3, cancelled: false }));
+    assert!(app.signals.value(Signal::Keep, 1).is_some());
+}
+
+#[test]
+fn reopening_a_conversation_restores_it_only_when_every_turn_is_cached() {
+    let d = tempfile::tempdir().unwrap();
+    let chat = |fruit: &str| {
+        serde_json::json!({"conversations": [
+            {"from": "human", "value": "Name a colour."}, {"from": "gpt", "value": "Red."},
+            {"from": "human", "value": "Name a fruit."}, {"from": "gpt", "value": fruit},
+        ]})
+        .to_string()
+    };
+    let data = format!("{}\n{}\n", chat("Pear."), chat("Plum."));
+    let mut app = open_file(d.path(), "chat.jsonl", &data);
+    keys(&mut app, "M");
+    let keep = values(&app, Signal::Keep);
+    assert_eq!(keep.len(), 2);
+    let config = app.config.clone();
+    drop(app);
+
+    // The second record's last turn changes; its first turn is still in the cache.
+    let path = d.path().join("chat.jsonl");
+    std::fs::write(&path, format!("{}\n{}\n", chat("Pear."), chat("A mango."))).unwrap();
+    let app = reopen(&path, config);
+    assert_eq!(app.judge.last, Some(RunStats { records: 2, scored: 0, cached: 1, cancelled: false }));
+    assert_eq!(app.signals.value(Signal::Keep, 0), Some(keep[&0]));
+    assert_eq!(app.signals.value(Signal::Keep, 1), None, "one turn cached is not the record scored");
+}
+
+/// The ids whose instruction is on the screen `t`.
+fn on_screen(app: &App, t: &str) -> HashSet<u32> {
+    let ds = app.session.dataset();
+    (0..ds.len())
+        .filter(|&p| t.contains(&ds.record(p).unwrap().instruction.to_string()))
+        .map(|p| ds.entry(p).unwrap().id)
+        .collect()
+}
+
+fn scored(app: &App) -> HashSet<u32> {
+    values(app, Signal::Keep).into_keys().collect()
+}
+
+#[test]
+fn m_scores_the_filter_on_screen_first_or_the_selection() {
+    let d = tempfile::tempdir().unwrap();
+    let long = "An answer that goes on about the subject at some length, in plain words, and then a few more";
+    let records: Vec<(String, String)> = (0..12)
+        .map(|i| {
+            (format!("Question number {i}?"), if i % 2 == 0 { format!("{long} ({i}).") } else { format!("No ({i}).") })
+        })
+        .collect();
+    let refs: Vec<(&str, &str, &str)> = records.iter().map(|(i, o)| (i.as_str(), "", o.as_str())).collect();
+    let mut app = open(d.path(), &refs);
+    let long_ids: HashSet<u32> = (0..12).filter(|i| i % 2 == 0).collect();
+
+    // A filter shows the six long records, and the screen has room for only some of them.
+    keys(&mut app, "Flen>60<enter>");
+    assert_eq!((0..app.shown()).map(|i| id_at(&app, i)).collect::<HashSet<_>>(), long_ids);
+    let t = text(&screen(&mut app, 100, 12));
+    let visible = on_screen(&app, &t);
+    assert!(!visible.is_empty() && visible.len() < 6 && visible.is_subset(&long_ids), "{visible:?}\n{t}");
+    type_keys(&mut app, "M");
+    assert_eq!(app.message.clone().unwrap().0, "judge: scoring 6 records of the filter");
+    // The first scores to arrive are those of the records on screen.
+    let t0 = Instant::now();
+    while app.judge.last.is_none() {
+        assert!(t0.elapsed().as_secs() < 600, "the judge did not report");
+        app.poll();
+        std::thread::sleep(std::time::Duration::from_millis(2));
+    }
+    assert_eq!(scored(&app), visible, "the records on screen are scored first, on their own");
+    settle(&mut app);
+    assert_eq!(scored(&app), long_ids, "the filtered records and no others");
+
+    // A selection (a visual range over records 1 to 3): those only, the short ones among them new.
+    keys(&mut app, "<esc>:1<enter>vjj");
+    assert!(app.filter.is_empty());
+    type_keys(&mut app, "M");
+    assert_eq!(app.message.clone().unwrap().0, "judge: scoring 3 records of the selection");
+    settle(&mut app);
+    let new: HashSet<u32> = scored(&app).difference(&long_ids).copied().collect();
+    assert_eq!(new, HashSet::from([1, 3]));
 }

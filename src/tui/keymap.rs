@@ -188,7 +188,7 @@ commands! {
     TrainPanel: Normal "train_panel" ["P"] changes "training panel: run/past runs/try it/off";
     TrainStop: Normal "train_stop" ["X"] changes "stop the training run (keeps checkpoint)";
     TryIt: Normal "try_it" ["R"] changes "try it: trained vs base model answer";
-    Score: Normal "score" ["M"] changes "judge: score every record with the model";
+    Score: Normal "score" ["M"] changes "judge: score the selection, filter or file";
     Histogram: Normal "histogram" ["H"] changes "histogram of a signal (toggle)";
     HistogramNext: Normal "histogram_next" ["h"] changes "histogram: next signal";
     ReviewNext: Normal "review_next" ["r"] moves "review next: the queue's next record";
