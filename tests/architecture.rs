@@ -101,6 +101,23 @@ fn the_engine_names_no_front_end() {
 }
 
 #[test]
+fn cli_commands_name_no_tui() {
+    // Only `cli/mod.rs`, which starts the TUI and prints its config, may name it; every command
+    // reads what it needs from the engine (its settings through `config.rs`).
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let mut files = Vec::new();
+    rust_files(&src.join("cli"), &mut files);
+    assert!(files.len() > 3, "the source was not read: {files:?}");
+    let bad: Vec<String> = files
+        .iter()
+        .filter(|f| f.file_name().is_some_and(|n| n != "mod.rs"))
+        .filter(|f| named_tops(&module_path(&src, f), &std::fs::read_to_string(f).unwrap()).contains("tui"))
+        .map(|f| f.strip_prefix(&src).unwrap().display().to_string())
+        .collect();
+    assert!(bad.is_empty(), "CLI commands that name the TUI: {bad:?}");
+}
+
+#[test]
 fn top_level_modules_import_no_circle() {
     let g = graph();
     assert!(g.len() > 8 && g["tui"].contains("dataset"), "the source was not read: {g:?}");

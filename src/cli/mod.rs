@@ -129,7 +129,7 @@ pub enum Command {
         #[arg(long)]
         model: Option<PathBuf>,
         /// Prompt template: alpaca | raw | input-only | chat (the model's chat template).
-        #[arg(long, default_value = "alpaca")]
+        #[arg(long, default_value = crate::prompt::DEFAULT_TEMPLATE)]
         template: String,
         /// Where to write the scores (JSONL); `-`: standard output.
         #[arg(long)]

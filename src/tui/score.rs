@@ -16,9 +16,6 @@ use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-/// The prompt template the TUI scores under (the CLI's default).
-pub const TEMPLATE: &str = "alpaca";
-
 /// How often a scoring job hands its results over, and the list re-sorts at most.
 const FLUSH: Duration = Duration::from_millis(100);
 const REFRESH: Duration = Duration::from_secs(1);
@@ -378,8 +375,12 @@ fn run(ctx: &JobCtx, req: Request) -> Result<(), String> {
             Some(e) => e.clone(),
             None => {
                 ctx.phase("loading model");
-                let e = judge::load_engine(req.model_dir.as_deref(), TEMPLATE, judge::EngineOptions::default())
-                    .map_err(|e| format!("cannot load the judge model: {e:#}"))?;
+                let e = judge::load_engine(
+                    req.model_dir.as_deref(),
+                    crate::prompt::DEFAULT_TEMPLATE,
+                    judge::EngineOptions::default(),
+                )
+                .map_err(|e| format!("cannot load the judge model: {e:#}"))?;
                 slot.insert(Arc::new(e)).clone()
             }
         }
