@@ -4,7 +4,7 @@
 
 use super::config::Config;
 use super::index::Feed;
-use super::jobs::{Jobs, Signals};
+use super::jobs::{Jobs, SignalStore};
 use super::keymap::Keymap;
 use super::search::{Query, Searcher, lower, matcher};
 use super::view::{Filter, Sort};
@@ -172,7 +172,7 @@ pub struct App {
     pub detail_scroll: u16,
     pub help_scroll: u16,
     pub message: Option<(String, bool)>,
-    pub signals: Signals,
+    pub signals: SignalStore,
     pub jobs: Jobs,
     /// Training runs, their panel and "try it".
     pub training: super::training::Training,
@@ -230,7 +230,7 @@ impl App {
             detail_scroll: 0,
             help_scroll: 0,
             message,
-            signals: Signals::default(),
+            signals: SignalStore::default(),
             jobs: Jobs::default(),
             judge: Default::default(),
             histogram: Default::default(),

@@ -139,7 +139,7 @@ pub struct Jobs {
     pub rx: Receiver<JobMsg>,
     pub running: Vec<JobInfo>,
     next: u64,
-    /// The edit clock: advanced whenever records change ([`Signals::changed_at`] keeps when).
+    /// The edit clock: advanced whenever records change ([`SignalStore::changed_at`] keeps when).
     pub clock: u64,
 }
 
@@ -196,7 +196,7 @@ impl Jobs {
 
 /// Per-record signals keyed by record id: numeric values (length, model scores) and flags.
 #[derive(Default)]
-pub struct Signals {
+pub struct SignalStore {
     /// The values of each numeric signal that has any, in registry order.
     pub numeric: BTreeMap<Signal, HashMap<u32, f32>>,
     /// Heuristic (model-free) flags.
@@ -211,7 +211,7 @@ pub struct Signals {
     pub reshaped_at: u64,
 }
 
-impl Signals {
+impl SignalStore {
     /// The value of a numeric signal for a record.
     pub fn value(&self, signal: Signal, id: u32) -> Option<f32> {
         self.numeric.get(&signal)?.get(&id).copied()

@@ -4,7 +4,7 @@
 
 use super::app::App;
 use super::index::Batch;
-use super::jobs::{JobCtx, JobOutput, Signals, background_pool};
+use super::jobs::{JobCtx, JobOutput, SignalStore, background_pool};
 use crate::dataset::Format;
 use crate::dataset::{Record, RecordTextBuf};
 use crate::judge::signals::Surprise;
@@ -131,7 +131,7 @@ impl JudgeState {
 
     /// After record `id` changed (its current text is `f`): drops its scores when they are for other
     /// text, and queues it for scoring while the judge is active.
-    pub fn touched(&mut self, signals: &mut Signals, id: u32, f: &RecordTextBuf) {
+    pub fn touched(&mut self, signals: &mut SignalStore, id: u32, f: &RecordTextBuf) {
         let hash = judge::content_hash(&f.instruction, &f.input, &f.output);
         match self.scored.get(&id) {
             Some(&h) if h == hash => return,
@@ -148,7 +148,7 @@ impl JudgeState {
     }
 
     /// After changes to unknown records: rescores everything while active, else drops every score.
-    pub fn all_touched(&mut self, signals: &mut Signals, ids: impl Iterator<Item = u32>) {
+    pub fn all_touched(&mut self, signals: &mut SignalStore, ids: impl Iterator<Item = u32>) {
         if self.active {
             self.pending.extend(ids);
             return;
@@ -163,7 +163,7 @@ impl JudgeState {
     }
 }
 
-fn clear(signals: &mut Signals, surprising: &mut HashMap<u32, Vec<Surprise>>, id: u32) {
+fn clear(signals: &mut SignalStore, surprising: &mut HashMap<u32, Vec<Surprise>>, id: u32) {
     for signal in Signal::judged() {
         if let Some(m) = signals.numeric.get_mut(&signal) {
             m.remove(&id);
