@@ -118,6 +118,34 @@ fn cli_commands_name_no_tui() {
 }
 
 #[test]
+fn each_public_type_name_means_one_thing() {
+    // A public struct, enum, type or trait name is declared once in the crate, so a name read
+    // anywhere means one thing. `Config` is the one exception: `tui::config::Config` is an alias
+    // of `config::Config<UiConfig>`, the same concept.
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let mut files = Vec::new();
+    rust_files(&src, &mut files);
+    let mut seen: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for f in &files {
+        for line in std::fs::read_to_string(f).unwrap().lines() {
+            let Some(rest) = line.trim_start().strip_prefix("pub ") else { continue };
+            let Some(rest) = ["struct ", "enum ", "type ", "trait "].iter().find_map(|k| rest.strip_prefix(k)) else {
+                continue;
+            };
+            let name: String = rest.chars().take_while(|c| c.is_alphanumeric() || *c == '_').collect();
+            seen.entry(name).or_default().push(f.strip_prefix(&src).unwrap().display().to_string());
+        }
+    }
+    assert!(seen.len() > 100 && seen.contains_key("Dataset"), "the source was not read");
+    let twice: Vec<String> = seen
+        .iter()
+        .filter(|(name, at)| at.len() > 1 && name.as_str() != "Config")
+        .map(|(name, at)| format!("{name}: {}", at.join(", ")))
+        .collect();
+    assert!(twice.is_empty(), "public types that share a name (rename one):\n{}", twice.join("\n"));
+}
+
+#[test]
 fn top_level_modules_import_no_circle() {
     let g = graph();
     assert!(g.len() > 8 && g["tui"].contains("dataset"), "the source was not read: {g:?}");
