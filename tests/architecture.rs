@@ -190,3 +190,118 @@ fn the_reader_sees_imports_and_super_paths() {
     assert_eq!(names, ["cli", "tui"].map(str::to_string).into_iter().collect());
     assert!(named_tops(&m("tui/app"), "use super::keymap;").is_empty());
 }
+
+/// The code of a file without its trailing `#[cfg(test)] mod tests` (tests import what they test).
+fn production_code(text: &str) -> &str {
+    match text.find("#[cfg(test)]\nmod tests") {
+        Some(i) => &text[..i],
+        None => text,
+    }
+}
+
+/// The modules of the crate (as paths under `src/`, `tui::app` = `["tui", "app"]`) that the code of
+/// `module` names: `crate::`, `super::` and `self::` paths, paths through its child modules, and
+/// `{..}` groups of them. A path ending in an item names the module that holds the item.
+fn named_modules(module: &[String], text: &str, modules: &BTreeSet<Vec<String>>) -> BTreeSet<Vec<String>> {
+    let ident = |s: &str| -> String { s.chars().take_while(|c| c.is_alphanumeric() || *c == '_').collect() };
+    let mut out = BTreeSet::new();
+    for line in production_code(text).lines() {
+        let code = line.split("//").next().unwrap_or("");
+        let starts = code.char_indices().filter(|&(i, c)| {
+            (c.is_alphabetic() || c == '_')
+                && !code[..i].chars().last().is_some_and(|p| p.is_alphanumeric() || p == '_' || p == ':')
+        });
+        for (i, _) in starts {
+            let first = ident(&code[i..]);
+            let mut rest = &code[i + first.len()..];
+            let Some(r) = rest.strip_prefix("::") else { continue };
+            let mut base: Vec<String> = match first.as_str() {
+                "crate" => Vec::new(),
+                "self" => module.to_vec(),
+                "super" => module[..module.len().saturating_sub(1)].to_vec(),
+                child if modules.contains(&[module, &[child.to_string()]].concat()) => {
+                    [module, &[child.to_string()]].concat()
+                }
+                _ => continue,
+            };
+            rest = r;
+            while let Some(r) = rest.strip_prefix("super::") {
+                base.pop();
+                rest = r;
+            }
+            loop {
+                let next = ident(rest);
+                let deeper = [base.as_slice(), &[next.clone()]].concat();
+                if next.is_empty() || !modules.contains(&deeper) {
+                    break;
+                }
+                base = deeper;
+                rest = &rest[next.len()..];
+                match rest.strip_prefix("::") {
+                    Some(r) => rest = r,
+                    None => break,
+                }
+            }
+            if let Some(group) = rest.strip_prefix('{') {
+                let group = group.split('}').next().unwrap_or("");
+                for part in group.split(',') {
+                    let deeper = [base.as_slice(), &[ident(part.trim())]].concat();
+                    out.insert(if modules.contains(&deeper) { deeper } else { base.clone() });
+                }
+            } else {
+                out.insert(base);
+            }
+        }
+    }
+    out.remove(module);
+    out
+}
+
+/// The TUI's modules and the TUI modules each names.
+fn tui_graph() -> BTreeMap<String, BTreeSet<String>> {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let mut files = Vec::new();
+    rust_files(&src.join("tui"), &mut files);
+    let modules: BTreeSet<Vec<String>> = files.iter().map(|f| module_path(&src, f)).collect();
+    let mut g = BTreeMap::new();
+    for f in &files {
+        let module = module_path(&src, f);
+        let text = std::fs::read_to_string(f).unwrap();
+        let names =
+            named_modules(&module, &text, &modules).into_iter().filter(|m| m.first().is_some_and(|t| t == "tui"));
+        g.insert(module.join("::"), names.map(|m| m.join("::")).collect());
+    }
+    g
+}
+
+/// The largest set of modules that all reach each other (a strongly connected component).
+fn largest_circle(g: &BTreeMap<String, BTreeSet<String>>) -> BTreeSet<String> {
+    let reach = |from: &str| {
+        let mut seen = BTreeSet::new();
+        let mut stack = vec![from.to_string()];
+        while let Some(m) = stack.pop() {
+            for n in g.get(&m).into_iter().flatten() {
+                if seen.insert(n.clone()) {
+                    stack.push(n.clone());
+                }
+            }
+        }
+        seen
+    };
+    let reaches: BTreeMap<&String, BTreeSet<String>> = g.keys().map(|m| (m, reach(m))).collect();
+    g.keys()
+        .filter(|m| reaches[m].contains(*m))
+        .map(|m| reaches[m].iter().filter(|n| reaches.get(n).is_some_and(|r| r.contains(m))).cloned().collect())
+        .max_by_key(|c: &BTreeSet<String>| c.len())
+        .unwrap_or_default()
+}
+
+#[test]
+fn tui_import_circle_measure() {
+    let g = tui_graph();
+    for (m, n) in &g {
+        eprintln!("{m} -> {n:?}");
+    }
+    let c = largest_circle(&g);
+    eprintln!("largest circle: {} {c:?}", c.len());
+}

@@ -3,16 +3,16 @@
 //! index job is in [`super::index`], taking in a job's results in [`super::jobs`].
 
 use super::config::Config;
-use super::index::Feed;
 use super::jobs::{Jobs, SignalStore};
 use super::keymap::Keymap;
 use super::search::{Query, Searcher, lower, matcher};
-use super::view::{Filter, Sort};
+use super::view::{Cond, Filter, Sort};
 use crate::dataset::{Dataset, Field, Record, RecordTextBuf};
 use crate::judge::Signal;
 use crate::quality::heuristics::{self, FlagKind};
 use crate::session::{Session, Status};
 use crossterm::event::KeyEvent;
+use ratatui::layout::Rect;
 use ratatui_textarea::TextArea;
 use std::collections::HashSet;
 use std::time::Instant;
@@ -36,7 +36,7 @@ pub enum Action {
     },
     Resize(u16, u16),
     /// A frame was drawn with this layout: mouse hits and page sizes go by it.
-    Drawn(super::render::Areas),
+    Drawn(Areas),
     /// The external editor returned this text for record `id` (None: it failed to run).
     ExternalEdited {
         id: u32,
@@ -149,6 +149,66 @@ pub fn record_len(f: &RecordTextBuf) -> f32 {
     Signal::Len.of_text(t.instruction, t.input, t.output).expect("len is computed from the text")
 }
 
+// The small states of features, held here so that `app.rs` names no feature file (a feature's
+// code names `App`, so `App` naming it back would make an import circle; tests/architecture.rs).
+
+/// Where everything went in the last frame drawn (all empty before the first; [`super::render`]).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Areas {
+    pub list: Rect,
+    pub detail: Rect,
+    pub status: Rect,
+    pub hints: Rect,
+    /// The list row drawn at the top of the list.
+    pub offset: usize,
+}
+
+/// Whether the histogram panel is shown, and which signal it shows ([`super::histogram`]).
+#[derive(Clone, Debug, Default)]
+pub struct HistogramState {
+    pub shown: bool,
+    /// Chosen with the `histogram_next` key; None: the sort key, else the headline signal, else length.
+    pub signal: Option<Signal>,
+}
+
+/// One row of the frequency table ([`super::frequency`]).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Row {
+    /// status, tag, flag, category or suggest.
+    pub group: &'static str,
+    pub value: String,
+    pub count: usize,
+    /// The conditions that select the row's records.
+    pub conds: Vec<Cond>,
+}
+
+/// The frequency view's state: the rows counted when it opened, the cursor, and the way back after Enter.
+#[derive(Clone, Debug, Default)]
+pub struct FrequencyState {
+    pub rows: Vec<Row>,
+    /// Records counted (those shown when the view opened).
+    pub total: usize,
+    pub cursor: usize,
+    /// After Enter: (the filter before, the filter Enter set); Esc with the latter still in place
+    /// restores the former and reopens the view.
+    pub back: Option<(Filter, Filter)>,
+}
+
+/// Records' bytes on their way to the index job.
+#[derive(Default)]
+pub struct Batch {
+    pub ids: Vec<u32>,
+    pub raws: Vec<u8>,
+    pub spans: Vec<(usize, usize)>,
+}
+
+/// The UI side of a running index job ([`super::index`]).
+pub struct Feed {
+    pub next: usize,
+    pub tx: std::sync::mpsc::Sender<Batch>,
+    pub cancel: std::sync::Arc<std::sync::atomic::AtomicBool>,
+}
+
 /// The whole state of the TUI.
 pub struct App {
     pub session: Session,
@@ -161,7 +221,7 @@ pub struct App {
     pub offset: usize,
     pub size: (u16, u16),
     /// Where the last frame put everything ([`Action::Drawn`]).
-    pub areas: super::render::Areas,
+    pub areas: Areas,
     pub filter: Filter,
     pub sort: Sort,
     pub search: SearchState,
@@ -176,13 +236,13 @@ pub struct App {
     pub jobs: Jobs,
     /// Training runs, their panel and "try it".
     pub training: super::training::Training,
-    pub judge: super::score::JudgeState,
-    pub histogram: super::histogram::HistogramState,
-    pub frequency: super::frequency::FrequencyState,
+    pub judge: super::score_state::JudgeState,
+    pub histogram: HistogramState,
+    pub frequency: FrequencyState,
     /// The last large record decoded for drawing.
     pub record_cache: super::record_cache::RecordCache,
     /// The review loop: suggestions learnt from the decisions and the review queue.
-    pub suggest: super::suggest::SuggestState,
+    pub suggest: super::suggest_state::SuggestState,
     pub searcher: Searcher,
     pub indexed: bool,
     pub effect: Option<Effect>,

@@ -10,7 +10,6 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{Receiver, Sender, channel};
 use std::time::Instant;
 
-use super::app::App;
 use super::search::Corpus;
 
 /// What a job hands back to the app.
@@ -22,9 +21,9 @@ pub enum JobOutput {
     /// Quality flags of every record (by id; a record left out has none); replaces all earlier flags.
     Flags(Vec<(u32, Vec<Flag>)>),
     /// Results of the model judge.
-    Judge(super::score::JudgeMsg),
+    Judge(super::score_state::JudgeMsg),
     /// A refit of the suggestion model.
-    Suggest(Box<super::suggest::Refit>),
+    Suggest(Box<super::suggest_state::Refit>),
 }
 
 /// The threads background jobs compute on: one fewer than the cores, so the UI and the search
@@ -281,59 +280,5 @@ impl SignalStore {
             }
         }
         None
-    }
-}
-
-/// Takes in one job report (called by `update`).
-pub(super) fn absorb(app: &mut App, msg: JobMsg) {
-    match msg {
-        JobMsg::Phase { job, name } => {
-            if let Some(j) = app.jobs.running.iter_mut().find(|j| j.id == job) {
-                j.name = name;
-                j.done = 0;
-                j.started = Instant::now();
-                j.reported = None;
-            }
-        }
-        JobMsg::Progress { job, done, total, rate } => {
-            if let Some(j) = app.jobs.running.iter_mut().find(|j| j.id == job) {
-                j.done = done;
-                j.total = total;
-                j.reported = rate.or(j.reported);
-            }
-        }
-        JobMsg::Output { job, output } => {
-            let since = app.jobs.since(job);
-            let output = match output {
-                JobOutput::Judge(msg) => return app.absorb_judge(since, msg),
-                JobOutput::Suggest(r) => return super::suggest::absorb(app, since, *r),
-                o => o,
-            };
-            let flags = matches!(output, JobOutput::Flags(_));
-            let lens = matches!(&output, JobOutput::Numeric { signal: Signal::Len, .. });
-            if let Some(corpus) = app.signals.absorb(output, since) {
-                app.searcher.set_corpus(corpus);
-                app.indexed = true;
-                if app.message.as_ref().is_some_and(|m| m.0.starts_with("indexing")) {
-                    app.message = None;
-                }
-                if app.search.matched.is_some() {
-                    app.run_search();
-                }
-            }
-            if flags && app.suggest.fitted.is_none() {
-                // Opened with enough decisions saved: fit once the flags are known.
-                super::suggest::refit(app);
-            }
-            if (flags || lens) && !app.filter.is_empty() && app.search.matched.is_none() {
-                app.refresh_view();
-            }
-        }
-        JobMsg::Finished { job, error } => {
-            if let Some(e) = error {
-                app.message = Some((format!("background job failed: {e}"), true));
-            }
-            app.jobs.running.retain(|j| j.id != job);
-        }
     }
 }
