@@ -131,7 +131,7 @@ pub struct SearchState {
     pub since: u64,
 }
 
-pub use super::conversation::{FieldView, record_fields};
+pub use super::conversation_state::{FieldView, record_fields};
 
 /// The searchable fields of a record.
 pub fn search_fields(r: &Record) -> RecordTextBuf {
@@ -161,6 +161,13 @@ pub struct Areas {
     pub hints: Rect,
     /// The list row drawn at the top of the list.
     pub offset: usize,
+}
+
+/// A rectangle of at most `w` x `h` centred in `area` (where a popup goes).
+pub fn centered(area: Rect, w: u16, h: u16) -> Rect {
+    let w = w.min(area.width);
+    let h = h.min(area.height);
+    Rect::new(area.x + (area.width - w) / 2, area.y + (area.height - h) / 2, w, h)
 }
 
 /// Whether the histogram panel is shown, and which signal it shows ([`super::histogram`]).
@@ -209,6 +216,16 @@ pub struct Feed {
     pub cancel: std::sync::Arc<std::sync::atomic::AtomicBool>,
 }
 
+/// Shows `msg` in the status line.
+pub fn say(app: &mut App, msg: impl Into<String>) {
+    app.message = Some((msg.into(), false));
+}
+
+/// Shows `e` in the status line as an error.
+pub fn fail(app: &mut App, e: impl std::fmt::Display) {
+    app.message = Some((e.to_string(), true));
+}
+
 /// The whole state of the TUI.
 pub struct App {
     pub session: Session,
@@ -228,7 +245,7 @@ pub struct App {
     pub selection: HashSet<u32>,
     pub visual: Option<usize>,
     /// The record view: focused item, search-match following.
-    pub conversation: super::conversation::ConversationState,
+    pub conversation: super::conversation_state::ConversationState,
     pub detail_scroll: u16,
     pub help_scroll: u16,
     pub message: Option<(String, bool)>,
@@ -500,7 +517,9 @@ impl App {
             Some(ids) => self.reindex(ids),
             None => {
                 let ids = self.session.dataset().entries().iter().filter(|e| !e.malformed).map(|e| e.id);
-                self.judge.all_touched(&mut self.signals, ids);
+                if self.judge.all_touched(ids) {
+                    self.signals.drop_all_judged();
+                }
             }
         }
         // A decision or an edit moves nothing unless a filter or search decides what is shown
@@ -549,7 +568,9 @@ impl App {
                     m.remove(&id);
                 }
             }
-            self.judge.touched(&mut self.signals, id, &fields);
+            if self.judge.touched(id, &fields) {
+                self.signals.drop_judged(id);
+            }
         }
     }
 }

@@ -151,7 +151,7 @@ pub fn back(app: &mut App) -> bool {
 pub fn render(app: &App, f: &mut Frame, area: Rect) {
     let st = &app.frequency;
     let h = (st.rows.len() as u16 + 4).min(area.height.saturating_sub(2)).max(5);
-    let r = super::render::centered(area, 64, h);
+    let r = super::app::centered(area, 64, h);
     let title = format!(" frequency · {} records shown · Enter filters · Esc closes ", st.total);
     let block = Block::default()
         .borders(Borders::ALL)

@@ -237,6 +237,22 @@ impl SignalStore {
     pub fn flag_names(&self, id: u32) -> impl Iterator<Item = &str> {
         self.flags(id).iter().map(|f| f.kind.name()).chain(self.model_flags(id).iter().map(|f| f.name.as_str()))
     }
+    /// Drops the judge's values and flags of record `id` (its scores were for other text).
+    pub fn drop_judged(&mut self, id: u32) {
+        for signal in Signal::judged() {
+            if let Some(m) = self.numeric.get_mut(&signal) {
+                m.remove(&id);
+            }
+        }
+        self.model_flags.remove(&id);
+    }
+    /// Drops the judge's values and flags of every record.
+    pub fn drop_all_judged(&mut self) {
+        for signal in Signal::judged() {
+            self.numeric.remove(&signal);
+        }
+        self.model_flags.clear();
+    }
     /// Whether a result computed at edit clock `since` is out of date for record `id`.
     pub fn is_stale(&self, id: u32, since: u64) -> bool {
         self.changed_at.get(&id).is_some_and(|&t| t > since)

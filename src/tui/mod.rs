@@ -10,6 +10,7 @@
 pub mod app;
 pub mod config;
 pub mod conversation;
+pub mod conversation_state;
 pub mod detail_window;
 pub mod frequency;
 pub mod histogram;

@@ -2,7 +2,7 @@
 //! would otherwise be decoded (and its fields copied) on every frame, once for its list row and
 //! once for the detail pane. Keyed by id and a hash of its bytes, so an edit is never shown stale.
 
-use super::app::{FieldView, record_fields};
+use super::conversation_state::{FieldView, record_fields};
 use crate::dataset::{Dataset, Record};
 use std::cell::RefCell;
 use std::sync::Arc;

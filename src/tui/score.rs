@@ -5,7 +5,7 @@
 use super::app::App;
 use super::app::Batch;
 use super::jobs::{JobCtx, JobOutput, background_pool};
-use super::score_state::{JudgeMsg, Judged, RunStats, Scores, clear};
+use super::score_state::{JudgeMsg, Judged, RunStats, Scores};
 use crate::dataset::Format;
 use crate::dataset::Record;
 use crate::judge::{self, Engine, JudgeConfig, Judgeable, ModelSignals, ScoreCache, ScoreEvent, Signal};
@@ -181,7 +181,8 @@ impl App {
         self.judge.in_flight.remove(&j.id);
         self.judge.scored.insert(j.id, j.hash);
         let Some(s) = j.scores else {
-            clear(&mut self.signals, &mut self.judge.surprising, j.id);
+            self.signals.drop_judged(j.id);
+            self.judge.surprising.remove(&j.id);
             self.judge.notes.remove(&j.id);
             return;
         };

@@ -1,7 +1,6 @@
 //! The judge's part of the TUI state ([`JudgeState`]) and what a scoring job reports
 //! ([`JudgeMsg`]). Names no `App`: the scoring itself is [`super::score`].
 
-use super::jobs::SignalStore;
 use crate::dataset::RecordTextBuf;
 use crate::judge::signals::Surprise;
 use crate::judge::{self, Engine, JudgeFlag, Signal};
@@ -120,45 +119,38 @@ impl JudgeState {
     }
 
     /// After record `id` changed (its current text is `f`): drops its scores when they are for other
-    /// text, and queues it for scoring while the judge is active.
-    pub fn touched(&mut self, signals: &mut SignalStore, id: u32, f: &RecordTextBuf) {
+    /// text, and queues it for scoring while the judge is active. Returns whether its scores were
+    /// dropped (the caller drops them from the signal store too: [`SignalStore::drop_judged`]).
+    ///
+    /// [`SignalStore::drop_judged`]: super::jobs::SignalStore::drop_judged
+    pub fn touched(&mut self, id: u32, f: &RecordTextBuf) -> bool {
         let hash = judge::content_hash(&f.instruction, &f.input, &f.output);
-        match self.scored.get(&id) {
-            Some(&h) if h == hash => return,
+        let dropped = match self.scored.get(&id) {
+            Some(&h) if h == hash => return false,
             Some(_) => {
                 self.scored.remove(&id);
-                clear(signals, &mut self.surprising, id);
+                self.surprising.remove(&id);
                 self.notes.remove(&id);
+                true
             }
-            None => {}
-        }
+            None => false,
+        };
         if self.active {
             self.pending.insert(id);
         }
+        dropped
     }
 
-    /// After changes to unknown records: rescores everything while active, else drops every score.
-    pub fn all_touched(&mut self, signals: &mut SignalStore, ids: impl Iterator<Item = u32>) {
+    /// After changes to unknown records: rescores everything while active, else drops every score
+    /// and returns true (the caller empties the signal store's judged values too).
+    pub fn all_touched(&mut self, ids: impl Iterator<Item = u32>) -> bool {
         if self.active {
             self.pending.extend(ids);
-            return;
+            return false;
         }
-        for signal in Signal::judged() {
-            signals.numeric.remove(&signal);
-        }
-        signals.model_flags.clear();
         self.scored.clear();
         self.surprising.clear();
         self.notes.clear();
+        true
     }
-}
-
-pub(super) fn clear(signals: &mut SignalStore, surprising: &mut HashMap<u32, Vec<Surprise>>, id: u32) {
-    for signal in Signal::judged() {
-        if let Some(m) = signals.numeric.get_mut(&signal) {
-            m.remove(&id);
-        }
-    }
-    signals.model_flags.remove(&id);
-    surprising.remove(&id);
 }

@@ -4,9 +4,9 @@
 //! "review next" walks the queue: each accept/reject/needs-edit moves to the next record of it.
 
 use super::app::App;
+use super::app::say;
 use super::jobs::JobOutput;
 use super::suggest_state::{Built, Refit};
-use super::update::say;
 use crate::dataset::Record;
 use crate::dataset::RecordText;
 use crate::judge::Signal;

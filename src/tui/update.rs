@@ -1,6 +1,6 @@
 //! Events to actions (through the key map) and `update`, the one function that changes the app.
 
-use super::app::{Action, App, BulkOp, Dialog, Editor, Effect, Mode, PromptKind, record_fields, validate};
+use super::app::{Action, App, BulkOp, Dialog, Editor, Effect, Mode, PromptKind, fail, record_fields, say, validate};
 use super::jobs::{JobMsg, JobOutput};
 use super::keymap::{Command, KeyMode};
 use crate::dataset::save::SaveError;
@@ -127,14 +127,6 @@ pub fn type_keys(app: &mut App, keys: &str) {
         key(app, KeyEvent::new(KeyCode::Char(c), mods));
         rest = &rest[c.len_utf8()..];
     }
-}
-
-pub(super) fn say(app: &mut App, msg: impl Into<String>) {
-    app.message = Some((msg.into(), false));
-}
-
-pub(super) fn fail(app: &mut App, e: impl std::fmt::Display) {
-    app.message = Some((e.to_string(), true));
 }
 
 /// The one function that changes the app.
