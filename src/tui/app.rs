@@ -50,7 +50,7 @@ pub enum Action {
     /// The search worker's results.
     Search(super::search::SearchMsg),
     /// Training, the train dialog's preparation or "try it" reported.
-    Train(Box<super::training::TrainMsg>),
+    Train(Box<super::training::state::TrainMsg>),
     /// Work waits to be handed out: the next slice for the index job, the judge's next batch.
     Tick,
 }
@@ -252,7 +252,7 @@ pub struct App {
     pub signals: SignalStore,
     pub jobs: Jobs,
     /// Training runs, their panel and "try it".
-    pub training: super::training::Training,
+    pub training: super::training::state::Training,
     pub judge: super::score_state::JudgeState,
     pub histogram: HistogramState,
     pub frequency: FrequencyState,
@@ -289,7 +289,7 @@ impl App {
         let touched_undo = if session.can_undo() { vec![None] } else { Vec::new() };
         Ok(App {
             session,
-            training: super::training::Training::new(config.train.clone()),
+            training: super::training::state::Training::new(config.train.clone()),
             config,
             keymap,
             mode: Mode::Normal,

@@ -22,7 +22,7 @@ pub fn key_mode(app: &App) -> KeyMode {
         Mode::Dialog(Dialog::SaveConflict) => KeyMode::SaveConflict,
         Mode::Dialog(Dialog::Quit) => KeyMode::QuitDialog,
         Mode::Dialog(Dialog::InvalidJson { .. }) => KeyMode::InvalidJson,
-        Mode::Train if matches!(app.training.ask, Some(super::training::Ask::Train(_))) => KeyMode::TrainDialog,
+        Mode::Train if matches!(app.training.ask, Some(super::training::state::Ask::Train(_))) => KeyMode::TrainDialog,
         Mode::Train => KeyMode::TrainQuestion,
         Mode::Frequency => KeyMode::Frequency,
     }
@@ -61,7 +61,7 @@ pub fn map_event(app: &App, ev: &Event) -> Option<Action> {
 pub fn background(app: &App) -> Vec<Action> {
     let mut out: Vec<Action> = app.jobs.rx.try_iter().map(Action::Job).collect();
     out.extend(app.searcher.rx.try_iter().map(Action::Search));
-    out.extend(super::training::drain(&app.training).into_iter().map(|m| Action::Train(Box::new(m))));
+    out.extend(super::training::state::drain(&app.training).into_iter().map(|m| Action::Train(Box::new(m))));
     if app.feed.is_some() || app.judge.job.is_some() || !app.judge.pending.is_empty() {
         out.push(Action::Tick);
     }

@@ -3,8 +3,8 @@
 
 use super::job::{Prep, PrepInfo, Speed};
 use super::run::{Backend, Phase, RunView};
+use super::state::{Ask, PanelView, TrainDialog};
 use super::try_it::{BASE, Side, SideState, TRAINED, short_path};
-use super::{Ask, PanelView, TrainDialog};
 use crate::duration::clock;
 use crate::model::StopReason;
 use crate::train::run_folder::RunStatus;
