@@ -1,6 +1,8 @@
 //! The app state, the actions that change it, and the plumbing shared by `update`: the view of
 //! records, search results, and keeping search text and signals in step with edits. Feeding the
-//! index job is in [`super::index`], taking in a job's results in [`super::jobs`].
+//! index job is in [`super::index`], taking in a job's results in [`super::update`]. App's fields
+//! are typed here or in files that name no `App` (`*_state.rs`, [`super::jobs`], ...), never in the
+//! feature code that changes them, so that code and `App` do not import each other.
 
 use super::config::Config;
 use super::jobs::{Jobs, SignalStore};

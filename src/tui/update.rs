@@ -528,7 +528,7 @@ fn external_done(app: &mut App, id: u32, text: Option<String>, error: Option<Str
     }
 }
 
-/// Takes in one job report (called by `update`).
+/// Takes in one background job report ([`Action::Job`]).
 fn absorb_job(app: &mut App, msg: JobMsg) {
     match msg {
         JobMsg::Phase { job, name } => {
