@@ -4,7 +4,7 @@
 //! the repo). Prints median tokens/s.
 //!
 //! `cargo bench --bench score_throughput [-- tiny|small|train]` (`train`, only when asked: one
-//! forward + backward of the masked NLL through `Mode::Train` on the tiny config, no optimizer).
+//! forward + backward of the masked NLL through `Kernels::Train` on the tiny config, no optimizer).
 
 #[path = "support/mod.rs"]
 mod support;
@@ -13,7 +13,7 @@ use candle_core::{DType, Device, Tensor};
 use candle_nn::VarBuilder;
 use candle_transformers::models::llama;
 use sift::model::{
-    Decoder, Mode, ModelConfig, init_threads, init_varmap, init_weights, masked_nll_sum, token_logprobs,
+    Decoder, Kernels, ModelConfig, init_threads, init_varmap, init_weights, masked_nll_sum, token_logprobs,
 };
 use std::time::Instant;
 
@@ -37,15 +37,15 @@ fn run(name: &str, cfg: &ModelConfig, runs: usize) {
     let batch: Vec<&[u32]> = seqs.iter().map(|s| s.as_slice()).collect();
     let ids = Tensor::from_vec(seqs.concat(), (BATCH, SEQ), &dev).unwrap();
     let tokens = (BATCH * SEQ) as f64;
-    token_logprobs(&dec, &batch, Mode::Fast).unwrap(); // warm-up
+    token_logprobs(&dec, &batch, Kernels::Fast).unwrap(); // warm-up
     let (mut full, mut trunk) = (vec![], vec![]);
     for _ in 0..runs {
         let t = Instant::now();
-        let lp = token_logprobs(&dec, &batch, Mode::Fast).unwrap();
+        let lp = token_logprobs(&dec, &batch, Kernels::Fast).unwrap();
         full.push(tokens / t.elapsed().as_secs_f64());
         assert_eq!(lp[0].len(), SEQ - 1);
         let t = Instant::now();
-        dec.hidden_states(&ids, Mode::Fast).unwrap();
+        dec.hidden_states(&ids, Kernels::Fast).unwrap();
         trunk.push(tokens / t.elapsed().as_secs_f64());
     }
     // Reference: candle-transformers' llama on the same weights (it computes every position
@@ -95,7 +95,7 @@ fn train_step(cfg: &ModelConfig, runs: usize) {
     let mut rates = vec![];
     for _ in 0..runs {
         let t = Instant::now();
-        let logits = dec.forward(&ids, Mode::Train).unwrap();
+        let logits = dec.forward(&ids, Kernels::Train).unwrap();
         let (sum, count) = masked_nll_sum(&logits, &targets, &mask).unwrap();
         (sum / count).unwrap().backward().unwrap();
         rates.push(n as f64 / t.elapsed().as_secs_f64());

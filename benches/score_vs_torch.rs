@@ -27,7 +27,7 @@ mod support;
 
 use candle_core::{DType, Device};
 use candle_nn::VarBuilder;
-use sift::model::{Decoder, Mode, ModelConfig, init_threads, init_weights, token_logprobs};
+use sift::model::{Decoder, Kernels, ModelConfig, init_threads, init_weights, token_logprobs};
 use std::io::{BufRead, BufReader, Write};
 use std::process::{Command, Stdio};
 use std::time::Instant;
@@ -80,7 +80,7 @@ fn main() {
     let mut from_py = BufReader::new(child.stdout.take().unwrap()).lines();
     let ready = from_py.next().unwrap().unwrap();
     let batch: Vec<&[u32]> = seqs.iter().map(|s| s.as_slice()).collect();
-    token_logprobs(&dec, &batch, Mode::Fast).unwrap(); // warm-up
+    token_logprobs(&dec, &batch, Kernels::Fast).unwrap(); // warm-up
     println!(
         "{name}: {:.1}M params, batch {BATCH} x {SEQ}, f32, {threads} threads; {ready}",
         cfg.num_params() as f64 / 1e6
@@ -89,7 +89,7 @@ fn main() {
     let (mut candle, mut torch) = (vec![], vec![]);
     for i in 0..runs {
         let t = Instant::now();
-        let lp = token_logprobs(&dec, &batch, Mode::Fast).unwrap();
+        let lp = token_logprobs(&dec, &batch, Kernels::Fast).unwrap();
         assert_eq!(lp[0].len(), SEQ - 1);
         candle.push(tokens / t.elapsed().as_secs_f64());
         writeln!(to_py, "run").unwrap();

@@ -3,7 +3,7 @@
 //!
 //! `cargo run --release --example hf_logprobs -- MODEL_DIR OUT.json`
 
-use sift::model::{LocalModel, Mode, token_logprobs};
+use sift::model::{Kernels, LocalModel, token_logprobs};
 
 const TEXTS: [&str; 4] = [
     "Below is an instruction that describes a task. Write a response that appropriately completes the request.\n\n### Instruction:\nGive three tips for staying healthy.\n\n### Response:1. Eat well. 2. Sleep. 3. Move.",
@@ -27,7 +27,7 @@ fn main() -> anyhow::Result<()> {
         })
         .collect::<anyhow::Result<_>>()?;
     let refs: Vec<&[u32]> = seqs.iter().map(Vec::as_slice).collect();
-    let lps = token_logprobs(&model.decoder, &refs, Mode::Fast)?;
+    let lps = token_logprobs(&model.decoder, &refs, Kernels::Fast)?;
     let out = serde_json::json!({"ids": seqs, "logprobs": lps});
     std::fs::write(&args[2], serde_json::to_vec(&out)?)?;
     Ok(())

@@ -130,6 +130,10 @@ pub struct ChatTemplate {
     hash: u64,
 }
 
+/// The template the judge scores under unless told otherwise: `sift score`'s default, the TUI's
+/// judge, and the cached scores `sift suggest` reads.
+pub const DEFAULT_TEMPLATE: &str = "alpaca";
+
 /// The template names [`Template::from_name`] accepts.
 pub const TEMPLATE_NAMES: [&str; 4] = ["alpaca", "raw", "input-only", "chat"];
 

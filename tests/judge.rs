@@ -8,7 +8,7 @@ use sift::dataset::RecordTextBuf;
 use sift::judge::devset::{self, Split};
 use sift::judge::engine::response_nll;
 use sift::judge::{CacheKey, Engine, EngineOptions, ScoreCache, ScoreEvent, Template};
-use sift::model::{LocalModel, Mode, token_logprobs};
+use sift::model::{Kernels, LocalModel, token_logprobs};
 use sift::prompt::{ALPACA_RESPONSE_HEADER, alpaca_prompt};
 use std::sync::atomic::{AtomicBool, Ordering};
 
@@ -45,7 +45,7 @@ fn direct(m: &LocalModel, ctx: &str, y: &str) -> f32 {
     ids.extend(m.encode(ctx).unwrap());
     let start = ids.len();
     ids.extend(m.encode(y).unwrap());
-    let lp = &token_logprobs(&m.decoder, &[&ids], Mode::Fast).unwrap_or_else(|e| panic!("{ctx:?} {y:?}: {e}"))[0];
+    let lp = &token_logprobs(&m.decoder, &[&ids], Kernels::Fast).unwrap_or_else(|e| panic!("{ctx:?} {y:?}: {e}"))[0];
     let resp = &lp[start - 1..];
     -resp.iter().sum::<f32>() / resp.len() as f32
 }
@@ -92,7 +92,7 @@ fn direct_head(m: &LocalModel, ctx: &str, y: &str, k: usize) -> f32 {
     ids.extend(m.encode(ctx).unwrap());
     let start = ids.len();
     ids.extend(m.encode(y).unwrap().into_iter().take(k));
-    let lp = &token_logprobs(&m.decoder, &[&ids], Mode::Fast).unwrap()[0];
+    let lp = &token_logprobs(&m.decoder, &[&ids], Kernels::Fast).unwrap()[0];
     let resp = &lp[start - 1..];
     -resp.iter().sum::<f32>() / resp.len() as f32
 }

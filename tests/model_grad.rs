@@ -1,10 +1,10 @@
-//! Gradient correctness of the training path: candle's backward through `Mode::Train` against
+//! Gradient correctness of the training path: candle's backward through `Kernels::Train` against
 //! central finite differences in f64, for every parameter kind; masked positions get exactly zero
-//! gradient; and the fused `Mode::Fast` kernels really do drop gradients (the trap this avoids).
+//! gradient; and the fused `Kernels::Fast` kernels really do drop gradients (the trap this avoids).
 
 use candle_core::{DType, Device, Tensor, Var};
 use candle_nn::VarMap;
-use sift::model::{Arch, Decoder, Mode, ModelConfig, init_varmap, init_weights, masked_nll_sum};
+use sift::model::{Arch, Decoder, Kernels, ModelConfig, init_varmap, init_weights, masked_nll_sum};
 
 /// Deterministic pseudo-random numbers in [-1, 1).
 struct Lcg(u64);
@@ -71,7 +71,7 @@ fn batch(vocab: u32) -> Batch {
     }
 }
 
-fn loss(dec: &Decoder, b: &Batch, mode: Mode) -> Tensor {
+fn loss(dec: &Decoder, b: &Batch, mode: Kernels) -> Tensor {
     let logits = dec.forward(&b.ids, mode).unwrap();
     let (sum, count) = masked_nll_sum(&logits, &b.targets, &b.mask).unwrap();
     (sum / count).unwrap()
@@ -92,7 +92,7 @@ fn set_coord(var: &Var, idx: usize, value: f64) {
 fn fd_check(cfg: &ModelConfig, expect_kinds: &[&str]) -> f64 {
     let (vm, dec) = model(cfg, DType::F64);
     let b = batch(cfg.vocab_size as u32);
-    let grads = loss(&dec, &b, Mode::Train).backward().unwrap();
+    let grads = loss(&dec, &b, Kernels::Train).backward().unwrap();
     let vars = vm.data().lock().unwrap().clone();
     let mut names: Vec<&String> = vars.keys().collect();
     names.sort();
@@ -113,9 +113,9 @@ fn fd_check(cfg: &ModelConfig, expect_kinds: &[&str]) -> f64 {
         let argmax = (0..g.len()).max_by(|&i, &j| g[i].abs().total_cmp(&g[j].abs())).unwrap();
         for idx in [argmax, g.len() / 3, (g.len() * 7) / 9] {
             set_coord(var, idx, vals[idx] + eps);
-            let up = scalar(&loss(&dec, &b, Mode::Train));
+            let up = scalar(&loss(&dec, &b, Kernels::Train));
             set_coord(var, idx, vals[idx] - eps);
-            let down = scalar(&loss(&dec, &b, Mode::Train));
+            let down = scalar(&loss(&dec, &b, Kernels::Train));
             set_coord(var, idx, vals[idx]);
             let fd = (up - down) / (2.0 * eps);
             let err = (g[idx] - fd).abs() / g[idx].abs().max(fd.abs()).max(1e-6);
@@ -170,7 +170,7 @@ fn masked_positions_get_exactly_zero_gradient() {
     let cfg = tiny(Arch::Llama, false);
     let (_vm, dec) = model(&cfg, DType::F64);
     let b = batch(cfg.vocab_size as u32);
-    let logits = Var::from_tensor(&dec.forward(&b.ids, Mode::Train).unwrap().detach()).unwrap();
+    let logits = Var::from_tensor(&dec.forward(&b.ids, Kernels::Train).unwrap().detach()).unwrap();
     let (sum, count) = masked_nll_sum(logits.as_tensor(), &b.targets, &b.mask).unwrap();
     let mask: Vec<f64> = b.mask.flatten_all().unwrap().to_vec1().unwrap();
     assert_eq!(count, mask.iter().sum::<f64>());
@@ -199,13 +199,13 @@ fn masked_positions_get_exactly_zero_gradient() {
 #[test]
 fn fast_mode_drops_gradients_through_fused_kernels() {
     // The trap: fused rms-norm/softmax/rope have no backward, so nothing before the final norm
-    // gets a gradient in Mode::Fast while Mode::Train gives all of them one.
+    // gets a gradient in Kernels::Fast while Kernels::Train gives all of them one.
     let cfg = tiny(Arch::Llama, false);
     let (vm, dec) = model(&cfg, DType::F32);
     let b = batch(cfg.vocab_size as u32);
     let vars = vm.data().lock().unwrap().clone();
-    let fast = loss(&dec, &b, Mode::Fast).backward().unwrap();
-    let train = loss(&dec, &b, Mode::Train).backward().unwrap();
+    let fast = loss(&dec, &b, Kernels::Fast).backward().unwrap();
+    let train = loss(&dec, &b, Kernels::Train).backward().unwrap();
     let emb = vars["model.embed_tokens.weight"].as_tensor();
     let norm = vars["model.norm.weight"].as_tensor();
     assert!(fast.get(emb).is_none() && fast.get(norm).is_none());
@@ -250,16 +250,16 @@ fn detached_copy_scores_identically_without_a_graph() {
     let (vm, dec) = model(&cfg, DType::F32);
     let plain = dec.detached();
     let b = batch(cfg.vocab_size as u32);
-    let a: Vec<f32> = dec.forward(&b.ids, Mode::Fast).unwrap().flatten_all().unwrap().to_vec1().unwrap();
-    let c: Vec<f32> = plain.forward(&b.ids, Mode::Fast).unwrap().flatten_all().unwrap().to_vec1().unwrap();
+    let a: Vec<f32> = dec.forward(&b.ids, Kernels::Fast).unwrap().flatten_all().unwrap().to_vec1().unwrap();
+    let c: Vec<f32> = plain.forward(&b.ids, Kernels::Fast).unwrap().flatten_all().unwrap().to_vec1().unwrap();
     assert_eq!(a, c);
-    let grads = loss(&plain, &b, Mode::Train).backward().unwrap();
+    let grads = loss(&plain, &b, Kernels::Train).backward().unwrap();
     for (name, var) in vm.data().lock().unwrap().iter() {
         assert!(grads.get(var.as_tensor()).is_none(), "{name} is still tracked");
     }
     // Shared storage: updating a variable is seen by the detached copy.
     let norm = vm.data().lock().unwrap()["model.norm.weight"].clone();
     norm.set(&(norm.as_tensor() * 2.0).unwrap()).unwrap();
-    let d: Vec<f32> = plain.forward(&b.ids, Mode::Fast).unwrap().flatten_all().unwrap().to_vec1().unwrap();
+    let d: Vec<f32> = plain.forward(&b.ids, Kernels::Fast).unwrap().flatten_all().unwrap().to_vec1().unwrap();
     assert_ne!(a, d);
 }

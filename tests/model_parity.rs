@@ -4,7 +4,9 @@
 
 use candle_core::{DType, Device, Tensor};
 use serde_json::Value;
-use sift::model::{CheckpointFiles, LocalModel, Mode, generate, save_hf_checkpoint, sequence_logprobs, token_logprobs};
+use sift::model::{
+    CheckpointFiles, Kernels, LocalModel, generate, save_hf_checkpoint, sequence_logprobs, token_logprobs,
+};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::AtomicBool;
 
@@ -59,7 +61,7 @@ fn check_logprobs(name: &str) {
         assert_eq!(&model.encode(text).unwrap(), ids, "tokenizer mismatch on {text:?}");
     }
     let batch: Vec<&[u32]> = r.ids.iter().map(|v| v.as_slice()).collect();
-    for mode in [Mode::Fast, Mode::Train] {
+    for mode in [Kernels::Fast, Kernels::Train] {
         // One right-padded batch of different lengths, and each sequence alone.
         let got = token_logprobs(&model.decoder, &batch, mode).unwrap();
         let d = max_abs_diff(&got, &r.logprobs);
@@ -76,7 +78,7 @@ fn check_logprobs(name: &str) {
     assert!(max_abs_diff(&got, &r.logprobs) < 1e-4);
     // Full-position logits agree with the log-prob path.
     let ids = Tensor::new(r.ids[1].as_slice(), &Device::Cpu).unwrap().unsqueeze(0).unwrap();
-    let logits = model.decoder.forward(&ids, Mode::Fast).unwrap();
+    let logits = model.decoder.forward(&ids, Kernels::Fast).unwrap();
     assert_eq!(logits.dims(), &[1, r.ids[1].len(), model.config.vocab_size]);
 }
 
@@ -264,7 +266,7 @@ fn export_checkpoints_for_transformers() {
     }
     let tensors = sift::model::varmap_tensors(&vm);
     save_hf_checkpoint(&out.join("fresh-llama"), &cfg, &tensors, &files).unwrap();
-    let lp = sift::model::batched_logprobs(&dec.detached(), &ids, 2048, Mode::Fast).unwrap();
+    let lp = sift::model::batched_logprobs(&dec.detached(), &ids, 2048, Kernels::Fast).unwrap();
     let qwen_tensors: Vec<(String, Tensor)> =
         candle_core::safetensors::load(fixture("tiny-qwen2").join("model.safetensors"), &Device::Cpu)
             .unwrap()

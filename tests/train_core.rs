@@ -4,7 +4,7 @@
 
 mod common;
 
-use sift::model::{LocalModel, Mode, token_logprobs, varmap_tensors};
+use sift::model::{Kernels, LocalModel, token_logprobs, varmap_tensors};
 use sift::train::data::{MicroBatch, SftTokenizer, tokenize_segments};
 use sift::train::{Example, ModelSource, TrainConfig, TrainData, TrainEvent, Trainer, step_gradients};
 use std::path::Path;
@@ -143,8 +143,8 @@ fn tiny_run_overfits_resumes_exactly_and_reloads() {
     let model_dir = second.save_model().unwrap();
     let reloaded = LocalModel::load(&model_dir).unwrap();
     let seqs: Vec<&[u32]> = exs.iter().map(|e| e.tokens.as_slice()).collect();
-    let ours = token_logprobs(second.eval_decoder(), &seqs, Mode::Fast).unwrap();
-    let theirs = token_logprobs(&reloaded.decoder, &seqs, Mode::Fast).unwrap();
+    let ours = token_logprobs(second.eval_decoder(), &seqs, Kernels::Fast).unwrap();
+    let theirs = token_logprobs(&reloaded.decoder, &seqs, Kernels::Fast).unwrap();
     let d = ours.iter().flatten().zip(theirs.iter().flatten()).map(|(x, y)| (x - y).abs()).fold(0f32, f32::max);
     assert_eq!(d, 0.0);
 }

@@ -12,7 +12,7 @@ use sift::quality::heuristics::{Flag, FlagKind};
 use sift::tui::app::App;
 use sift::tui::config::Config;
 use sift::tui::jobs::{JobInfo, JobOutput};
-use sift::tui::score::RunStats;
+use sift::tui::score_state::RunStats;
 use sift::tui::update::type_keys;
 use std::collections::{HashMap, HashSet};
 use std::path::Path;

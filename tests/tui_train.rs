@@ -14,8 +14,9 @@ use sift::train::{StepMetrics, TrainEvent, TrainSummary};
 use sift::tui::app::{App, Mode};
 use sift::tui::config::Config;
 use sift::tui::training::run::{Backend, Phase, RunView};
+use sift::tui::training::state::{Ask, PanelView};
 use sift::tui::training::try_it::{BASE, SideState, TRAINED};
-use sift::tui::training::{Ask, PanelView, Prep, Speed};
+use sift::tui::training::{Prep, Speed};
 use sift::tui::update::type_keys;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -79,7 +80,7 @@ fn until(app: &mut App, what: &str, mut done: impl FnMut(&App) -> bool) {
     panic!("gave up waiting for {what}");
 }
 
-fn dialog(app: &App) -> &sift::tui::training::TrainDialog {
+fn dialog(app: &App) -> &sift::tui::training::state::TrainDialog {
     match &app.training.ask {
         Some(Ask::Train(d)) => d,
         _ => panic!("no train dialog"),

@@ -38,12 +38,12 @@ pub struct Cli {
     #[arg(long)]
     pub model: Option<PathBuf>,
     #[command(subcommand)]
-    pub command: Option<Command>,
+    pub command: Option<CliCommand>,
 }
 
-/// Subcommands.
+/// `sift <command>`: the subcommands (the TUI's key-bound commands are `tui::keymap::Command`).
 #[derive(Subcommand, Debug)]
-pub enum Command {
+pub enum CliCommand {
     /// Format, record count, field lengths, duplicates and review counts.
     Stats {
         file: PathBuf,
@@ -129,7 +129,7 @@ pub enum Command {
         #[arg(long)]
         model: Option<PathBuf>,
         /// Prompt template: alpaca | raw | input-only | chat (the model's chat template).
-        #[arg(long, default_value = "alpaca")]
+        #[arg(long, default_value = crate::prompt::DEFAULT_TEMPLATE)]
         template: String,
         /// Where to write the scores (JSONL); `-`: standard output.
         #[arg(long)]
@@ -224,22 +224,22 @@ fn parse_field(s: &str) -> Result<crate::dataset::Field, String> {
 pub fn run(cli: Cli) -> Result<i32> {
     let format = cli.format;
     match cli.command {
-        Some(Command::Stats { file, json }) => data::stats(&file, format, json),
-        Some(Command::Check { file, json }) => data::check(&file, format, json),
-        Some(Command::Set { file, index, status, tag, untag, note, wait }) => {
+        Some(CliCommand::Stats { file, json }) => data::stats(&file, format, json),
+        Some(CliCommand::Check { file, json }) => data::check(&file, format, json),
+        Some(CliCommand::Set { file, index, status, tag, untag, note, wait }) => {
             data::set(&file, format, wait, index, status, &tag, &untag, note.as_deref())
         }
-        Some(Command::Edit { file, index, field, value, force, save_as, wait }) => {
+        Some(CliCommand::Edit { file, index, field, value, force, save_as, wait }) => {
             let save_as = save_as.as_deref();
             data::edit(&file, format, data::EditArgs { index, field, value: &value, force, save_as, wait })
         }
-        Some(Command::Batch { file, wait }) => {
+        Some(CliCommand::Batch { file, wait }) => {
             data::batch(&file, format, wait, std::io::stdin().lock(), std::io::stdout().lock())
         }
-        Some(Command::Export(args)) => export::run(*args, format),
-        Some(Command::Train(a)) => train::train(&a.file, format, &a.settings(), a.quiet),
-        Some(Command::Pretrain(a)) => train::pretrain(&a.config(), a.quiet),
-        Some(Command::Completions { shell }) => {
+        Some(CliCommand::Export(args)) => export::run(*args, format),
+        Some(CliCommand::Train(a)) => train::train(&a.file, format, &a.settings(), a.quiet),
+        Some(CliCommand::Pretrain(a)) => train::pretrain(&a.config(), a.quiet),
+        Some(CliCommand::Completions { shell }) => {
             clap_complete::generate(
                 shell,
                 &mut <Cli as clap::CommandFactory>::command(),
@@ -248,12 +248,12 @@ pub fn run(cli: Cli) -> Result<i32> {
             );
             Ok(0)
         }
-        Some(Command::Man) => {
+        Some(CliCommand::Man) => {
             clap_mangen::Man::new(<Cli as clap::CommandFactory>::command()).render(&mut std::io::stdout())?;
             Ok(0)
         }
-        Some(Command::Try(a)) => train::try_it(&a),
-        Some(Command::Score { merge, out, file, quiet, .. }) if !merge.is_empty() => {
+        Some(CliCommand::Try(a)) => train::try_it(&a),
+        Some(CliCommand::Score { merge, out, file, quiet, .. }) if !merge.is_empty() => {
             let r = score::merge(&merge, &out, file.as_deref(), format)?;
             if !quiet {
                 let cached = if file.is_some() {
@@ -265,7 +265,7 @@ pub fn run(cli: Cli) -> Result<i32> {
             }
             Ok(0)
         }
-        Some(Command::Score {
+        Some(CliCommand::Score {
             file,
             out,
             cluster_jobs: Some(n),
@@ -285,7 +285,7 @@ pub fn run(cli: Cli) -> Result<i32> {
             config: config.as_deref(),
             compare_tokens,
         }),
-        Some(Command::Score {
+        Some(CliCommand::Score {
             file,
             model,
             template,
@@ -313,7 +313,7 @@ pub fn run(cli: Cli) -> Result<i32> {
                 shard,
             })
         }
-        Some(Command::Suggest { file, out, model }) => suggest::run(&file, format, out.as_deref(), model.as_deref()),
+        Some(CliCommand::Suggest { file, out, model }) => suggest::run(&file, format, out.as_deref(), model.as_deref()),
         None if cli.print_config => crate::config::print_config::<crate::tui::config::UiConfig>().map(|()| 0),
         None => crate::tui::run(cli.file.as_deref(), format, cli.model.as_deref()).map(|()| 0),
     }

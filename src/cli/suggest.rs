@@ -1,11 +1,12 @@
 //! `sift suggest`: fit the suggestion model to the decisions saved so far and write
 //! `{index, suggest, reasons}` for every unreviewed record.
 
+use crate::config::ConfigFile;
 use crate::dataset::RecordText;
 use crate::dataset::{Format, Record};
 use crate::judge::{self, EngineOptions, ModelSignals, ScoreCache};
 use crate::session::{Session, Status};
-use crate::suggest::{self, Evidence, Features, FitOptions};
+use crate::suggest::{self, Evidence, Features, FitOptions, SuggestConfig};
 use anyhow::{Context, Result};
 use serde_json::json;
 use std::io::Write;
@@ -17,7 +18,7 @@ use std::path::Path;
 pub fn cached_signals(texts: &[RecordText], model: Option<&Path>) -> Vec<Option<ModelSignals>> {
     let none = || vec![None; texts.len()];
     let Some(dir) = crate::paths::cache_dir() else { return none() };
-    let engine = match judge::load_engine(model, crate::tui::score::TEMPLATE, EngineOptions::default()) {
+    let engine = match judge::load_engine(model, crate::prompt::DEFAULT_TEMPLATE, EngineOptions::default()) {
         Ok(e) => e,
         Err(e) => {
             eprintln!("sift: no judge scores used ({e:#})");
@@ -51,7 +52,7 @@ pub fn run(file: &Path, format: Option<Format>, out: Option<&Path>, model: Optio
     }
     let signals = cached_signals(&texts, model);
     let scored = signals.iter().filter(|s| s.is_some()).count();
-    let config = crate::tui::config::Config::load()?;
+    let config = SuggestConfig::read(&ConfigFile::load()?)?;
     let inputs = suggest::inputs(&texts, &signals, &config.judge, &config.flags);
     let features = Features::build(&inputs);
     let fitted = suggest::fit(&features, &decisions, FitOptions::default())?;

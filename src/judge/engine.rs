@@ -6,7 +6,7 @@ use super::cache::{CacheKey, ScoreCache, content_hash, turn_hash};
 use super::signals::{ModelSignals, Surprise};
 use crate::dataset::{RecordText, RecordTextBuf};
 use crate::model::LocalModel;
-use crate::model::decoder::{Decoder, KvCache, Mode};
+use crate::model::decoder::{Decoder, Kernels, KvCache};
 use crate::model::logprobs::gather_logprobs;
 use crate::prompt::{ASSISTANT_HEADER, Template, input_layout, raw_layout};
 use anyhow::{Result, anyhow, bail};
@@ -510,7 +510,7 @@ pub fn response_nll(model: &Decoder, batch: &[(&[u32], usize)], shared: Option<&
     let ids = Tensor::from_vec(ids, (b, t), dev)?;
     let hidden = match shared {
         Some(p) => model.hidden_states_after(&ids, p)?,
-        None => model.hidden_states(&ids, Mode::Fast)?,
+        None => model.hidden_states(&ids, Kernels::Fast)?,
     };
     let hidden = hidden.reshape((b * t, cfg.hidden_size))?.index_select(&Tensor::new(rows.as_slice(), dev)?, 0)?;
     let chunk = ((16usize << 20) / cfg.vocab_size).max(1);

@@ -44,7 +44,7 @@ pub enum Direction {
 
 /// Where a signal's value comes from.
 #[derive(Clone, Copy)]
-pub enum Source {
+pub enum Origin {
     /// Read from the judge's assessment of a scored record.
     Judge(fn(&Signals) -> f32),
     /// Computed from the record's text (instruction, input, response) alone.
@@ -64,7 +64,7 @@ pub struct SignalDef {
     pub description: &'static str,
     pub format: ValueFormat,
     pub direction: Direction,
-    pub source: Source,
+    pub origin: Origin,
     /// The narrowest list (in characters) that shows the signal's column; None: no list column.
     pub column_from: Option<u16>,
     /// From which value a record counts as bad (at or above it when higher is worse, below it when
@@ -84,7 +84,7 @@ pub const REGISTRY: [SignalDef; 7] = [
         description: "the chance a curator keeps the record as it is, 0..1 (a logistic model of the judge's signals and flags, fitted on curator labels)",
         format: ValueFormat::Unit,
         direction: Direction::HigherBetter,
-        source: Source::Judge(|s| s.keep),
+        origin: Origin::Judge(|s| s.keep),
         column_from: Some(60),
         bad: Some(|_| 0.4),
         good: Some(0.7),
@@ -96,7 +96,7 @@ pub const REGISTRY: [SignalDef; 7] = [
         description: "how much the response reads as a continuation of its input rather than an answer, 0..1",
         format: ValueFormat::Unit,
         direction: Direction::HigherWorse,
-        source: Source::Judge(|s| s.continuation),
+        origin: Origin::Judge(|s| s.continuation),
         column_from: Some(100),
         bad: Some(|t| t.continuation),
         good: None,
@@ -108,7 +108,7 @@ pub const REGISTRY: [SignalDef; 7] = [
         description: "instruction-following difficulty: response loss with the prompt over without it (1 = the prompt does not help)",
         format: ValueFormat::Ratio,
         direction: Direction::HigherWorse,
-        source: Source::Judge(|s| s.ifd),
+        origin: Origin::Judge(|s| s.ifd),
         column_from: Some(130),
         bad: Some(|t| t.high_ifd),
         good: None,
@@ -120,7 +120,7 @@ pub const REGISTRY: [SignalDef; 7] = [
         description: "the response's perplexity under the prompt template",
         format: ValueFormat::Count,
         direction: Direction::HigherWorse,
-        source: Source::Judge(|s| s.ppl),
+        origin: Origin::Judge(|s| s.ppl),
         column_from: Some(130),
         bad: Some(|t| t.high_ppl),
         good: None,
@@ -132,7 +132,7 @@ pub const REGISTRY: [SignalDef; 7] = [
         description: "instruction gain: how much the instruction helps predict the response beyond the input (nats)",
         format: ValueFormat::Ratio,
         direction: Direction::HigherBetter,
-        source: Source::Judge(|s| s.instruction_gain),
+        origin: Origin::Judge(|s| s.instruction_gain),
         column_from: None,
         bad: None,
         good: None,
@@ -144,7 +144,7 @@ pub const REGISTRY: [SignalDef; 7] = [
         description: "characters of instruction, input and response",
         format: ValueFormat::Count,
         direction: Direction::Neutral,
-        source: Source::Text(|c, z, y| (c.chars().count() + z.chars().count() + y.chars().count()) as f32),
+        origin: Origin::Text(|c, z, y| (c.chars().count() + z.chars().count() + y.chars().count()) as f32),
         column_from: None,
         bad: None,
         good: None,
@@ -156,7 +156,7 @@ pub const REGISTRY: [SignalDef; 7] = [
         description: "the chance you would reject the record, learnt from your own decisions on this dataset, 0..1",
         format: ValueFormat::Unit,
         direction: Direction::HigherWorse,
-        source: Source::Review,
+        origin: Origin::Review,
         column_from: None,
         bad: None,
         good: None,
@@ -174,7 +174,7 @@ impl Signal {
 
     /// The signals the judge computes, in registry order.
     pub fn judged() -> impl Iterator<Item = Signal> {
-        Signal::all().filter(|s| matches!(s.def().source, Source::Judge(_)))
+        Signal::all().filter(|s| matches!(s.def().origin, Origin::Judge(_)))
     }
 
     /// The signal's entry.
@@ -193,17 +193,17 @@ impl Signal {
 
     /// The value in a judge assessment (None for a signal the judge does not compute).
     pub fn read(self, s: &Signals) -> Option<f32> {
-        match self.def().source {
-            Source::Judge(f) => Some(f(s)),
-            Source::Text(_) | Source::Review => None,
+        match self.def().origin {
+            Origin::Judge(f) => Some(f(s)),
+            Origin::Text(_) | Origin::Review => None,
         }
     }
 
     /// The value computed from a record's text (None for a signal that needs the judge).
     pub fn of_text(self, instruction: &str, input: &str, output: &str) -> Option<f32> {
-        match self.def().source {
-            Source::Text(f) => Some(f(instruction, input, output)),
-            Source::Judge(_) | Source::Review => None,
+        match self.def().origin {
+            Origin::Text(f) => Some(f(instruction, input, output)),
+            Origin::Judge(_) | Origin::Review => None,
         }
     }
 
@@ -267,7 +267,7 @@ mod tests {
         assert!(Signal::Continuation.is_bad(0.6, &t) && !Signal::Continuation.is_bad(0.6, &lenient));
         assert!(!Signal::Len.is_bad(1e9, &t) && !Signal::Gain.is_bad(-5.0, &t));
         assert_eq!(Signal::Len.of_text("ab", "", "çd"), Some(4.0));
-        assert!(matches!(Signal::Len.def().source, Source::Text(_)));
+        assert!(matches!(Signal::Len.def().origin, Origin::Text(_)));
         assert_eq!(Signal::judged().count(), 5);
     }
 }

@@ -1,7 +1,7 @@
 //! Llama-family decoder (Llama, Qwen2) on candle with Hugging Face tensor names.
 //!
-//! Two numerically equivalent forward paths: [`Mode::Fast`] uses candle's fused kernels (no
-//! backward through rms-norm, softmax or rope) and [`Mode::Train`] uses only differentiable tensor
+//! Two numerically equivalent forward paths: [`Kernels::Fast`] uses candle's fused kernels (no
+//! backward through rms-norm, softmax or rope) and [`Kernels::Train`] uses only differentiable tensor
 //! ops, so gradients are correct.
 
 use super::config::{ModelConfig, RopeScaling};
@@ -11,7 +11,7 @@ use candle_nn::{Linear, Module, VarBuilder};
 
 /// Which kernels the forward pass uses.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Mode {
+pub enum Kernels {
     /// Fused candle ops: fastest, for scoring and generation. Not differentiable.
     Fast,
     /// Plain differentiable tensor ops, for training.
@@ -263,11 +263,11 @@ impl Decoder {
         fused::supported(&self.device, self.dtype)
     }
 
-    fn rms_norm(&self, x: &Tensor, w: &Tensor, mode: Mode) -> Result<Tensor> {
+    fn rms_norm(&self, x: &Tensor, w: &Tensor, mode: Kernels) -> Result<Tensor> {
         match mode {
-            Mode::Fast => candle_nn::ops::rms_norm(x, w, self.cfg.rms_norm_eps as f32),
-            Mode::Train if self.use_fused() => fused::rms_norm(x, w, self.cfg.rms_norm_eps),
-            Mode::Train => rms_norm_train(x, w, self.cfg.rms_norm_eps),
+            Kernels::Fast => candle_nn::ops::rms_norm(x, w, self.cfg.rms_norm_eps as f32),
+            Kernels::Train if self.use_fused() => fused::rms_norm(x, w, self.cfg.rms_norm_eps),
+            Kernels::Train => rms_norm_train(x, w, self.cfg.rms_norm_eps),
         }
     }
 
@@ -280,7 +280,7 @@ impl Decoder {
         sin: &Tensor,
         mask: Option<&Tensor>,
         cache: Option<&mut Option<(Tensor, Tensor)>>,
-        mode: Mode,
+        mode: Kernels,
     ) -> Result<Tensor> {
         let (b, t, _) = x.dims3()?;
         let (nh, nkv, hd) = (self.cfg.num_attention_heads, self.cfg.num_key_value_heads, self.cfg.head_dim);
@@ -289,9 +289,9 @@ impl Decoder {
         };
         let (q, k, v) = (heads(&a.q, nh)?, heads(&a.k, nkv)?, heads(&a.v, nkv)?);
         let (q, k) = match mode {
-            Mode::Fast => (candle_nn::rotary_emb::rope(&q, cos, sin)?, candle_nn::rotary_emb::rope(&k, cos, sin)?),
-            Mode::Train if self.use_fused() => (fused::rope(&q, cos, sin)?, fused::rope(&k, cos, sin)?),
-            Mode::Train => (rope_train(&q, cos, sin)?, rope_train(&k, cos, sin)?),
+            Kernels::Fast => (candle_nn::rotary_emb::rope(&q, cos, sin)?, candle_nn::rotary_emb::rope(&k, cos, sin)?),
+            Kernels::Train if self.use_fused() => (fused::rope(&q, cos, sin)?, fused::rope(&k, cos, sin)?),
+            Kernels::Train => (rope_train(&q, cos, sin)?, rope_train(&k, cos, sin)?),
         };
         let (k, v) = match cache {
             Some(slot) => {
@@ -310,8 +310,8 @@ impl Decoder {
             // Scores, causal softmax and the product with v per head in one op, which writes the
             // heads merged; its backward pass recomputes the probabilities.
             let o = match mode {
-                Mode::Fast => attention::causal_attention(&q.detach(), &k.detach(), &v.detach(), scale)?,
-                Mode::Train => attention::causal_attention(&q, &k, &v, scale)?,
+                Kernels::Fast => attention::causal_attention(&q.detach(), &k.detach(), &v.detach(), scale)?,
+                Kernels::Train => attention::causal_attention(&q, &k, &v, scale)?,
             };
             return self.linear(&a.o, &o);
         }
@@ -324,8 +324,8 @@ impl Decoder {
             None => scores,
         };
         let p = match mode {
-            Mode::Fast => candle_nn::ops::softmax_last_dim(&scores)?,
-            Mode::Train => softmax_train(&scores)?,
+            Kernels::Fast => candle_nn::ops::softmax_last_dim(&scores)?,
+            Kernels::Train => softmax_train(&scores)?,
         };
         let o = p.reshape((b, nkv, rep * t, tk))?.matmul(&v)?;
         let o = o.reshape((b, nh, t, hd))?.transpose(1, 2)?.reshape((b, t, nh * hd))?;
@@ -355,12 +355,12 @@ impl Decoder {
     }
 
     /// Runs the blocks and the final norm: `[B, T]` ids -> `[B, T, hidden]`.
-    fn trunk(&self, ids: &Tensor, mode: Mode, start: usize, mut cache: Option<&mut KvCache>) -> Result<Tensor> {
+    fn trunk(&self, ids: &Tensor, mode: Kernels, start: usize, mut cache: Option<&mut KvCache>) -> Result<Tensor> {
         let (b, t) = ids.dims2()?;
         let mut x = self.embed.index_select(&ids.flatten_all()?, 0)?.reshape((b, t, self.cfg.hidden_size))?;
         let (cos, sin) = self.rope_tables(start, t)?;
         let (cos, sin) = match mode {
-            Mode::Train if !self.use_fused() => (full_width(&cos)?, full_width(&sin)?),
+            Kernels::Train if !self.use_fused() => (full_width(&cos)?, full_width(&sin)?),
             _ => (cos, sin),
         };
         // The fused softmax masks in its kernel; the plain ops add this mask.
@@ -377,7 +377,7 @@ impl Decoder {
     }
 
     /// Final hidden states (after the last norm) `[B, T, hidden]` for all positions.
-    pub fn hidden_states(&self, ids: &Tensor, mode: Mode) -> Result<Tensor> {
+    pub fn hidden_states(&self, ids: &Tensor, mode: Kernels) -> Result<Tensor> {
         self.trunk(ids, mode, 0, None)
     }
 
@@ -396,7 +396,7 @@ impl Decoder {
                 *slot = Some((grow(k)?, grow(v)?));
             }
         }
-        self.trunk(ids, Mode::Fast, prefix.len(), Some(&mut cache))
+        self.trunk(ids, Kernels::Fast, prefix.len(), Some(&mut cache))
     }
 
     /// Projects hidden states `[.., hidden]` to logits `[.., vocab]`.
@@ -411,7 +411,7 @@ impl Decoder {
     }
 
     /// Causal forward: ids `[B, T]` (u32) -> logits `[B, T, vocab]` for every position.
-    pub fn forward(&self, ids: &Tensor, mode: Mode) -> Result<Tensor> {
+    pub fn forward(&self, ids: &Tensor, mode: Kernels) -> Result<Tensor> {
         self.project(&self.hidden_states(ids, mode)?)
     }
 
@@ -424,7 +424,7 @@ impl Decoder {
         if cache.len() != start_pos {
             candle_core::bail!("forward_step: start_pos {start_pos} does not match {} cached positions", cache.len());
         }
-        let h = self.trunk(ids, Mode::Fast, start_pos, Some(cache))?;
+        let h = self.trunk(ids, Kernels::Fast, start_pos, Some(cache))?;
         let t = h.dim(1)?;
         self.project(&h.narrow(1, t - 1, 1)?.squeeze(1)?)
     }

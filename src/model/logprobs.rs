@@ -3,7 +3,7 @@
 //! Only the rows that predict a real token go through the output projection, in chunks, and each
 //! chunk's log-sum-exp is fused with the target gather, so no `[B, T, V]` log-softmax is built.
 
-use super::decoder::{Decoder, Mode};
+use super::decoder::{Decoder, Kernels};
 use super::load::LocalModel;
 use anyhow::{Context, Result, bail};
 use candle_core::{DType, Device, Tensor};
@@ -21,7 +21,7 @@ pub const BATCH_TOKENS: usize = 2048;
 /// length. For a sequence of `n` tokens the result has `n - 1` entries: entry `i` is
 /// `log p(seq[i + 1] | seq[..=i])` (the first token has no prediction). Sequences shorter than 2
 /// tokens give an empty vector.
-pub fn token_logprobs(model: &Decoder, seqs: &[&[u32]], mode: Mode) -> Result<Vec<Vec<f32>>> {
+pub fn token_logprobs(model: &Decoder, seqs: &[&[u32]], mode: Kernels) -> Result<Vec<Vec<f32>>> {
     let cfg = model.config();
     let t = seqs.iter().map(|s| s.len()).max().unwrap_or(0);
     if t < 2 {
@@ -153,11 +153,16 @@ pub(crate) fn exp_nonpos(x: f32) -> f32 {
 /// Per-token log-probs for many sequences: sorts by length, batches up to [`BATCH_TOKENS`]
 /// padded tokens, and returns results in input order (same convention as [`token_logprobs`]).
 pub fn sequence_logprobs(model: &LocalModel, seqs: &[Vec<u32>]) -> Result<Vec<Vec<f32>>> {
-    batched_logprobs(&model.decoder, seqs, BATCH_TOKENS, Mode::Fast)
+    batched_logprobs(&model.decoder, seqs, BATCH_TOKENS, Kernels::Fast)
 }
 
 /// [`sequence_logprobs`] on a bare decoder with an explicit padded-token budget per batch.
-pub fn batched_logprobs(model: &Decoder, seqs: &[Vec<u32>], batch_tokens: usize, mode: Mode) -> Result<Vec<Vec<f32>>> {
+pub fn batched_logprobs(
+    model: &Decoder,
+    seqs: &[Vec<u32>],
+    batch_tokens: usize,
+    mode: Kernels,
+) -> Result<Vec<Vec<f32>>> {
     let mut order: Vec<usize> = (0..seqs.len()).collect();
     order.sort_by_key(|&i| std::cmp::Reverse(seqs[i].len()));
     let lens: Vec<usize> = order.iter().map(|&i| seqs[i].len()).collect();

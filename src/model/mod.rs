@@ -15,7 +15,7 @@ pub mod loss;
 pub mod swiglu;
 
 pub use config::{Arch, ModelConfig, RopeScaling};
-pub use decoder::{Decoder, KvCache, Mode};
+pub use decoder::{Decoder, Kernels, KvCache};
 pub use generate::{GenerateParams, Generation, StopReason, generate};
 pub use init::{Init, init_varmap, init_weights, param_specs, varmap_tensors};
 pub use load::{CheckpointFiles, LocalModel, save_hf_checkpoint};

@@ -14,6 +14,7 @@ pub use features::{FeatureInput, Features, JudgeValues, Scales};
 pub use model::{FitOptions, Logistic};
 pub use reasons::Evidence;
 
+use crate::config::ConfigFile;
 use crate::dataset::RecordText;
 use crate::judge::{JudgeConfig, ModelSignals};
 use crate::quality::heuristics::FlagConfig;
@@ -29,6 +30,23 @@ pub const FOLDS: usize = 5;
 /// more, e.g. after a bulk accept), so that a refit stays well under a second.
 pub const MAX_FIT: usize = 2000;
 pub const MAX_CV: usize = 500;
+
+/// The settings suggestions are made under: the sections of `config.toml` that decide the flags
+/// and judge signals the model learns from, `[judge]` ([`JudgeConfig`]) and `[flags]`
+/// ([`FlagConfig`]). Nothing else in the file is read, so a front end's section (the TUI's
+/// `[keys]`) cannot fail `sift suggest`.
+#[derive(Clone, Debug, Default)]
+pub struct SuggestConfig {
+    pub judge: JudgeConfig,
+    pub flags: FlagConfig,
+}
+
+impl SuggestConfig {
+    /// The `[judge]` and `[flags]` sections of `file` (their defaults where it lacks them).
+    pub fn read(file: &ConfigFile) -> anyhow::Result<SuggestConfig> {
+        Ok(SuggestConfig { judge: file.section("judge")?, flags: file.section("flags")? })
+    }
+}
 
 /// Why no suggestions could be made.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

@@ -14,7 +14,7 @@
 //! # submit = "sbatch --nodes=2 --ntasks-per-node=1 --gpus-per-node=8 --wrap"   # remote: no cancel
 //! ```
 
-use super::run_folder::{self, Progress, ProgressReader, RunStatus, record_end};
+use super::run_folder::{self, ProgressReader, ProgressReport, RunStatus, record_end};
 use crate::export::shell::shquote;
 use crate::export::{ExportRequest, ExportSummary, ExternalHyper, ExternalTrainer, export};
 use crate::session::{Selection, Session};
@@ -87,7 +87,7 @@ pub enum ExternalEvent {
     /// The run folder is written and the command started (or submitted).
     Started { run_dir: PathBuf, log: PathBuf, pid: Option<u32>, submitted: bool },
     /// A logged step (train or eval).
-    Progress(Progress),
+    Progress(ProgressReport),
     /// The local trainer exited successfully.
     Done,
     /// The local trainer (or the submit command) failed.

@@ -189,7 +189,7 @@ fn built_in_run(name: String, path: PathBuf, cfg: &Value) -> RunInfo {
 fn external_run(name: String, path: PathBuf, trainer: &str, manifest: &Value) -> RunInfo {
     let output = path.join(crate::export::OUTPUT_DIR);
     let progress = ProgressReader::new(&output).with_log(&path.join(EXTERNAL_LOG)).poll();
-    let last = |f: fn(&Progress) -> Option<f64>| progress.iter().rev().find_map(f);
+    let last = |f: fn(&ProgressReport) -> Option<f64>| progress.iter().rev().find_map(f);
     let weights = ["model.safetensors", "adapter_model.safetensors", "pytorch_model.bin"];
     let status = match read_json(&path.join(STATUS_FILE)).map(|v| serde_json::from_value(v["status"].clone())) {
         Some(Ok(s)) => s,
@@ -238,7 +238,7 @@ pub fn measured_tokens_per_s(dir: &Path, fingerprint: &str) -> Option<(f64, Stri
 
 /// One progress report. Train entries carry `loss`/`lr`; eval entries carry `eval_loss`.
 #[derive(Clone, Debug, Default, PartialEq)]
-pub struct Progress {
+pub struct ProgressReport {
     pub step: u64,
     pub total: Option<u64>,
     pub loss: Option<f64>,
@@ -248,10 +248,10 @@ pub struct Progress {
     pub grad_norm: Option<f64>,
 }
 
-impl Progress {
+impl ProgressReport {
     /// The entry for `step` of a Hugging Face Trainer log record, whose numbers `f` reads by key.
-    fn from_log(step: u64, total: Option<u64>, f: impl Fn(&str) -> Option<f64>) -> Progress {
-        Progress {
+    fn from_log(step: u64, total: Option<u64>, f: impl Fn(&str) -> Option<f64>) -> ProgressReport {
+        ProgressReport {
             step,
             total,
             loss: f("loss"),
@@ -298,7 +298,7 @@ impl ProgressReader {
     }
 
     /// New progress entries, in step order.
-    pub fn poll(&mut self) -> Vec<Progress> {
+    pub fn poll(&mut self) -> Vec<ProgressReport> {
         let mut new = Vec::new();
         self.read_console_log(&mut new);
         self.read_lf_log(&mut new);
@@ -324,13 +324,13 @@ impl ProgressReader {
         v
     }
 
-    fn push(&mut self, p: Progress, out: &mut Vec<Progress>) {
+    fn push(&mut self, p: ProgressReport, out: &mut Vec<ProgressReport>) {
         if self.seen.insert((p.step, p.eval_loss.is_some())) {
             out.push(p);
         }
     }
 
-    fn read_trainer_state(&mut self, path: &Path, out: &mut Vec<Progress>) {
+    fn read_trainer_state(&mut self, path: &Path, out: &mut Vec<ProgressReport>) {
         // A file being rewritten may be partial: skip it this time.
         let Ok(text) = std::fs::read_to_string(path) else { return };
         let Ok(v) = serde_json::from_str::<serde_json::Value>(&text) else { return };
@@ -345,11 +345,11 @@ impl ProgressReader {
             if loss.is_none() && eval_loss.is_none() {
                 continue; // the final summary entry (train_runtime, train_loss, ...)
             }
-            self.push(Progress::from_log(step, self.total, f), out);
+            self.push(ProgressReport::from_log(step, self.total, f), out);
         }
     }
 
-    fn read_console_log(&mut self, out: &mut Vec<Progress>) {
+    fn read_console_log(&mut self, out: &mut Vec<ProgressReport>) {
         let Some(path) = self.log.clone() else { return };
         let Some(buf) = read_new_lines(&path, &mut self.log_offset) else { return };
         let text = String::from_utf8_lossy(&buf);
@@ -385,12 +385,12 @@ impl ProgressReader {
                     }
                     None => self.log_steps,
                 };
-                self.push(Progress::from_log(step, self.total, f), out);
+                self.push(ProgressReport::from_log(step, self.total, f), out);
             }
         }
     }
 
-    fn read_lf_log(&mut self, out: &mut Vec<Progress>) {
+    fn read_lf_log(&mut self, out: &mut Vec<ProgressReport>) {
         let path = self.output.join("trainer_log.jsonl");
         let Ok(mut f) = std::fs::File::open(&path) else { return };
         let len = f.metadata().map_or(0, |m| m.len());
@@ -416,7 +416,10 @@ impl ProgressReader {
                 self.total = total;
             }
             // LLaMA-Factory names the learning rate `lr`.
-            let p = Progress { lr: f("lr").or_else(|| f("learning_rate")), ..Progress::from_log(step, self.total, f) };
+            let p = ProgressReport {
+                lr: f("lr").or_else(|| f("learning_rate")),
+                ..ProgressReport::from_log(step, self.total, f)
+            };
             self.push(p, out);
         }
     }

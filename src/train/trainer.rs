@@ -9,7 +9,7 @@ use super::optim::{AdamW, clip_grad_norm, lr_at};
 use super::run_folder;
 use crate::model::load::{CheckpointFiles, fingerprint_dir, safetensors_files, save_hf_checkpoint};
 use crate::model::logprobs::padded_batches;
-use crate::model::{Decoder, Mode, ModelConfig, fused, init_varmap, masked_nll_sum, param_specs, varmap_tensors};
+use crate::model::{Decoder, Kernels, ModelConfig, fused, init_varmap, masked_nll_sum, param_specs, varmap_tensors};
 use anyhow::{Context, Result, bail};
 use candle_core::{DType, Device, Tensor, Var};
 use candle_nn::{VarBuilder, VarMap};
@@ -27,7 +27,7 @@ const HEAD_CHUNK_ELEMS: usize = 1 << 24;
 
 /// Sum of the NLL of a micro-batch's trained rows (only those rows reach the output projection,
 /// in row chunks where the fused kernels apply).
-pub fn microbatch_nll(dec: &Decoder, mb: &MicroBatch, mode: Mode) -> Result<Tensor> {
+pub fn microbatch_nll(dec: &Decoder, mb: &MicroBatch, mode: Kernels) -> Result<Tensor> {
     let dev = dec.device();
     let ids = Tensor::from_vec(mb.ids.clone(), (mb.b, mb.t), dev)?;
     let h = dec.config().hidden_size;
@@ -38,8 +38,8 @@ pub fn microbatch_nll(dec: &Decoder, mb: &MicroBatch, mode: Mode) -> Result<Tens
     if fused::supported(dev, trained.dtype()) {
         let chunk = HEAD_CHUNK_ELEMS / dec.config().vocab_size.max(1);
         return Ok(match mode {
-            Mode::Train => fused::linear_nll_sum(&trained, dec.lm_head(), &tg, chunk)?,
-            Mode::Fast => Tensor::new(fused::linear_nll_sum_eval(&trained, dec.lm_head(), &tg, chunk)?, dev)?,
+            Kernels::Train => fused::linear_nll_sum(&trained, dec.lm_head(), &tg, chunk)?,
+            Kernels::Fast => Tensor::new(fused::linear_nll_sum_eval(&trained, dec.lm_head(), &tg, chunk)?, dev)?,
         });
     }
     let logits = dec.project(&trained)?.unsqueeze(0)?;
@@ -60,7 +60,7 @@ pub fn step_gradients(
     let mut grads: Vec<Option<Tensor>> = vec![None; vars.len()];
     let mut loss = 0.0;
     for mb in batches.iter().filter(|mb| mb.n_trained() > 0) {
-        let sum = microbatch_nll(dec, mb, Mode::Train)?;
+        let sum = microbatch_nll(dec, mb, Kernels::Train)?;
         loss += sum.to_dtype(DType::F64)?.to_scalar::<f64>()?;
         let mut store = (sum / n as f64)?.backward()?;
         for (g, (_, v)) in grads.iter_mut().zip(vars) {
@@ -104,7 +104,7 @@ pub fn evaluate_sum(dec: &Decoder, examples: &[Example], batch: usize) -> Result
             if mb.n_trained() == 0 {
                 return Ok((0.0, 0));
             }
-            let sum = microbatch_nll(dec, &mb, Mode::Fast)?.to_dtype(DType::F64)?.to_scalar::<f64>()?;
+            let sum = microbatch_nll(dec, &mb, Kernels::Fast)?.to_dtype(DType::F64)?.to_scalar::<f64>()?;
             Ok((sum, mb.n_trained()))
         })
         .collect::<Result<_>>()?;

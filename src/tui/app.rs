@@ -1,18 +1,20 @@
 //! The app state, the actions that change it, and the plumbing shared by `update`: the view of
 //! records, search results, and keeping search text and signals in step with edits. Feeding the
-//! index job is in [`super::index`], taking in a job's results in [`super::jobs`].
+//! index job is in [`super::index`], taking in a job's results in [`super::update`]. App's fields
+//! are typed here or in files that name no `App` (`*_state.rs`, [`super::jobs`], ...), never in the
+//! feature code that changes them, so that code and `App` do not import each other.
 
 use super::config::Config;
-use super::index::Feed;
-use super::jobs::{Jobs, Signals};
+use super::jobs::{Jobs, SignalStore};
 use super::keymap::Keymap;
 use super::search::{Query, Searcher, lower, matcher};
-use super::view::{Filter, Sort};
+use super::view::{Cond, Filter, Sort};
 use crate::dataset::{Dataset, Field, Record, RecordTextBuf};
 use crate::judge::Signal;
 use crate::quality::heuristics::{self, FlagKind};
 use crate::session::{Session, Status};
 use crossterm::event::KeyEvent;
+use ratatui::layout::Rect;
 use ratatui_textarea::TextArea;
 use std::collections::HashSet;
 use std::time::Instant;
@@ -36,7 +38,7 @@ pub enum Action {
     },
     Resize(u16, u16),
     /// A frame was drawn with this layout: mouse hits and page sizes go by it.
-    Drawn(super::render::Areas),
+    Drawn(Areas),
     /// The external editor returned this text for record `id` (None: it failed to run).
     ExternalEdited {
         id: u32,
@@ -50,7 +52,7 @@ pub enum Action {
     /// The search worker's results.
     Search(super::search::SearchMsg),
     /// Training, the train dialog's preparation or "try it" reported.
-    Train(Box<super::training::TrainMsg>),
+    Train(Box<super::training::state::TrainMsg>),
     /// Work waits to be handed out: the next slice for the index job, the judge's next batch.
     Tick,
 }
@@ -131,7 +133,7 @@ pub struct SearchState {
     pub since: u64,
 }
 
-pub use super::conversation::{FieldView, record_fields};
+pub use super::conversation_state::{FieldView, record_fields};
 
 /// The searchable fields of a record.
 pub fn search_fields(r: &Record) -> RecordTextBuf {
@@ -149,6 +151,83 @@ pub fn record_len(f: &RecordTextBuf) -> f32 {
     Signal::Len.of_text(t.instruction, t.input, t.output).expect("len is computed from the text")
 }
 
+// The small states of features, held here so that `app.rs` names no feature file (a feature's
+// code names `App`, so `App` naming it back would make an import circle; tests/architecture.rs).
+
+/// Where everything went in the last frame drawn (all empty before the first; [`super::render`]).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Areas {
+    pub list: Rect,
+    pub detail: Rect,
+    pub status: Rect,
+    pub hints: Rect,
+    /// The list row drawn at the top of the list.
+    pub offset: usize,
+}
+
+/// A rectangle of at most `w` x `h` centred in `area` (where a popup goes).
+pub fn centered(area: Rect, w: u16, h: u16) -> Rect {
+    let w = w.min(area.width);
+    let h = h.min(area.height);
+    Rect::new(area.x + (area.width - w) / 2, area.y + (area.height - h) / 2, w, h)
+}
+
+/// Whether the histogram panel is shown, and which signal it shows ([`super::histogram`]).
+#[derive(Clone, Debug, Default)]
+pub struct HistogramState {
+    pub shown: bool,
+    /// Chosen with the `histogram_next` key; None: the sort key, else the headline signal, else length.
+    pub signal: Option<Signal>,
+}
+
+/// One row of the frequency table ([`super::frequency`]).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Row {
+    /// status, tag, flag, category or suggest.
+    pub group: &'static str,
+    pub value: String,
+    pub count: usize,
+    /// The conditions that select the row's records.
+    pub conds: Vec<Cond>,
+}
+
+/// The frequency view's state: the rows counted when it opened, the cursor, and the way back after Enter.
+#[derive(Clone, Debug, Default)]
+pub struct FrequencyState {
+    pub rows: Vec<Row>,
+    /// Records counted (those shown when the view opened).
+    pub total: usize,
+    pub cursor: usize,
+    /// After Enter: (the filter before, the filter Enter set); Esc with the latter still in place
+    /// restores the former and reopens the view.
+    pub back: Option<(Filter, Filter)>,
+}
+
+/// Records' bytes on their way to the index job.
+#[derive(Default)]
+pub struct Batch {
+    pub ids: Vec<u32>,
+    pub raws: Vec<u8>,
+    pub spans: Vec<(usize, usize)>,
+}
+
+/// The UI side of a running index job ([`super::index`]).
+pub struct Feed {
+    pub next: usize,
+    pub tx: std::sync::mpsc::Sender<Batch>,
+    pub cancel: std::sync::Arc<std::sync::atomic::AtomicBool>,
+}
+
+/// Shows `msg` in the status line.
+pub fn say(app: &mut App, msg: impl Into<String>) {
+    app.message = Some((msg.into(), false));
+}
+
+/// Shows `e` in the status line as an error.
+pub fn fail(app: &mut App, e: impl std::fmt::Display) {
+    app.message = Some((e.to_string(), true));
+}
+
 /// The whole state of the TUI.
 pub struct App {
     pub session: Session,
@@ -161,28 +240,28 @@ pub struct App {
     pub offset: usize,
     pub size: (u16, u16),
     /// Where the last frame put everything ([`Action::Drawn`]).
-    pub areas: super::render::Areas,
+    pub areas: Areas,
     pub filter: Filter,
     pub sort: Sort,
     pub search: SearchState,
     pub selection: HashSet<u32>,
     pub visual: Option<usize>,
     /// The record view: focused item, search-match following.
-    pub conversation: super::conversation::ConversationState,
+    pub conversation: super::conversation_state::ConversationState,
     pub detail_scroll: u16,
     pub help_scroll: u16,
     pub message: Option<(String, bool)>,
-    pub signals: Signals,
+    pub signals: SignalStore,
     pub jobs: Jobs,
     /// Training runs, their panel and "try it".
-    pub training: super::training::Training,
-    pub judge: super::score::JudgeState,
-    pub histogram: super::histogram::HistogramState,
-    pub frequency: super::frequency::FrequencyState,
+    pub training: super::training::state::Training,
+    pub judge: super::score_state::JudgeState,
+    pub histogram: HistogramState,
+    pub frequency: FrequencyState,
     /// The last large record decoded for drawing.
     pub record_cache: super::record_cache::RecordCache,
     /// The review loop: suggestions learnt from the decisions and the review queue.
-    pub suggest: super::suggest::SuggestState,
+    pub suggest: super::suggest_state::SuggestState,
     pub searcher: Searcher,
     pub indexed: bool,
     pub effect: Option<Effect>,
@@ -212,7 +291,7 @@ impl App {
         let touched_undo = if session.can_undo() { vec![None] } else { Vec::new() };
         Ok(App {
             session,
-            training: super::training::Training::new(config.train.clone()),
+            training: super::training::state::Training::new(config.train.clone()),
             config,
             keymap,
             mode: Mode::Normal,
@@ -230,7 +309,7 @@ impl App {
             detail_scroll: 0,
             help_scroll: 0,
             message,
-            signals: Signals::default(),
+            signals: SignalStore::default(),
             jobs: Jobs::default(),
             judge: Default::default(),
             histogram: Default::default(),
@@ -440,7 +519,9 @@ impl App {
             Some(ids) => self.reindex(ids),
             None => {
                 let ids = self.session.dataset().entries().iter().filter(|e| !e.malformed).map(|e| e.id);
-                self.judge.all_touched(&mut self.signals, ids);
+                if self.judge.all_touched(ids) {
+                    self.signals.drop_all_judged();
+                }
             }
         }
         // A decision or an edit moves nothing unless a filter or search decides what is shown
@@ -489,7 +570,9 @@ impl App {
                     m.remove(&id);
                 }
             }
-            self.judge.touched(&mut self.signals, id, &fields);
+            if self.judge.touched(id, &fields) {
+                self.signals.drop_judged(id);
+            }
         }
     }
 }

@@ -3,10 +3,10 @@
 //! the filter shown in the list's title); Esc then goes back to the filter before and to the view.
 //! The counts are taken when the view opens; drawing reads them only.
 
-use super::app::{App, Mode};
+use super::app::{App, Mode, Row};
 use super::keymap::Command;
 use super::text::{ellipsize, sanitize_line};
-use super::view::{Cond, Filter, Op};
+use super::view::{Cond, Op};
 use crate::judge::Signal;
 use crate::session::Status;
 use ratatui::Frame;
@@ -18,29 +18,6 @@ use std::collections::HashMap;
 
 /// The `suggest` buckets: [lo, hi) with the last one closed.
 pub const SUGGEST_BUCKETS: [(f32, f32); 5] = [(0.0, 0.2), (0.2, 0.4), (0.4, 0.6), (0.6, 0.8), (0.8, 1.0)];
-
-/// One row of the table.
-#[derive(Clone, Debug, PartialEq)]
-pub struct Row {
-    /// status, tag, flag, category or suggest.
-    pub group: &'static str,
-    pub value: String,
-    pub count: usize,
-    /// The conditions that select the row's records.
-    pub conds: Vec<Cond>,
-}
-
-/// The view's state: the rows counted when it opened, the cursor, and the way back after Enter.
-#[derive(Clone, Debug, Default)]
-pub struct FrequencyState {
-    pub rows: Vec<Row>,
-    /// Records counted (those shown when the view opened).
-    pub total: usize,
-    pub cursor: usize,
-    /// After Enter: (the filter before, the filter Enter set); Esc with the latter still in place
-    /// restores the former and reopens the view.
-    pub back: Option<(Filter, Filter)>,
-}
 
 /// Counts the records shown by status, tag, flag, category and `suggest` bucket; groups in that
 /// order, the largest count first within a group, empty rows left out.
@@ -174,7 +151,7 @@ pub fn back(app: &mut App) -> bool {
 pub fn render(app: &App, f: &mut Frame, area: Rect) {
     let st = &app.frequency;
     let h = (st.rows.len() as u16 + 4).min(area.height.saturating_sub(2)).max(5);
-    let r = super::render::centered(area, 64, h);
+    let r = super::app::centered(area, 64, h);
     let title = format!(" frequency · {} records shown · Enter filters · Esc closes ", st.total);
     let block = Block::default()
         .borders(Borders::ALL)

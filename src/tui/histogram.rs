@@ -11,14 +11,6 @@ use ratatui::style::{Color, Style};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Paragraph};
 
-/// Whether the panel is shown, and which signal it shows.
-#[derive(Clone, Debug, Default)]
-pub struct HistogramState {
-    pub shown: bool,
-    /// Chosen with the `histogram_next` key; None: the sort key, else the headline signal, else length.
-    pub signal: Option<Signal>,
-}
-
 /// Records looked at per frame at most: larger lists are sampled evenly, so a frame costs the same
 /// at any size.
 const SAMPLE: usize = 65536;

@@ -2,7 +2,7 @@
 //! computes the quality flags and duplicates. The UI thread feeds it the records' bytes in slices
 //! ([`App::start_background`]).
 
-use super::app::{App, record_len, search_fields};
+use super::app::{App, Batch, Feed, record_len, search_fields};
 use super::jobs::{JobCtx, JobOutput};
 use super::search::Corpus;
 use crate::dataset::{Format, RecordText, RecordTextBuf};
@@ -13,21 +13,6 @@ use std::sync::Arc;
 /// Records handed to the index job per step, and bytes.
 pub const FEED_RECORDS: usize = 16384;
 pub const FEED_BYTES: usize = 4 << 20;
-
-/// Records' bytes on their way to the index job.
-#[derive(Default)]
-pub struct Batch {
-    pub ids: Vec<u32>,
-    pub raws: Vec<u8>,
-    pub spans: Vec<(usize, usize)>,
-}
-
-/// The UI side of a running index job.
-pub struct Feed {
-    pub next: usize,
-    pub tx: std::sync::mpsc::Sender<Batch>,
-    pub cancel: Arc<std::sync::atomic::AtomicBool>,
-}
 
 impl App {
     /// Starts indexing (search text, lengths) and flagging in the background. The UI thread hands

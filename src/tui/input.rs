@@ -3,8 +3,9 @@
 //! typed text.
 
 use super::app::{App, BulkOp, Dialog, Editor, Effect, Mode, PromptKind};
+use super::app::{fail, say};
 use super::keymap::Command;
-use super::update::{apply_bulk, bulk, fail, move_by, prompt, record_touch, save, say};
+use super::update::{apply_bulk, bulk, move_by, prompt, record_touch, save};
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
 /// Runs a command of the mode that has the keyboard (a command of another mode does nothing).

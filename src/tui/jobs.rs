@@ -10,7 +10,6 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{Receiver, Sender, channel};
 use std::time::Instant;
 
-use super::app::App;
 use super::search::Corpus;
 
 /// What a job hands back to the app.
@@ -22,9 +21,9 @@ pub enum JobOutput {
     /// Quality flags of every record (by id; a record left out has none); replaces all earlier flags.
     Flags(Vec<(u32, Vec<Flag>)>),
     /// Results of the model judge.
-    Judge(super::score::JudgeMsg),
+    Judge(super::score_state::JudgeMsg),
     /// A refit of the suggestion model.
-    Suggest(Box<super::suggest::Refit>),
+    Suggest(Box<super::suggest_state::Refit>),
 }
 
 /// The threads background jobs compute on: one fewer than the cores, so the UI and the search
@@ -139,7 +138,7 @@ pub struct Jobs {
     pub rx: Receiver<JobMsg>,
     pub running: Vec<JobInfo>,
     next: u64,
-    /// The edit clock: advanced whenever records change ([`Signals::changed_at`] keeps when).
+    /// The edit clock: advanced whenever records change ([`SignalStore::changed_at`] keeps when).
     pub clock: u64,
 }
 
@@ -196,7 +195,7 @@ impl Jobs {
 
 /// Per-record signals keyed by record id: numeric values (length, model scores) and flags.
 #[derive(Default)]
-pub struct Signals {
+pub struct SignalStore {
     /// The values of each numeric signal that has any, in registry order.
     pub numeric: BTreeMap<Signal, HashMap<u32, f32>>,
     /// Heuristic (model-free) flags.
@@ -211,7 +210,7 @@ pub struct Signals {
     pub reshaped_at: u64,
 }
 
-impl Signals {
+impl SignalStore {
     /// The value of a numeric signal for a record.
     pub fn value(&self, signal: Signal, id: u32) -> Option<f32> {
         self.numeric.get(&signal)?.get(&id).copied()
@@ -237,6 +236,22 @@ impl Signals {
     /// The names of every flag of a record: heuristic flags first, then the model's.
     pub fn flag_names(&self, id: u32) -> impl Iterator<Item = &str> {
         self.flags(id).iter().map(|f| f.kind.name()).chain(self.model_flags(id).iter().map(|f| f.name.as_str()))
+    }
+    /// Drops the judge's values and flags of record `id` (its scores were for other text).
+    pub fn drop_judged(&mut self, id: u32) {
+        for signal in Signal::judged() {
+            if let Some(m) = self.numeric.get_mut(&signal) {
+                m.remove(&id);
+            }
+        }
+        self.model_flags.remove(&id);
+    }
+    /// Drops the judge's values and flags of every record.
+    pub fn drop_all_judged(&mut self) {
+        for signal in Signal::judged() {
+            self.numeric.remove(&signal);
+        }
+        self.model_flags.clear();
     }
     /// Whether a result computed at edit clock `since` is out of date for record `id`.
     pub fn is_stale(&self, id: u32, since: u64) -> bool {
@@ -281,59 +296,5 @@ impl Signals {
             }
         }
         None
-    }
-}
-
-/// Takes in one job report (called by `update`).
-pub(super) fn absorb(app: &mut App, msg: JobMsg) {
-    match msg {
-        JobMsg::Phase { job, name } => {
-            if let Some(j) = app.jobs.running.iter_mut().find(|j| j.id == job) {
-                j.name = name;
-                j.done = 0;
-                j.started = Instant::now();
-                j.reported = None;
-            }
-        }
-        JobMsg::Progress { job, done, total, rate } => {
-            if let Some(j) = app.jobs.running.iter_mut().find(|j| j.id == job) {
-                j.done = done;
-                j.total = total;
-                j.reported = rate.or(j.reported);
-            }
-        }
-        JobMsg::Output { job, output } => {
-            let since = app.jobs.since(job);
-            let output = match output {
-                JobOutput::Judge(msg) => return app.absorb_judge(since, msg),
-                JobOutput::Suggest(r) => return super::suggest::absorb(app, since, *r),
-                o => o,
-            };
-            let flags = matches!(output, JobOutput::Flags(_));
-            let lens = matches!(&output, JobOutput::Numeric { signal: Signal::Len, .. });
-            if let Some(corpus) = app.signals.absorb(output, since) {
-                app.searcher.set_corpus(corpus);
-                app.indexed = true;
-                if app.message.as_ref().is_some_and(|m| m.0.starts_with("indexing")) {
-                    app.message = None;
-                }
-                if app.search.matched.is_some() {
-                    app.run_search();
-                }
-            }
-            if flags && app.suggest.fitted.is_none() {
-                // Opened with enough decisions saved: fit once the flags are known.
-                super::suggest::refit(app);
-            }
-            if (flags || lens) && !app.filter.is_empty() && app.search.matched.is_none() {
-                app.refresh_view();
-            }
-        }
-        JobMsg::Finished { job, error } => {
-            if let Some(e) = error {
-                app.message = Some((format!("background job failed: {e}"), true));
-            }
-            app.jobs.running.retain(|j| j.id != job);
-        }
     }
 }

@@ -10,6 +10,7 @@
 pub mod app;
 pub mod config;
 pub mod conversation;
+pub mod conversation_state;
 pub mod detail_window;
 pub mod frequency;
 pub mod histogram;
@@ -23,9 +24,11 @@ pub mod sample;
 pub mod score;
 pub mod score_resume;
 pub mod score_scope;
+pub mod score_state;
 pub mod score_view;
 pub mod search;
 pub mod suggest;
+pub mod suggest_state;
 pub mod suggest_view;
 pub mod text;
 pub mod training;
@@ -171,7 +174,7 @@ fn event_loop(
 
 /// Draws a frame and hands its layout to `update`.
 fn draw(terminal: &mut ratatui::DefaultTerminal, app: &mut App) -> Result<()> {
-    let mut areas = render::Areas::default();
+    let mut areas = app::Areas::default();
     terminal.draw(|f| areas = render::render(app, f))?;
     update::update(app, Action::Drawn(areas));
     Ok(())

@@ -2,7 +2,7 @@
 //! would otherwise be decoded (and its fields copied) on every frame, once for its list row and
 //! once for the detail pane. Keyed by id and a hash of its bytes, so an edit is never shown stale.
 
-use super::app::{FieldView, record_fields};
+use super::conversation_state::{FieldView, record_fields};
 use crate::dataset::{Dataset, Record};
 use std::cell::RefCell;
 use std::sync::Arc;
@@ -11,7 +11,7 @@ use std::sync::Arc;
 pub const CACHE_FROM: usize = 64 << 10;
 
 /// A decoded record and the fields the detail pane shows.
-pub struct Decoded {
+pub struct DecodedView {
     pub record: Record,
     pub fields: Vec<FieldView>,
 }
@@ -19,18 +19,18 @@ pub struct Decoded {
 /// One decoded large record, filled while drawing.
 #[derive(Default)]
 pub struct RecordCache {
-    slot: RefCell<Option<(u32, u64, Arc<Decoded>)>>,
+    slot: RefCell<Option<(u32, u64, Arc<DecodedView>)>>,
 }
 
 impl RecordCache {
     /// The record at `pos` decoded, with its fields (None: not valid JSON).
-    pub fn get(&self, ds: &Dataset, pos: usize) -> Option<Arc<Decoded>> {
+    pub fn get(&self, ds: &Dataset, pos: usize) -> Option<Arc<DecodedView>> {
         let id = ds.entry(pos)?.id;
         let raw = ds.raw(pos);
         let decode = || {
             let record = ds.record(pos)?;
             let fields = record_fields(ds.format(), &record);
-            Some(Arc::new(Decoded { record, fields }))
+            Some(Arc::new(DecodedView { record, fields }))
         };
         if raw.len() < CACHE_FROM {
             return decode();

@@ -2,7 +2,7 @@
 //! [`Areas`] it drew, which the event loop passes to `update` (mouse hits, page size). Only the
 //! rows on screen are decoded, so a frame costs the same at 1K or 1M records.
 
-use super::app::{App, BulkOp, Dialog, Mode, PromptKind};
+use super::app::{App, Areas, BulkOp, Dialog, Mode, PromptKind, centered};
 use super::keymap::{Command, KeyMode};
 use super::search::Query;
 use super::text::{ellipsize, preview};
@@ -13,17 +13,6 @@ use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::{Color, Modifier, Style};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Clear, Paragraph, Wrap};
-
-/// Where everything went in the last frame drawn (all empty before the first).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct Areas {
-    pub list: Rect,
-    pub detail: Rect,
-    pub status: Rect,
-    pub hints: Rect,
-    /// The list row drawn at the top of the list.
-    pub offset: usize,
-}
 
 /// Splits the screen: list and detail side by side on wide screens, stacked otherwise; a status
 /// bar and a hint (or prompt) line at the bottom.
@@ -364,13 +353,6 @@ fn render_hints(app: &App, f: &mut Frame, area: Rect) {
         ),
     };
     f.render_widget(Paragraph::new(line), area);
-}
-
-/// A rectangle of at most `w` x `h` centred in `area`.
-pub fn centered(area: Rect, w: u16, h: u16) -> Rect {
-    let w = w.min(area.width);
-    let h = h.min(area.height);
-    Rect::new(area.x + (area.width - w) / 2, area.y + (area.height - h) / 2, w, h)
 }
 
 fn render_help(app: &App, f: &mut Frame, area: Rect) {

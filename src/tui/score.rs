@@ -3,12 +3,12 @@
 //! whose text changed (the score cache makes every unchanged record free).
 
 use super::app::App;
-use super::index::Batch;
-use super::jobs::{JobCtx, JobOutput, Signals, background_pool};
+use super::app::Batch;
+use super::jobs::{JobCtx, JobOutput, background_pool};
+use super::score_state::{JudgeMsg, Judged, RunStats, Scores};
 use crate::dataset::Format;
-use crate::dataset::{Record, RecordTextBuf};
-use crate::judge::signals::Surprise;
-use crate::judge::{self, Engine, JudgeConfig, JudgeFlag, Judgeable, ModelSignals, ScoreCache, ScoreEvent, Signal};
+use crate::dataset::Record;
+use crate::judge::{self, Engine, JudgeConfig, Judgeable, ModelSignals, ScoreCache, ScoreEvent, Signal};
 use crate::quality::heuristics::Flag;
 use std::collections::{HashMap, HashSet};
 use std::path::PathBuf;
@@ -16,165 +16,9 @@ use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-/// The prompt template the TUI scores under (the CLI's default).
-pub const TEMPLATE: &str = "alpaca";
-
 /// How often a scoring job hands its results over, and the list re-sorts at most.
 const FLUSH: Duration = Duration::from_millis(100);
 const REFRESH: Duration = Duration::from_secs(1);
-
-/// What the judge says about one scored record.
-#[derive(Clone, Debug)]
-pub struct Scores {
-    /// The value of every signal the judge computes ([`Signal::judged`]).
-    pub values: Vec<(Signal, f32)>,
-    /// The model flags with their reasons.
-    pub flags: Vec<JudgeFlag>,
-    /// The response's most surprising tokens (byte spans).
-    pub surprising: Vec<Surprise>,
-    /// What the judge says besides flags: that the model does not cover the record's language, which
-    /// turns of a conversation it skipped or checked.
-    pub notes: Vec<String>,
-}
-
-/// One record's result: the content hash of the text scored, and the scores (None: nothing to
-/// score, the response is empty).
-#[derive(Clone, Debug)]
-pub struct Judged {
-    pub id: u32,
-    pub hash: u64,
-    pub scores: Option<Scores>,
-}
-
-/// What a run did.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct RunStats {
-    pub records: usize,
-    pub scored: usize,
-    pub cached: usize,
-    pub cancelled: bool,
-}
-
-/// What a scoring job reports.
-pub enum JudgeMsg {
-    Results(Vec<Judged>),
-    Done(RunStats),
-}
-
-/// The judge's part of the app state.
-pub struct JudgeState {
-    /// The model directory (`--model`); None: [`crate::paths::default_model_dir`].
-    pub model_dir: Option<PathBuf>,
-    /// Where scores are cached (the CLI's cache); None: no cache.
-    pub cache_dir: Option<PathBuf>,
-    /// Whether changed records are rescored (scoring was started and neither stopped nor failed).
-    pub active: bool,
-    /// Records waiting for the next scoring job.
-    pub pending: HashSet<u32>,
-    /// Records the running job scores.
-    pub in_flight: HashSet<u32>,
-    /// Records to score before the other pending ones (those on screen), in a job of their own.
-    pub first: Vec<u32>,
-    /// The pending records only take what the score cache holds (the file was reopened); the
-    /// model is not run.
-    pub cache_only: bool,
-    /// Whether the running job only reads the cache.
-    pub job_cache_only: bool,
-    /// Whether the scores of an earlier session were looked for ([`super::score_resume`]).
-    pub resumed: bool,
-    /// The running scoring job.
-    pub job: Option<u64>,
-    /// The content hash of the text each record's scores are for.
-    pub scored: HashMap<u32, u64>,
-    /// The most surprising response tokens of each scored record.
-    pub surprising: HashMap<u32, Vec<Surprise>>,
-    /// The judge's notes on each scored record ([`Scores::notes`]).
-    pub notes: HashMap<u32, Vec<String>>,
-    /// What the last finished run did.
-    pub last: Option<RunStats>,
-    /// The running job's report, once it sent one.
-    finished: Option<RunStats>,
-    /// Whether the running job was seen stopping (the user cancelled it).
-    stopping: bool,
-    /// The loaded engine, kept for the next run.
-    engine: Arc<Mutex<Option<Arc<Engine>>>>,
-    refreshed: Instant,
-}
-
-impl Default for JudgeState {
-    fn default() -> Self {
-        JudgeState {
-            model_dir: None,
-            cache_dir: crate::paths::cache_dir(),
-            active: false,
-            pending: HashSet::new(),
-            in_flight: HashSet::new(),
-            first: Vec::new(),
-            cache_only: false,
-            job_cache_only: false,
-            resumed: false,
-            job: None,
-            scored: HashMap::new(),
-            surprising: HashMap::new(),
-            notes: HashMap::new(),
-            last: None,
-            finished: None,
-            stopping: false,
-            engine: Arc::default(),
-            refreshed: Instant::now(),
-        }
-    }
-}
-
-impl JudgeState {
-    /// Whether a record waits for (re)scoring.
-    pub fn waiting(&self, id: u32) -> bool {
-        self.pending.contains(&id) || self.in_flight.contains(&id)
-    }
-
-    /// After record `id` changed (its current text is `f`): drops its scores when they are for other
-    /// text, and queues it for scoring while the judge is active.
-    pub fn touched(&mut self, signals: &mut Signals, id: u32, f: &RecordTextBuf) {
-        let hash = judge::content_hash(&f.instruction, &f.input, &f.output);
-        match self.scored.get(&id) {
-            Some(&h) if h == hash => return,
-            Some(_) => {
-                self.scored.remove(&id);
-                clear(signals, &mut self.surprising, id);
-                self.notes.remove(&id);
-            }
-            None => {}
-        }
-        if self.active {
-            self.pending.insert(id);
-        }
-    }
-
-    /// After changes to unknown records: rescores everything while active, else drops every score.
-    pub fn all_touched(&mut self, signals: &mut Signals, ids: impl Iterator<Item = u32>) {
-        if self.active {
-            self.pending.extend(ids);
-            return;
-        }
-        for signal in Signal::judged() {
-            signals.numeric.remove(&signal);
-        }
-        signals.model_flags.clear();
-        self.scored.clear();
-        self.surprising.clear();
-        self.notes.clear();
-    }
-}
-
-fn clear(signals: &mut Signals, surprising: &mut HashMap<u32, Vec<Surprise>>, id: u32) {
-    for signal in Signal::judged() {
-        if let Some(m) = signals.numeric.get_mut(&signal) {
-            m.remove(&id);
-        }
-    }
-    signals.model_flags.remove(&id);
-    surprising.remove(&id);
-}
 
 /// Everything a scoring job needs, taken on the UI thread.
 struct Request {
@@ -337,7 +181,8 @@ impl App {
         self.judge.in_flight.remove(&j.id);
         self.judge.scored.insert(j.id, j.hash);
         let Some(s) = j.scores else {
-            clear(&mut self.signals, &mut self.judge.surprising, j.id);
+            self.signals.drop_judged(j.id);
+            self.judge.surprising.remove(&j.id);
             self.judge.notes.remove(&j.id);
             return;
         };
@@ -378,8 +223,12 @@ fn run(ctx: &JobCtx, req: Request) -> Result<(), String> {
             Some(e) => e.clone(),
             None => {
                 ctx.phase("loading model");
-                let e = judge::load_engine(req.model_dir.as_deref(), TEMPLATE, judge::EngineOptions::default())
-                    .map_err(|e| format!("cannot load the judge model: {e:#}"))?;
+                let e = judge::load_engine(
+                    req.model_dir.as_deref(),
+                    crate::prompt::DEFAULT_TEMPLATE,
+                    judge::EngineOptions::default(),
+                )
+                .map_err(|e| format!("cannot load the judge model: {e:#}"))?;
                 slot.insert(Arc::new(e)).clone()
             }
         }

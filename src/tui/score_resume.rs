@@ -3,7 +3,7 @@
 //! score cache under that model, without running it, so the scores are back without pressing `M`.
 
 use super::app::App;
-use super::score::RunStats;
+use super::score_state::RunStats;
 use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
 

@@ -4,7 +4,7 @@
 use super::app::App;
 
 /// The records to score and how to name them.
-pub struct Scope {
+pub struct ScoreScope {
     /// Every record to score (malformed ones left out).
     pub ids: Vec<u32>,
     /// Those of them on screen now, to be scored first.
@@ -14,7 +14,7 @@ pub struct Scope {
 }
 
 /// The records `M` scores now.
-pub fn scope(app: &App) -> Scope {
+pub fn scope(app: &App) -> ScoreScope {
     let ds = app.session.dataset();
     let id_of = |p: usize| ds.entry(p).filter(|e| !e.malformed).map(|e| e.id);
     let (positions, what): (Vec<usize>, _) = if app.visual.is_some() || !app.selection.is_empty() {
@@ -32,5 +32,5 @@ pub fn scope(app: &App) -> Scope {
         .filter_map(id_of)
         .filter(|id| wanted.contains(id))
         .collect();
-    Scope { ids, on_screen, what }
+    ScoreScope { ids, on_screen, what }
 }

@@ -4,46 +4,19 @@
 //! "review next" walks the queue: each accept/reject/needs-edit moves to the next record of it.
 
 use super::app::App;
+use super::app::say;
 use super::jobs::JobOutput;
-use super::update::say;
+use super::suggest_state::{Built, Refit};
 use crate::dataset::Record;
 use crate::dataset::RecordText;
 use crate::judge::Signal;
 use crate::session::Status;
-use crate::suggest::{self, FeatureInput, Features, FitOptions, Fitted, JudgeValues, QueueMode, SuggestError};
+use crate::suggest::{self, FeatureInput, Features, FitOptions, JudgeValues, QueueMode};
 use std::collections::HashMap;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 /// The suggestion in the signal store.
 pub const SIGNAL: Signal = Signal::Suggest;
-
-/// The review loop's part of the app state.
-#[derive(Default)]
-pub struct SuggestState {
-    /// "Review next" is on: a decision moves to the next record of the queue.
-    pub reviewing: bool,
-    pub mode: QueueMode,
-    /// The model the shown suggestions come from.
-    pub fitted: Option<Fitted>,
-    /// The decided records' features, for the reasons the detail pane gives
-    /// ([`super::suggest_view`]).
-    pub evidence: Option<std::sync::Arc<suggest::Evidence>>,
-    /// A refit job runs; `again`: decisions were made meanwhile, refit once it is done.
-    running: bool,
-    again: bool,
-    /// The features the last job built (at 52K they take seconds; a decision changes none), with
-    /// the ids and input fingerprint of each record they were built from.
-    pub built: Option<Built>,
-}
-
-/// Features with what they were built from.
-#[derive(Clone)]
-pub struct Built {
-    pub features: std::sync::Arc<Features>,
-    /// The id of the record at each position of `features`.
-    pub ids: Vec<u32>,
-    prints: Vec<u64>,
-}
 
 /// A fingerprint of what a record's features are computed from.
 fn fingerprint(input: &FeatureInput) -> u64 {
@@ -59,17 +32,6 @@ fn fingerprint(input: &FeatureInput) -> u64 {
         }
     }
     h.digest()
-}
-
-/// What a refit job hands back.
-pub struct Refit {
-    pub fitted: Result<Fitted, SuggestError>,
-    pub built: Built,
-    /// P(reject) of each unreviewed record, by id.
-    pub values: Vec<(u32, f32)>,
-    /// The decided records' features (for reasons).
-    pub evidence: Option<std::sync::Arc<suggest::Evidence>>,
-    pub took: Duration,
 }
 
 /// Refits the model in the background from the decisions as they are now (one job at a time:

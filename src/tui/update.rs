@@ -1,11 +1,14 @@
 //! Events to actions (through the key map) and `update`, the one function that changes the app.
 
-use super::app::{Action, App, BulkOp, Dialog, Editor, Effect, Mode, PromptKind, record_fields, validate};
+use super::app::{Action, App, BulkOp, Dialog, Editor, Effect, Mode, PromptKind, fail, record_fields, say, validate};
+use super::jobs::{JobMsg, JobOutput};
 use super::keymap::{Command, KeyMode};
 use crate::dataset::save::SaveError;
+use crate::judge::Signal;
 use crate::session::{SessionError, Status};
 use crossterm::event::{Event, KeyCode, KeyEvent, KeyEventKind, KeyModifiers, MouseEventKind};
 use ratatui_textarea::{TextArea, WrapMode};
+use std::time::Instant;
 
 /// The key map's mode for the mode that has the keyboard.
 pub fn key_mode(app: &App) -> KeyMode {
@@ -19,7 +22,7 @@ pub fn key_mode(app: &App) -> KeyMode {
         Mode::Dialog(Dialog::SaveConflict) => KeyMode::SaveConflict,
         Mode::Dialog(Dialog::Quit) => KeyMode::QuitDialog,
         Mode::Dialog(Dialog::InvalidJson { .. }) => KeyMode::InvalidJson,
-        Mode::Train if matches!(app.training.ask, Some(super::training::Ask::Train(_))) => KeyMode::TrainDialog,
+        Mode::Train if matches!(app.training.ask, Some(super::training::state::Ask::Train(_))) => KeyMode::TrainDialog,
         Mode::Train => KeyMode::TrainQuestion,
         Mode::Frequency => KeyMode::Frequency,
     }
@@ -58,7 +61,7 @@ pub fn map_event(app: &App, ev: &Event) -> Option<Action> {
 pub fn background(app: &App) -> Vec<Action> {
     let mut out: Vec<Action> = app.jobs.rx.try_iter().map(Action::Job).collect();
     out.extend(app.searcher.rx.try_iter().map(Action::Search));
-    out.extend(super::training::drain(&app.training).into_iter().map(|m| Action::Train(Box::new(m))));
+    out.extend(super::training::state::drain(&app.training).into_iter().map(|m| Action::Train(Box::new(m))));
     if app.feed.is_some() || app.judge.job.is_some() || !app.judge.pending.is_empty() {
         out.push(Action::Tick);
     }
@@ -126,14 +129,6 @@ pub fn type_keys(app: &mut App, keys: &str) {
     }
 }
 
-pub(super) fn say(app: &mut App, msg: impl Into<String>) {
-    app.message = Some((msg.into(), false));
-}
-
-pub(super) fn fail(app: &mut App, e: impl std::fmt::Display) {
-    app.message = Some((e.to_string(), true));
-}
-
 /// The one function that changes the app.
 pub fn update(app: &mut App, action: Action) {
     if let Action::Command(c) = &action
@@ -185,7 +180,7 @@ pub fn update(app: &mut App, action: Action) {
         }
         Action::Command(cmd) => super::input::command(app, cmd),
         Action::Input(k) => super::input::input(app, k),
-        Action::Job(msg) => super::jobs::absorb(app, msg),
+        Action::Job(msg) => absorb_job(app, msg),
         Action::Search(msg) => {
             if msg.generation == app.search.generation && app.search.matched.is_some() {
                 app.absorb_search(msg.ids, msg.done);
@@ -530,5 +525,59 @@ fn external_done(app: &mut App, id: u32, text: Option<String>, error: Option<Str
             say(app, format!("replaced #{pos}"));
         }
         Err(e) => fail(app, e),
+    }
+}
+
+/// Takes in one background job report ([`Action::Job`]).
+fn absorb_job(app: &mut App, msg: JobMsg) {
+    match msg {
+        JobMsg::Phase { job, name } => {
+            if let Some(j) = app.jobs.running.iter_mut().find(|j| j.id == job) {
+                j.name = name;
+                j.done = 0;
+                j.started = Instant::now();
+                j.reported = None;
+            }
+        }
+        JobMsg::Progress { job, done, total, rate } => {
+            if let Some(j) = app.jobs.running.iter_mut().find(|j| j.id == job) {
+                j.done = done;
+                j.total = total;
+                j.reported = rate.or(j.reported);
+            }
+        }
+        JobMsg::Output { job, output } => {
+            let since = app.jobs.since(job);
+            let output = match output {
+                JobOutput::Judge(msg) => return app.absorb_judge(since, msg),
+                JobOutput::Suggest(r) => return super::suggest::absorb(app, since, *r),
+                o => o,
+            };
+            let flags = matches!(output, JobOutput::Flags(_));
+            let lens = matches!(&output, JobOutput::Numeric { signal: Signal::Len, .. });
+            if let Some(corpus) = app.signals.absorb(output, since) {
+                app.searcher.set_corpus(corpus);
+                app.indexed = true;
+                if app.message.as_ref().is_some_and(|m| m.0.starts_with("indexing")) {
+                    app.message = None;
+                }
+                if app.search.matched.is_some() {
+                    app.run_search();
+                }
+            }
+            if flags && app.suggest.fitted.is_none() {
+                // Opened with enough decisions saved: fit once the flags are known.
+                super::suggest::refit(app);
+            }
+            if (flags || lens) && !app.filter.is_empty() && app.search.matched.is_none() {
+                app.refresh_view();
+            }
+        }
+        JobMsg::Finished { job, error } => {
+            if let Some(e) = error {
+                app.message = Some((format!("background job failed: {e}"), true));
+            }
+            app.jobs.running.retain(|j| j.id != job);
+        }
     }
 }

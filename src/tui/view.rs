@@ -2,7 +2,7 @@
 //! numeric signal of the [registry](crate::judge::signal_registry) in a range: `len>200`,
 //! `keep<0.5`) and sort keys (index or any numeric signal).
 
-use super::jobs::Signals;
+use super::jobs::SignalStore;
 use crate::judge::{Signal, signal_registry};
 use crate::session::{Session, Status};
 
@@ -123,7 +123,7 @@ impl Filter {
     }
 
     /// Whether the record at `pos` passes.
-    pub fn passes(&self, s: &Session, sig: &Signals, pos: usize) -> bool {
+    pub fn passes(&self, s: &Session, sig: &SignalStore, pos: usize) -> bool {
         if self.conds.is_empty() {
             return true;
         }
@@ -156,7 +156,7 @@ fn cond_text(c: &Cond) -> String {
     }
 }
 
-fn eval(c: &Cond, s: &Session, sig: &Signals, pos: usize, id: u32) -> bool {
+fn eval(c: &Cond, s: &Session, sig: &SignalStore, pos: usize, id: u32) -> bool {
     match c {
         Cond::Status(st) => s.status(pos) == *st,
         Cond::Tag(t) => s.review(pos).tags.iter().any(|x| x == t),
@@ -192,7 +192,7 @@ pub struct Sort {
 
 impl Sort {
     /// Sorts positions in place.
-    pub fn apply(&self, s: &Session, sig: &Signals, positions: &mut [usize]) {
+    pub fn apply(&self, s: &Session, sig: &SignalStore, positions: &mut [usize]) {
         match &self.key {
             None => {
                 positions.sort_unstable();

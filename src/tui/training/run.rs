@@ -244,7 +244,7 @@ impl RunView {
 mod tests {
     use super::*;
     use crate::train::StepMetrics;
-    use crate::train::run_folder::Progress;
+    use crate::train::run_folder::ProgressReport;
 
     fn step(step: usize, loss: f64) -> TrainEvent {
         TrainEvent::Step(StepMetrics {
@@ -287,7 +287,7 @@ mod tests {
         let mut v =
             RunView::new(Backend::External { name: "trl".into(), submitted: false }, "x".into(), "all".into(), 2);
         let p = |step, loss, eval_loss| {
-            ExternalEvent::Progress(Progress { step, total: Some(10), loss, eval_loss, ..Default::default() })
+            ExternalEvent::Progress(ProgressReport { step, total: Some(10), loss, eval_loss, ..Default::default() })
         };
         v.apply_external(&p(2, Some(3.0), None), 4.0);
         v.apply_external(&p(2, None, Some(2.9)), 4.0);

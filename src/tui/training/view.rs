@@ -3,14 +3,14 @@
 
 use super::job::{Prep, PrepInfo, Speed};
 use super::run::{Backend, Phase, RunView};
+use super::state::{Ask, PanelView, TrainDialog};
 use super::try_it::{BASE, Side, SideState, TRAINED, short_path};
-use super::{Ask, PanelView, TrainDialog};
 use crate::duration::clock;
 use crate::model::StopReason;
 use crate::train::run_folder::RunStatus;
 use crate::tui::app::App;
+use crate::tui::app::centered;
 use crate::tui::keymap::Command;
-use crate::tui::render::centered;
 use crate::tui::text::{ellipsize, sanitize_line, sanitize_lines};
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
