@@ -154,18 +154,7 @@ fn top_level_modules_import_no_circle() {
     // folder's one owner is `train::run_folder`).
     assert!(g["train"].contains("export"), "the source was not read: {g:?}");
     // Every circle shows as a pair of modules that reach each other.
-    let reach = |from: &str| {
-        let mut seen = BTreeSet::new();
-        let mut stack = vec![from.to_string()];
-        while let Some(m) = stack.pop() {
-            for n in g.get(&m).into_iter().flatten() {
-                if seen.insert(n.clone()) {
-                    stack.push(n.clone());
-                }
-            }
-        }
-        seen
-    };
+    let reach = |from: &str| reach(&g, from);
     let mut circles = Vec::new();
     for a in g.keys() {
         for b in reach(a) {
@@ -275,20 +264,23 @@ fn tui_graph() -> BTreeMap<String, BTreeSet<String>> {
     g
 }
 
-/// Every set of two or more modules that all reach each other.
-fn circles(g: &BTreeMap<String, BTreeSet<String>>) -> BTreeSet<BTreeSet<String>> {
-    let reach = |from: &str| {
-        let mut seen = BTreeSet::new();
-        let mut stack = vec![from.to_string()];
-        while let Some(m) = stack.pop() {
-            for n in g.get(&m).into_iter().flatten() {
-                if seen.insert(n.clone()) {
-                    stack.push(n.clone());
-                }
+/// Every module `from` reaches in `g`, directly or through others.
+fn reach(g: &BTreeMap<String, BTreeSet<String>>, from: &str) -> BTreeSet<String> {
+    let mut seen = BTreeSet::new();
+    let mut stack = vec![from.to_string()];
+    while let Some(m) = stack.pop() {
+        for n in g.get(&m).into_iter().flatten() {
+            if seen.insert(n.clone()) {
+                stack.push(n.clone());
             }
         }
-        seen
-    };
+    }
+    seen
+}
+
+/// Every set of two or more modules that all reach each other.
+fn circles(g: &BTreeMap<String, BTreeSet<String>>) -> BTreeSet<BTreeSet<String>> {
+    let reach = |from: &str| reach(g, from);
     let reaches: BTreeMap<&String, BTreeSet<String>> = g.keys().map(|m| (m, reach(m))).collect();
     g.keys()
         .map(|m| {
