@@ -4,8 +4,8 @@
 
 use super::app::{App, BulkOp, Dialog, Editor, Effect, Mode, PromptKind};
 use super::app::{fail, say};
+use super::edits::{apply_bulk, bulk, move_by, prompt, record_touch, save};
 use super::keymap::Command;
-use super::update::{apply_bulk, bulk, move_by, prompt, record_touch, save};
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
 /// Runs a command of the mode that has the keyboard (a command of another mode does nothing).

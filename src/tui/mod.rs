@@ -12,6 +12,7 @@ pub mod config;
 pub mod conversation;
 pub mod conversation_state;
 pub mod detail_window;
+mod edits;
 pub mod frequency;
 pub mod histogram;
 pub mod index;

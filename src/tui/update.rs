@@ -1,11 +1,11 @@
 //! Events to actions (through the key map) and `update`, the one function that changes the app.
 
 use super::app::{Action, App, BulkOp, Dialog, Editor, Effect, Mode, PromptKind, fail, record_fields, say, validate};
+use super::edits::{bulk, move_by, prompt, record_touch, save, target_ids};
 use super::jobs::{JobMsg, JobOutput};
 use super::keymap::{Command, KeyMode};
-use crate::dataset::save::SaveError;
 use crate::judge::Signal;
-use crate::session::{SessionError, Status};
+use crate::session::Status;
 use crossterm::event::{Event, KeyCode, KeyEvent, KeyEventKind, KeyModifiers, MouseEventKind};
 use ratatui_textarea::{TextArea, WrapMode};
 use std::time::Instant;
@@ -200,23 +200,6 @@ pub fn update(app: &mut App, action: Action) {
     super::conversation::follow(app);
 }
 
-pub(super) fn move_by(app: &mut App, d: isize) {
-    let n = app.shown();
-    if n == 0 {
-        return;
-    }
-    let c = (app.cursor as isize + d).clamp(0, n as isize - 1) as usize;
-    if c != app.cursor {
-        app.detail_scroll = 0;
-    }
-    app.cursor = c;
-    app.clamp();
-}
-
-pub(super) fn prompt(app: &mut App, kind: PromptKind, text: String) {
-    app.mode = Mode::Prompt { kind, text };
-}
-
 fn command(app: &mut App, cmd: Command) {
     let page = app.list_rows().max(1) as isize;
     match cmd {
@@ -401,74 +384,6 @@ fn clear_stand_in(app: &mut App) {
     }
 }
 
-/// Records that a change was made (for undo bookkeeping and re-indexing).
-pub(super) fn record_touch(app: &mut App, ids: Vec<u32>, structural: bool) {
-    app.touched_undo.push(Some(ids.clone()));
-    app.touched_redo.clear();
-    app.changed(Some(ids), structural);
-}
-
-fn target_ids(app: &App) -> Vec<u32> {
-    let ds = app.session.dataset();
-    app.targets().into_iter().filter_map(|p| ds.entry(p)).map(|e| e.id).collect()
-}
-
-pub(super) fn bulk(app: &mut App, op: BulkOp) {
-    let ids = target_ids(app);
-    if ids.is_empty() {
-        return;
-    }
-    if ids.len() > app.config.front.options.confirm_over {
-        app.mode = Mode::Dialog(Dialog::Bulk { op, ids });
-    } else {
-        apply_bulk(app, op, ids);
-    }
-}
-
-pub(super) fn apply_bulk(app: &mut App, op: BulkOp, ids: Vec<u32>) {
-    let ds = app.session.dataset();
-    let positions: Vec<usize> = ids.iter().filter_map(|&id| ds.position(id)).collect();
-    let single = positions.len() == 1 && app.visual.is_none() && app.selection.is_empty();
-    let before = app.current_id();
-    let r = match &op {
-        BulkOp::Status(st) => app.session.set_status(&positions, *st),
-        BulkOp::Tag(t) => app.session.add_tag(&positions, t),
-        BulkOp::Untag(t) => app.session.remove_tag(&positions, t),
-        BulkOp::Delete => app.session.delete(&positions),
-    };
-    match r {
-        Ok(0) => say(app, "nothing changed"),
-        Ok(n) => {
-            app.visual = None;
-            app.selection.clear();
-            let structural = op == BulkOp::Delete;
-            record_touch(app, if structural { Vec::new() } else { ids }, structural);
-            let what = match &op {
-                BulkOp::Status(st) => st.name().to_string(),
-                BulkOp::Tag(t) => format!("tagged {t}:"),
-                BulkOp::Untag(t) => format!("untagged {t}:"),
-                BulkOp::Delete => "deleted".to_string(),
-            };
-            say(app, format!("{what} {n} record{}", if n == 1 { "" } else { "s" }));
-            if matches!(op, BulkOp::Status(_)) {
-                super::suggest::refit(app);
-            }
-            // Reviewing the queue: on to its next record. Else advance after a single decision,
-            // unless the record already left the view.
-            if single && matches!(op, BulkOp::Status(_)) && app.suggest.reviewing {
-                super::suggest::review_next(app);
-            } else if single
-                && matches!(op, BulkOp::Status(_))
-                && app.config.front.options.auto_advance
-                && app.current_id() == before
-            {
-                move_by(app, 1);
-            }
-        }
-        Err(e) => fail(app, e),
-    }
-}
-
 /// The fields of the record under the cursor.
 pub fn current_fields(app: &App) -> Vec<super::app::FieldView> {
     let ds = app.session.dataset();
@@ -486,24 +401,6 @@ fn start_edit(app: &mut App) {
     area.set_wrap_mode(WrapMode::WordOrGlyph);
     app.mode =
         Mode::Edit(Box::new(Editor { id, field: f.field, label: f.label.clone(), original: f.text.clone(), area }));
-}
-
-pub(super) fn save(app: &mut App, force: bool) {
-    let ds = app.session.dataset();
-    if ds.source().is_read_only() {
-        // A compressed or Parquet source is never rewritten: the edits go to a JSONL file.
-        let to = crate::dataset::source::save_as_suggestion(ds.path());
-        say(app, format!("{} is read-only: save as JSONL (Enter saves to the path shown)", ds.source().describe()));
-        return prompt(app, PromptKind::SaveAs, to.display().to_string());
-    }
-    match app.session.save(force) {
-        Ok(()) => {
-            let n = app.session.dataset().len();
-            say(app, format!("saved {n} records to {}", app.session.dataset().path().display()))
-        }
-        Err(SessionError::Save(SaveError::ChangedOnDisk { .. })) => app.mode = Mode::Dialog(Dialog::SaveConflict),
-        Err(e) => fail(app, e),
-    }
 }
 
 fn external_done(app: &mut App, id: u32, text: Option<String>, error: Option<String>) {
