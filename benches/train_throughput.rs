@@ -83,7 +83,7 @@ fn main() {
     let (rounds, steps) = (env_usize("SIFT_BENCH_ROUNDS", 3), env_usize("SIFT_BENCH_STEPS", 3));
     let mut cfg = ModelConfig::llama(32000, 288, 768, 6, 6, 6);
     cfg.max_position_embeddings = 512;
-    let mut rng = sift::train::data::SplitMix64(7);
+    let mut rng = sift::rng::SplitMix64(7);
     let train: Vec<Example> = (0..BATCH * 4)
         .map(|i| {
             let tokens: Vec<u32> = (0..=SEQ).map(|_| rng.below(32000) as u32).collect();

@@ -19,6 +19,8 @@ pub mod paths;
 pub mod prompt;
 /// Model-free quality flags and duplicate detection.
 pub mod quality;
+/// The one seeded random generator (stable across versions: weights, data order, splits).
+pub mod rng;
 pub mod session;
 pub mod stats;
 /// Suggestions learnt from the annotator's decisions, and the review queue they order.

@@ -2,6 +2,7 @@
 
 use super::config::ModelConfig;
 use super::decoder::Decoder;
+use crate::rng::SplitMix64;
 use candle_core::{DType, Device, Result, Tensor, Var};
 use candle_nn::{VarBuilder, VarMap};
 use rayon::prelude::*;
@@ -47,24 +48,6 @@ pub fn param_specs(cfg: &ModelConfig) -> Vec<(String, Vec<usize>, Init)> {
         out.push(("lm_head.weight".to_string(), vec![cfg.vocab_size, h], n));
     }
     out
-}
-
-/// SplitMix64: a tiny seeded generator whose output never changes across crate versions.
-struct SplitMix64(u64);
-
-impl SplitMix64 {
-    fn next_u64(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-
-    /// Uniform in (0, 1].
-    fn next_unit(&mut self) -> f64 {
-        ((self.next_u64() >> 11) + 1) as f64 / (1u64 << 53) as f64
-    }
 }
 
 fn fnv1a(s: &str) -> u64 {

@@ -8,6 +8,7 @@
 use super::heuristics::{Flag, FlagConfig, FlagKind};
 use super::text::{snippet, word_spans};
 use crate::dataset::RecordText;
+use crate::rng::mix;
 use rayon::prelude::*;
 use std::collections::HashMap;
 use xxhash_rust::xxh3::{xxh3_64_with_seed, xxh3_128};
@@ -56,13 +57,6 @@ fn exact_duplicates(texts: &[RecordText]) -> Vec<Option<usize>> {
             (i != j).then_some(i)
         })
         .collect()
-}
-
-/// SplitMix64 finaliser: a fast, well-mixed 64-bit permutation.
-fn mix(mut z: u64) -> u64 {
-    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-    z ^ (z >> 31)
 }
 
 /// Appends a hash of each lowercased word (alphanumeric run) of `s` to `out`.

@@ -3,6 +3,7 @@
 //! truncation, and length-bucketed micro-batches.
 
 use crate::prompt::record_segments;
+use crate::rng::SplitMix64;
 use crate::session::Session;
 use anyhow::{Context, Result, anyhow, bail};
 use serde::{Deserialize, Serialize};
@@ -210,33 +211,6 @@ impl MicroBatch {
     /// Number of tokens in the loss.
     pub fn n_trained(&self) -> usize {
         self.rows.len()
-    }
-}
-
-/// SplitMix64: a tiny seeded generator, stable across crate versions (data order must not change).
-#[derive(Debug, Clone)]
-pub struct SplitMix64(pub u64);
-
-impl SplitMix64 {
-    /// Next 64 random bits.
-    pub fn next_u64(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-
-    /// Uniform integer in `0..n` (n > 0).
-    pub fn below(&mut self, n: usize) -> usize {
-        (self.next_u64() % n as u64) as usize
-    }
-
-    /// Fisher-Yates shuffle.
-    pub fn shuffle<T>(&mut self, xs: &mut [T]) {
-        for i in (1..xs.len()).rev() {
-            xs.swap(i, self.below(i + 1));
-        }
     }
 }
 

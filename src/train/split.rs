@@ -42,7 +42,7 @@ pub struct TaskSplit {
 }
 
 fn mix(seed: u64, x: u64) -> u64 {
-    let mut r = super::data::SplitMix64(seed ^ x.wrapping_mul(0x9E37_79B9_7F4A_7C15));
+    let mut r = crate::rng::SplitMix64(seed ^ x.wrapping_mul(0x9E37_79B9_7F4A_7C15));
     r.next_u64()
 }
 
