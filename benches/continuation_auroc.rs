@@ -189,7 +189,7 @@ fn main() {
 
 /// The real continuation-style defect: Dolly responses that restate the context passage (and go on
 /// with more of the source article), `../shared/data/labels/dolly_context_copies_dev.jsonl`. Reports
-/// the share flagged as a continuation or a copy (`continuation` or `copies_prompt`, through
+/// the share flagged as a continuation or a copy (`continuation`, `copies_prompt` or `restates_input`, through
 /// `judge::assess` as `sift score` flags) against the same share of ordinary held-out Alpaca
 /// records with an input (index % 20 == 0), and of those without one.
 fn real_copies(engine: &Engine, all: &[sift::dataset::RecordTextBuf], cfg: &JudgeConfig, opt_in: bool) {
@@ -228,17 +228,18 @@ fn real_copies(engine: &Engine, all: &[sift::dataset::RecordTextBuf], cfg: &Judg
     let items: Vec<DevItem> = dolly.iter().map(|(d, _)| d.clone()).collect();
     let names = judged_flags(engine, &items, cfg, heur_cfg);
     let hit = |f: &Vec<String>, n: &str| f.iter().any(|x| x == n);
-    let either = |f: &Vec<String>| hit(f, "continuation") || hit(f, "copies_prompt");
+    let either = |f: &Vec<String>| hit(f, "continuation") || hit(f, "copies_prompt") || hit(f, "restates_input");
     for (label, extends) in
         [("copied and continued (extends)", Some(true)), ("copied only", Some(false)), ("all", None)]
     {
         let sel: Vec<&Vec<String>> =
             names.iter().zip(&dolly).filter(|(_, (_, e))| extends.is_none_or(|x| x == *e)).map(|(f, _)| f).collect();
         println!(
-            "Dolly context copies, {label}: {} records; continuation {}, copies_prompt {}, either {} ({:.0}%)",
+            "Dolly context copies, {label}: {} records; continuation {}, copies_prompt {}, restates_input {}, any {} ({:.0}%)",
             sel.len(),
             sel.iter().filter(|f| hit(f, "continuation")).count(),
             sel.iter().filter(|f| hit(f, "copies_prompt")).count(),
+            sel.iter().filter(|f| hit(f, "restates_input")).count(),
             sel.iter().filter(|f| either(f)).count(),
             100.0 * sel.iter().filter(|f| either(f)).count() as f64 / sel.len().max(1) as f64
         );
@@ -254,10 +255,11 @@ fn real_copies(engine: &Engine, all: &[sift::dataset::RecordTextBuf], cfg: &Judg
             .collect();
         let n = sel.len().max(1) as f64;
         println!(
-            "ordinary held-out Alpaca records {label}: {}; flagged continuation {:.1}%, copies_prompt {:.1}%, either {:.1}%",
+            "ordinary held-out Alpaca records {label}: {}; flagged continuation {:.1}%, copies_prompt {:.1}%, restates_input {:.1}%, any {:.1}%",
             sel.len(),
             100.0 * sel.iter().filter(|f| hit(f, "continuation")).count() as f64 / n,
             100.0 * sel.iter().filter(|f| hit(f, "copies_prompt")).count() as f64 / n,
+            100.0 * sel.iter().filter(|f| hit(f, "restates_input")).count() as f64 / n,
             100.0 * sel.iter().filter(|f| either(f)).count() as f64 / n
         );
     }

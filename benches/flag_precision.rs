@@ -15,6 +15,10 @@
 //!    `sift::quality::precision::MEASURED`: the bench fails when the table is stale, and
 //!    `--write-table` rewrites `src/quality/precision_table.rs`. `--list FLAG` prints the records a
 //!    flag fires on, with the curator's verdict and note.
+//!    The curator's Dolly copies (`dolly_context_copies_dev.jsonl`: 21 responses that restate the
+//!    context passage, 13 of them going on with more of the source) are a third set, every record a
+//!    drop: they give the rare continuation-style flags firings to measure, and the Alpaca sets say
+//!    how often the same flags fire on records that are fine.
 //! 2. Planted defects of `sample_datasets/` (labels.jsonl): precision and recall per planted kind.
 
 #[path = "support/mod.rs"]
@@ -66,7 +70,7 @@ fn matching_defects(flag: &str) -> &'static [&'static str] {
         "noise" => &["noise"],
         "miscalculated" | "code_syntax" => &["wrong"],
         "count_mismatch" | "form_mismatch" => &["off_task"],
-        "continuation" => &["continuation"],
+        "continuation" | "restates_input" => &["continuation"],
         "repetitive" => &["repetitive"],
         "high_ifd" | "high_ppl" => &["off_task", "wrong", "noise", "continuation"],
         _ => &[],
@@ -105,6 +109,8 @@ fn score(engine: Option<&Engine>, texts: &[RecordText]) -> Vec<Option<sift::judg
 enum Source {
     Curator,
     SiftDev,
+    /// The curator's Dolly records whose response restates the context passage (dropped or rewritten).
+    Dolly,
 }
 
 #[derive(serde::Deserialize)]
@@ -144,6 +150,30 @@ fn load_labels() -> Vec<(Source, Labelled)> {
             },
         ));
     }
+    // The Dolly copies: every one a record a curator drops or rewrites (see the labels' README).
+    let path = root.join("../shared/data/labels/dolly_context_copies_dev.jsonl");
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    for line in text.lines() {
+        let d: serde_json::Value = serde_json::from_str(line).unwrap();
+        let field = |k: &str| d[k].as_str().unwrap_or_default().to_string();
+        out.push((
+            Source::Dolly,
+            Labelled {
+                index: usize::MAX,
+                sample: "dolly_context_copies".into(),
+                verdict: "drop".into(),
+                defects: vec!["continuation".into()],
+                note: format!(
+                    "dolly {}: context copied{}",
+                    field("pair_id"),
+                    if d["extends"] == true { " and continued" } else { "" }
+                ),
+                instruction: field("instruction"),
+                input: field("input"),
+                output: field("output"),
+            },
+        ));
+    }
     out
 }
 
@@ -170,9 +200,12 @@ fn labels(engine: Option<&Engine>) {
     if engine.is_some() {
         names.extend(sift::judge::flags::MODEL_FLAGS);
     }
-    let sets: [(&str, &dyn Fn(usize) -> bool); 3] = [
+    let sets: [(&str, &dyn Fn(usize) -> bool); 4] = [
         ("curator labels (../shared/data/labels/alpaca_curator_dev.jsonl)", &|i| sources[i] == Source::Curator),
         ("sift-dev labels (benches/data/sift_dev_labels.jsonl)", &|i| sources[i] == Source::SiftDev),
+        ("curator's Dolly copies (../shared/data/labels/dolly_context_copies_dev.jsonl)", &|i| {
+            sources[i] == Source::Dolly
+        }),
         ("combined", &|_| true),
     ];
     let mut rows = Vec::new();
@@ -191,14 +224,12 @@ fn labels(engine: Option<&Engine>) {
         );
         rows.clear();
         for name in &names {
-            // Records outside the validation slice (`flagged_train`) were seen by the default model
-            // in training: they measure the model-free flags only.
+            // Alpaca records outside the validation slice (`flagged_train`) were seen by the default
+            // model in training: they measure the model-free flags only.
             let model_flag = sift::judge::flags::MODEL_FLAGS.contains(name);
-            let hits: Vec<usize> = idx
-                .iter()
-                .copied()
-                .filter(|&i| fired(i, name) && (!model_flag || recs[i].index.is_multiple_of(20)))
-                .collect();
+            let seen_in_training = |i: usize| sources[i] != Source::Dolly && !recs[i].index.is_multiple_of(20);
+            let hits: Vec<usize> =
+                idx.iter().copied().filter(|&i| fired(i, name) && !(model_flag && seen_in_training(i))).collect();
             let right = hits.iter().filter(|&&i| recs[i].bad()).count();
             let defect = hits
                 .iter()
@@ -236,6 +267,9 @@ fn labels(engine: Option<&Engine>) {
     println!("default flags together, on random samples only:");
     for (title, in_set) in &sets {
         let random: Vec<usize> = (0..recs.len()).filter(|&i| in_set(i) && recs[i].sample == "random").collect();
+        if random.is_empty() {
+            continue;
+        }
         let bad = random.iter().filter(|&&i| recs[i].bad()).count();
         let keep = random.len() - bad;
         let caught = random.iter().filter(|&&i| recs[i].bad() && flagged(i)).count();
@@ -250,10 +284,14 @@ fn labels(engine: Option<&Engine>) {
     }
     if let Some(flag) = support::arg("--list") {
         for (i, r) in recs.iter().enumerate().filter(|(i, _)| fired(*i, &flag)) {
-            let src = if sources[i] == Source::Curator { "curator" } else { "sift-dev" };
+            let src = match sources[i] {
+                Source::Curator => "curator",
+                Source::SiftDev => "sift-dev",
+                Source::Dolly => "dolly",
+            };
             println!(
                 "  {} {src} {} {:?} | {} | {}",
-                r.index,
+                if r.index == usize::MAX { "-".to_string() } else { r.index.to_string() },
                 r.verdict,
                 r.defects,
                 assessed[i].get(&flag).map_or("", String::as_str),
@@ -289,7 +327,7 @@ fn check_table(rows: &[Measured], with_model: bool) {
         return;
     }
     let mut src = String::from(
-        "// Generated by `cargo bench --bench flag_precision -- --write-table` from\n// ../shared/data/labels/alpaca_curator_dev.jsonl and benches/data/sift_dev_labels.jsonl. Do not edit\n// by hand.\n\n/// Every flag's firings on the combined labels and how many were right.\npub const MEASURED: &[Measured] = &[\n",
+        "// Generated by `cargo bench --bench flag_precision -- --write-table` from\n// ../shared/data/labels/alpaca_curator_dev.jsonl, dolly_context_copies_dev.jsonl beside it and\n// benches/data/sift_dev_labels.jsonl. Do not edit by hand.\n\n/// Every flag's firings on the combined labels and how many were right.\npub const MEASURED: &[Measured] = &[\n",
     );
     for m in &table {
         src.push_str(&format!("    Measured {{ name: \"{}\", fires: {}, right: {} }},\n", m.name, m.fires, m.right));

@@ -32,11 +32,12 @@ pub enum FlagKind {
     CountMismatch,
     FormMismatch,
     CodeSyntax,
+    RestatesInput,
 }
 
 impl FlagKind {
     /// Every kind, in display order.
-    pub const ALL: [FlagKind; 17] = [
+    pub const ALL: [FlagKind; 18] = [
         FlagKind::EmptyResponse,
         FlagKind::CopiesPrompt,
         FlagKind::Refusal,
@@ -54,6 +55,7 @@ impl FlagKind {
         FlagKind::CountMismatch,
         FlagKind::FormMismatch,
         FlagKind::CodeSyntax,
+        FlagKind::RestatesInput,
     ];
 
     /// Stable snake_case name, as used in configs, labels and the CLI.
@@ -76,6 +78,7 @@ impl FlagKind {
             FlagKind::CountMismatch => "count_mismatch",
             FlagKind::FormMismatch => "form_mismatch",
             FlagKind::CodeSyntax => "code_syntax",
+            FlagKind::RestatesInput => "restates_input",
         }
     }
 
@@ -106,6 +109,9 @@ impl FlagKind {
                 "the response ignores a form the instruction asks for (one word, case, metaphor, script)"
             }
             FlagKind::CodeSyntax => "code in the response does not parse in its language",
+            FlagKind::RestatesInput => {
+                "the response restates the input passage (and often goes on with more of its source) instead of answering"
+            }
         }
     }
 }
@@ -213,6 +219,7 @@ fn flag_with(rec: &RecordText, f: &Flagger) -> Vec<Flag> {
         FlagKind::CountMismatch,
         FlagKind::FormMismatch,
         FlagKind::CodeSyntax,
+        FlagKind::RestatesInput,
     ]
     .into_iter()
     .any(on)

@@ -10,6 +10,7 @@
 mod arithmetic;
 mod code;
 mod constraints;
+mod restated;
 mod stand_in;
 mod syllables;
 
@@ -43,7 +44,8 @@ impl CheckResult {
 }
 
 /// Every check that applies to the record (instruction, input, response), in a fixed order:
-/// stand-in input, template variables, arithmetic, count constraints, form constraints, code syntax.
+/// stand-in input, template variables, arithmetic, count constraints, form constraints, code syntax,
+/// a restated input passage.
 pub fn run_checks(instruction: &str, input: &str, output: &str) -> Vec<CheckResult> {
     let mut out = Vec::new();
     out.extend(stand_in::stand_in_input(input));
@@ -53,6 +55,7 @@ pub fn run_checks(instruction: &str, input: &str, output: &str) -> Vec<CheckResu
         out.extend(constraints::counts(instruction, input, output));
         out.extend(constraints::form(instruction, output));
         out.extend(code::check(instruction, output));
+        out.extend(restated::check(instruction, input, output));
     }
     out
 }
