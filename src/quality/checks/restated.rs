@@ -24,14 +24,18 @@ const MIN_RESTATED_SHARE: f64 = 0.8;
 const CONTINUED_CHARS: usize = 100;
 
 /// Instruction openings that ask something of the passage rather than for its transformation.
+#[rustfmt::skip]
 const ASK_OPENINGS: [&str; 16] = [
     "what", "who", "whom", "whose", "when", "where", "why", "how", "which", "is", "are", "was", "were", "does", "did",
     "can",
 ];
 
 /// Instruction words that ask for an account of the passage's subject.
-const ASK_WORDS: [&str; 9] =
-    ["tell me", "summar", "describe", "explain", "overview", "background", "history of", "give me", "brief"];
+#[rustfmt::skip]
+const ASK_WORDS: [&str; 11] = [
+    "tell me", "summar", "describe", "explain", "overview", "background", "history of", "give me", "brief", "extract",
+    "identify",
+];
 
 /// Word stems by which an instruction asks for the text itself: changed, extended, reordered or
 /// quoted (a restated passage is then the point, not a failure).
@@ -40,8 +44,8 @@ const KEEP_TEXT_CUES: [&str; 41] = [
     "rewrite", "re-write", "edit", "correct", "fix", "proofread", "paraphras", "rephras", "chang", "convert",
     "replac", "punctuat", "capitali", "revis", "improv", "format", "transform", "insert", "add", "split",
     "separat", "divid", "combin", "delet", "remov", "shorten", "trim", "translat", "updat", "adjust",
-    "continu", "extend", "expand", "complet", "append", "quot", "extract", "repeat", "rearrang", "reorder",
-    "reorgani",
+    "continu", "extend", "expand", "complet", "append", "quot", "repeat", "rearrang", "reorder", "reorgani",
+    "highlight",
 ];
 
 /// Sentences of at least three words, whitespace-normalised.
