@@ -20,7 +20,7 @@ fn re(s: &str) -> Regex {
 /// Instruction words that ask for a computed answer.
 static ASKS: LazyLock<Regex> = LazyLock::new(|| {
     re(
-        r"(?i)\b(calculate|compute|evaluate|solve|what is|what's|what are|find|how much|how many|simplify|add|subtract|multiply|divide|convert|result|answer|equals?|value)\b",
+        r"(?i)\b(calculate|compute|evaluate|solve|what is|what's|what are|find|how much|how many|simplify|add|subtract|multiply|divide|convert|result|answer|equals?|value|perform|operation)\b",
     )
 });
 
@@ -92,6 +92,11 @@ fn fmt_num(v: f64) -> String {
 
 /// Compares the response's numbers with `expected` for the calculation described by `what`.
 fn compare(kind_of: &str, what: &str, expected: f64, output: &str) -> Option<CheckResult> {
+    compare_within(kind_of, what, expected, output, 0.0)
+}
+
+/// [`compare`], where a number within `rel` of `expected` (relative) also agrees.
+fn compare_within(kind_of: &str, what: &str, expected: f64, output: &str, rel: f64) -> Option<CheckResult> {
     if !expected.is_finite() {
         return None;
     }
@@ -99,7 +104,7 @@ fn compare(kind_of: &str, what: &str, expected: f64, output: &str) -> Option<Che
     if nums.is_empty() {
         return None;
     }
-    if nums.iter().any(|n| agrees(n, expected)) {
+    if nums.iter().any(|n| agrees(n, expected) || (n.value - expected).abs() <= rel * expected.abs()) {
         return Some(CheckResult::pass(
             FlagKind::Miscalculated,
             format!("{kind_of} {what} = {}: the response agrees", fmt_num(expected)),
@@ -117,10 +122,14 @@ pub(super) fn check(instruction: &str, input: &str, output: &str) -> Option<Chec
     if let Some(r) = binary_text(instruction, input, output) {
         return Some(r);
     }
-    if NOT_AN_ANSWER.is_match(instruction) || !ASKS.is_match(instruction) {
+    if !ASKS.is_match(instruction) {
         return None;
     }
-    let prompt = format!("{instruction}\n{input}");
+    if NOT_AN_ANSWER.is_match(instruction) {
+        return estimate(instruction, input, output);
+    }
+    // En dashes and minus signs stand for minus ("7x – 6 = 27").
+    let prompt = format!("{instruction}\n{input}").replace(['–', '−'], "-");
     base_conversion(instruction, input, output)
         .or_else(|| unit_conversion(&prompt, output))
         .or_else(|| percentage(&prompt, output))
@@ -292,7 +301,26 @@ static EXPR: LazyLock<Regex> = LazyLock::new(|| {
     )
 });
 
+/// Relative error an asked estimate may have.
+const ESTIMATE_TOLERANCE: f64 = 0.1;
+
+/// "Estimate the value of 6/9 + 4": an expression whose answer may be off by a tenth either way.
+fn estimate(instruction: &str, input: &str, output: &str) -> Option<CheckResult> {
+    static ESTIMATE: LazyLock<Regex> = LazyLock::new(|| re(r"(?i)\b(estimate|approximate)\b"));
+    let rest = ESTIMATE.replace_all(instruction, "");
+    if !ESTIMATE.is_match(instruction) || NOT_AN_ANSWER.is_match(&rest) {
+        return None;
+    }
+    let prompt = format!("{instruction}\n{input}").replace(['–', '−'], "-");
+    expression_within(&prompt, output, ESTIMATE_TOLERANCE)
+}
+
 fn expression(prompt: &str, output: &str) -> Option<CheckResult> {
+    expression_within(prompt, output, 0.0)
+}
+
+/// The one expression of the prompt, evaluated; a stated number within `rel` of it agrees.
+fn expression_within(prompt: &str, output: &str, rel: f64) -> Option<CheckResult> {
     let text = symbolize(prompt);
     // Exactly one expression: several usually mean a list of data or a problem to set up.
     let mut found = EXPR.find_iter(&text).filter(|m| {
@@ -330,7 +358,7 @@ fn expression(prompt: &str, output: &str) -> Option<CheckResult> {
     }
     let v = evaluate(&toks, 0.0)?;
     let shown = m.as_str().split_whitespace().collect::<Vec<_>>().join(" ");
-    compare("", &shown, v, output).map(|mut r| {
+    compare_within("", &shown, v, output, rel).map(|mut r| {
         r.detail = r.detail.trim_start().to_string();
         r
     })
@@ -559,7 +587,8 @@ fn base_of(word: &str) -> Option<u32> {
 }
 
 fn base_conversion(instruction: &str, input: &str, output: &str) -> Option<CheckResult> {
-    let prompt = format!("{instruction}\n{input}");
+    // En dashes and minus signs stand for minus ("7x – 6 = 27").
+    let prompt = format!("{instruction}\n{input}").replace(['–', '−'], "-");
     let t = BASE_TARGET.captures(&prompt)?;
     let target_word = t.get(1)?;
     let to = base_of(target_word.as_str())?;

@@ -267,7 +267,7 @@ static PARAGRAPHS: LazyLock<Regex> = LazyLock::new(|| {
 });
 static ITEMS: LazyLock<Regex> = LazyLock::new(|| {
     re(&format!(
-        r"(?i)^\s*(?:please\s+)?(list|name|give|provide|generate|suggest|identify|come up with|brainstorm|make a list of|create a list of|write down|enumerate|mention|recommend|offer|add|select|choose|pick)\s+(?:me\s+)?(?:a\s+list\s+of\s+|the\s+)?(at\s+least\s+)?{N}\s+([a-z][a-z-]*(?:\s+[a-z][a-z-]*)?)"
+        r"(?i)^\s*(?:please\s+)?(list|name|give|provide|generate|suggest|identify|come up with|brainstorm|make a list of|create a list of|write down|enumerate|mention|recommend|offer|add|select|choose|pick)\s+(?:me\s+)?(?:a\s+list\s+of\s+|the\s+)?(at\s+least\s+)?{N}(?:\s*(?:-|to)\s*{N})?\s+([a-z][a-z-]*(?:\s+[a-z][a-z-]*)?)"
     ))
 });
 
@@ -410,7 +410,8 @@ fn items(instruction: &str, input: &str, output: &str) -> Option<CheckResult> {
     let verb = c[1].to_lowercase();
     let at_least = c.get(2).is_some();
     let n = count_of(&c[3])?;
-    let noun = c[4].to_lowercase();
+    let m = c.get(4).and_then(|m| count_of(m.as_str()));
+    let noun = c[5].to_lowercase();
     let first_noun = noun.split_whitespace().next().unwrap_or("");
     // Counts of other things, or of the input's parts.
     const NOT_ITEMS: [&str; 16] = [
@@ -439,7 +440,7 @@ fn items(instruction: &str, input: &str, output: &str) -> Option<CheckResult> {
     if Regex::new(&format!(r"(?i)\b{N}\s+[a-z]")).ok()?.is_match(rest) {
         return None;
     }
-    let bound = if at_least { Bound::AtLeast(n) } else { Bound::Exactly(n) };
+    let bound = if at_least { Bound::AtLeast(n) } else { bound_of("", n, m) };
     // Similes are counted by their markers wherever they stand ("like a storm", "as fast as").
     if first_noun == "similes" {
         let (lo, hi) = simile_range(output);
@@ -543,13 +544,32 @@ fn duration(instruction: &str, output: &str) -> Option<CheckResult> {
 fn haiku(instruction: &str, output: &str) -> Option<CheckResult> {
     let lower = instruction.to_lowercase();
     let asks =
-        Regex::new(r"\b(write|compose|create|generate|produce|make|come up with)\b.*\bhaiku\b").ok()?.is_match(&lower);
+        Regex::new(r"\b(write|compose|create|generate|produce|make|come up with|construct|craft|pen)\b.*\bhaiku\b")
+            .ok()?
+            .is_match(&lower);
     if !asks || lower.contains("haikus") || lower.contains("explain") || lower.contains("analy") {
         return None;
     }
     let mut lines: Vec<&str> = output.lines().map(str::trim).filter(|l| !l.is_empty()).collect();
+    // A haiku on one line marks its line breaks with '/', else with commas or semicolons.
+    let slashed = lines.len() == 1 && lines[0].contains('/');
     if lines.len() == 1 {
-        lines = lines[0].split([',', '/', ';']).map(str::trim).filter(|l| !l.is_empty()).collect();
+        let marks: &[char] = if slashed { &['/'] } else { &[',', ';'] };
+        lines = lines[0].split(marks).map(str::trim).filter(|l| !l.is_empty()).collect();
+    }
+    // One line long enough to be the whole poem, not in three parts, is not a haiku's three lines.
+    let one_line_asked = ["one-line", "one line", "single line", "single-line"].iter().any(|w| lower.contains(w));
+    if output.trim().lines().count() == 1 && lines.len() != 3 && !slashed && !one_line_asked {
+        let line = output.trim();
+        let (lo, hi) = syllables::line_range(line)?;
+        return (lo >= 12 && line.split_whitespace().count() >= 6).then(|| {
+            let got = if lo == hi { format!("{lo}") } else { format!("{lo}-{hi}") };
+            CheckResult::fail(
+                FlagKind::CountMismatch,
+                1.0,
+                format!("asked for a haiku (three lines of 5, 7 and 5 syllables); the response is one line of {got}"),
+            )
+        });
     }
     if lines.len() != 3 {
         return None;
