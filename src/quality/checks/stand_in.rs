@@ -63,6 +63,8 @@ static TEMPLATE: LazyLock<Regex> = LazyLock::new(|| {
         r"|<\s*(image|img|photo|picture|audio|video|file|attachment|url|link)(\s*_?\d+)?\s*>",
         r"|\[\s*(image|picture|photo|photograph|video|audio|screenshot|illustration|drawing|sketch|chart|graph|diagram)(\s+(of|showing|with)\b[^\]\n]{0,80})?\s*\]",
         r"|\[\s*insert\b[^\]\n]{0,60}\]|<\s*insert\b[^>\n]{0,60}>|\(\s*insert\b[^)\n]{0,60}\)",
+        // A blank where the text's own content should be: "I am sorry for [action]", "to discuss [topic]".
+        r"|\[\s*(?:action|topic|reason|event|project|project description|problem|issue|industry|details|description|main point|key point|benefit|feature)s?\s*\]",
     ))
     .expect("valid regex")
 });
