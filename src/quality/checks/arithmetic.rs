@@ -1,7 +1,8 @@
 //! Arithmetic the prompt asks for, evaluated and compared with the response's answer: expressions
 //! ("What is 12 * (3 + 4)?"), one-variable linear equations ("Solve 2x + 4 = 14"), percentages
 //! ("15% of 240"), unit conversions ("Convert 10 km to miles", "25°C in Fahrenheit") and base
-//! conversions ("45 to binary", "binary 101101 to decimal", a binary string to text).
+//! conversions ("45 to binary", "binary 101101 to decimal"); a binary string decoded to text is in
+//! `given_text`.
 //!
 //! The check only speaks when the prompt clearly asks for the calculation and the response states a
 //! number (or, for text and base conversions, a value of the asked form): a response without one is
@@ -9,7 +10,6 @@
 
 use super::CheckResult;
 use crate::quality::heuristics::FlagKind;
-use crate::quality::text::snippet;
 use regex::Regex;
 use std::sync::LazyLock;
 
@@ -119,9 +119,6 @@ fn compare_within(kind_of: &str, what: &str, expected: f64, output: &str, rel: f
 }
 
 pub(super) fn check(instruction: &str, input: &str, output: &str) -> Option<CheckResult> {
-    if let Some(r) = binary_text(instruction, input, output) {
-        return Some(r);
-    }
     if !ASKS.is_match(instruction) {
         return None;
     }
@@ -669,49 +666,4 @@ fn to_radix(mut n: u128, radix: u32) -> String {
         n /= radix as u128;
     }
     digits.iter().rev().collect()
-}
-
-/// "Convert the following binary string to text" with 8-bit groups: decode and compare.
-fn binary_text(instruction: &str, input: &str, output: &str) -> Option<CheckResult> {
-    let lower = instruction.to_lowercase();
-    if !(lower.contains("binary") && (lower.contains("text") || lower.contains("ascii") || lower.contains("string"))) {
-        return None;
-    }
-    if lower.contains(" to binary") || lower.contains("into binary") {
-        return None;
-    }
-    let bits: String = input.chars().filter(|c| !c.is_whitespace()).collect();
-    if bits.len() < 8 || !bits.len().is_multiple_of(8) || !bits.chars().all(|c| c == '0' || c == '1') {
-        return None;
-    }
-    let bytes: Vec<u8> = bits
-        .as_bytes()
-        .chunks(8)
-        .map(|c| u8::from_str_radix(std::str::from_utf8(c).unwrap_or(""), 2))
-        .collect::<Result<_, _>>()
-        .ok()?;
-    let text = String::from_utf8(bytes).ok()?;
-    if !text.chars().all(|c| c == ' ' || c.is_ascii_graphic()) {
-        return None;
-    }
-    let norm =
-        |s: &str| s.split_whitespace().collect::<Vec<_>>().join(" ").trim_matches(['"', '\'', '.']).to_lowercase();
-    let said = norm(output);
-    let want = norm(&text);
-    let n = text.len();
-    if said == want || said.contains(&format!("\"{want}\"")) || said.ends_with(&format!(" {want}")) {
-        return Some(CheckResult::pass(
-            FlagKind::Miscalculated,
-            format!("the {n}-byte binary string decodes to \"{text}\": the response agrees"),
-        ));
-    }
-    Some(CheckResult::fail(
-        FlagKind::Miscalculated,
-        1.0,
-        format!(
-            "the {n}-byte binary string decodes to \"{}\", but the response says \"{}\"",
-            snippet(&text, 40, false),
-            snippet(output.trim(), 40, false)
-        ),
-    ))
 }

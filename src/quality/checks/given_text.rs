@@ -1,5 +1,5 @@
 //! Answers that can be worked out from the prompt's own text: the given items put in order
-//! (numbers and fractions by value, words alphabetically), the length of a given text (characters,
+//! (numbers and fractions by value, words alphabetically), a binary string decoded to text, the length of a given text (characters,
 //! letters, vowels, words), a given text in Morse code, an anagram of a given word, and a tweet that
 //! fits in one.
 //!
@@ -18,7 +18,8 @@ fn re(s: &str) -> Regex {
 }
 
 pub(super) fn check(instruction: &str, input: &str, output: &str) -> Option<CheckResult> {
-    ordering(instruction, input, output)
+    binary_text(instruction, input, output)
+        .or_else(|| ordering(instruction, input, output))
         .or_else(|| tweet(instruction, output))
         .or_else(|| text_length(instruction, input, output))
         .or_else(|| morse(instruction, input, output))
@@ -77,14 +78,13 @@ fn value_of(item: &str) -> Option<f64> {
 /// Items of a one-line list "a, b and c" or of one item a line.
 fn list_items(text: &str) -> Vec<String> {
     let lines: Vec<&str> = text.lines().map(str::trim).filter(|l| !l.is_empty()).collect();
-    let parts: Vec<&str> =
-        if lines.len() == 1 { lines[0].split([',', ';']).collect() } else { lines.iter().copied().collect() };
+    let parts: Vec<&str> = if lines.len() == 1 { lines[0].split([',', ';']).collect() } else { lines.to_vec() };
     parts
         .iter()
         .map(|p| {
             let p = p.trim().trim_end_matches(['.', '!']).trim();
             let p = p.strip_prefix("and ").unwrap_or(p);
-            let p = p.trim_start_matches(|c: char| c == '-' || c == '•' || c == '*').trim();
+            let p = p.trim_start_matches(['-', '•', '*']).trim();
             p.trim_matches(['"', '\'', '“', '”']).trim().to_string()
         })
         .filter(|p| !p.is_empty())
@@ -473,4 +473,51 @@ fn tweet(instruction: &str, output: &str) -> Option<CheckResult> {
     } else {
         CheckResult::fail(FlagKind::CountMismatch, (n - TWEET_CHARS) as f32 / TWEET_CHARS as f32, detail)
     })
+}
+
+// ---- a binary string as text --------------------------------------------------------------------
+
+/// "Convert the following binary string to text" with 8-bit groups: decode and compare.
+fn binary_text(instruction: &str, input: &str, output: &str) -> Option<CheckResult> {
+    let lower = instruction.to_lowercase();
+    if !(lower.contains("binary") && (lower.contains("text") || lower.contains("ascii") || lower.contains("string"))) {
+        return None;
+    }
+    if lower.contains(" to binary") || lower.contains("into binary") {
+        return None;
+    }
+    let bits: String = input.chars().filter(|c| !c.is_whitespace()).collect();
+    if bits.len() < 8 || !bits.len().is_multiple_of(8) || !bits.chars().all(|c| c == '0' || c == '1') {
+        return None;
+    }
+    let bytes: Vec<u8> = bits
+        .as_bytes()
+        .chunks(8)
+        .map(|c| u8::from_str_radix(std::str::from_utf8(c).unwrap_or(""), 2))
+        .collect::<Result<_, _>>()
+        .ok()?;
+    let text = String::from_utf8(bytes).ok()?;
+    if !text.chars().all(|c| c == ' ' || c.is_ascii_graphic()) {
+        return None;
+    }
+    let norm =
+        |s: &str| s.split_whitespace().collect::<Vec<_>>().join(" ").trim_matches(['"', '\'', '.']).to_lowercase();
+    let said = norm(output);
+    let want = norm(&text);
+    let n = text.len();
+    if said == want || said.contains(&format!("\"{want}\"")) || said.ends_with(&format!(" {want}")) {
+        return Some(CheckResult::pass(
+            FlagKind::Miscalculated,
+            format!("the {n}-byte binary string decodes to \"{text}\": the response agrees"),
+        ));
+    }
+    Some(CheckResult::fail(
+        FlagKind::Miscalculated,
+        1.0,
+        format!(
+            "the {n}-byte binary string decodes to \"{}\", but the response says \"{}\"",
+            snippet(&text, 40, false),
+            snippet(output.trim(), 40, false)
+        ),
+    ))
 }

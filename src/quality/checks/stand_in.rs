@@ -96,7 +96,8 @@ pub(super) fn template_variable(instruction: &str, input: &str, output: &str) ->
         // A letter given in the input keeps its own slots.
         let letter =
             ["dear ", "hi ", "hello ", "to whom"].iter().any(|w| text.trim_start().to_lowercase().starts_with(w));
-        let particulars = !letter && (field != "response" || output.split_whitespace().count() <= SHORT_RESPONSE_WORDS);
+        let particulars =
+            if field == "response" { output.split_whitespace().count() <= SHORT_RESPONSE_WORDS } else { !letter };
         let hit = TEMPLATE
             .find_iter(text)
             .find(|m| !(code && m.as_str().starts_with(['{', '<'])))
