@@ -1,6 +1,7 @@
 //! The precision contract of every flag, on curator labels, and a regression check on planted defects.
 //!
-//! `cargo bench --bench flag_precision -- [--model DIR] [--no-model] [--write-table] [--list FLAG]`
+//! `cargo bench --bench flag_precision -- [--model DIR] [--no-model] [--write-table] [--list FLAG] [--missed]
+//!  [--unlabelled FLAG]`
 //!
 //! 1. Labels of Alpaca records: the curator's (`../shared/data/labels/alpaca_curator_dev.jsonl`,
 //!    328 records of the validation slice) and sift-dev's (`benches/data/sift_dev_labels.jsonl`: 400
@@ -14,9 +15,11 @@
 //!    bundled default model (`--no-model` skips them). The measured counts are compared with
 //!    `sift::quality::precision::MEASURED`: the bench fails when the table is stale, and
 //!    `--write-table` rewrites `src/quality/precision_table.rs`. `--list FLAG` prints the records a
-//!    flag fires on, with the curator's verdict and note.
+//!    flag fires on, with the curator's verdict and note; `--missed` the random samples' fix/drop records
+//!    no default flag catches; `--unlabelled FLAG` every failed check of FLAG on the
+//!    Alpaca records outside both label files (to read its false positives).
 //!    The curator's Dolly copies (`dolly_context_copies_dev.jsonl`: 21 responses that restate the
-//!    context passage, 13 of them going on with more of the source) are a third set, every record a
+//!    context passage, 12 of them going on with more of the source) are a third set, every record a
 //!    drop: they give the rare continuation-style flags firings to measure, and the Alpaca sets say
 //!    how often the same flags fire on records that are fine.
 //! 2. Planted defects of `sample_datasets/` (labels.jsonl): precision and recall per planted kind.
@@ -282,6 +285,14 @@ fn labels(engine: Option<&Engine>) {
             verdict(share <= 0.05)
         );
     }
+    if support::flag("--missed") {
+        println!("random-sample fix/drop records no default flag catches:");
+        for (i, r) in recs.iter().enumerate().filter(|(i, r)| r.sample == "random" && r.bad() && !flagged(*i)) {
+            let src = if sources[i] == Source::Curator { "curator" } else { "sift-dev" };
+            let flags: Vec<&str> = assessed[i].keys().map(String::as_str).collect();
+            println!("  {} {src} {} {:?} off-flags {:?} | {}", r.index, r.verdict, r.defects, flags, r.note);
+        }
+    }
     if let Some(flag) = support::arg("--list") {
         for (i, r) in recs.iter().enumerate().filter(|(i, _)| fired(*i, &flag)) {
             let src = match sources[i] {
@@ -299,7 +310,33 @@ fn labels(engine: Option<&Engine>) {
             );
         }
     }
+    if let Some(flag) = support::arg("--unlabelled") {
+        unlabelled(&flag, &recs.iter().map(|r| r.index).collect());
+    }
     check_table(&rows, engine.is_some());
+}
+
+/// Every failed check of `flag` on the Alpaca records outside both label files, to read a check's
+/// false positives on records nobody tuned it to.
+fn unlabelled(flag: &str, labelled: &HashSet<usize>) {
+    let alpaca = support::alpaca();
+    let mut n = 0;
+    for (i, r) in alpaca.iter().enumerate().filter(|(i, _)| !labelled.contains(i)) {
+        for c in sift::quality::checks::run_checks(&r.instruction, &r.input, &r.output) {
+            if c.failed && c.kind.name() == flag {
+                n += 1;
+                let cut = |s: &str| s.chars().take(160).collect::<String>();
+                println!(
+                    "  {i} | {} | I: {:?} IN: {:?} O: {:?}",
+                    c.detail,
+                    cut(&r.instruction),
+                    cut(&r.input),
+                    cut(&r.output)
+                );
+            }
+        }
+    }
+    println!("{flag}: {n} failed checks on unlabelled Alpaca records");
 }
 
 /// Compares the measured rows with the table in `src/quality/precision_table.rs`; rewrites it with

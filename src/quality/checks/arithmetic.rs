@@ -1,7 +1,8 @@
 //! Arithmetic the prompt asks for, evaluated and compared with the response's answer: expressions
 //! ("What is 12 * (3 + 4)?"), one-variable linear equations ("Solve 2x + 4 = 14"), percentages
 //! ("15% of 240"), unit conversions ("Convert 10 km to miles", "25°C in Fahrenheit") and base
-//! conversions ("45 to binary", "binary 101101 to decimal", a binary string to text).
+//! conversions ("45 to binary", "binary 101101 to decimal"); a binary string decoded to text is in
+//! `given_text`.
 //!
 //! The check only speaks when the prompt clearly asks for the calculation and the response states a
 //! number (or, for text and base conversions, a value of the asked form): a response without one is
@@ -9,7 +10,6 @@
 
 use super::CheckResult;
 use crate::quality::heuristics::FlagKind;
-use crate::quality::text::snippet;
 use regex::Regex;
 use std::sync::LazyLock;
 
@@ -20,7 +20,7 @@ fn re(s: &str) -> Regex {
 /// Instruction words that ask for a computed answer.
 static ASKS: LazyLock<Regex> = LazyLock::new(|| {
     re(
-        r"(?i)\b(calculate|compute|evaluate|solve|what is|what's|what are|find|how much|how many|simplify|add|subtract|multiply|divide|convert|result|answer|equals?|value)\b",
+        r"(?i)\b(calculate|compute|evaluate|solve|what is|what's|what are|find|how much|how many|simplify|add|subtract|multiply|divide|convert|result|answer|equals?|value|perform|operation)\b",
     )
 });
 
@@ -92,6 +92,11 @@ fn fmt_num(v: f64) -> String {
 
 /// Compares the response's numbers with `expected` for the calculation described by `what`.
 fn compare(kind_of: &str, what: &str, expected: f64, output: &str) -> Option<CheckResult> {
+    compare_within(kind_of, what, expected, output, 0.0)
+}
+
+/// [`compare`], where a number within `rel` of `expected` (relative) also agrees.
+fn compare_within(kind_of: &str, what: &str, expected: f64, output: &str, rel: f64) -> Option<CheckResult> {
     if !expected.is_finite() {
         return None;
     }
@@ -99,7 +104,7 @@ fn compare(kind_of: &str, what: &str, expected: f64, output: &str) -> Option<Che
     if nums.is_empty() {
         return None;
     }
-    if nums.iter().any(|n| agrees(n, expected)) {
+    if nums.iter().any(|n| agrees(n, expected) || (n.value - expected).abs() <= rel * expected.abs()) {
         return Some(CheckResult::pass(
             FlagKind::Miscalculated,
             format!("{kind_of} {what} = {}: the response agrees", fmt_num(expected)),
@@ -114,13 +119,14 @@ fn compare(kind_of: &str, what: &str, expected: f64, output: &str) -> Option<Che
 }
 
 pub(super) fn check(instruction: &str, input: &str, output: &str) -> Option<CheckResult> {
-    if let Some(r) = binary_text(instruction, input, output) {
-        return Some(r);
-    }
-    if NOT_AN_ANSWER.is_match(instruction) || !ASKS.is_match(instruction) {
+    if !ASKS.is_match(instruction) {
         return None;
     }
-    let prompt = format!("{instruction}\n{input}");
+    if NOT_AN_ANSWER.is_match(instruction) {
+        return estimate(instruction, input, output);
+    }
+    // En dashes and minus signs stand for minus ("7x – 6 = 27").
+    let prompt = format!("{instruction}\n{input}").replace(['–', '−'], "-");
     base_conversion(instruction, input, output)
         .or_else(|| unit_conversion(&prompt, output))
         .or_else(|| percentage(&prompt, output))
@@ -292,7 +298,26 @@ static EXPR: LazyLock<Regex> = LazyLock::new(|| {
     )
 });
 
+/// Relative error an asked estimate may have.
+const ESTIMATE_TOLERANCE: f64 = 0.1;
+
+/// "Estimate the value of 6/9 + 4": an expression whose answer may be off by a tenth either way.
+fn estimate(instruction: &str, input: &str, output: &str) -> Option<CheckResult> {
+    static ESTIMATE: LazyLock<Regex> = LazyLock::new(|| re(r"(?i)\b(estimate|approximate)\b"));
+    let rest = ESTIMATE.replace_all(instruction, "");
+    if !ESTIMATE.is_match(instruction) || NOT_AN_ANSWER.is_match(&rest) {
+        return None;
+    }
+    let prompt = format!("{instruction}\n{input}").replace(['–', '−'], "-");
+    expression_within(&prompt, output, ESTIMATE_TOLERANCE)
+}
+
 fn expression(prompt: &str, output: &str) -> Option<CheckResult> {
+    expression_within(prompt, output, 0.0)
+}
+
+/// The one expression of the prompt, evaluated; a stated number within `rel` of it agrees.
+fn expression_within(prompt: &str, output: &str, rel: f64) -> Option<CheckResult> {
     let text = symbolize(prompt);
     // Exactly one expression: several usually mean a list of data or a problem to set up.
     let mut found = EXPR.find_iter(&text).filter(|m| {
@@ -330,7 +355,7 @@ fn expression(prompt: &str, output: &str) -> Option<CheckResult> {
     }
     let v = evaluate(&toks, 0.0)?;
     let shown = m.as_str().split_whitespace().collect::<Vec<_>>().join(" ");
-    compare("", &shown, v, output).map(|mut r| {
+    compare_within("", &shown, v, output, rel).map(|mut r| {
         r.detail = r.detail.trim_start().to_string();
         r
     })
@@ -559,7 +584,8 @@ fn base_of(word: &str) -> Option<u32> {
 }
 
 fn base_conversion(instruction: &str, input: &str, output: &str) -> Option<CheckResult> {
-    let prompt = format!("{instruction}\n{input}");
+    // En dashes and minus signs stand for minus ("7x – 6 = 27").
+    let prompt = format!("{instruction}\n{input}").replace(['–', '−'], "-");
     let t = BASE_TARGET.captures(&prompt)?;
     let target_word = t.get(1)?;
     let to = base_of(target_word.as_str())?;
@@ -640,49 +666,4 @@ fn to_radix(mut n: u128, radix: u32) -> String {
         n /= radix as u128;
     }
     digits.iter().rev().collect()
-}
-
-/// "Convert the following binary string to text" with 8-bit groups: decode and compare.
-fn binary_text(instruction: &str, input: &str, output: &str) -> Option<CheckResult> {
-    let lower = instruction.to_lowercase();
-    if !(lower.contains("binary") && (lower.contains("text") || lower.contains("ascii") || lower.contains("string"))) {
-        return None;
-    }
-    if lower.contains(" to binary") || lower.contains("into binary") {
-        return None;
-    }
-    let bits: String = input.chars().filter(|c| !c.is_whitespace()).collect();
-    if bits.len() < 8 || !bits.len().is_multiple_of(8) || !bits.chars().all(|c| c == '0' || c == '1') {
-        return None;
-    }
-    let bytes: Vec<u8> = bits
-        .as_bytes()
-        .chunks(8)
-        .map(|c| u8::from_str_radix(std::str::from_utf8(c).unwrap_or(""), 2))
-        .collect::<Result<_, _>>()
-        .ok()?;
-    let text = String::from_utf8(bytes).ok()?;
-    if !text.chars().all(|c| c == ' ' || c.is_ascii_graphic()) {
-        return None;
-    }
-    let norm =
-        |s: &str| s.split_whitespace().collect::<Vec<_>>().join(" ").trim_matches(['"', '\'', '.']).to_lowercase();
-    let said = norm(output);
-    let want = norm(&text);
-    let n = text.len();
-    if said == want || said.contains(&format!("\"{want}\"")) || said.ends_with(&format!(" {want}")) {
-        return Some(CheckResult::pass(
-            FlagKind::Miscalculated,
-            format!("the {n}-byte binary string decodes to \"{text}\": the response agrees"),
-        ));
-    }
-    Some(CheckResult::fail(
-        FlagKind::Miscalculated,
-        1.0,
-        format!(
-            "the {n}-byte binary string decodes to \"{}\", but the response says \"{}\"",
-            snippet(&text, 40, false),
-            snippet(output.trim(), 40, false)
-        ),
-    ))
 }

@@ -10,6 +10,7 @@
 mod arithmetic;
 mod code;
 mod constraints;
+mod given_text;
 mod restated;
 mod stand_in;
 mod syllables;
@@ -44,14 +45,16 @@ impl CheckResult {
 }
 
 /// Every check that applies to the record (instruction, input, response), in a fixed order:
-/// stand-in input, template variables, arithmetic, count constraints, form constraints, code syntax,
-/// a restated input passage.
+/// stand-in input, template variables, arithmetic, answers worked out from the given text (ordering,
+/// length, Morse code, anagrams), count constraints, form constraints, code syntax, a restated input
+/// passage.
 pub fn run_checks(instruction: &str, input: &str, output: &str) -> Vec<CheckResult> {
     let mut out = Vec::new();
     out.extend(stand_in::stand_in_input(input));
     out.extend(stand_in::template_variable(instruction, input, output));
     if !output.trim().is_empty() {
         out.extend(arithmetic::check(instruction, input, output));
+        out.extend(given_text::check(instruction, input, output));
         out.extend(constraints::counts(instruction, input, output));
         out.extend(constraints::form(instruction, output));
         out.extend(code::check(instruction, output));

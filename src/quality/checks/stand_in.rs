@@ -63,23 +63,45 @@ static TEMPLATE: LazyLock<Regex> = LazyLock::new(|| {
         r"|<\s*(image|img|photo|picture|audio|video|file|attachment|url|link)(\s*_?\d+)?\s*>",
         r"|\[\s*(image|picture|photo|photograph|video|audio|screenshot|illustration|drawing|sketch|chart|graph|diagram)(\s+(of|showing|with)\b[^\]\n]{0,80})?\s*\]",
         r"|\[\s*insert\b[^\]\n]{0,60}\]|<\s*insert\b[^>\n]{0,60}>|\(\s*insert\b[^)\n]{0,60}\)",
-        // A blank left for a person's or a thing's particulars: "[Your Name]", "[Company Name]", "[date]".
-        r"|\[\s*(?:(?:your|my|their|his|her|the|recipient'?s?|sender'?s?|employer'?s?|manager'?s?|customer'?s?|company|product|brand|car|business|first|last|full)\s+)?",
+        // A blank where the text's own content should be: "I am sorry for [action]", "to discuss [topic]".
+        r"|\[\s*(?:action|topic|reason|event|project|project description|problem|issue|industry|details|description|main point|key point|benefit|feature)s?\s*\]",
+    ))
+    .expect("valid regex")
+});
+
+/// A blank left for a person's or a thing's particulars: "[Your Name]", "[Company Name]", "[date]".
+static PARTICULARS: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(concat!(
+        r"(?i)\[\s*(?:(?:your|my|their|his|her|the|recipient'?s?|sender'?s?|employer'?s?|manager'?s?|customer'?s?|company|product|brand|car|business|first|last|full)\s+)?",
         r"(?:name|address|date|company name|job title|position|phone number|email address|signature|city|product name|brand name)\s*\]",
     ))
     .expect("valid regex")
 });
 
+/// Up to this many words a response is short enough that a particulars blank is its content.
+const SHORT_RESPONSE_WORDS: usize = 30;
+
 pub(super) fn template_variable(instruction: &str, input: &str, output: &str) -> Option<CheckResult> {
     // A template with blanks is what was asked for.
-    let wants_blanks = instruction.to_lowercase().contains("template");
+    let lower = instruction.to_lowercase();
+    let wants_blanks = lower.contains("template") || lower.contains("placeholder");
     for (field, text) in [("instruction", instruction), ("input", input), ("response", output)] {
-        // `{{ name }}` is legitimate in templating code (Jinja, Handlebars, Vue).
+        // `{{ name }}` and `<img>` are legitimate in templating code and HTML.
         let code = looks_like_code(text);
         if wants_blanks && field == "response" {
             continue; // asked for a template: blanks are the answer
         }
-        let hit = TEMPLATE.find_iter(text).find(|m| !(code && m.as_str().starts_with("{{")));
+        // A letter's "[Your Name]" or "[Date]" is a slot the writer fills in, as in any letter template;
+        // in a short text (a headline, a slogan) the blank is the content itself.
+        // A letter given in the input keeps its own slots.
+        let letter =
+            ["dear ", "hi ", "hello ", "to whom"].iter().any(|w| text.trim_start().to_lowercase().starts_with(w));
+        let particulars =
+            if field == "response" { output.split_whitespace().count() <= SHORT_RESPONSE_WORDS } else { !letter };
+        let hit = TEMPLATE
+            .find_iter(text)
+            .find(|m| !(code && m.as_str().starts_with(['{', '<'])))
+            .or_else(|| PARTICULARS.find(text).filter(|_| particulars));
         if let Some(m) = hit {
             return Some(CheckResult::fail(
                 FlagKind::TemplateVariable,

@@ -1,7 +1,12 @@
 //! English syllable counts as a range: vowel groups, less silent endings ("-e", "-es", "-ed"), with
 //! the groups that are one syllable in some words and two in others ("ea" in beach / create, "ire" in
 //! fire, "ower" in flower) widening the range. A check compares against the range, so an uncertain
-//! word never makes a line look wrong.
+//! word never makes a line look wrong. [`haiku`] measures an asked-for haiku with them.
+
+use super::CheckResult;
+use crate::quality::heuristics::FlagKind;
+use crate::quality::text::snippet;
+use regex::Regex;
 
 /// The fewest and most syllables `word` can have by these rules (letters other than a-z ignored).
 pub(super) fn word_range(word: &str) -> (usize, usize) {
@@ -93,6 +98,58 @@ pub(super) fn line_range(line: &str) -> Option<(usize, usize)> {
         hi += h;
     }
     Some((lo, hi))
+}
+
+/// A haiku the instruction asks for, measured: three lines of 5, 7 and 5 syllables.
+pub(super) fn haiku(instruction: &str, output: &str) -> Option<CheckResult> {
+    let lower = instruction.to_lowercase();
+    let asks =
+        Regex::new(r"\b(write|compose|create|generate|produce|make|come up with|construct|craft|pen)\b.*\bhaiku\b")
+            .ok()?
+            .is_match(&lower);
+    if !asks || lower.contains("haikus") || lower.contains("explain") || lower.contains("analy") {
+        return None;
+    }
+    let mut lines: Vec<&str> = output.lines().map(str::trim).filter(|l| !l.is_empty()).collect();
+    // A haiku on one line marks its line breaks with '/', else with commas or semicolons.
+    let slashed = lines.len() == 1 && lines[0].contains('/');
+    if lines.len() == 1 {
+        let marks: &[char] = if slashed { &['/'] } else { &[',', ';'] };
+        lines = lines[0].split(marks).map(str::trim).filter(|l| !l.is_empty()).collect();
+    }
+    // One line long enough to be the whole poem, not in three parts, is not a haiku's three lines.
+    let one_line_asked = ["one-line", "one line", "single line", "single-line"].iter().any(|w| lower.contains(w));
+    if output.trim().lines().count() == 1 && lines.len() != 3 && !slashed && !one_line_asked {
+        let line = output.trim();
+        let (lo, hi) = line_range(line)?;
+        return (lo >= 12 && line.split_whitespace().count() >= 6).then(|| {
+            let got = if lo == hi { format!("{lo}") } else { format!("{lo}-{hi}") };
+            CheckResult::fail(
+                FlagKind::CountMismatch,
+                1.0,
+                format!("asked for a haiku (three lines of 5, 7 and 5 syllables); the response is one line of {got}"),
+            )
+        });
+    }
+    if lines.len() != 3 {
+        return None;
+    }
+    for (i, (line, want)) in lines.iter().zip([5, 7, 5]).enumerate() {
+        let (lo, hi) = line_range(line)?;
+        if !(lo <= want && want <= hi) {
+            let got = if lo == hi { format!("{lo}") } else { format!("{lo}-{hi}") };
+            return Some(CheckResult::fail(
+                FlagKind::CountMismatch,
+                (want as f32 - lo.max(want.min(hi)) as f32).abs() / want as f32,
+                format!(
+                    "asked for a haiku (5-7-5 syllables); line {} has {got}: \"{}\"",
+                    i + 1,
+                    snippet(line, 40, false)
+                ),
+            ));
+        }
+    }
+    Some(CheckResult::pass(FlagKind::CountMismatch, "asked for a haiku; its lines have 5, 7 and 5 syllables"))
 }
 
 #[cfg(test)]

@@ -419,3 +419,95 @@ fn counts_read_the_english_way_stay_silent_on_other_scripts() {
     // English is counted as before.
     assert!(fails(FlagKind::CountMismatch, "Write a 10-word sentence about rain.", "", "Rain falls softly.").is_some());
 }
+
+#[test]
+fn given_items_are_checked_in_the_asked_order() {
+    let k = FlagKind::Miscalculated;
+    let d = fails(k, "Order these numbers from least to greatest: 3/4, 1/2, 5/8.", "", "1/2, 3/4, 5/8");
+    assert_eq!(
+        d.as_deref(),
+        Some("asked to order 3 least to greatest: 1/2, 5/8, 3/4, but the response gives 1/2, 3/4, 5/8")
+    );
+    assert!(passes(k, "Order these numbers from least to greatest: 3/4, 1/2, 5/8.", "", "1/2, 5/8, 3/4"));
+    assert!(passes(
+        k,
+        "Sort the words in alphabetical order.",
+        "pear, apple, fig",
+        "The sorted list is: apple, fig, pear."
+    ));
+    assert!(fails(k, "Sort the words in alphabetical order.", "pear, apple, fig", "apple, pear, fig").is_some());
+    // Descending, one item a line.
+    assert!(passes(k, "Arrange in descending order.", "4, 10, 7", "10\n7\n4"));
+    // An algorithm is not judged by the order of its first step's list.
+    assert!(
+        result(k, "Write an algorithm to sort the list in ascending order.", "3, 1, 2", "Step 1: take 3, 1, 2")
+            .is_none()
+    );
+}
+
+#[test]
+fn a_given_texts_length_is_counted() {
+    let k = FlagKind::Miscalculated;
+    let d = fails(k, "Count the number of words in the sentence.", "The cat sat on the mat.", "There are 5 words.");
+    assert_eq!(d.as_deref(), Some("the given text \"The cat sat on the mat.\" has 6 words, but the response says 5"));
+    assert!(passes(k, "Count the number of words in the sentence.", "The cat sat on the mat.", "6"));
+    // Characters with or without spaces both count.
+    assert!(passes(k, "How many characters are in this string?", "ab cd", "4"));
+    assert!(passes(k, "How many characters are in this string?", "ab cd", "5"));
+    // "y" may or may not count as a vowel: "banana y" has 3 or 4.
+    assert!(passes(k, "How many vowels are in the text?", "banana y", "3"));
+    assert!(passes(k, "How many vowels are in the text?", "banana y", "4"));
+    assert!(fails(k, "How many vowels are in the text?", "banana y", "6").is_some());
+    // Counts of some of the words are not the text's length.
+    assert!(result(k, "Count the words containing the letter e.", "green tree by the sea", "3").is_none());
+}
+
+#[test]
+fn morse_and_anagrams_are_decoded() {
+    let k = FlagKind::Miscalculated;
+    assert!(passes(k, "Convert the text to Morse code.", "SOS", "... --- ..."));
+    let d = fails(k, "Convert the text to Morse code.", "SOS", "... .-- ...").unwrap();
+    assert!(d.contains("reads SWS"), "{d}");
+    assert!(passes(k, "Create an anagram of the given word.", "listen", "Silent"));
+    // A longer answer naming several candidate words is not judged.
+    let several = "Some words of six letters: tables, chairs and others that come to mind when you think about it";
+    assert!(result(k, "Create an anagram of the given word.", "listen", several).is_none());
+    assert!(fails(k, "Create an anagram of the given word.", "listen", "Lintel").is_some());
+}
+
+#[test]
+fn estimates_allow_a_tenth_and_dashes_are_minus() {
+    let k = FlagKind::Miscalculated;
+    assert!(passes(k, "Estimate the value of 7/3 + 1.", "", "About 3.3"));
+    assert!(fails(k, "Estimate the value of 7/3 + 1.", "", "5").is_some());
+    assert!(fails(k, "Solve the equation.", "3x – 4 = 11", "x = 6").is_some());
+    assert!(passes(k, "Solve the equation.", "3x – 4 = 11", "x = 5"));
+    assert!(fails(k, "Perform the following arithmetic operation.", "(2+3)*4", "24").is_some());
+}
+
+#[test]
+fn tweets_fit_and_haiku_have_three_lines() {
+    let long = "word ".repeat(70);
+    let d = fails(FlagKind::CountMismatch, "Write a tweet about the weather.", "", &long).unwrap();
+    assert!(d.starts_with("asked for a tweet, which holds 280 characters; the response has 349"), "{d}");
+    assert!(passes(FlagKind::CountMismatch, "Write a tweet about the weather.", "", "Sunny again! #weather"));
+    let d = fails(
+        FlagKind::CountMismatch,
+        "Construct a haiku about the sea.",
+        "",
+        "The waves roll in slowly over the sand while the gulls cry above the water",
+    )
+    .unwrap();
+    assert!(d.contains("the response is one line"), "{d}");
+}
+
+#[test]
+fn letter_slots_are_not_template_variables_but_a_blank_headline_is() {
+    let letter = format!("Dear [Name],\n\n{}\n\nSincerely,\n[Your Name]", "Thank you for your help. ".repeat(8));
+    assert!(result(FlagKind::TemplateVariable, "Write a thank-you letter.", "", &letter).is_none());
+    assert!(
+        fails(FlagKind::TemplateVariable, "Write a headline for a new phone.", "", "Meet the new [Product Name]!")
+            .is_some()
+    );
+    assert!(fails(FlagKind::TemplateVariable, "Describe the picture.", "[Image]", "A dog.").is_some());
+}
