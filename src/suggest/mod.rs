@@ -34,7 +34,7 @@ pub const MAX_CV: usize = 500;
 /// How much stronger than [`FitOptions`]' the L2 strengths may be: [`fit`] takes the one with the
 /// best cross-validated AUROC on the decisions, or the prior alone unless one beats it by
 /// [`MARGIN`].
-pub const STRENGTHS: [f32; 4] = [1.0, 4.0, 16.0, 64.0];
+pub const STRENGTHS: [f32; 3] = [1.0, 8.0, 64.0];
 
 /// How much better (cross-validated AUROC on the decisions) a fitted model must be than the prior
 /// alone for [`fit`] to use it.
