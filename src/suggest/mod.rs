@@ -37,7 +37,8 @@ pub const MAX_CV: usize = 500;
 pub const STRENGTHS: [f32; 3] = [1.0, 8.0, 64.0];
 
 /// How much better (cross-validated AUROC on the decisions) a fitted model must be than the prior
-/// alone for [`fit`] to use it.
+/// alone for [`fit`] to use it: at least this, and `0.5 / sqrt(decisions of the rarer kind)`, about
+/// the noise of an AUROC measured on so few (0.16 with 10 keeps, 0.05 with 100).
 pub const MARGIN: f64 = 0.02;
 
 /// The settings suggestions are made under: the sections of `config.toml` that decide the flags
@@ -111,7 +112,7 @@ fn thin(d: &[(usize, bool)], max: usize) -> Vec<(usize, bool)> {
 /// Fits the model to `decisions` (`(position, rejected)`), its L2 strength chosen among
 /// [`STRENGTHS`] times `opts` by cross-validated AUROC on the decisions (ties go to the stronger),
 /// or the prior alone ([`Logistic::prior_only`]) unless that model beats the prior's AUROC on the
-/// same decisions by [`MARGIN`]; an error when there are fewer than [`MIN_EACH`] of either kind.
+/// same decisions by [`MARGIN`] (more with few decisions); an error when there are fewer than [`MIN_EACH`] of either kind.
 pub fn fit(f: &Features, decisions: &[(usize, bool)], opts: FitOptions) -> Result<Fitted, SuggestError> {
     let rejected = decisions.iter().filter(|d| d.1).count();
     let accepted = decisions.len() - rejected;
@@ -131,9 +132,11 @@ pub fn fit(f: &Features, decisions: &[(usize, bool)], opts: FitOptions) -> Resul
     // The prior needs no fitting to rank: its AUROC on the same decisions.
     let prior: Vec<f64> = rows.iter().map(|&p| f.dense(p)[features::PRIOR] as f64).collect();
     let prior_auroc = crate::judge::devset::auroc(&prior, &reject);
+    let rarer = reject.iter().filter(|&&r| r).count().min(reject.iter().filter(|&&r| !r).count());
+    let margin = MARGIN.max(0.5 / (rarer.max(1) as f64).sqrt());
     let (rows, reject) = split(&thin(decisions, MAX_FIT));
     let (model, cv_auroc) = match best {
-        Some((a, o)) if a >= prior_auroc + MARGIN => (Logistic::fit(f, &rows, &reject, o), a),
+        Some((a, o)) if a >= prior_auroc + margin => (Logistic::fit(f, &rows, &reject, o), a),
         _ => (Logistic::prior_only(f, &rows, &reject), prior_auroc),
     };
     Ok(Fitted { model, accepted, rejected, cv_auroc: Some(cv_auroc).filter(|a| a.is_finite()) })
