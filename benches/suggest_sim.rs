@@ -129,14 +129,14 @@ fn share_rejects(order: &[usize], recs: &[Rec]) -> f64 {
     top.iter().filter(|&&p| recs[p].reject).count() as f64 / top.len().max(1) as f64
 }
 
-/// Decides records in the order `mode` gives (None: the fixed order `shuffled`), refitting after
+/// Decides records in the order `mode` gives (None: the fixed order `shuffled`; before the model,
+/// `prior`'s order; `judge` is the generic judge to compare with), refitting after
 /// each decision; with `explore` k > 0, every k-th decision is instead the next undecided record
 /// of `shuffled` (exploration). Returns one point per checkpoint and the refit times (s).
 fn simulate(
     recs: &[Rec],
     f: &Features,
-    prior: &[f32],
-    judge: &[f32],
+    (prior, judge): (&[f32], &[f32]),
     mode: Option<QueueMode>,
     shuffled: &[usize],
     explore: usize,
@@ -222,14 +222,14 @@ fn grid(spec: &str, recs: &[Rec], inputs: &[FeatureInput], prior: &[f32], judge:
             let m = |k: usize| median(pts.iter().map(|p| p[k].suggest_auroc).collect());
             format!("{} {} {}", fmt(m(1)), fmt(m(2)), fmt(m(3)))
         };
-        let a = cell(vec![simulate(recs, &f, prior, judge, Some(QueueMode::LikelyReject), &[], 0, opts).0]);
-        let b = cell(vec![simulate(recs, &f, prior, judge, Some(QueueMode::Uncertain), &[], 0, opts).0]);
+        let a = cell(vec![simulate(recs, &f, (prior, judge), Some(QueueMode::LikelyReject), &[], 0, opts).0]);
+        let b = cell(vec![simulate(recs, &f, (prior, judge), Some(QueueMode::Uncertain), &[], 0, opts).0]);
         let c = cell(
             (0..seeds)
                 .map(|seed| {
                     let mut order: Vec<usize> = (0..recs.len()).collect();
                     order.shuffle(&mut rand::rngs::StdRng::seed_from_u64(seed));
-                    simulate(recs, &f, prior, judge, None, &order, 0, opts).0
+                    simulate(recs, &f, (prior, judge), None, &order, 0, opts).0
                 })
                 .collect(),
         );
@@ -269,7 +269,7 @@ fn run(name: &str, recs: &[Rec], use_judge: bool, seeds: u64) {
     let mut rows: Vec<(String, Vec<Point>)> = Vec::new();
     let mut all_times = Vec::new();
     for mode in [QueueMode::LikelyReject, QueueMode::Uncertain] {
-        let (p, times) = simulate(recs, &f, &prior, &judge, Some(mode), &[], 0, FitOptions::default());
+        let (p, times) = simulate(recs, &f, (&prior, &judge), Some(mode), &[], 0, FitOptions::default());
         all_times.extend(times);
         rows.push((mode.name().into(), p));
     }
@@ -277,13 +277,13 @@ fn run(name: &str, recs: &[Rec], use_judge: bool, seeds: u64) {
     let mut order: Vec<usize> = (0..recs.len()).collect();
     order.shuffle(&mut rand::rngs::StdRng::seed_from_u64(0));
     let (p, _) =
-        simulate(recs, &f, &prior, &judge, Some(QueueMode::LikelyReject), &order, EXPLORE, FitOptions::default());
+        simulate(recs, &f, (&prior, &judge), Some(QueueMode::LikelyReject), &order, EXPLORE, FitOptions::default());
     rows.push((format!("likely-rej. +1/{EXPLORE} random"), p));
     let mut runs: Vec<Vec<Point>> = Vec::new();
     for seed in 0..seeds {
         let mut order: Vec<usize> = (0..recs.len()).collect();
         order.shuffle(&mut rand::rngs::StdRng::seed_from_u64(seed));
-        runs.push(simulate(recs, &f, &prior, &judge, None, &order, 0, FitOptions::default()).0);
+        runs.push(simulate(recs, &f, (&prior, &judge), None, &order, 0, FitOptions::default()).0);
     }
     let med = |k: usize, g: fn(&Point) -> f64| median(runs.iter().map(|r| g(&r[k])).collect());
     let random: Vec<Point> = (0..runs[0].len())

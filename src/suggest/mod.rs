@@ -110,7 +110,8 @@ fn thin(d: &[(usize, bool)], max: usize) -> Vec<(usize, bool)> {
 }
 
 /// Fits the model to `decisions` (`(position, rejected)`), its L2 strength chosen among
-/// [`STRENGTHS`] times `opts` by cross-validated AUROC on the decisions (ties go to the stronger),
+/// [`STRENGTHS`] times `opts` by cross-validated AUROC on the decisions (ties go to the weaker,
+/// which fits the decisions closer: the fallback below guards against overfitting),
 /// or the prior alone ([`Logistic::prior_only`]) unless that model beats the prior's AUROC on the
 /// same decisions by [`MARGIN`] (more with few decisions); an error when there are fewer than [`MIN_EACH`] of either kind.
 pub fn fit(f: &Features, decisions: &[(usize, bool)], opts: FitOptions) -> Result<Fitted, SuggestError> {
@@ -122,8 +123,8 @@ pub fn fit(f: &Features, decisions: &[(usize, bool)], opts: FitOptions) -> Resul
     let split = |d: &[(usize, bool)]| -> (Vec<usize>, Vec<bool>) { d.iter().copied().unzip() };
     let (rows, reject) = split(&thin(decisions, MAX_CV));
     let mut best: Option<(f64, FitOptions)> = None;
-    for k in STRENGTHS.iter().rev() {
-        let o = opts.stronger(*k);
+    for k in STRENGTHS {
+        let o = opts.stronger(k);
         let Some(a) = model::cv_auroc(f, &rows, &reject, o, FOLDS).filter(|a| a.is_finite()) else { continue };
         if best.is_none_or(|b| a > b.0 + 1e-9) {
             best = Some((a, o));
@@ -285,7 +286,7 @@ mod tests {
             })
             .collect();
         let f = Features::build(&inputs);
-        let terse = |p: usize| p % 3 == 0;
+        let terse = |p: usize| p.is_multiple_of(3);
         // Before any decision the order is the judge's: the terse answers come last.
         let before = queue(&prior(&inputs), 0..120, QueueMode::LikelyReject);
         assert!(before[..40].iter().all(|&p| !terse(p)), "{before:?}");
