@@ -39,6 +39,8 @@ static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 const CHECKPOINTS: [usize; 4] = [25, 50, 100, 200];
 const NEXT: usize = 50;
+/// Every this many decisions, the exploring queue takes a random record instead.
+const EXPLORE: usize = 4;
 
 struct Rec {
     instruction: String,
@@ -127,14 +129,17 @@ fn share_rejects(order: &[usize], recs: &[Rec]) -> f64 {
     top.iter().filter(|&&p| recs[p].reject).count() as f64 / top.len().max(1) as f64
 }
 
-/// Decides records in the order `mode` gives (None: the fixed order `shuffled`), refitting after
-/// each decision; returns one point per checkpoint and the refit times (s).
+/// Decides records in the order `mode` gives (None: the fixed order `shuffled`; before the model,
+/// `prior`'s order; `judge` is the generic judge to compare with), refitting after
+/// each decision; with `explore` k > 0, every k-th decision is instead the next undecided record
+/// of `shuffled` (exploration). Returns one point per checkpoint and the refit times (s).
 fn simulate(
     recs: &[Rec],
     f: &Features,
-    prior: &[f32],
+    (prior, judge): (&[f32], &[f32]),
     mode: Option<QueueMode>,
     shuffled: &[usize],
+    explore: usize,
     opts: FitOptions,
 ) -> (Vec<Point>, Vec<f64>) {
     let n = recs.len();
@@ -148,6 +153,9 @@ fn simulate(
     while decided.len() < last.min(n - NEXT) {
         let undecided = (0..n).filter(|&p| !is_decided[p]);
         let pick = match mode {
+            Some(_) if explore > 0 && decided.len() % explore == explore - 1 => {
+                *shuffled.iter().find(|&&p| !is_decided[p]).unwrap()
+            }
             Some(m) => {
                 suggest::next(&scores, undecided, if fitted.is_some() { m } else { QueueMode::LikelyReject }).unwrap()
             }
@@ -165,7 +173,7 @@ fn simulate(
             let u: Vec<usize> = (0..n).filter(|&p| !is_decided[p]).collect();
             let labels: Vec<bool> = u.iter().map(|&p| recs[p].reject).collect();
             let of = |s: &[f32]| u.iter().map(|&p| s[p] as f64).collect::<Vec<f64>>();
-            let judge_order = suggest::queue(prior, u.iter().copied(), QueueMode::LikelyReject);
+            let judge_order = suggest::queue(judge, u.iter().copied(), QueueMode::LikelyReject);
             let queue_order = match mode {
                 Some(m) => suggest::queue(&scores, u.iter().copied(), m),
                 None => shuffled[decided.len()..].to_vec(),
@@ -173,7 +181,7 @@ fn simulate(
             points.push(Point {
                 base: labels.iter().filter(|&&l| l).count() as f64 / labels.len() as f64,
                 suggest_auroc: if fitted.is_some() { auroc(&of(&scores), &labels) } else { f64::NAN },
-                judge_auroc: auroc(&of(prior), &labels),
+                judge_auroc: auroc(&of(judge), &labels),
                 queue_next: share_rejects(&queue_order, recs),
                 judge_next: share_rejects(&judge_order, recs),
                 cv: fitted.as_ref().and_then(|f| f.cv_auroc).unwrap_or(f64::NAN),
@@ -197,34 +205,35 @@ fn fmt(x: f64) -> String {
     if x.is_finite() { format!("{x:.3}") } else { "  -  ".into() }
 }
 
-/// `--grid "dense,flags,first,words,l2;..."`: for each setting, suggest AUROC on the undecided
-/// records after 50, 100 and 200 decisions per order (for choosing the defaults; prints only that).
-fn grid(spec: &str, recs: &[Rec], inputs: &[FeatureInput], prior: &[f32], seeds: u64) {
+/// `--grid "dense,flags,first,words,l2,l2_sparse,l2_prior;..."`: for each setting, suggest AUROC
+/// on the undecided records after 50, 100 and 200 decisions per order (for choosing the defaults;
+/// prints only that).
+fn grid(spec: &str, recs: &[Rec], inputs: &[FeatureInput], prior: &[f32], judge: &[f32], seeds: u64) {
     println!(
-        "{:<28} {:>24} {:>24} {:>24}",
-        "dense,flags,first,words,l2", "likely-reject 50/100/200", "uncertain", "random"
+        "{:<36} {:>24} {:>24} {:>24}",
+        "dense,flags,first,words,l2,sparse,prior", "likely-reject 50/100/200", "uncertain", "random"
     );
     for cfg in spec.split(';') {
         let v: Vec<f32> = cfg.split(',').map(|x| x.trim().parse().unwrap()).collect();
         let scales = suggest::Scales { dense: v[0], flags: v[1], first: v[2], words: v[3] };
-        let opts = FitOptions { l2: v[4], ..FitOptions::default() };
+        let opts = FitOptions { l2: v[4], l2_sparse: v[5], l2_prior: v[6], ..FitOptions::default() };
         let f = Features::build_with(inputs, scales);
         let cell = |pts: Vec<Vec<Point>>| {
             let m = |k: usize| median(pts.iter().map(|p| p[k].suggest_auroc).collect());
             format!("{} {} {}", fmt(m(1)), fmt(m(2)), fmt(m(3)))
         };
-        let a = cell(vec![simulate(recs, &f, prior, Some(QueueMode::LikelyReject), &[], opts).0]);
-        let b = cell(vec![simulate(recs, &f, prior, Some(QueueMode::Uncertain), &[], opts).0]);
+        let a = cell(vec![simulate(recs, &f, (prior, judge), Some(QueueMode::LikelyReject), &[], 0, opts).0]);
+        let b = cell(vec![simulate(recs, &f, (prior, judge), Some(QueueMode::Uncertain), &[], 0, opts).0]);
         let c = cell(
             (0..seeds)
                 .map(|seed| {
                     let mut order: Vec<usize> = (0..recs.len()).collect();
                     order.shuffle(&mut rand::rngs::StdRng::seed_from_u64(seed));
-                    simulate(recs, &f, prior, None, &order, opts).0
+                    simulate(recs, &f, (prior, judge), None, &order, 0, opts).0
                 })
                 .collect(),
         );
-        println!("{cfg:<28} {a:>24} {b:>24} {c:>24}");
+        println!("{cfg:<36} {a:>24} {b:>24} {c:>24}");
     }
 }
 
@@ -242,27 +251,39 @@ fn run(name: &str, recs: &[Rec], use_judge: bool, seeds: u64) {
     let inputs: Vec<FeatureInput> = suggest::inputs(&texts, &signals, &JudgeConfig::default(), &FlagConfig::default());
     let f = Features::build(&inputs);
     println!("features: {:.2} s for {} records", t.elapsed().as_secs_f64(), recs.len());
+    // The queue's order before the model (judge and flags), and the generic judge alone
+    // (`1 - keep`; the flags' prior where a record was not scored) to compare with.
     let prior = suggest::prior(&inputs);
+    let judge: Vec<f32> = inputs.iter().zip(&prior).map(|(i, &p)| i.judge.map_or(p, |j| 1.0 - j.keep)).collect();
     if let Some(spec) = support::arg("--grid") {
-        return grid(&spec, recs, &inputs, &prior, seeds);
+        return grid(&spec, recs, &inputs, &prior, &judge, seeds);
     }
     let generic = if use_judge { "judge 1-keep" } else { "model-free flags" };
-    println!("generic order: {generic}; AUROC on all records {:.3}", {
-        let l: Vec<bool> = recs.iter().map(|r| r.reject).collect();
-        auroc(&prior.iter().map(|&x| x as f64).collect::<Vec<_>>(), &l)
-    });
+    let l: Vec<bool> = recs.iter().map(|r| r.reject).collect();
+    let all = |s: &[f32]| auroc(&s.iter().map(|&x| x as f64).collect::<Vec<_>>(), &l);
+    println!(
+        "generic order: {generic}; AUROC on all records {:.3} (prior = judge and flags: {:.3})",
+        all(&judge),
+        all(&prior)
+    );
     let mut rows: Vec<(String, Vec<Point>)> = Vec::new();
     let mut all_times = Vec::new();
     for mode in [QueueMode::LikelyReject, QueueMode::Uncertain] {
-        let (p, times) = simulate(recs, &f, &prior, Some(mode), &[], FitOptions::default());
+        let (p, times) = simulate(recs, &f, (&prior, &judge), Some(mode), &[], 0, FitOptions::default());
         all_times.extend(times);
         rows.push((mode.name().into(), p));
     }
+    // Exploration: the likely-reject queue with every EXPLORE-th decision a random record.
+    let mut order: Vec<usize> = (0..recs.len()).collect();
+    order.shuffle(&mut rand::rngs::StdRng::seed_from_u64(0));
+    let (p, _) =
+        simulate(recs, &f, (&prior, &judge), Some(QueueMode::LikelyReject), &order, EXPLORE, FitOptions::default());
+    rows.push((format!("likely-rej. +1/{EXPLORE} random"), p));
     let mut runs: Vec<Vec<Point>> = Vec::new();
     for seed in 0..seeds {
         let mut order: Vec<usize> = (0..recs.len()).collect();
         order.shuffle(&mut rand::rngs::StdRng::seed_from_u64(seed));
-        runs.push(simulate(recs, &f, &prior, None, &order, FitOptions::default()).0);
+        runs.push(simulate(recs, &f, (&prior, &judge), None, &order, 0, FitOptions::default()).0);
     }
     let med = |k: usize, g: fn(&Point) -> f64| median(runs.iter().map(|r| g(&r[k])).collect());
     let random: Vec<Point> = (0..runs[0].len())

@@ -419,3 +419,16 @@ fn clear_stand_in_input_is_one_undoable_key() {
     assert_eq!(app.current(), Some(1));
     assert_eq!(input(&app, 1), "Good morning");
 }
+
+#[test]
+fn a_long_records_length_is_compact_in_the_list() {
+    let d = tempfile::tempdir().unwrap();
+    let long = "word ".repeat(420_000);
+    let mut app = indexed(&data(d.path(), &[("Say hi.", "", "Hi."), ("Write it all out.", "", &long)]));
+    let t = text(&screen(&mut app, 140, 24));
+    let row = t.lines().find(|l| l.contains("Write it all out.")).unwrap();
+    // 2,100,017 characters: `2M` in the length column, not the whole number.
+    assert!(row.contains(" 2M ") && !row.contains("2100017"), "{row}");
+    let short = t.lines().find(|l| l.contains("Say hi.")).unwrap();
+    assert!(short.contains(" 10 "), "{short}");
+}

@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::tui::{alpaca, keys, settle};
+use common::tui::{alpaca, keys, screen, settle, text};
 use sift::session::Status;
 use sift::tui::config::Config;
 use std::path::Path;
@@ -71,4 +71,41 @@ fn decisions_teach_the_queue_which_record_comes_next() {
     assert_eq!(app.shown(), 2);
     // The model is saved beside the review state.
     assert!(Path::new(app.session.state_dir()).join("suggest.json").is_file());
+}
+
+/// `r.42` as the list draws a suggestion.
+fn cell(v: f32) -> String {
+    if v >= 0.995 { "r1.0".into() } else { format!("r.{:02}", (v * 100.0).round() as u32) }
+}
+
+#[test]
+fn suggest_is_a_list_column_once_it_has_values() {
+    let d = tempfile::tempdir().unwrap();
+    let recs = records();
+    let triples: Vec<(&str, &str, &str)> = recs.iter().map(|(c, y)| (c.as_str(), "", y.as_str())).collect();
+    let path = d.path().join("data.json");
+    std::fs::write(&path, alpaca(&triples, "    ")).unwrap();
+    let mut app = common::tui::open(&path, Config::default());
+    app.start_background();
+    settle(&mut app);
+    let row = |app: &mut sift::tui::app::App, p: usize| {
+        let t = text(&screen(app, 200, 30));
+        let needle = format!("{p} ");
+        t.lines().find(|l| l.trim_start_matches(['│', '›', ' ', '▌']).starts_with(&needle)).unwrap().to_string()
+    };
+    let before = row(&mut app, 12);
+    assert!(!before.contains(" r.") && !before.contains(" r1.0"), "no column before the model: {before}");
+    for p in 0..10 {
+        keys(&mut app, &format!(":{p}<enter>{}", if p % 2 == 0 { "x" } else { "a" }));
+    }
+    keys(&mut app, "g");
+    for p in [12, 13] {
+        let id = app.session.dataset().entry(p).unwrap().id;
+        let v = app.signals.value(sift::judge::Signal::Suggest, id).unwrap();
+        let line = row(&mut app, p);
+        assert!(line.contains(&format!(" {} ", cell(v))), "record {p} (suggest {v}): {line}");
+    }
+    // A narrow list has no room for it.
+    let t = text(&screen(&mut app, 60, 30));
+    assert!(!t.contains(&cell(app.signals.value(sift::judge::Signal::Suggest, 12).unwrap())), "{t}");
 }

@@ -138,6 +138,7 @@ fn from_plain(
         stamp: DiskStamp { len: buf.len() as u64, modified, hash },
         buf,
         source: Source::File,
+        revision: super::next_revision(),
     })
 }
 

@@ -73,6 +73,15 @@ pub struct DiskStamp {
     pub hash: u64,
 }
 
+/// Where [`Dataset::revision`] values come from: process-wide, so a dataset opened again never
+/// reuses one.
+static REVISIONS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+
+/// A revision no dataset has had yet.
+fn next_revision() -> u64 {
+    REVISIONS.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+}
+
 /// An open dataset file.
 #[derive(Clone)]
 pub struct Dataset {
@@ -92,6 +101,8 @@ pub struct Dataset {
     stamp: DiskStamp,
     /// A read-only source (gzip, Parquet) is saved with save-as only.
     source: Source,
+    /// Changes with every change to any record's bytes, the records or their order.
+    revision: u64,
 }
 
 impl Dataset {
@@ -209,6 +220,13 @@ impl Dataset {
             return Some(guess);
         }
         self.entries.iter().position(|e| e.id == id)
+    }
+
+    /// A number that changes whenever a record's bytes, the set of records or their order change
+    /// (and never repeats in the process): what is drawn from the records can be kept while it
+    /// stays the same.
+    pub fn revision(&self) -> u64 {
+        self.revision
     }
 
     /// The record's current bytes.
@@ -331,6 +349,7 @@ impl Dataset {
     /// Replaces the bytes of record `id`; returns the previous bytes. Bytes equal to the file's
     /// own are stored as "unchanged".
     pub fn set_raw(&mut self, id: u32, raw: Vec<u8>) -> Option<Vec<u8>> {
+        self.revision = next_revision();
         let pos = self.position(id)?;
         let e = self.entries[pos];
         let before = self.raw_of(e).to_vec();
@@ -348,6 +367,7 @@ impl Dataset {
 
     /// Gives records the ids a journal recorded: runs of (first position, first id, length).
     pub fn assign_ids(&mut self, runs: &[(usize, u32, usize)], next_id: u32) {
+        self.revision = next_revision();
         for &(pos, id, n) in runs {
             for k in 0..n {
                 if let Some(e) = self.entries.get_mut(pos + k) {
@@ -372,6 +392,7 @@ impl Dataset {
 
     /// Inserts a record at `pos` (clamped to the end).
     pub fn insert(&mut self, pos: usize, state: &EntryState) {
+        self.revision = next_revision();
         let pos = pos.min(self.entries.len());
         let ord = state.ord.filter(|&o| (o as usize) < self.spans.len()).unwrap_or(NEW);
         let entry = Entry { id: state.id, ord, malformed: state.malformed };
@@ -385,6 +406,7 @@ impl Dataset {
 
     /// Inserts records at their final positions (ascending, as after all insertions) in one pass.
     pub fn insert_many(&mut self, items: &[(usize, &EntryState)]) {
+        self.revision = next_revision();
         let mut merged = Vec::with_capacity(self.entries.len() + items.len());
         let mut old = self.entries.drain(..);
         for &(pos, state) in items {
@@ -413,6 +435,7 @@ impl Dataset {
 
     /// Removes the record at `pos`, returning what is needed to put it back.
     pub fn remove(&mut self, pos: usize) -> Option<EntryState> {
+        self.revision = next_revision();
         let state = self.entry_state(pos)?;
         let e = self.entries.remove(pos);
         self.overrides.remove(&e.id);
@@ -421,6 +444,7 @@ impl Dataset {
 
     /// Removes every record whose position is in `positions` (sorted or not) in one pass.
     pub fn remove_many(&mut self, positions: &[usize]) -> Vec<(usize, EntryState)> {
+        self.revision = next_revision();
         let mut sorted: Vec<usize> = positions.iter().copied().filter(|&p| p < self.entries.len()).collect();
         sorted.sort_unstable();
         sorted.dedup();

@@ -102,6 +102,7 @@ impl Dataset {
 
     /// Makes freshly written bytes the new "on disk" state: every record becomes unchanged.
     pub fn commit_saved(&mut self, bytes: Vec<u8>, spans: Vec<Span>, stamp: DiskStamp) {
+        self.revision = super::next_revision();
         for (n, e) in self.entries.iter_mut().enumerate() {
             e.ord = n as u32;
         }

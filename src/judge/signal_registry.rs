@@ -157,7 +157,7 @@ pub const REGISTRY: [SignalDef; 7] = [
         format: ValueFormat::Unit,
         direction: Direction::HigherWorse,
         origin: Origin::Review,
-        column_from: None,
+        column_from: Some(60),
         bad: None,
         good: None,
     },

@@ -3,7 +3,9 @@
 //! word pairs of the instruction and the response (with the instruction's first words crossed with
 //! the response's length and shape, so "short list answers to 'explain' instructions" is one
 //! feature). Dense values are standardised over the whole dataset (unsupervised), so a weight reads
-//! as "per standard deviation".
+//! as "per standard deviation". One dense value is not: [`PRIOR`], the log-odds of a reject before any
+//! decision ([`prior`]: the judge's `1 - keep` and the flags' measured precision), which the model
+//! starts from with weight 1 and learns the residual around.
 
 use crate::dataset::RecordText;
 use rayon::prelude::*;
@@ -28,7 +30,7 @@ pub struct FeatureInput<'a> {
 }
 
 /// Number of dense features.
-pub const N_DENSE: usize = 18;
+pub const N_DENSE: usize = 19;
 
 /// Names of the dense features, in order.
 pub const DENSE_NAMES: [&str; N_DENSE] = [
@@ -50,7 +52,32 @@ pub const DENSE_NAMES: [&str; N_DENSE] = [
     "judge_ifd",
     "judge_log_ppl",
     "judge_instruction_gain",
+    "prior",
 ];
+
+/// Index of the prior's log-odds among the dense features (centred over the dataset, not scaled).
+pub const PRIOR: usize = 18;
+
+/// P(reject) of a record nobody has judged yet, for the prior of an unscored record without flags.
+const BASE_REJECT: f32 = 0.25;
+
+/// A flag's measured precision, smoothed ((right + 1) / (fires + 2)); 0.5 when it was never measured.
+fn flag_precision(name: &str) -> f32 {
+    crate::quality::precision::measured(name).map_or(0.5, |m| (m.right as f32 + 1.0) / (m.fires as f32 + 2.0))
+}
+
+/// P(reject) before any decision: the judge's `1 - keep` where the record was scored (else
+/// [`BASE_REJECT`]), combined with each flag's measured precision as independent evidence
+/// (noisy-or), kept within 0.01..0.99.
+pub fn prior<'a>(keep: Option<f32>, flags: impl IntoIterator<Item = &'a str>) -> f32 {
+    let start = keep.map_or(BASE_REJECT, |k| 1.0 - k);
+    let clean = flags.into_iter().fold(1.0 - start, |c, f| c * (1.0 - flag_precision(f)));
+    (1.0 - clean).clamp(0.01, 0.99)
+}
+
+fn logit(p: f32) -> f32 {
+    (p / (1.0 - p)).ln()
+}
 
 /// First dense index that comes from the judge (missing when the record was not scored).
 const JUDGE_FROM: usize = 13;
@@ -230,7 +257,8 @@ fn raw(input: &FeatureInput) -> Raw {
         crate::judge::signals::repetition(t.output),
         input.flags.len() as f32,
     ]);
-    dense[JUDGE_FROM..].copy_from_slice(&judge);
+    dense[JUDGE_FROM..PRIOR].copy_from_slice(&judge);
+    dense[PRIOR] = logit(prior(input.judge.map(|j| j.keep), input.flags.iter().map(String::as_str)));
 
     let mut sparse: Vec<(Kind, String, f32)> = Vec::new();
     for f in &input.flags {
@@ -310,6 +338,10 @@ impl Features {
         let mut out = [0f32; N_DENSE];
         for j in 0..N_DENSE {
             // A missing judge value sits at the mean; the `Unscored` feature says it is missing.
+            if j == PRIOR {
+                out[j] = raw[j] - self.mean[j];
+                continue;
+            }
             let z = if raw[j].is_finite() { ((raw[j] - self.mean[j]) / self.sd[j]).clamp(-5.0, 5.0) } else { 0.0 };
             out[j] = z * self.scales.dense;
         }
@@ -392,6 +424,7 @@ pub fn describe(name: &Name, value: f32) -> String {
             "judge_instruction_gain" => {
                 pick("responses the instruction helps predict", "responses the instruction does not help predict")
             }
+            "prior" => pick("judged likely rejected (judge and flags)", "judged likely kept (judge and flags)"),
             other => other.to_string(),
         },
         Name::Sparse(kind, s) => {

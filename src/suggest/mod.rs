@@ -31,6 +31,16 @@ pub const FOLDS: usize = 5;
 pub const MAX_FIT: usize = 2000;
 pub const MAX_CV: usize = 500;
 
+/// How much stronger than [`FitOptions`]' the L2 strengths may be: [`fit`] takes the one with the
+/// best cross-validated AUROC on the decisions, or the prior alone unless one beats it by
+/// [`MARGIN`].
+pub const STRENGTHS: [f32; 3] = [1.0, 8.0, 64.0];
+
+/// How much better (cross-validated AUROC on the decisions) a fitted model must be than the prior
+/// alone for [`fit`] to use it: at least this, and `0.5 / sqrt(decisions of the rarer kind)`, about
+/// the noise of an AUROC measured on so few (0.16 with 10 keeps, 0.05 with 100).
+pub const MARGIN: f64 = 0.02;
+
 /// The settings suggestions are made under: the sections of `config.toml` that decide the flags
 /// and judge signals the model learns from, `[judge]` ([`JudgeConfig`]) and `[flags]`
 /// ([`FlagConfig`]). Nothing else in the file is read, so a front end's section (the TUI's
@@ -99,8 +109,11 @@ fn thin(d: &[(usize, bool)], max: usize) -> Vec<(usize, bool)> {
     (0..max).map(|k| d[k * d.len() / max]).collect()
 }
 
-/// Fits the model to `decisions` (`(position, rejected)`); an error when there are fewer than
-/// [`MIN_EACH`] of either kind.
+/// Fits the model to `decisions` (`(position, rejected)`), its L2 strength chosen among
+/// [`STRENGTHS`] times `opts` by cross-validated AUROC on the decisions (ties go to the weaker,
+/// which fits the decisions closer: the fallback below guards against overfitting),
+/// or the prior alone ([`Logistic::prior_only`]) unless that model beats the prior's AUROC on the
+/// same decisions by [`MARGIN`] (more with few decisions); an error when there are fewer than [`MIN_EACH`] of either kind.
 pub fn fit(f: &Features, decisions: &[(usize, bool)], opts: FitOptions) -> Result<Fitted, SuggestError> {
     let rejected = decisions.iter().filter(|d| d.1).count();
     let accepted = decisions.len() - rejected;
@@ -108,11 +121,26 @@ pub fn fit(f: &Features, decisions: &[(usize, bool)], opts: FitOptions) -> Resul
         return Err(SuggestError::TooFew { accepted, rejected });
     }
     let split = |d: &[(usize, bool)]| -> (Vec<usize>, Vec<bool>) { d.iter().copied().unzip() };
-    let (rows, reject) = split(&thin(decisions, MAX_FIT));
-    let model = Logistic::fit(f, &rows, &reject, opts);
     let (rows, reject) = split(&thin(decisions, MAX_CV));
-    let cv_auroc = model::cv_auroc(f, &rows, &reject, opts, FOLDS);
-    Ok(Fitted { model, accepted, rejected, cv_auroc })
+    let mut best: Option<(f64, FitOptions)> = None;
+    for k in STRENGTHS {
+        let o = opts.stronger(k);
+        let Some(a) = model::cv_auroc(f, &rows, &reject, o, FOLDS).filter(|a| a.is_finite()) else { continue };
+        if best.is_none_or(|b| a > b.0 + 1e-9) {
+            best = Some((a, o));
+        }
+    }
+    // The prior needs no fitting to rank: its AUROC on the same decisions.
+    let prior: Vec<f64> = rows.iter().map(|&p| f.dense(p)[features::PRIOR] as f64).collect();
+    let prior_auroc = crate::judge::devset::auroc(&prior, &reject);
+    let rarer = reject.iter().filter(|&&r| r).count().min(reject.iter().filter(|&&r| !r).count());
+    let margin = MARGIN.max(0.5 / (rarer.max(1) as f64).sqrt());
+    let (rows, reject) = split(&thin(decisions, MAX_FIT));
+    let (model, cv_auroc) = match best {
+        Some((a, o)) if a >= prior_auroc + margin => (Logistic::fit(f, &rows, &reject, o), a),
+        _ => (Logistic::prior_only(f, &rows, &reject), prior_auroc),
+    };
+    Ok(Fitted { model, accepted, rejected, cv_auroc: Some(cv_auroc).filter(|a| a.is_finite()) })
 }
 
 /// Which record the review queue offers next.
@@ -178,19 +206,10 @@ pub fn next(scores: &[f32], candidates: impl Iterator<Item = usize>, mode: Queue
     candidates.map(|p| (key(p), p)).max_by(|a, b| a.0.total_cmp(&b.0).then(b.1.cmp(&a.1))).map(|(_, p)| p)
 }
 
-/// What each flag adds to the prior of an unscored record.
-const PRIOR_PER_FLAG: f32 = 0.6;
-
-/// The order before the model exists (too few decisions): the generic judge's `1 - keep` where
-/// the record was scored, else 0.6 per flag (capped at 1).
+/// The order before the model exists (too few decisions), and what the model starts from:
+/// [`features::prior`] of each record (the judge's `1 - keep` and the flags' measured precision).
 pub fn prior(inputs: &[FeatureInput]) -> Vec<f32> {
-    inputs
-        .iter()
-        .map(|i| match i.judge {
-            Some(j) => 1.0 - j.keep,
-            None => (PRIOR_PER_FLAG * i.flags.len() as f32).min(1.0),
-        })
-        .collect()
+    inputs.iter().map(|i| features::prior(i.judge.map(|j| j.keep), i.flags.iter().map(String::as_str))).collect()
 }
 
 /// Feature inputs for `texts`: their model-free flags (duplicates across `texts` included) and,
@@ -237,6 +256,54 @@ mod tests {
         assert_eq!(next(&s, std::iter::empty(), QueueMode::Uncertain), None);
         // Ties go in position order.
         assert_eq!(next(&[0.5, 0.5], 0..2, QueueMode::LikelyReject), Some(0));
+    }
+
+    #[test]
+    fn learns_what_the_judge_does_not_see_and_otherwise_ranks_like_the_judge() {
+        // The judge likes the terse answers (keep 0.9) and dislikes some full ones (keep 0.2);
+        // this annotator rejects every answer of fewer than five words and keeps the rest.
+        let long = "It works because the parts move together, and each step follows from the last one.";
+        let topics: Vec<String> = (0..120).map(|i| format!("Explain topic number {i} in a sentence.")).collect();
+        let judge =
+            |keep: f32| Some(JudgeValues { keep, continuation: 0.1, ifd: 0.8, ppl: 20.0, instruction_gain: 0.5 });
+        let inputs: Vec<FeatureInput> = topics
+            .iter()
+            .enumerate()
+            .map(|(i, c)| {
+                let terse = i % 3 == 0;
+                let keep = if terse {
+                    0.9
+                } else if i % 3 == 1 {
+                    0.2
+                } else {
+                    0.6
+                };
+                FeatureInput {
+                    text: RecordText { instruction: c, input: "", output: if terse { "Yes." } else { long } },
+                    flags: Vec::new(),
+                    judge: judge(keep),
+                }
+            })
+            .collect();
+        let f = Features::build(&inputs);
+        let terse = |p: usize| p.is_multiple_of(3);
+        // Before any decision the order is the judge's: the terse answers come last.
+        let before = queue(&prior(&inputs), 0..120, QueueMode::LikelyReject);
+        assert!(before[..40].iter().all(|&p| !terse(p)), "{before:?}");
+        // After 36 decisions the terse answers lead the queue of the rest.
+        let decided: Vec<(usize, bool)> = (0..36).map(|p| (p, terse(p))).collect();
+        let fitted = fit(&f, &decided, FitOptions::default()).unwrap();
+        let scores = fitted.model.predict_all(&f);
+        let after = queue(&scores, 36..120, QueueMode::LikelyReject);
+        assert!(after[..28].iter().all(|&p| terse(p)), "{after:?}");
+        assert!(fitted.cv_auroc.unwrap() > 0.9, "{:?}", fitted.cv_auroc);
+
+        // An annotator who agrees with the judge: the model keeps the judge's order.
+        let agree: Vec<(usize, bool)> = (0..36).map(|p| (p, p % 3 == 1)).collect();
+        let fitted = fit(&f, &agree, FitOptions::default()).unwrap();
+        let scores = fitted.model.predict_all(&f);
+        let after = queue(&scores, 36..120, QueueMode::LikelyReject);
+        assert!(after[..28].iter().all(|&p| p % 3 == 1), "{after:?}");
     }
 
     #[test]

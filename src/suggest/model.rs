@@ -1,8 +1,10 @@
 //! The suggestion model: L2-regularised logistic regression over [`Features`], fitted by Nesterov's
 //! accelerated gradient descent on the class-balanced log loss (rejects and keeps weigh the same in
-//! total, however few rejects there are), and its cross-validated AUROC.
+//! total, however few rejects there are), and its cross-validated AUROC. The prior's weight is
+//! pulled towards 1 rather than 0 (the model starts as the judge and learns the residual), and the
+//! many sparse features have an L2 strength of their own, stronger than the few dense ones'.
 
-use super::features::{DIM, Features};
+use super::features::{DIM, Features, N_DENSE, PRIOR};
 use rayon::prelude::*;
 
 /// P(reject) = `sigmoid(bias + w · x)`; `w` spans the whole feature space ([`DIM`]).
@@ -12,18 +14,30 @@ pub struct Logistic {
     pub w: Vec<f32>,
 }
 
-/// Fitting settings.
+/// Fitting settings. Each L2 strength is times the number of decisions (so it weakens as decisions
+/// accumulate).
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct FitOptions {
-    /// L2 strength times the number of decisions (so it weakens as decisions accumulate).
+    /// L2 strength of the dense features' weights.
     pub l2: f32,
+    /// L2 strength of the sparse (flag, word, first-word) features' weights.
+    pub l2_sparse: f32,
+    /// L2 strength pulling the prior's weight towards 1.
+    pub l2_prior: f32,
     /// Most gradient steps.
     pub steps: usize,
 }
 
 impl Default for FitOptions {
     fn default() -> Self {
-        FitOptions { l2: 1.0, steps: 300 }
+        FitOptions { l2: 1.0, l2_sparse: 4.0, l2_prior: 30.0, steps: 300 }
+    }
+}
+
+impl FitOptions {
+    /// These options with the dense and sparse strengths times `k` (the prior's unchanged).
+    pub fn stronger(self, k: f32) -> FitOptions {
+        FitOptions { l2: self.l2 * k, l2_sparse: self.l2_sparse * k, ..self }
     }
 }
 
@@ -76,13 +90,23 @@ impl Logistic {
         let n_rej = reject.iter().filter(|&&r| r).count().max(1) as f32;
         let n_acc = (n as f32 - n_rej).max(1.0);
         let c: Vec<f32> = reject.iter().map(|&r| if r { 0.5 / n_rej } else { 0.5 / n_acc }).collect();
-        let lambda = opts.l2 / n.max(1) as f32;
+        // Each column's L2 strength and the value its weight is pulled towards.
+        let per_n = 1.0 / n.max(1) as f32;
+        let (lambda, centre): (Vec<f32>, Vec<f32>) = cols
+            .iter()
+            .map(|&j| match j as usize {
+                PRIOR => (opts.l2_prior * per_n, 1.0),
+                j if j < N_DENSE => (opts.l2 * per_n, 0.0),
+                _ => (opts.l2_sparse * per_n, 0.0),
+            })
+            .unzip();
         // Lipschitz constant of the gradient: the log loss's curvature is at most 1/4 per row.
         let max_norm =
             (0..n).map(|i| 1.0 + val[ptr[i]..ptr[i + 1]].iter().map(|v| v * v).sum::<f32>()).fold(0.0, f32::max);
-        let step = 1.0 / (0.25 * max_norm + lambda);
+        let step = 1.0 / (0.25 * max_norm + lambda.iter().copied().fold(0.0, f32::max));
 
-        let (mut w, mut b) = (vec![0f32; m], 0f32);
+        // Start at the prior: every weight at its centre.
+        let (mut w, mut b) = (centre.clone(), 0f32);
         let (mut w_prev, mut b_prev) = (w.clone(), b);
         let mut y = w.clone();
         let mut g = vec![0f32; m];
@@ -91,7 +115,7 @@ impl Logistic {
             let yb = b + mom * (b - b_prev);
             for j in 0..m {
                 y[j] = w[j] + mom * (w[j] - w_prev[j]);
-                g[j] = lambda * y[j];
+                g[j] = lambda[j] * (y[j] - centre[j]);
             }
             let mut gb = 0f32;
             for i in 0..n {
@@ -116,10 +140,34 @@ impl Logistic {
             }
         }
         let mut full = vec![0f32; DIM];
+        // A prior no training row carries (all equal) keeps its centre.
+        full[PRIOR] = 1.0;
         for (l, &j) in cols.iter().enumerate() {
             full[j as usize] = w[l];
         }
         Logistic { bias: b, w: full }
+    }
+
+    /// The prior alone: weight 1 on it, 0 elsewhere, and the bias that fits the decisions best
+    /// (class-balanced, by Newton's method).
+    pub fn prior_only(f: &Features, rows: &[usize], reject: &[bool]) -> Logistic {
+        let z: Vec<f32> = rows.iter().map(|&p| f.dense(p)[PRIOR]).collect();
+        let n_rej = reject.iter().filter(|&&r| r).count().max(1) as f32;
+        let n_acc = (rows.len() as f32 - n_rej).max(1.0);
+        let mut b = 0f32;
+        for _ in 0..20 {
+            let (mut g, mut h) = (0f32, 1e-6f32);
+            for (&z, &r) in z.iter().zip(reject) {
+                let c = if r { 0.5 / n_rej } else { 0.5 / n_acc };
+                let p = sigmoid(b + z);
+                g += c * (p - r as u8 as f32);
+                h += c * p * (1.0 - p);
+            }
+            b -= (g / h).clamp(-5.0, 5.0);
+        }
+        let mut w = vec![0f32; DIM];
+        w[PRIOR] = 1.0;
+        Logistic { bias: b, w }
     }
 }
 

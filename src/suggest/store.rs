@@ -12,7 +12,7 @@ use std::path::Path;
 pub const FILE: &str = "suggest.json";
 
 /// Bumped whenever the features change meaning: an older file is then ignored (and refitted).
-pub const VERSION: u32 = 1;
+pub const VERSION: u32 = 2;
 
 /// What is stored.
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -91,7 +91,7 @@ mod tests {
         save(dir.path(), &fitted, QueueMode::Uncertain).unwrap();
         assert_eq!(load(dir.path()).unwrap(), Some((fitted, QueueMode::Uncertain)));
         let text = std::fs::read_to_string(dir.path().join(FILE)).unwrap();
-        std::fs::write(dir.path().join(FILE), text.replace("\"version\":1", "\"version\":999")).unwrap();
+        std::fs::write(dir.path().join(FILE), text.replace("\"version\":2", "\"version\":999")).unwrap();
         assert_eq!(load(dir.path()).unwrap(), None);
         std::fs::write(dir.path().join(FILE), "{ not json").unwrap();
         assert!(load(dir.path()).unwrap_err().contains("unreadable"));

@@ -167,8 +167,13 @@ fn render_list(app: &App, f: &mut Frame, area: Rect, offset: usize) {
     f.render_widget(Paragraph::new(lines), inner);
 }
 
+/// A value in the list's six-character column: `41`, `0.421`, and `524k`, `52M` from 100,000 up.
 fn fmt_num(v: f32) -> String {
-    if v.fract() == 0.0 && v.abs() < 1e6 { format!("{v:.0}") } else { format!("{v:.3}") }
+    match v {
+        _ if v.abs() >= 99_999.5 => super::score_view::compact(v),
+        _ if v.fract() == 0.0 => format!("{v:.0}"),
+        _ => format!("{v:.3}"),
+    }
 }
 
 fn render_detail(app: &App, f: &mut Frame, area: Rect) {

@@ -5,20 +5,22 @@
 use super::app::App;
 use super::text::{sanitize_lines, visible};
 use crate::judge::Signal;
-use crate::judge::signal_registry::ValueFormat;
+use crate::judge::signal_registry::{Origin, ValueFormat};
 use crate::judge::signals::Surprise;
 use crate::quality::precision::with_precision;
 use ratatui::style::{Color, Modifier, Style};
 use ratatui::text::{Line, Span};
 
-/// The judge columns that fit a list `width` characters wide (none until the judge ran), leaving out
-/// the sort key, which has its own column.
+/// The signal columns that fit a list `width` characters wide, leaving out the sort key, which has
+/// its own column: the judge's once the judge ran (or runs), the others (`suggest`) once they have
+/// values.
 pub fn list_columns(app: &App, width: usize) -> Vec<Signal> {
     let judged = Signal::judged().any(|s| app.signals.has(s)) || app.judge.active || !app.judge.in_flight.is_empty();
-    if !judged {
-        return Vec::new();
-    }
-    Signal::judged()
+    Signal::all()
+        .filter(|s| match s.def().origin {
+            Origin::Judge(_) => judged,
+            Origin::Text(_) | Origin::Review => app.signals.has(*s),
+        })
         .filter(|s| s.def().column_from.is_some_and(|from| width >= from as usize))
         .filter(|s| app.sort.key != Some(*s))
         .collect()
@@ -72,7 +74,7 @@ fn unit(v: f32) -> String {
 }
 
 /// A positive value in at most four characters: `41`, `9999`, `12k`, `3M`.
-fn compact(v: f32) -> String {
+pub(super) fn compact(v: f32) -> String {
     match v {
         _ if !v.is_finite() => "inf".into(),
         _ if v < 9999.5 => format!("{v:.0}"),

@@ -139,12 +139,10 @@ pub fn absorb(app: &mut App, since: u64, r: Refit) {
     }
 }
 
-/// The order before the model exists: the judge's `1 - keep` where scored, else the flags.
+/// The order before the model exists: [`suggest::features::prior`] (the judge's `1 - keep` where
+/// scored, and the flags' measured precision).
 fn prior(app: &App, id: u32) -> f32 {
-    match app.signals.value(Signal::Keep, id) {
-        Some(q) => 1.0 - q,
-        None => (0.6 * app.signals.flag_names(id).count() as f32).min(1.0),
-    }
+    suggest::features::prior(app.signals.value(Signal::Keep, id), app.signals.flag_names(id))
 }
 
 /// Moves to the next record of the review queue (turning "review next" on); says so when every
