@@ -38,14 +38,14 @@ static NUMBER: LazyLock<Regex> =
 
 /// One number stated in the response, with the precision it was written to.
 #[derive(Clone, Copy, Debug)]
-struct Stated {
-    value: f64,
+pub(super) struct Stated {
+    pub(super) value: f64,
     /// Half a unit in the last written place (0.5 for "16", 0.005 for "16.09"); 0 for fractions.
     half_ulp: f64,
     end: usize,
 }
 
-fn stated_numbers(text: &str) -> Vec<Stated> {
+pub(super) fn stated_numbers(text: &str) -> Vec<Stated> {
     NUMBER
         .captures_iter(text)
         .filter_map(|c| {
@@ -82,11 +82,12 @@ fn answer_of<'a>(text: &str, nums: &'a [Stated]) -> Option<&'a Stated> {
 }
 
 fn fmt_num(v: f64) -> String {
-    if v.fract().abs() < 1e-9 && v.abs() < 1e15 {
+    if v != 0.0 && v.abs() < 1e-4 {
+        format!("{v:.3e}")
+    } else if v.fract().abs() < 1e-9 && v.abs() < 1e15 {
         format!("{}", v.round() as i64)
     } else {
-        let s = format!("{v:.4}");
-        s.trim_end_matches('0').trim_end_matches('.').to_string()
+        format!("{v:.4}").trim_end_matches('0').trim_end_matches('.').to_string()
     }
 }
 
@@ -96,7 +97,7 @@ fn compare(kind_of: &str, what: &str, expected: f64, output: &str) -> Option<Che
 }
 
 /// [`compare`], where a number within `rel` of `expected` (relative) also agrees.
-fn compare_within(kind_of: &str, what: &str, expected: f64, output: &str, rel: f64) -> Option<CheckResult> {
+pub(super) fn compare_within(kind_of: &str, what: &str, expected: f64, output: &str, rel: f64) -> Option<CheckResult> {
     if !expected.is_finite() {
         return None;
     }

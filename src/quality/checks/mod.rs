@@ -1,7 +1,7 @@
 //! Checks that verify rather than guess (in the spirit of IFEval's verifiable instructions): each one
 //! measures something definite about a record (a stand-in input, a template variable, the number the
-//! prompt's arithmetic gives, the count or form the instruction asks for, whether code parses) and
-//! says exactly what it measured.
+//! prompt's arithmetic or formula gives, the count or form the instruction asks for, whether code
+//! parses) and says exactly what it measured.
 //!
 //! [`run_checks`] is the stable API: one [`CheckResult`] per check that applies to the record, passed
 //! or failed, so the judge can use them as features. [`super::heuristics::Flagger`] raises a flag for
@@ -9,7 +9,9 @@
 
 mod arithmetic;
 mod code;
+mod composition;
 mod constraints;
+mod formulas;
 mod given_text;
 mod restated;
 mod stand_in;
@@ -45,17 +47,19 @@ impl CheckResult {
 }
 
 /// Every check that applies to the record (instruction, input, response), in a fixed order:
-/// stand-in input, template variables, arithmetic, answers worked out from the given text (ordering,
-/// length, Morse code, anagrams), count constraints, form constraints, code syntax, a restated input
-/// passage.
+/// stand-in input, template variables, arithmetic (else a formula's value), answers worked out from
+/// the given text (ordering, length, Morse code, anagrams), count constraints (else a composition: a
+/// password's parts, groups, a timed routine), form constraints, code syntax, a restated input passage.
 pub fn run_checks(instruction: &str, input: &str, output: &str) -> Vec<CheckResult> {
     let mut out = Vec::new();
     out.extend(stand_in::stand_in_input(input));
     out.extend(stand_in::template_variable(instruction, input, output));
     if !output.trim().is_empty() {
-        out.extend(arithmetic::check(instruction, input, output));
+        out.extend(
+            arithmetic::check(instruction, input, output).or_else(|| formulas::check(instruction, input, output)),
+        );
         out.extend(given_text::check(instruction, input, output));
-        out.extend(constraints::counts(instruction, input, output));
+        out.extend(constraints::counts(instruction, input, output).or_else(|| composition::check(instruction, output)));
         out.extend(constraints::form(instruction, output));
         out.extend(code::check(instruction, output));
         out.extend(restated::check(instruction, input, output));

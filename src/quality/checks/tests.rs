@@ -511,3 +511,156 @@ fn letter_slots_are_not_template_variables_but_a_blank_headline_is() {
     );
     assert!(fails(FlagKind::TemplateVariable, "Describe the picture.", "[Image]", "A dog.").is_some());
 }
+
+#[test]
+fn formulas() {
+    let d = fails(
+        FlagKind::Miscalculated,
+        "Find the volume of a cylinder with a radius of 3 m and a height of 4 m.",
+        "",
+        "The volume is 100 m3.",
+    );
+    assert_eq!(
+        d.as_deref(),
+        Some("by formula, the volume of the cylinder (r = 3, h = 4) = 113.0973, but the response says 100")
+    );
+    // π as 3.14 agrees.
+    assert!(passes(
+        FlagKind::Miscalculated,
+        "What is the volume of a cone whose base is 6 inches in diameter and whose height is 10 inches?",
+        "",
+        "About 94.2 cubic inches."
+    ));
+    assert!(passes(
+        FlagKind::Miscalculated,
+        "Calculate the area of a circle.",
+        "Radius: 2",
+        "The area is 12.57 square units."
+    ));
+    let d = fails(
+        FlagKind::Miscalculated,
+        "Compute the area of the triangle with vertices (0, 0), (4, 0) and (0, 3).",
+        "",
+        "The area is 12 square units.",
+    );
+    assert_eq!(
+        d.as_deref(),
+        Some("by the shoelace formula, the area of the triangle with those vertices = 6, but the response says 12")
+    );
+    assert!(passes(
+        FlagKind::Miscalculated,
+        "Compute the area of the triangle with vertices (0, 0), (4, 0) and (0, 3).",
+        "",
+        "It is 6."
+    ));
+    // Newton's law, with the answer in scientific notation.
+    let ask =
+        "Calculate the gravitational force between two balls with masses of 3 kg and 5 kg that are 2 meters apart.";
+    assert!(passes(FlagKind::Miscalculated, ask, "", "F = 2.50 x 10^-10 N."));
+    assert!(passes(FlagKind::Miscalculated, ask, "", "About 2.5e-10 newtons."));
+    assert_eq!(
+        fails(FlagKind::Miscalculated, ask, "", "The force is 9.8 N.").as_deref(),
+        Some("by Newton's law, the force G*3*5/2^2 in newtons = 2.503e-10, but the response says 9.8")
+    );
+    // A radius and a diameter that disagree, or no radius: no verdict.
+    assert!(
+        result(FlagKind::Miscalculated, "Find the area of a circle with radius 2 and diameter 5.", "", "It is 3.")
+            .is_none()
+    );
+    assert!(
+        result(
+            FlagKind::Miscalculated,
+            "Write a program that finds the volume of a sphere of radius 2.",
+            "",
+            "def v(r): return 4"
+        )
+        .is_none()
+    );
+}
+
+#[test]
+fn number_words_to_digits() {
+    let d = fails(FlagKind::Miscalculated, "Convert the number to digits.", "Two thousand and five", "2500");
+    assert_eq!(d.as_deref(), Some("converting 'Two thousand and five' to digits = 2005, but the response says 2500"));
+    assert!(passes(FlagKind::Miscalculated, "Write this number in numerals.", "three hundred forty-two", "342"));
+    assert!(passes(FlagKind::Miscalculated, "Convert it.", "a million and one", "1,000,001"));
+    // Another kind of number, or not all number words: no verdict.
+    assert!(result(FlagKind::Miscalculated, "Convert the number to binary.", "twelve and one", "1101").is_none());
+    assert!(result(FlagKind::Miscalculated, "Convert to digits.", "two apples", "2").is_none());
+}
+
+#[test]
+fn compositions() {
+    let ask = "Create a password with 3 digits and 2 symbols.";
+    assert_eq!(
+        fails(FlagKind::CountMismatch, ask, "", "ab1c2!?").as_deref(),
+        Some("asked for a password with 3 digits, has 2")
+    );
+    assert!(passes(FlagKind::CountMismatch, ask, "", "Your password: `x1y2z3#$`"));
+    // "one number" is a minimum; the length is exact, a range is not one count.
+    assert!(passes(
+        FlagKind::CountMismatch,
+        "Generate a password of 8 characters with one number and one symbol.",
+        "",
+        "Kp4#trWq"
+    ));
+    assert_eq!(
+        fails(
+            FlagKind::CountMismatch,
+            "Generate a password of 8 characters with one number.",
+            "",
+            "The password is Kp4trWq."
+        )
+        .as_deref(),
+        Some("asked for a password with 8 characters, has 7")
+    );
+    assert!(passes(FlagKind::CountMismatch, "Make a password of 6-10 characters with one digit.", "", "abcdefg1"));
+    let group = "Sort these into three categories: apple, carrot, salmon, pear";
+    assert_eq!(
+        fails(FlagKind::CountMismatch, group, "", "Fruit: apple, pear\nVegetable: carrot, salmon").as_deref(),
+        Some("asked for 3 groups, has 2")
+    );
+    assert!(passes(
+        FlagKind::CountMismatch,
+        group,
+        "",
+        "Fruit:\n- apple\n- pear\nVegetable:\n- carrot\nFish:\n- salmon"
+    ));
+    assert!(result(FlagKind::CountMismatch, group, "", "The apple and pear are fruit, the rest are not.").is_none());
+    let few = "Suggest a few ways to introduce a talk on rivers.";
+    assert!(
+        fails(
+            FlagKind::CountMismatch,
+            few,
+            "",
+            "Rivers shape every city we love. Today we follow one from source to sea."
+        )
+        .is_some()
+    );
+    assert!(result(FlagKind::CountMismatch, few, "", "1. Start with a map.\n2. Ask a question.").is_none());
+    assert!(
+        result(FlagKind::CountMismatch, few, "", "Open with a story; or you could ask the audience a question.")
+            .is_none()
+    );
+    let routine = "Design a 20-minute workout routine.";
+    let short = "1. 5 minutes of jogging\n2. 2 minutes of squats\n3. 1 minute of planks";
+    assert_eq!(
+        fails(FlagKind::CountMismatch, routine, "", short).as_deref(),
+        Some("asked for a 20-minute workout routine, its steps add up to 8.0 minutes")
+    );
+    assert!(passes(
+        FlagKind::CountMismatch,
+        routine,
+        "",
+        "1. 5 minutes of jogging\n2. 10 minutes of squats\n3. 5 minutes of stretching"
+    ));
+    assert!(
+        result(
+            FlagKind::CountMismatch,
+            routine,
+            "",
+            "1. 5 minutes of jogging\n2. 2 minutes of squats\n3. 1 minute of planks\nRepeat twice."
+        )
+        .is_none()
+    );
+}
