@@ -29,16 +29,22 @@ fn records() -> Vec<(String, String)> {
     out
 }
 
-#[test]
-fn decisions_teach_the_queue_which_record_comes_next() {
-    let d = tempfile::tempdir().unwrap();
+/// The app on [`records`] written as an Alpaca file in `dir`, background work started and settled.
+fn open_records(dir: &Path) -> sift::tui::app::App {
     let recs = records();
     let triples: Vec<(&str, &str, &str)> = recs.iter().map(|(c, y)| (c.as_str(), "", y.as_str())).collect();
-    let path = d.path().join("data.json");
+    let path = dir.join("data.json");
     std::fs::write(&path, alpaca(&triples, "    ")).unwrap();
     let mut app = common::tui::open(&path, Config::default());
     app.start_background();
     settle(&mut app);
+    app
+}
+
+#[test]
+fn decisions_teach_the_queue_which_record_comes_next() {
+    let d = tempfile::tempdir().unwrap();
+    let mut app = open_records(d.path());
     // Five rejects and five accepts on the first ten records.
     for p in 0..10 {
         keys(&mut app, &format!(":{p}<enter>{}", if p % 2 == 0 { "x" } else { "a" }));
@@ -81,13 +87,7 @@ fn cell(v: f32) -> String {
 #[test]
 fn suggest_is_a_list_column_once_it_has_values() {
     let d = tempfile::tempdir().unwrap();
-    let recs = records();
-    let triples: Vec<(&str, &str, &str)> = recs.iter().map(|(c, y)| (c.as_str(), "", y.as_str())).collect();
-    let path = d.path().join("data.json");
-    std::fs::write(&path, alpaca(&triples, "    ")).unwrap();
-    let mut app = common::tui::open(&path, Config::default());
-    app.start_background();
-    settle(&mut app);
+    let mut app = open_records(d.path());
     let row = |app: &mut sift::tui::app::App, p: usize| {
         let t = text(&screen(app, 200, 30));
         let needle = format!("{p} ");

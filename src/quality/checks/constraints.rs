@@ -16,7 +16,8 @@ fn re(s: &str) -> Regex {
     Regex::new(s).expect("valid regex")
 }
 
-const NUMBER_WORDS: [&str; 21] = [
+/// English number words from zero to twenty, each at its value.
+pub(super) const NUMBER_WORDS: [&str; 21] = [
     "zero",
     "one",
     "two",

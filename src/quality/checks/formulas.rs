@@ -8,6 +8,7 @@
 
 use super::CheckResult;
 use super::arithmetic::{compare_within, stated_numbers};
+use super::constraints::NUMBER_WORDS;
 use regex::Regex;
 use std::sync::LazyLock;
 
@@ -151,34 +152,12 @@ fn gravity(prompt: &str, output: &str) -> Option<CheckResult> {
 /// The value of English number words ("a million and one", "two hundred fifty-three"); none when
 /// any word is not a number word.
 fn number_words(text: &str) -> Option<f64> {
-    const SMALL: [&str; 20] = [
-        "zero",
-        "one",
-        "two",
-        "three",
-        "four",
-        "five",
-        "six",
-        "seven",
-        "eight",
-        "nine",
-        "ten",
-        "eleven",
-        "twelve",
-        "thirteen",
-        "fourteen",
-        "fifteen",
-        "sixteen",
-        "seventeen",
-        "eighteen",
-        "nineteen",
-    ];
     const TENS: [&str; 8] = ["twenty", "thirty", "forty", "fifty", "sixty", "seventy", "eighty", "ninety"];
     let lower = text.trim().trim_end_matches('.').to_lowercase();
     let words: Vec<&str> = lower.split([' ', '-']).filter(|w| !w.is_empty()).collect();
     let (mut total, mut group, mut any) = (0f64, 0f64, false);
     for (i, w) in words.iter().enumerate() {
-        if let Some(v) = SMALL.iter().position(|s| s == w) {
+        if let Some(v) = NUMBER_WORDS[..20].iter().position(|s| s == w) {
             group += v as f64;
         } else if let Some(v) = TENS.iter().position(|s| s == w) {
             group += 20.0 + 10.0 * v as f64;
