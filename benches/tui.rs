@@ -1,6 +1,7 @@
 //! TUI benchmarks: one frame on a 250x80 TestBackend over the 52K Alpaca file and over a generated
 //! 1,000,000-record JSONL; time from opening the 52K file to its first frame; and time from a search
-//! keystroke to the first results over 52K.
+//! keystroke to the first results over 52K; a review decision's key at 52K and frames drawn while
+//! the suggestion model refits in the background.
 //!
 //! `cargo bench --bench tui` (the 52K file is `../shared/data/alpaca/alpaca_data.json`).
 
@@ -92,6 +93,37 @@ fn benches(c: &mut Criterion) {
     settle(&mut app, true);
     type_keys(&mut app, "G");
     g.bench_function("frame_52k_indexed_last", |b| b.iter(|| frame(&app, &mut t)));
+
+    // The review loop at 52K: a decision key's update on the UI thread (it records the decision
+    // and hands a refit of the suggestion model to a job), and frames drawn while a refit runs on
+    // the other thread.
+    type_keys(&mut app, "g");
+    for k in 0..12 {
+        type_keys(&mut app, if k % 2 == 0 { "a" } else { "x" });
+    }
+    settle(&mut app, true);
+    g.bench_function("decision_key_52k", |b| b.iter(|| type_keys(&mut app, "a")));
+    settle(&mut app, true);
+    let mut during = 0u32;
+    g.bench_function("frame_52k_while_refitting", |b| {
+        b.iter_custom(|iters| {
+            let mut total = Duration::ZERO;
+            for _ in 0..iters {
+                while !app.suggest.refitting() {
+                    app.poll();
+                    sift::tui::suggest::refit(&mut app);
+                }
+                let t0 = Instant::now();
+                frame(&app, &mut t);
+                total += t0.elapsed();
+                during += app.suggest.refitting() as u32;
+                app.poll();
+            }
+            total
+        })
+    });
+    eprintln!("frames drawn with a refit still running: {during}");
+    settle(&mut app, true);
 
     // Time from a search keystroke to the first results (the worker streams them in chunks).
     type_keys(&mut app, "/");

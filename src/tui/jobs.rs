@@ -35,9 +35,21 @@ pub fn background_pool() -> &'static rayon::ThreadPool {
         rayon::ThreadPoolBuilder::new()
             .num_threads(cores.saturating_sub(1).max(1))
             .thread_name(|i| format!("sift-bg-{i}"))
+            .start_handler(|_| yield_to_ui())
             .build()
             .expect("background thread pool")
     })
+}
+
+/// Lowers the calling thread's priority (nice +10; Linux, where a nice value is per thread), so that
+/// when the cores are busy the UI thread runs before background work and frames keep their pace.
+fn yield_to_ui() {
+    #[cfg(target_os = "linux")]
+    // SAFETY: plain system calls on the calling thread's own id; a failure leaves the priority as it was.
+    unsafe {
+        let tid = libc::syscall(libc::SYS_gettid) as libc::id_t;
+        libc::setpriority(libc::PRIO_PROCESS as _, tid, 10);
+    }
 }
 
 /// A message from a job thread.
@@ -174,6 +186,7 @@ impl Jobs {
         std::thread::Builder::new()
             .name(format!("sift-job-{name}"))
             .spawn(move || {
+                yield_to_ui();
                 let error = work(&ctx).err();
                 let _ = ctx.tx.send(JobMsg::Finished { job: ctx.job, error });
             })
@@ -296,5 +309,28 @@ impl SignalStore {
             }
         }
         None
+    }
+}
+
+#[cfg(all(test, target_os = "linux"))]
+mod tests {
+    /// The calling thread's nice value.
+    fn nice() -> i32 {
+        // SAFETY: reads the calling thread's priority.
+        unsafe { libc::getpriority(libc::PRIO_PROCESS as _, libc::syscall(libc::SYS_gettid) as libc::id_t) }
+    }
+
+    #[test]
+    fn background_threads_run_below_the_ui_thread() {
+        let ui = nice();
+        let pool = super::background_pool().install(nice);
+        let job = std::thread::spawn(|| {
+            super::yield_to_ui();
+            nice()
+        })
+        .join()
+        .unwrap();
+        assert!(pool >= 10 && job >= 10, "pool {pool}, job {job}");
+        assert_eq!(nice(), ui, "the calling (UI) thread keeps its priority");
     }
 }

@@ -23,6 +23,13 @@ pub struct SuggestState {
     pub built: Option<Built>,
 }
 
+impl SuggestState {
+    /// Whether a refit job is running.
+    pub fn refitting(&self) -> bool {
+        self.running
+    }
+}
+
 /// Features with what they were built from.
 #[derive(Clone)]
 pub struct Built {
