@@ -135,9 +135,12 @@ fn main() {
     println!("keep score, cross-validated (5 folds; each shuffle's AUROC, then the median):");
     let mut all_a: Vec<f64> = Vec::new();
     let mut rnd_a: Vec<f64> = Vec::new();
+    let (mut cur_a, mut dev_a): (Vec<f64>, Vec<f64>) = (Vec::new(), Vec::new());
     for cv in &cv_all {
         all_a.push(auroc(cv, &keep));
         rnd_a.push(sub(cv, &|i| random[i]));
+        cur_a.push(sub(cv, &|i| random[i] && from_curator[i]));
+        dev_a.push(sub(cv, &|i| random[i] && !from_curator[i]));
     }
     println!(
         "  all records {:?} median {:.3}; random sample {:?} median {:.3}",
@@ -145,6 +148,11 @@ fn main() {
         support::median(all_a.clone()),
         rnd_a.iter().map(|a| format!("{a:.3}")).collect::<Vec<_>>(),
         support::median(rnd_a.clone())
+    );
+    println!(
+        "  random samples by source: curator median {:.3}, sift-dev median {:.3}",
+        support::median(cur_a),
+        support::median(dev_a)
     );
     let (b, w) = fit_logistic(&x, &keep, L2, 3000);
     let mean: Vec<f32> = (0..N_KEEP).map(|j| x.iter().map(|r| r[j]).sum::<f32>() / x.len() as f32).collect();
