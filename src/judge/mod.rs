@@ -29,6 +29,7 @@
 //! | `uncovered` | set when the model's tokenizer does not know the response's script: the model flags are then not raised |
 
 pub mod cache;
+pub mod cues;
 pub mod devset;
 pub mod engine;
 pub mod flags;
