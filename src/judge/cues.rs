@@ -318,3 +318,38 @@ pub fn repetition(y: &str) -> f32 {
     };
     grams.max(line_rep)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_response_that_takes_up_the_inputs_numbering_goes_on_with_it() {
+        let steps = "1. Preheat the oven.\n2. Grease a pan.\n3.";
+        let c = SurfaceCues::of("Estimate the total time of the recipe.", steps, "Mix the flour and sugar.\n4. Bake.");
+        assert!(c.continues_numbering, "{c:?}");
+        let c = SurfaceCues::of("Put the sentences in order.", "Sentence 1: They started.", "Sentence 2: It grew.");
+        assert!(c.continues_numbering);
+        let c = SurfaceCues::of("Compare the texts.", "Text A: I like tea.", "I drink it daily.\n\nText B: Coffee.");
+        assert!(c.continues_numbering);
+        // An answer that numbers its own list, another label word, a time, a reply in a dialogue
+        // and a task that asks to add to the list are not carrying on the input.
+        assert!(!SurfaceCues::of("Rank these.", "1. tea\n2. coffee", "1. coffee\n2. tea").continues_numbering);
+        assert!(!SurfaceCues::of("Answer it.", "Question 1: Why?", "Answer 2: Because.").continues_numbering);
+        assert!(!SurfaceCues::of("Output the time one hour later.", "5:00 PM", "6:00 PM").continues_numbering);
+        let talk = "Person 1: What do you want to do this weekend?";
+        assert!(!SurfaceCues::of("Write the best response.", talk, "Person 2: A hike.").continues_numbering);
+        assert!(!SurfaceCues::of("Add two items.", "1. tea\n2. coffee", "3. milk\n4. juice").continues_numbering);
+        assert!(!SurfaceCues::of("Summarize.", "", "2. More.").continues_numbering);
+    }
+
+    #[test]
+    fn task_cues_say_what_the_response_does_with_the_task() {
+        assert!(SurfaceCues::of("Summarize.", "Bees...", "The passage says bees make honey.").about_input);
+        assert!(SurfaceCues::of("Analyse it.", "x", "These statements contradict each other.").about_input);
+        assert!(!SurfaceCues::of("Summarize.", "Bees...", "Bees make honey in summer.").about_input);
+        assert!(SurfaceCues::of("Write a story about a dragon.", "", "Once upon a time.").asks_for_text);
+        assert!(SurfaceCues::of("Complete the sentence.", "The sky is", "blue.").asks_for_text);
+        assert!(!SurfaceCues::of("Summarize the text.", "Bees...", "Bees make honey.").asks_for_text);
+    }
+}
