@@ -290,13 +290,14 @@ impl Default for KeepWeights {
 // Fitted with the bundled model (`cargo bench --bench keep_score`, 2026-12-06) on 884 labels of the
 // validation slice (the curator's 328, sift-dev's 400 random and 156 flagged_pool), with
 // `heuristic_flags` = `keep_flag_count` as at runtime (after the checks of issue 18 widened,
-// template_variable came on, and the formula and composition checks came in). Cross-validated AUROC
-// keep vs fix/drop (median of 4 shuffles of 5 folds): 0.752 on all records (the pool's flagged
-// records are easier), 0.694 on the 640 random ones,
+// template_variable came on, and the formula and composition checks came in), refitted after the
+// continuation score gained its task cues. Cross-validated AUROC
+// keep vs fix/drop (median of 4 shuffles of 5 folds): 0.753 on all records (the pool's flagged
+// records are easier), 0.695 on the 640 random ones (0.752 / 0.694 before the task cues),
 // against 0.524 / 0.546 for response length, the best length baseline.
-const KEEP_BIAS: f32 = 3.1171;
-const KEEP_WEIGHTS: [f32; N_KEEP] = [-0.0563, -1.5742, -0.3169, -0.336, 0.0936, -0.4124, -3.6951];
-const KEEP_NEUTRAL: [f32; N_KEEP] = [3.4035, 0.8512, 0.5542, 0.043, 3.0667, 0.4253, 0.155];
+const KEEP_BIAS: f32 = 3.1128;
+const KEEP_WEIGHTS: [f32; N_KEEP] = [-0.0562, -1.5642, -0.3184, -0.3823, 0.0928, -0.4117, -3.6969];
+const KEEP_NEUTRAL: [f32; N_KEEP] = [3.4035, 0.8512, 0.5542, 0.0409, 3.0667, 0.4253, 0.155];
 
 impl KeepWeights {
     /// The keep probability for a feature vector; `covered: false` holds the model's features at
