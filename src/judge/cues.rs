@@ -167,7 +167,7 @@ fn line_label(line: &str) -> Option<(String, &str)> {
 /// Whether the first labelled line of `y` takes up the sequence where `z`'s last labelled line
 /// left it (same word, the next number or letter).
 fn numbering_goes_on(z: &str, y: &str) -> bool {
-    let Some((zw, last)) = z.lines().filter_map(line_label).last() else { return false };
+    let Some((zw, last)) = z.lines().rev().find_map(line_label) else { return false };
     let Some((yw, first)) = y.lines().find_map(line_label) else { return false };
     let next = match last.parse::<u32>() {
         Ok(n) => (n + 1).to_string(),
