@@ -96,6 +96,9 @@ fn continuation_reason(s: &Signals, has_input: bool) -> String {
         );
     }
     let mut parts = vec![format!("instruction gain {:.2} nats", s.instruction_gain)];
+    if c.continues_numbering {
+        parts.push("takes up the input's numbered sequence where it stopped".into());
+    }
     if s.raw_fit > 0.0 {
         parts.push(format!("raw-continuation fit {:.2} nats below template fit", s.raw_fit));
     } else {

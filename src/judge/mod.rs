@@ -2,7 +2,8 @@
 //! says which responses are low quality or merely continue their input instead of answering, and why.
 //!
 //! [`crate::prompt`] lays out the prompt, [`engine`] measures the response's token losses under four contexts
-//! (cached in [`cache`]), [`signals`] derives IFD, instruction gain, continuation and keep from them,
+//! (cached in [`cache`]), [`signals`] derives IFD, instruction gain, continuation and keep from them
+//! and from the text cues of [`cues`],
 //! [`flags`] turns those into flags with reasons, [`turns`] splits a conversation into its assistant
 //! turns (each scored with its history) and gives the record its worst turn's verdict, [`signal_registry`] lists the per-record signals the
 //! TUI and `sift score` show, and [`devset`] builds the continuation dev set.
@@ -29,6 +30,7 @@
 //! | `uncovered` | set when the model's tokenizer does not know the response's script: the model flags are then not raised |
 
 pub mod cache;
+pub mod cues;
 pub mod devset;
 pub mod engine;
 pub mod flags;

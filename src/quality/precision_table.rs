@@ -22,7 +22,7 @@ pub const MEASURED: &[Measured] = &[
     Measured { name: "form_mismatch", fires: 24, right: 9 },
     Measured { name: "code_syntax", fires: 2, right: 0 },
     Measured { name: "restates_input", fires: 21, right: 21 },
-    Measured { name: "continuation", fires: 30, right: 19 },
+    Measured { name: "continuation", fires: 30, right: 20 },
     Measured { name: "high_ifd", fires: 52, right: 20 },
     Measured { name: "high_ppl", fires: 59, right: 23 },
     Measured { name: "repetitive", fires: 8, right: 0 },
