@@ -428,7 +428,7 @@ impl Engine {
         &self,
         seqs: &[Seq],
         cancel: &AtomicBool,
-        per_batch: fn(&Decoder, &[(&[u32], usize)], Option<&KvCache>) -> Result<Vec<Vec<f32>>>,
+        per_batch: PerBatch,
     ) -> Result<Option<Vec<Vec<f32>>>> {
         let mut order: Vec<usize> = (0..seqs.len()).collect();
         order.sort_by_key(|&i| (seqs[i].prefix, std::cmp::Reverse(seqs[i].ids.len())));
@@ -558,6 +558,9 @@ pub fn response_nll(model: &Decoder, batch: &[(&[u32], usize)], shared: Option<&
     let mut it = flat.into_iter();
     Ok(batch.iter().map(|(s, start)| it.by_ref().take(s.len().saturating_sub(*start)).collect()).collect())
 }
+
+/// What [`Engine::run_batches_with`] computes per batch: one vector per `(sequence, start)` pair.
+type PerBatch = fn(&Decoder, &[(&[u32], usize)], Option<&KvCache>) -> Result<Vec<Vec<f32>>>;
 
 /// Mean final hidden state over the response positions `seq[start..]` of each `(sequence, start)`
 /// pair of one batch (as [`response_nll`] takes them).

@@ -328,7 +328,7 @@ mod tests {
             };
             60
         ];
-        let reject = |p: usize| p % 3 == 0;
+        let reject = |p: usize| p.is_multiple_of(3);
         let wobble = |p: usize, k: usize| ((p * 7 + k * 13) % 11) as f32 / 11.0 - 0.5;
         let rows: Vec<Option<Vec<f32>>> = (0..60)
             .map(|p| {
@@ -341,8 +341,8 @@ mod tests {
         let fitted = fit(&f, &decided, FitOptions::default()).unwrap();
         assert!(fitted.cv_auroc.unwrap() > 0.9, "{:?}", fitted.cv_auroc);
         let s = fitted.model.predict_all(&f);
-        for p in 40..59 {
-            assert_eq!(s[p] > 0.5, reject(p), "record {p}: {}", s[p]);
+        for (p, &v) in s.iter().enumerate().take(59).skip(40) {
+            assert_eq!(v > 0.5, reject(p), "record {p}: {v}");
         }
         // A record without an embedding sits at the mean: between the two kinds.
         assert!(s[59] > s[40] && s[59] < s[42], "{} {} {}", s[40], s[59], s[42]);
