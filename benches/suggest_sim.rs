@@ -5,7 +5,8 @@
 //! for the generic judge (`1 - keep`, the order before any decision) and random order.
 //!
 //! `cargo bench --bench suggest_sim -- [--run labels|alpagasus|both] [--no-judge] [--model DIR]
-//! [--seeds N]`
+//! [--seeds N] [--hidden [--only-hidden | --hidden-bounds] [--hidden-dims K] [--hidden-scale S]
+//! [--hidden-l2 L]]`
 //!
 //! - `labels`: the 328 curator labels (`../shared/data/labels/alpaca_curator_dev.jsonl`): keep =
 //!   accept, fix or drop = reject.
@@ -17,6 +18,16 @@
 //! `likely-reject` (the most likely reject next), `uncertain` (the suggestion nearest 0.5 next),
 //! both starting from the judge's order until 5 decisions of each kind exist, and `random` (the
 //! median over `--seeds` shuffles, 5 by default).
+//!
+//! `--hidden` prints the table a second time with the bundled model's mean final hidden state of
+//! each response (under the judge's Alpaca template, one forward pass per record; kept in
+//! `bench-hidden-*.bin` in the cache folder) added to the suggestion model as a dense block
+//! ([`Features::with_embedding`]: standardised, norm about `--hidden-scale`, 1 by default;
+//! `--hidden-dims K` first projects it to K columns at random), its L2 strength chosen by the
+//! model's own cross-validation on the decisions (off, or `--hidden-l2` times 1, 8 or 64). Before
+//! it, what the hidden state knows with every label given (upper bounds the loop cannot reach):
+//! 5-fold CV AUROC of it alone and of all features with it, and a kNN alternative's AUROC.
+//! `--only-hidden` skips the first table, `--hidden-bounds` prints only those bounds.
 
 #[path = "support/mod.rs"]
 mod support;
@@ -25,11 +36,12 @@ use rand::SeedableRng;
 use rand::seq::SliceRandom;
 use sift::dataset::RecordText;
 use sift::judge::devset::auroc;
-use sift::judge::{Engine, EngineOptions, JudgeConfig, ScoreCache, Template};
+use sift::judge::{Engine, EngineOptions, JudgeConfig, ScoreCache, Template, content_hash};
 use sift::model::{LocalModel, init_threads};
 use sift::quality::heuristics::FlagConfig;
+use sift::suggest::features::DIM;
 use sift::suggest::{self, FeatureInput, Features, FitOptions, QueueMode};
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::path::Path;
 use std::sync::atomic::AtomicBool;
 use std::time::Instant;
@@ -95,22 +107,79 @@ fn alpagasus() -> Vec<Rec> {
         .collect()
 }
 
-/// The judge's measurements of every record (cached ones free, the rest scored now).
-fn judge_signals(texts: &[RecordText]) -> Vec<Option<sift::judge::ModelSignals>> {
+fn engine() -> Engine {
     let dir = support::model_dir().unwrap_or_else(|| sift::paths::default_model_dir().unwrap());
-    let engine = Engine::new(LocalModel::load(&dir).unwrap(), Template::Alpaca, EngineOptions::default()).unwrap();
+    println!("model: {}", dir.display());
+    Engine::new(LocalModel::load(&dir).unwrap(), Template::Alpaca, EngineOptions::default()).unwrap()
+}
+
+/// The judge's measurements of every record (cached ones free, the rest scored now).
+fn judge_signals(engine: &Engine, texts: &[RecordText]) -> Vec<Option<sift::judge::ModelSignals>> {
     let mut cache = sift::paths::cache_dir()
         .map_or_else(|| ScoreCache::disabled(""), |d| ScoreCache::open(&d, &engine.cache_key()));
     let t = Instant::now();
     let out = engine.score(texts, &mut cache, &AtomicBool::new(false), &mut |_| {}).unwrap();
-    println!(
-        "judge: {} ({} scored now in {:.1} s, {} from the cache)",
-        dir.display(),
-        out.scored,
-        t.elapsed().as_secs_f64(),
-        out.cached
-    );
+    println!("judge: {} scored now in {:.1} s, {} from the cache", out.scored, t.elapsed().as_secs_f64(), out.cached);
     out.signals
+}
+
+/// The model's mean final hidden state over each response (under the judge's template), kept in a
+/// file of their own in the cache folder (content hash, then the values), so a rerun is free.
+fn hidden_means(engine: &Engine, texts: &[RecordText]) -> Vec<Option<Vec<f32>>> {
+    let d = engine.model.config.hidden_size;
+    let key = xxhash_rust::xxh3::xxh3_64(format!("{:?}", engine.cache_key()).as_bytes());
+    let path = sift::paths::cache_dir().map(|c| c.join(format!("bench-hidden-{key:016x}.bin")));
+    let mut known: HashMap<u64, Vec<f32>> = HashMap::new();
+    if let Some(bytes) = path.as_ref().and_then(|p| std::fs::read(p).ok()) {
+        for rec in bytes.chunks_exact(8 + 4 * d) {
+            let h = u64::from_le_bytes(rec[..8].try_into().unwrap());
+            let v = rec[8..].chunks_exact(4).map(|b| f32::from_le_bytes(b.try_into().unwrap())).collect();
+            known.insert(h, v);
+        }
+    }
+    let hash = |t: &RecordText| content_hash(t.instruction, t.input, t.output);
+    let missing: Vec<usize> = (0..texts.len()).filter(|&i| !known.contains_key(&hash(&texts[i]))).collect();
+    let t = Instant::now();
+    let sub: Vec<RecordText> = missing.iter().map(|&i| texts[i]).collect();
+    let fresh = engine.response_means(&sub, &AtomicBool::new(false)).unwrap().unwrap();
+    let secs = t.elapsed().as_secs_f64();
+    println!(
+        "hidden: {} mean hidden states ({d} values) computed in {secs:.1} s ({:.0} records/s), {} from the file",
+        missing.len(),
+        missing.len() as f64 / secs.max(1e-9),
+        texts.len() - missing.len()
+    );
+    let mut out_bytes = Vec::new();
+    for (&i, v) in missing.iter().zip(fresh) {
+        if let Some(v) = v {
+            out_bytes.extend(hash(&texts[i]).to_le_bytes());
+            v.iter().for_each(|x| out_bytes.extend(x.to_le_bytes()));
+            known.insert(hash(&texts[i]), v);
+        }
+    }
+    if let Some(p) = &path {
+        use std::io::Write;
+        let _ = std::fs::OpenOptions::new().create(true).append(true).open(p).and_then(|mut f| f.write_all(&out_bytes));
+    }
+    texts.iter().map(|t| known.get(&hash(t)).cloned()).collect()
+}
+
+/// `rows` through a fixed random projection to `dims` columns (Gaussian, seeded; 0 keeps them).
+fn project(rows: Vec<Option<Vec<f32>>>, dims: usize) -> Vec<Option<Vec<f32>>> {
+    let Some(d) = rows.iter().flatten().map(Vec::len).next() else { return rows };
+    if dims == 0 || dims >= d {
+        return rows;
+    }
+    let mut rng = sift::rng::SplitMix64(7);
+    // Box-Muller.
+    let mut gauss = || {
+        let (u, v) = (rng.next_unit().max(1e-12), rng.next_unit());
+        ((-2.0 * u.ln()).sqrt() * (std::f64::consts::TAU * v).cos()) as f32
+    };
+    let m: Vec<f32> = (0..dims * d).map(|_| gauss()).collect();
+    rows.into_iter()
+        .map(|r| r.map(|r| (0..dims).map(|k| m[k * d..(k + 1) * d].iter().zip(&r).map(|(a, b)| a * b).sum()).collect()))
+        .collect()
 }
 
 /// What one order shows at one checkpoint, on the undecided records.
@@ -122,6 +191,8 @@ struct Point {
     queue_next: f64,
     judge_next: f64,
     cv: f64,
+    /// 1 when the fitted model gives the hidden state any weight, else 0.
+    hidden: f64,
 }
 
 fn share_rejects(order: &[usize], recs: &[Rec]) -> f64 {
@@ -163,8 +234,10 @@ fn simulate(
         };
         is_decided[pick] = true;
         decided.push((pick, recs[pick].reject));
+        // In a fixed order the model is only looked at on the checkpoints.
         let t = Instant::now();
-        if let Ok(fit) = suggest::fit(f, &decided, opts) {
+        let look = mode.is_some() || CHECKPOINTS.contains(&decided.len());
+        if let Some(fit) = look.then(|| suggest::fit(f, &decided, opts).ok()).flatten() {
             scores = fit.model.predict_all(f);
             fitted = Some(fit);
             times.push(t.elapsed().as_secs_f64());
@@ -185,6 +258,7 @@ fn simulate(
                 queue_next: share_rejects(&queue_order, recs),
                 judge_next: share_rejects(&judge_order, recs),
                 cv: fitted.as_ref().and_then(|f| f.cv_auroc).unwrap_or(f64::NAN),
+                hidden: fitted.as_ref().is_some_and(|f| f.model.w.iter().skip(DIM).any(|&w| w != 0.0)) as u8 as f64,
             });
         }
     }
@@ -246,7 +320,12 @@ fn run(name: &str, recs: &[Rec], use_judge: bool, seeds: u64) {
         recs.len(),
         100.0 * rejects as f64 / recs.len() as f64
     );
-    let signals = if use_judge { judge_signals(&texts) } else { vec![None; texts.len()] };
+    let hidden = support::flag("--hidden");
+    let engine = (use_judge || hidden).then(engine);
+    let signals = match (&engine, use_judge) {
+        (Some(e), true) => judge_signals(e, &texts),
+        _ => vec![None; texts.len()],
+    };
     let t = Instant::now();
     let inputs: Vec<FeatureInput> = suggest::inputs(&texts, &signals, &JudgeConfig::default(), &FlagConfig::default());
     let f = Features::build(&inputs);
@@ -266,24 +345,118 @@ fn run(name: &str, recs: &[Rec], use_judge: bool, seeds: u64) {
         all(&judge),
         all(&prior)
     );
+    if !support::flag("--only-hidden") && !support::flag("--hidden-bounds") {
+        table("without the hidden state", recs, &f, (&prior, &judge), seeds, FitOptions::default());
+    }
+    if let Some(e) = engine.filter(|_| hidden) {
+        let dims: usize = support::arg("--hidden-dims").map_or(0, |s| s.parse().unwrap());
+        let scale: f32 = support::arg("--hidden-scale").map_or(1.0, |s| s.parse().unwrap());
+        let l2_hidden: f32 = support::arg("--hidden-l2").map_or(1.0, |s| s.parse().unwrap());
+        let rows = project(hidden_means(&e, &texts), dims);
+        // How much the hidden state alone knows: the best of its columns, and 5-fold CV of a
+        // logistic regression on it alone over every record (an upper bound the loop cannot see).
+        let fh = Features::build(&vec![FeatureInput::default(); recs.len()]).with_embedding(&rows, scale);
+        let every: Vec<usize> = (0..recs.len()).collect();
+        let o = FitOptions { l2: 1e3, l2_sparse: 1e3, l2_hidden, ..FitOptions::default() };
+        println!(
+            "hidden state alone ({} columns, scale {scale}): 5-fold CV AUROC on all records {:.3}",
+            fh.dim() - sift::suggest::features::DIM,
+            sift::suggest::model::cv_auroc(&fh, &every, &l, o, 5).unwrap_or(f64::NAN)
+        );
+        println!(
+            "hidden state, kNN alternative: share of rejects among the {KNN} most similar other records \
+             (cosine), AUROC on all records {:.3}",
+            knn_auroc(&rows, &l)
+        );
+        let f = f.with_embedding(&rows, scale);
+        // The same with everything else (judge, flags, words): the prior's AUROC against the
+        // model fitted to all records but one fold, at each hidden strength (an upper bound too).
+        for h in [f32::INFINITY, l2_hidden, 8.0 * l2_hidden, 64.0 * l2_hidden] {
+            let o = FitOptions { l2_hidden: h, ..FitOptions::default().stronger(8.0) };
+            println!(
+                "all features, hidden L2 {h}: 5-fold CV AUROC on all records {:.3}",
+                sift::suggest::model::cv_auroc(&f, &every, &l, o, 5).unwrap_or(f64::NAN)
+            );
+        }
+        if support::flag("--hidden-bounds") {
+            return;
+        }
+        let opts = FitOptions { l2_hidden, ..FitOptions::default() };
+        table("with the mean hidden state", recs, &f, (&prior, &judge), seeds, opts);
+    }
+}
+
+/// Neighbours of the kNN alternative.
+const KNN: usize = 10;
+
+/// AUROC of the kNN alternative with every other record decided (leave-one-out): each record's
+/// score is the similarity-weighted share of rejects among its [`KNN`] nearest records by cosine
+/// of the standardised hidden states (an upper bound on what the feature gives a loop that has
+/// decided only some records).
+fn knn_auroc(rows: &[Option<Vec<f32>>], reject: &[bool]) -> f64 {
+    use rayon::prelude::*;
+    let d = rows.iter().flatten().map(Vec::len).next().unwrap_or(0);
+    let have: Vec<usize> = (0..rows.len()).filter(|&i| rows[i].as_ref().is_some_and(|r| r.len() == d)).collect();
+    let mut mean = vec![0f32; d];
+    let mut sd = vec![0f32; d];
+    for &i in &have {
+        mean.iter_mut().zip(rows[i].as_ref().unwrap()).for_each(|(m, x)| *m += x / have.len() as f32);
+    }
+    for &i in &have {
+        let r = rows[i].as_ref().unwrap();
+        sd.iter_mut().zip(r.iter().zip(&mean)).for_each(|(s, (x, m))| *s += (x - m).powi(2) / have.len() as f32);
+    }
+    let unit: Vec<Vec<f32>> = have
+        .iter()
+        .map(|&i| {
+            let z: Vec<f32> = rows[i]
+                .as_ref()
+                .unwrap()
+                .iter()
+                .zip(mean.iter().zip(&sd))
+                .map(|(x, (m, s))| (x - m) / s.sqrt().max(1e-9))
+                .collect();
+            let n = z.iter().map(|v| v * v).sum::<f32>().sqrt().max(1e-9);
+            z.into_iter().map(|v| v / n).collect()
+        })
+        .collect();
+    let scores: Vec<f64> = (0..have.len())
+        .into_par_iter()
+        .map(|a| {
+            let mut sims: Vec<(f32, usize)> = (0..have.len())
+                .filter(|&b| b != a)
+                .map(|b| (unit[a].iter().zip(&unit[b]).map(|(x, y)| x * y).sum::<f32>(), b))
+                .collect();
+            let nth = KNN.min(sims.len() - 1);
+            sims.select_nth_unstable_by(nth, |x, y| y.0.total_cmp(&x.0));
+            let top = &sims[..KNN.min(sims.len())];
+            let w: f32 = top.iter().map(|t| t.0.max(0.0) + 1e-6).sum();
+            top.iter().map(|t| (t.0.max(0.0) + 1e-6) * reject[have[t.1]] as u8 as f32).sum::<f32>() as f64 / w as f64
+        })
+        .collect();
+    auroc(&scores, &have.iter().map(|&i| reject[i]).collect::<Vec<_>>())
+}
+
+/// Simulates every order and prints the table.
+fn table(title: &str, recs: &[Rec], f: &Features, (prior, judge): (&[f32], &[f32]), seeds: u64, opts: FitOptions) {
+    println!("-- {title}");
     let mut rows: Vec<(String, Vec<Point>)> = Vec::new();
     let mut all_times = Vec::new();
     for mode in [QueueMode::LikelyReject, QueueMode::Uncertain] {
-        let (p, times) = simulate(recs, &f, (&prior, &judge), Some(mode), &[], 0, FitOptions::default());
+        let (p, times) = simulate(recs, f, (prior, judge), Some(mode), &[], 0, opts);
         all_times.extend(times);
         rows.push((mode.name().into(), p));
     }
     // Exploration: the likely-reject queue with every EXPLORE-th decision a random record.
     let mut order: Vec<usize> = (0..recs.len()).collect();
     order.shuffle(&mut rand::rngs::StdRng::seed_from_u64(0));
-    let (p, _) =
-        simulate(recs, &f, (&prior, &judge), Some(QueueMode::LikelyReject), &order, EXPLORE, FitOptions::default());
+    let (p, _) = simulate(recs, f, (prior, judge), Some(QueueMode::LikelyReject), &order, EXPLORE, opts);
     rows.push((format!("likely-rej. +1/{EXPLORE} random"), p));
     let mut runs: Vec<Vec<Point>> = Vec::new();
     for seed in 0..seeds {
         let mut order: Vec<usize> = (0..recs.len()).collect();
         order.shuffle(&mut rand::rngs::StdRng::seed_from_u64(seed));
-        runs.push(simulate(recs, &f, (&prior, &judge), None, &order, 0, FitOptions::default()).0);
+        runs.push(simulate(recs, f, (prior, judge), None, &order, 0, opts).0);
     }
     let med = |k: usize, g: fn(&Point) -> f64| median(runs.iter().map(|r| g(&r[k])).collect());
     let random: Vec<Point> = (0..runs[0].len())
@@ -294,23 +467,34 @@ fn run(name: &str, recs: &[Rec], use_judge: bool, seeds: u64) {
             queue_next: med(k, |p| p.queue_next),
             judge_next: med(k, |p| p.judge_next),
             cv: med(k, |p| p.cv),
+            hidden: med(k, |p| p.hidden),
         })
         .collect();
     rows.push((format!("random (median of {seeds})"), random));
     println!(
-        "{:<22} {:>9} {:>10} {:>13} {:>11} {:>9} | next {NEXT}: {:>8} {:>8} {:>9}",
-        "order", "decisions", "base rate", "suggest AUROC", "judge AUROC", "CV AUROC", "queue", "judge", "lift"
+        "{:<22} {:>9} {:>10} {:>13} {:>11} {:>9} {:>6} | next {NEXT}: {:>8} {:>8} {:>9}",
+        "order",
+        "decisions",
+        "base rate",
+        "suggest AUROC",
+        "judge AUROC",
+        "CV AUROC",
+        "hidden",
+        "queue",
+        "judge",
+        "lift"
     );
     for (name, points) in &rows {
         for (k, p) in points.iter().enumerate() {
             println!(
-                "{:<22} {:>9} {:>10} {:>13} {:>11} {:>9} | {:>13} {:>8} {:>8.2}x",
+                "{:<22} {:>9} {:>10} {:>13} {:>11} {:>9} {:>6.1} | {:>13} {:>8} {:>8.2}x",
                 name,
                 CHECKPOINTS[k],
                 fmt(p.base),
                 fmt(p.suggest_auroc),
                 fmt(p.judge_auroc),
                 fmt(p.cv),
+                p.hidden,
                 fmt(p.queue_next),
                 fmt(p.judge_next),
                 p.queue_next / p.base

@@ -221,6 +221,35 @@ fn alpaca_scores_under_the_shared_preamble_match_direct_scoring_with_the_bundled
     }
 }
 
+/// The mean hidden state a suggestion could learn from is the response's alone, whatever the batch
+/// or the shared preamble: it matches a direct pass over the whole prompt and response.
+#[test]
+fn response_means_average_the_response_positions_of_a_direct_pass() {
+    let root = tempfile::tempdir().unwrap();
+    let m = LocalModel::load(&sift::model::bundled::unpack_bundled(root.path()).unwrap()).unwrap();
+    let e = Engine::new(m, Template::Alpaca, EngineOptions { batch_tokens: 64, ..Default::default() }).unwrap();
+    let mut recs = texts(&RECS);
+    recs.push(RecordText { instruction: "Say nothing.", input: "", output: "  " });
+    let means = e.response_means(&recs, &AtomicBool::new(false)).unwrap().unwrap();
+    assert!(means[RECS.len()].is_none(), "an empty response has no mean");
+    for (r, got) in recs.iter().zip(&means).take(RECS.len()) {
+        let got = got.as_ref().unwrap();
+        let mut ids: Vec<u32> = e.model.config.bos_token_id.into_iter().collect();
+        ids.extend(e.model.encode(&alpaca_prompt(r.instruction, r.input)).unwrap());
+        let start = ids.len();
+        ids.extend(e.model.encode(r.output).unwrap());
+        let n = ids.len();
+        let t = candle_core::Tensor::new(ids.as_slice(), e.model.decoder.device()).unwrap().unsqueeze(0).unwrap();
+        let h = e.model.decoder.hidden_states(&t, Kernels::Fast).unwrap();
+        let h = h.to_dtype(candle_core::DType::F32).unwrap().to_vec3::<f32>().unwrap().remove(0);
+        assert_eq!(got.len(), e.model.config.hidden_size);
+        for (k, &g) in got.iter().enumerate() {
+            let want = h[start..n].iter().map(|row| row[k]).sum::<f32>() / (n - start) as f32;
+            assert!((g - want).abs() < 1e-3 * want.abs().max(1.0), "{r:?} column {k}: {g} vs {want}");
+        }
+    }
+}
+
 /// Fields holding the placeholders themselves: every user of the Alpaca layout must put them in
 /// as written (one-pass substitution), and training, judging, pretraining and "try it" must build
 /// the same bytes.

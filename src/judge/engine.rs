@@ -395,8 +395,41 @@ impl Engine {
         Ok(ScoreOutcome { signals: out, scored, cached, cancelled: false })
     }
 
+    /// The model's mean final hidden state over each record's response tokens under the
+    /// template's prompt (the `nll_cz` context, built and truncated as for scoring; one forward
+    /// pass per record, batched), `hidden_size` values; None for an empty response, and `Ok(None)`
+    /// when cancelled. Not cached: `benches/suggest_sim.rs --hidden` measures it as a suggestion feature.
+    pub fn response_means(&self, records: &[RecordText], cancel: &AtomicBool) -> Result<Option<Vec<Option<Vec<f32>>>>> {
+        let mut out = vec![None; records.len()];
+        let pending: Vec<usize> = (0..records.len()).filter(|&i| !records[i].output.trim().is_empty()).collect();
+        for chunk in pending.chunks(self.opts.chunk_records.max(1) * 4) {
+            let seqs: Vec<Seq> = chunk
+                .par_iter()
+                .map(|&i| {
+                    let b = self.build(i, &ScoreItem { text: records[i], context: None })?;
+                    b.seqs.into_iter().find(|q| q.layout == CZ).ok_or_else(|| anyhow!("no template context"))
+                })
+                .collect::<Result<_>>()?;
+            let Some(means) = self.run_batches_with(&seqs, cancel, response_mean)? else { return Ok(None) };
+            for (q, m) in seqs.iter().zip(means) {
+                out[q.record] = Some(m);
+            }
+        }
+        Ok(Some(out))
+    }
+
     /// Per-token response NLLs of every sequence (input order), or `None` when cancelled.
     fn run_batches(&self, seqs: &[Seq], cancel: &AtomicBool) -> Result<Option<Vec<Vec<f32>>>> {
+        self.run_batches_with(seqs, cancel, response_nll)
+    }
+
+    /// `per_batch` of every sequence (input order) in length-bucketed batches, or `None` when cancelled.
+    fn run_batches_with(
+        &self,
+        seqs: &[Seq],
+        cancel: &AtomicBool,
+        per_batch: PerBatch,
+    ) -> Result<Option<Vec<Vec<f32>>>> {
         let mut order: Vec<usize> = (0..seqs.len()).collect();
         order.sort_by_key(|&i| (seqs[i].prefix, std::cmp::Reverse(seqs[i].ids.len())));
         // Longest first: each batch's first sequence fixes its padded length.
@@ -418,7 +451,7 @@ impl Engine {
         let run = |b: &[usize]| {
             let batch: Vec<(&[u32], usize)> = b.iter().map(|&j| (seqs[j].ids.as_slice(), seqs[j].start)).collect();
             let prefix = seqs[b[0]].prefix.map(|k| &self.prefixes[k].1);
-            response_nll(&self.model.decoder, &batch, prefix)
+            per_batch(&self.model.decoder, &batch, prefix)
         };
         let mut out = vec![Vec::new(); seqs.len()];
         for group in batches.chunks(self.opts.parallel_batches.max(1)) {
@@ -524,6 +557,39 @@ pub fn response_nll(model: &Decoder, batch: &[(&[u32], usize)], shared: Option<&
     }
     let mut it = flat.into_iter();
     Ok(batch.iter().map(|(s, start)| it.by_ref().take(s.len().saturating_sub(*start)).collect()).collect())
+}
+
+/// What [`Engine::run_batches_with`] computes per batch: one vector per `(sequence, start)` pair.
+type PerBatch = fn(&Decoder, &[(&[u32], usize)], Option<&KvCache>) -> Result<Vec<Vec<f32>>>;
+
+/// Mean final hidden state over the response positions `seq[start..]` of each `(sequence, start)`
+/// pair of one batch (as [`response_nll`] takes them).
+fn response_mean(model: &Decoder, batch: &[(&[u32], usize)], shared: Option<&KvCache>) -> Result<Vec<Vec<f32>>> {
+    let t = batch.iter().map(|(s, _)| s.len()).max().unwrap_or(0);
+    let b = batch.len();
+    let mut ids = vec![0u32; b * t];
+    for (i, (s, _)) in batch.iter().enumerate() {
+        ids[i * t..i * t + s.len()].copy_from_slice(s);
+    }
+    let ids = Tensor::from_vec(ids, (b, t), model.device())?;
+    let hidden = match shared {
+        Some(p) => model.hidden_states_after(&ids, p)?,
+        None => model.hidden_states(&ids, Kernels::Fast)?,
+    };
+    let hidden = hidden.to_dtype(candle_core::DType::F32)?.to_vec3::<f32>()?;
+    Ok(batch
+        .iter()
+        .zip(hidden)
+        .map(|((s, start), rows)| {
+            let resp = &rows[*start..s.len()];
+            let mut m = vec![0f32; rows.first().map_or(0, Vec::len)];
+            for r in resp {
+                m.iter_mut().zip(r).for_each(|(a, x)| *a += x);
+            }
+            m.iter_mut().for_each(|a| *a /= resp.len().max(1) as f32);
+            m
+        })
+        .collect())
 }
 
 /// Scores `records` on a new thread; events arrive on the returned channel, ending with `Done` or

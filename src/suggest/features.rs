@@ -165,6 +165,10 @@ pub struct Features {
     mean: [f32; N_DENSE],
     sd: [f32; N_DENSE],
     scales: Scales,
+    /// An extra dense block after the [`DIM`] features (the model's mean hidden state of the
+    /// response, [`Features::with_embedding`]), `extra_dim` values per record.
+    extra: Vec<f32>,
+    extra_dim: usize,
 }
 
 /// Raw dense values (NaN for judge values of an unscored record) and named sparse features.
@@ -325,7 +329,14 @@ impl Features {
             mean[j] = m as f32;
             sd[j] = if var > 1e-12 { var.sqrt() as f32 } else { 1.0 };
         }
-        let mut f = Features { dense: Vec::with_capacity(raws.len() * N_DENSE), sparse: Vec::new(), mean, sd, scales };
+        let mut f = Features {
+            dense: Vec::with_capacity(raws.len() * N_DENSE),
+            sparse: Vec::new(),
+            mean,
+            sd,
+            scales,
+            ..Features::default()
+        };
         let dense: Vec<[f32; N_DENSE]> = raws.par_iter().map(|r| f.standardise(&r.dense)).collect();
         f.sparse = raws.par_iter().map(|r| hashed(&r.sparse, &scales)).collect();
         for d in dense {
@@ -357,6 +368,44 @@ impl Features {
         self.sparse[pos] = hashed(&r.sparse, &self.scales);
     }
 
+    /// These features with an embedding of each record (e.g. the model's mean hidden state of the
+    /// response) appended as a dense block at [`DIM`]`..`: each column standardised over the records
+    /// that have one (a missing one is all zeros), then times `scale / sqrt(columns)`, so that the
+    /// block's norm per record is about `scale`. Its weights have their own L2 strength
+    /// ([`super::FitOptions::l2_hidden`]).
+    pub fn with_embedding(mut self, rows: &[Option<Vec<f32>>], scale: f32) -> Features {
+        let d = rows.iter().flatten().map(Vec::len).max().unwrap_or(0);
+        let have: Vec<&Vec<f32>> = rows.iter().flatten().filter(|r| r.len() == d).collect();
+        let (mut mean, mut sd) = (vec![0f64; d], vec![0f64; d]);
+        for r in &have {
+            mean.iter_mut().zip(r.iter()).for_each(|(m, &x)| *m += x as f64);
+        }
+        mean.iter_mut().for_each(|m| *m /= have.len().max(1) as f64);
+        for r in &have {
+            sd.iter_mut().zip(r.iter().zip(&mean)).for_each(|(s, (&x, m))| *s += (x as f64 - m).powi(2));
+        }
+        sd.iter_mut().for_each(|s| *s = (*s / have.len().max(1) as f64).sqrt().max(1e-9));
+        let k = scale / (d.max(1) as f32).sqrt();
+        self.extra = Vec::with_capacity(self.len() * d);
+        for p in 0..self.len() {
+            match rows.get(p).and_then(Option::as_ref).filter(|r| r.len() == d) {
+                Some(r) => self.extra.extend(
+                    r.iter()
+                        .zip(mean.iter().zip(&sd))
+                        .map(|(&x, (m, s))| ((x as f64 - m) / s).clamp(-5.0, 5.0) as f32 * k),
+                ),
+                None => self.extra.extend(std::iter::repeat_n(0.0, d)),
+            }
+        }
+        self.extra_dim = d;
+        self
+    }
+
+    /// Size of the feature space: [`DIM`] plus the embedding's columns, if any.
+    pub fn dim(&self) -> usize {
+        DIM + self.extra_dim
+    }
+
     /// Number of records.
     pub fn len(&self) -> usize {
         self.sparse.len()
@@ -377,9 +426,15 @@ impl Features {
         &self.sparse[pos]
     }
 
-    /// Every nonzero feature of record `pos` as (index, value): dense first.
+    /// Every feature of record `pos` as (index, value): dense, sparse, then the embedding.
     pub fn row(&self, pos: usize) -> impl Iterator<Item = (u32, f32)> + '_ {
-        self.dense(pos).iter().enumerate().map(|(j, v)| (j as u32, *v)).chain(self.sparse(pos).iter().copied())
+        let extra = &self.extra[pos * self.extra_dim..(pos + 1) * self.extra_dim];
+        self.dense(pos)
+            .iter()
+            .enumerate()
+            .map(|(j, v)| (j as u32, *v))
+            .chain(self.sparse(pos).iter().copied())
+            .chain(extra.iter().enumerate().map(|(k, v)| ((DIM + k) as u32, *v)))
     }
 
     /// The sparse features of `input` with their names (for reasons); values as in [`Features::sparse`].

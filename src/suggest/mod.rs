@@ -36,6 +36,10 @@ pub const MAX_CV: usize = 500;
 /// [`MARGIN`].
 pub const STRENGTHS: [f32; 3] = [1.0, 8.0, 64.0];
 
+/// How much stronger than [`FitOptions::l2_hidden`] the embedding's L2 strength may be, when the
+/// features have one ([`Features::with_embedding`]); [`fit`] also tries the model without it.
+pub const HIDDEN_STRENGTHS: [f32; 3] = [1.0, 8.0, 64.0];
+
 /// How much better (cross-validated AUROC on the decisions) a fitted model must be than the prior
 /// alone for [`fit`] to use it: at least this, and `0.5 / sqrt(decisions of the rarer kind)`, about
 /// the noise of an AUROC measured on so few (0.16 with 10 keeps, 0.05 with 100).
@@ -123,11 +127,18 @@ pub fn fit(f: &Features, decisions: &[(usize, bool)], opts: FitOptions) -> Resul
     let split = |d: &[(usize, bool)]| -> (Vec<usize>, Vec<bool>) { d.iter().copied().unzip() };
     let (rows, reject) = split(&thin(decisions, MAX_CV));
     let mut best: Option<(f64, FitOptions)> = None;
+    let hidden: Vec<f32> = if f.dim() > features::DIM {
+        std::iter::once(f32::INFINITY).chain(HIDDEN_STRENGTHS.iter().map(|h| h * opts.l2_hidden)).collect()
+    } else {
+        vec![opts.l2_hidden]
+    };
     for k in STRENGTHS {
-        let o = opts.stronger(k);
-        let Some(a) = model::cv_auroc(f, &rows, &reject, o, FOLDS).filter(|a| a.is_finite()) else { continue };
-        if best.is_none_or(|b| a > b.0 + 1e-9) {
-            best = Some((a, o));
+        for &h in &hidden {
+            let o = FitOptions { l2_hidden: h, ..opts.stronger(k) };
+            let Some(a) = model::cv_auroc(f, &rows, &reject, o, FOLDS).filter(|a| a.is_finite()) else { continue };
+            if best.is_none_or(|b| a > b.0 + 1e-9) {
+                best = Some((a, o));
+            }
         }
     }
     // The prior needs no fitting to rank: its AUROC on the same decisions.
@@ -304,6 +315,40 @@ mod tests {
         let scores = fitted.model.predict_all(&f);
         let after = queue(&scores, 36..120, QueueMode::LikelyReject);
         assert!(after[..28].iter().all(|&p| p % 3 == 1), "{after:?}");
+    }
+
+    #[test]
+    fn an_embedding_that_tells_the_classes_apart_is_learnt_and_otherwise_left_out() {
+        // Every record reads the same; only the embedding (e.g. the model's hidden state) differs:
+        // the annotator rejects the records whose first column is high.
+        let inputs = vec![
+            FeatureInput {
+                text: RecordText { instruction: "Name a colour.", input: "", output: "Blue." },
+                ..Default::default()
+            };
+            60
+        ];
+        let reject = |p: usize| p.is_multiple_of(3);
+        let wobble = |p: usize, k: usize| ((p * 7 + k * 13) % 11) as f32 / 11.0 - 0.5;
+        let rows: Vec<Option<Vec<f32>>> = (0..60)
+            .map(|p| {
+                (p != 59).then(|| (0..4).map(|k| wobble(p, k) + if k == 0 && reject(p) { 2.0 } else { 0.0 }).collect())
+            })
+            .collect();
+        let f = Features::build(&inputs).with_embedding(&rows, 1.0);
+        assert_eq!(f.dim(), features::DIM + 4);
+        let decided: Vec<(usize, bool)> = (0..40).map(|p| (p, reject(p))).collect();
+        let fitted = fit(&f, &decided, FitOptions::default()).unwrap();
+        assert!(fitted.cv_auroc.unwrap() > 0.9, "{:?}", fitted.cv_auroc);
+        let s = fitted.model.predict_all(&f);
+        for (p, &v) in s.iter().enumerate().take(59).skip(40) {
+            assert_eq!(v > 0.5, reject(p), "record {p}: {v}");
+        }
+        // A record without an embedding sits at the mean: between the two kinds.
+        assert!(s[59] > s[40] && s[59] < s[42], "{} {} {}", s[40], s[59], s[42]);
+        // Without the embedding nothing tells them apart: the prior alone, the same for all.
+        let plain = fit(&Features::build(&inputs), &decided, FitOptions::default()).unwrap();
+        assert!(plain.model.w.iter().skip(features::PRIOR + 1).all(|&w| w == 0.0));
     }
 
     #[test]

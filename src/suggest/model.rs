@@ -24,13 +24,16 @@ pub struct FitOptions {
     pub l2_sparse: f32,
     /// L2 strength pulling the prior's weight towards 1.
     pub l2_prior: f32,
+    /// L2 strength of the embedding's weights ([`Features::with_embedding`]); infinite leaves
+    /// the embedding out.
+    pub l2_hidden: f32,
     /// Most gradient steps.
     pub steps: usize,
 }
 
 impl Default for FitOptions {
     fn default() -> Self {
-        FitOptions { l2: 1.0, l2_sparse: 4.0, l2_prior: 30.0, steps: 300 }
+        FitOptions { l2: 1.0, l2_sparse: 4.0, l2_prior: 30.0, l2_hidden: 1.0, steps: 300 }
     }
 }
 
@@ -53,7 +56,7 @@ impl Logistic {
 
     /// `bias + w · x` of record `pos`.
     pub fn margin(&self, f: &Features, pos: usize) -> f32 {
-        self.bias + f.row(pos).map(|(j, v)| self.w[j as usize] * v).sum::<f32>()
+        self.bias + f.row(pos).map(|(j, v)| self.w.get(j as usize).map_or(0.0, |w| w * v)).sum::<f32>()
     }
 
     /// P(reject) of every record (in parallel).
@@ -65,14 +68,15 @@ impl Logistic {
     /// Both classes must be present.
     pub fn fit(f: &Features, rows: &[usize], reject: &[bool], opts: FitOptions) -> Logistic {
         // Work in the columns the training rows use: a weight no row touches stays 0 under L2.
-        let mut local = vec![u32::MAX; DIM];
+        let mut local = vec![u32::MAX; f.dim()];
+        let skip = if opts.l2_hidden.is_finite() { f.dim() } else { DIM };
         let mut cols: Vec<u32> = Vec::new();
         let mut idx: Vec<u32> = Vec::new();
         let mut val: Vec<f32> = Vec::new();
         let mut ptr = vec![0usize];
         for &p in rows {
             for (j, v) in f.row(p) {
-                if v == 0.0 {
+                if v == 0.0 || j as usize >= skip {
                     continue;
                 }
                 let slot = &mut local[j as usize];
@@ -97,6 +101,7 @@ impl Logistic {
             .map(|&j| match j as usize {
                 PRIOR => (opts.l2_prior * per_n, 1.0),
                 j if j < N_DENSE => (opts.l2 * per_n, 0.0),
+                j if j >= DIM => (opts.l2_hidden * per_n, 0.0),
                 _ => (opts.l2_sparse * per_n, 0.0),
             })
             .unzip();
@@ -139,7 +144,7 @@ impl Logistic {
                 break;
             }
         }
-        let mut full = vec![0f32; DIM];
+        let mut full = vec![0f32; f.dim()];
         // A prior no training row carries (all equal) keeps its centre.
         full[PRIOR] = 1.0;
         for (l, &j) in cols.iter().enumerate() {
