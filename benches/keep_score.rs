@@ -71,7 +71,7 @@ fn main() {
         .map(|(t, m)| {
             let m = m.as_ref().expect("labelled records have responses");
             let s = assess(Some(m), t, &[], &cfg).signals.unwrap();
-            keep_features(m, &s, t.instruction, t.input, t.output, keep_flag_count(t)).to_vec()
+            keep_features(m, &s, t.output, !t.input.trim().is_empty(), keep_flag_count(t)).to_vec()
         })
         .collect();
     let n_keep = keep.iter().filter(|&&k| k).count();

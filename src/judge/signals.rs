@@ -238,19 +238,11 @@ impl ContinuationWeights {
 }
 
 /// Number of keep-score features.
-pub const N_KEEP: usize = 8;
+pub const N_KEEP: usize = 7;
 
 /// Names of the keep-score features, in [`keep_features`] order; the first four are the model's.
-pub const KEEP_FEATURES: [&str; N_KEEP] = [
-    "log_ppl",
-    "ifd",
-    "instruction_gain",
-    "continuation",
-    "log_response_words",
-    "has_input",
-    "heuristic_flags",
-    "prompt_numbers",
-];
+pub const KEEP_FEATURES: [&str; N_KEEP] =
+    ["log_ppl", "ifd", "instruction_gain", "continuation", "log_response_words", "has_input", "heuristic_flags"];
 
 /// Keep-score features that come from the model's likelihoods (held at their neutral value where
 /// the model does not cover the text).
@@ -259,29 +251,18 @@ const MODEL_KEEP_FEATURES: usize = 4;
 /// The keep-score feature vector: `nll_cz`, IFD (clamped to [0, 3]), instruction gain,
 /// continuation, `ln(1 + response words)`, whether there is an input (0/1), and the
 /// number of model-free flags on the record with every kind on (capped at 2;
-/// [`super::flags::keep_flag_count`]), and whether the instruction or the input names a number
-/// (0/1, [`crate::quality::checks::names_a_number`]): such a prompt sets a count or asks for a
-/// result, and a curator finds most wrong answers and ignored constraints there. Repetition is left out: degenerate
+/// [`super::flags::keep_flag_count`]). Repetition is left out: degenerate
 /// repetition is rare in the labels, and fitted there it came out as a sign of a keep, which the
 /// repetitive records of other data would contradict.
-pub fn keep_features(
-    m: &ModelSignals,
-    s: &Signals,
-    c: &str,
-    z: &str,
-    y: &str,
-    heuristic_flags: usize,
-) -> [f32; N_KEEP] {
-    use crate::quality::checks::names_a_number;
+pub fn keep_features(m: &ModelSignals, s: &Signals, y: &str, has_input: bool, heuristic_flags: usize) -> [f32; N_KEEP] {
     [
         m.nll_cz,
         s.ifd.clamp(0.0, 3.0),
         s.instruction_gain,
         s.continuation,
         (1.0 + words(y).len() as f32).ln(),
-        !z.trim().is_empty() as u8 as f32,
+        has_input as u8 as f32,
         heuristic_flags.min(2) as f32,
-        (names_a_number(c) || names_a_number(z)) as u8 as f32,
     ]
 }
 
@@ -308,14 +289,15 @@ impl Default for KeepWeights {
 
 // Fitted with the bundled model (`cargo bench --bench keep_score`, 2026-12-06) on 884 labels of the
 // validation slice (the curator's 328, sift-dev's 400 random and 156 flagged_pool), with
-// `heuristic_flags` = `keep_flag_count` as at runtime, after the continuation score gained its task
-// cues. Cross-validated AUROC keep vs fix/drop (median of 4 shuffles of 5 folds): 0.778 on all
-// records (the pool's flagged records are easier), 0.714 on the 640 random ones (curator 0.700,
-// sift-dev 0.732; 0.753 / 0.695 without `prompt_numbers`), against 0.524 / 0.546 for response
-// length, the best length baseline.
-const KEEP_BIAS: f32 = 3.4749;
-const KEEP_WEIGHTS: [f32; N_KEEP] = [-0.0896, -1.547, -0.2772, -0.3517, 0.0741, -0.3622, -3.678, -0.7006];
-const KEEP_NEUTRAL: [f32; N_KEEP] = [3.4035, 0.8512, 0.5542, 0.0409, 3.0667, 0.4253, 0.155, 0.3326];
+// `heuristic_flags` = `keep_flag_count` as at runtime (after the checks of issue 18 widened,
+// template_variable came on, and the formula and composition checks came in), refitted after the
+// continuation score gained its task cues. Cross-validated AUROC
+// keep vs fix/drop (median of 4 shuffles of 5 folds): 0.753 on all records (the pool's flagged
+// records are easier), 0.695 on the 640 random ones (0.752 / 0.694 before the task cues),
+// against 0.524 / 0.546 for response length, the best length baseline.
+const KEEP_BIAS: f32 = 3.1128;
+const KEEP_WEIGHTS: [f32; N_KEEP] = [-0.0562, -1.5642, -0.3184, -0.3823, 0.0928, -0.4117, -3.6969];
+const KEEP_NEUTRAL: [f32; N_KEEP] = [3.4035, 0.8512, 0.5542, 0.0409, 3.0667, 0.4253, 0.155];
 
 impl KeepWeights {
     /// The keep probability for a feature vector; `covered: false` holds the model's features at
@@ -411,7 +393,7 @@ impl Signals {
             uncovered,
             cues,
         };
-        s.keep = kw.score(&keep_features(m, &s, c, z, y, heuristic_flags), s.uncovered.is_none());
+        s.keep = kw.score(&keep_features(m, &s, y, !z.trim().is_empty(), heuristic_flags), s.uncovered.is_none());
         s
     }
 }

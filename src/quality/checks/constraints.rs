@@ -41,17 +41,6 @@ pub(super) const NUMBER_WORDS: [&str; 21] = [
     "twenty",
 ];
 
-/// Whether `text` names a number: a digit, or a number word from one to twenty, a hundred, a
-/// thousand or a million. A prompt that names one often sets a count or asks for a result a
-/// response can get wrong (the keep score's `prompt_numbers`).
-pub fn names_a_number(text: &str) -> bool {
-    text.chars().any(|c| c.is_ascii_digit())
-        || text.split(|c: char| !c.is_alphanumeric()).any(|w| {
-            let w = w.to_lowercase();
-            NUMBER_WORDS[1..].contains(&w.as_str()) || ["hundred", "thousand", "million"].contains(&w.as_str())
-        })
-}
-
 /// A count written in digits or words (up to twenty).
 fn count_of(s: &str) -> Option<usize> {
     let s = s.trim().to_lowercase();

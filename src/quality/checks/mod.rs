@@ -17,7 +17,6 @@ mod restated;
 mod stand_in;
 mod syllables;
 
-pub use constraints::names_a_number;
 pub use stand_in::is_stand_in_input;
 
 use super::heuristics::FlagKind;

@@ -664,13 +664,3 @@ fn compositions() {
         .is_none()
     );
 }
-
-#[test]
-fn prompts_that_name_a_number() {
-    for t in ["Write a 10-word sentence.", "Name three colours", "Add a hundred and one", "Give 2 examples"] {
-        assert!(names_a_number(t), "{t}");
-    }
-    for t in ["Describe someone you admire.", "Explain photosynthesis", "Is it often done?", ""] {
-        assert!(!names_a_number(t), "{t}");
-    }
-}
