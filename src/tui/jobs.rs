@@ -323,9 +323,9 @@ mod tests {
     #[test]
     fn background_threads_run_below_the_ui_thread() {
         let ui = nice();
-        let pool = super::background_pool().install(nice);
+        let pool = crate::tui::jobs::background_pool().install(nice);
         let job = std::thread::spawn(|| {
-            super::yield_to_ui();
+            crate::tui::jobs::yield_to_ui();
             nice()
         })
         .join()
