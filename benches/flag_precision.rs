@@ -72,7 +72,7 @@ fn matching_defects(flag: &str) -> &'static [&'static str] {
         "duplicate" | "near_duplicate" => &[],
         "noise" => &["noise"],
         "miscalculated" | "code_syntax" => &["wrong"],
-        "count_mismatch" | "form_mismatch" => &["off_task"],
+        "count_mismatch" | "form_mismatch" | "result_only" => &["off_task"],
         "continuation" | "restates_input" => &["continuation"],
         "repetitive" => &["repetitive"],
         "high_ifd" | "high_ppl" => &["off_task", "wrong", "noise", "continuation"],

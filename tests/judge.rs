@@ -747,7 +747,10 @@ fn sift_score_names_the_turn_of_a_conversation() {
     };
     let sg = score("sharegpt_bad_middle.jsonl");
     assert_eq!(sg[0]["turn"], 3);
-    assert_eq!(sg[0]["flags"], serde_json::json!(["repetitive"]));
+    // The degenerate turn is word noise to the model-free check (on by default) and repetition to the model.
+    assert_eq!(sg[0]["flags"], serde_json::json!(["noise", "repetitive"]));
+    let noise = sg[0]["reasons"]["noise"].as_str().unwrap();
+    assert!(noise.contains("\"apple\" 12 times in a row"), "{noise}");
     let reason = sg[0]["reasons"]["repetitive"].as_str().unwrap();
     assert!(reason.starts_with("turn 3: ") && reason.contains("repeats"), "{reason}");
     assert!(sg[0]["repetition"].as_f64().unwrap() > 0.8, "the record carries its worst turn's signals");

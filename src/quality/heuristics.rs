@@ -31,13 +31,14 @@ pub enum FlagKind {
     Miscalculated,
     CountMismatch,
     FormMismatch,
+    ResultOnly,
     CodeSyntax,
     RestatesInput,
 }
 
 impl FlagKind {
     /// Every kind, in display order.
-    pub const ALL: [FlagKind; 18] = [
+    pub const ALL: [FlagKind; 19] = [
         FlagKind::EmptyResponse,
         FlagKind::CopiesPrompt,
         FlagKind::Refusal,
@@ -54,6 +55,7 @@ impl FlagKind {
         FlagKind::Miscalculated,
         FlagKind::CountMismatch,
         FlagKind::FormMismatch,
+        FlagKind::ResultOnly,
         FlagKind::CodeSyntax,
         FlagKind::RestatesInput,
     ];
@@ -77,6 +79,7 @@ impl FlagKind {
             FlagKind::Miscalculated => "miscalculated",
             FlagKind::CountMismatch => "count_mismatch",
             FlagKind::FormMismatch => "form_mismatch",
+            FlagKind::ResultOnly => "result_only",
             FlagKind::CodeSyntax => "code_syntax",
             FlagKind::RestatesInput => "restates_input",
         }
@@ -108,6 +111,7 @@ impl FlagKind {
             FlagKind::FormMismatch => {
                 "the response ignores a form the instruction asks for (one word, case, metaphor, script)"
             }
+            FlagKind::ResultOnly => "asked for an algorithm or a program, the response gives only a result",
             FlagKind::CodeSyntax => "code in the response does not parse in its language",
             FlagKind::RestatesInput => {
                 "the response restates the input passage (and often goes on with more of its source) instead of answering"
@@ -218,6 +222,7 @@ fn flag_with(rec: &RecordText, f: &Flagger) -> Vec<Flag> {
         FlagKind::Miscalculated,
         FlagKind::CountMismatch,
         FlagKind::FormMismatch,
+        FlagKind::ResultOnly,
         FlagKind::CodeSyntax,
         FlagKind::RestatesInput,
     ]
@@ -672,6 +677,20 @@ fn dangling_list_marker(text: &str) -> Option<&str> {
     (bare && lines.next().is_some_and(|l| l.chars().any(char::is_alphabetic))).then_some(last)
 }
 
+/// Where `text` holds "§§" that is not a legal reference: self-instruct style generation leaves it
+/// between an answer and the next prompt. "§§ 101-105" in text that speaks of sections, codes or
+/// statutes is a reference; "§§" before words, or in text that never speaks of law, is junk.
+fn junk_separator(text: &str) -> Option<usize> {
+    let at = text.find("§§")?;
+    let after = text[at + "§§".len()..].trim_start();
+    const LEGAL: [&str; 10] =
+        ["section", "sections", "statute", "statutes", "code", "act", "regulation", "regulations", "law", "laws"];
+    let lower = text.to_lowercase();
+    let legal = lower.contains("u.s.c") || lower.contains("c.f.r") || word_spans(&lower).any(|w| LEGAL.contains(&w));
+    let reference = after.starts_with(|c: char| c.is_ascii_digit()) && legal;
+    (!reference).then_some(at)
+}
+
 /// Characters that may repeat in long runs without being noise (rules, tables, numbers, spacing).
 fn run_exempt(c: char) -> bool {
     c.is_whitespace() || c.is_ascii_digit() || "-=_*#.~`/\\|+<>:".contains(c)
@@ -683,6 +702,12 @@ fn noise(field: &str, text: &str, cfg: &FlagConfig) -> Option<String> {
     }
     if text.contains('\u{FFFD}') {
         return Some(format!("{field} contains the replacement character '\u{FFFD}' (lost bytes)"));
+    }
+    if let Some(at) = junk_separator(text) {
+        return Some(format!(
+            "{field} contains the junk separator \"{}\" (a generation artifact, not a section reference)",
+            snippet(&text[at..], 12, false)
+        ));
     }
     let (mut prev, mut run, mut best, mut best_c) = ('\0', 0usize, 0usize, ' ');
     let (mut visible, mut symbols) = (0usize, 0usize);
@@ -718,13 +743,17 @@ fn noise(field: &str, text: &str, cfg: &FlagConfig) -> Option<String> {
     if best > cfg.noise_max_char_run {
         return Some(format!("{field} repeats '{best_c}' {best} times in a row"));
     }
-    let (mut wrun, mut prev) = (0, "");
+    // The longest run of one word (of two letters or more, not a number), counted to its end.
+    let (mut wrun, mut prev, mut best_run, mut best_word) = (0, "", 0, "");
     for w in word_spans(text) {
         wrun = if w.eq_ignore_ascii_case(prev) { wrun + 1 } else { 1 };
         prev = w;
-        if wrun > cfg.noise_max_word_repeat && w.chars().count() > 1 && !w.chars().all(|c| c.is_ascii_digit()) {
-            return Some(format!("{field} repeats the word \"{}\" {wrun} times", w.to_lowercase()));
+        if wrun > best_run && w.chars().count() > 1 && !w.chars().all(|c| c.is_ascii_digit()) {
+            (best_run, best_word) = (wrun, w);
         }
+    }
+    if best_run > cfg.noise_max_word_repeat {
+        return Some(format!("{field} repeats the word \"{}\" {best_run} times in a row", best_word.to_lowercase()));
     }
     if visible >= 20 && symbols as f64 > cfg.noise_max_symbol_fraction * visible as f64 && !looks_like_code(text) {
         let pct = 100.0 * symbols as f64 / visible as f64;

@@ -268,6 +268,11 @@ fn noise() {
     assert!(!has(FlagKind::Noise, "Table.", "", "| a | b |\n|---|---|\n| 1 | 2 |"));
     assert!(!has(FlagKind::Noise, "Fill in.", "Life is a _______, filled with ________.", "journey, adventures"));
     assert!(!has(FlagKind::Noise, "Pi?", "", "3.14159265358979"));
+    // "§§" left between an answer and the next generated prompt, mid-text or before junk lines.
+    assert!(has(FlagKind::Noise, "Intro?", "", "I can debug any issue. §§ I am great at teamwork."));
+    assert!(has(FlagKind::Noise, "CRISPR?", "", "It opened new research.\n\n §§ 1100\n\n.\n.\n."));
+    // A legal reference to several sections is not noise.
+    assert!(!has(FlagKind::Noise, "Cite it.", "", "See 42 U.S.C. §§ 1981-1983 of the civil rights code."));
     assert!(!has(FlagKind::Noise, "French?", "", "Le café est très bon, à bientôt."));
 }
 

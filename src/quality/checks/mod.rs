@@ -14,6 +14,7 @@ mod constraints;
 mod formulas;
 mod given_text;
 mod restated;
+mod result_only;
 mod stand_in;
 mod syllables;
 
@@ -49,7 +50,8 @@ impl CheckResult {
 /// Every check that applies to the record (instruction, input, response), in a fixed order:
 /// stand-in input, template variables, arithmetic (else a formula's value), answers worked out from
 /// the given text (ordering, length, Morse code, anagrams), count constraints (else a composition: a
-/// password's parts, groups, a timed routine), form constraints, code syntax, a restated input passage.
+/// password's parts, groups, a timed routine), form constraints, a bare result where a method is asked
+/// for, code syntax, a restated input passage.
 pub fn run_checks(instruction: &str, input: &str, output: &str) -> Vec<CheckResult> {
     let mut out = Vec::new();
     out.extend(stand_in::stand_in_input(input));
@@ -61,6 +63,7 @@ pub fn run_checks(instruction: &str, input: &str, output: &str) -> Vec<CheckResu
         out.extend(given_text::check(instruction, input, output));
         out.extend(constraints::counts(instruction, input, output).or_else(|| composition::check(instruction, output)));
         out.extend(constraints::form(instruction, output));
+        out.extend(result_only::check(instruction, output));
         out.extend(code::check(instruction, output));
         out.extend(restated::check(instruction, input, output));
     }
