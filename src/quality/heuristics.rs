@@ -445,7 +445,7 @@ fn needs_modality(rec: &RecordText, instr: &str, f: &Flagger) -> Option<String> 
     if let Some(style) = missing_formatting(&instr_text, rec.instruction, rec.input) {
         return Some(format!("refers to text marked \"{style}\", but the record has no such formatting"));
     }
-    None
+    super::live_data::invented_market_figure(rec.instruction, rec.input, rec.output)
 }
 
 /// A link to a picture, a sound or a video: a media host, or a media file's extension.

@@ -4,6 +4,7 @@ pub mod checks;
 mod config;
 pub mod dedup;
 pub mod heuristics;
+mod live_data;
 pub(crate) mod phrases;
 pub mod precision;
 mod text;
