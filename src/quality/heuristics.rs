@@ -743,12 +743,15 @@ fn noise(field: &str, text: &str, cfg: &FlagConfig) -> Option<String> {
     if best > cfg.noise_max_char_run {
         return Some(format!("{field} repeats '{best_c}' {best} times in a row"));
     }
-    // The longest run of one word (of two letters or more, not a number), counted to its end.
+    // The longest run of one word (of two letters or more, not a number, not a song's refrain
+    // syllable such as the "fa la la la la" of a carol), counted to its end.
+    const REFRAIN: [&str; 12] = ["la", "na", "da", "doo", "dum", "ha", "ho", "tra", "fa", "oh", "yeah", "hey"];
     let (mut wrun, mut prev, mut best_run, mut best_word) = (0, "", 0, "");
     for w in word_spans(text) {
         wrun = if w.eq_ignore_ascii_case(prev) { wrun + 1 } else { 1 };
         prev = w;
-        if wrun > best_run && w.chars().count() > 1 && !w.chars().all(|c| c.is_ascii_digit()) {
+        let refrain = REFRAIN.iter().any(|r| w.eq_ignore_ascii_case(r));
+        if wrun > best_run && w.chars().count() > 1 && !w.chars().all(|c| c.is_ascii_digit()) && !refrain {
             (best_run, best_word) = (wrun, w);
         }
     }

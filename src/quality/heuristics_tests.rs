@@ -271,6 +271,8 @@ fn noise() {
     // "§§" left between an answer and the next generated prompt, mid-text or before junk lines.
     assert!(has(FlagKind::Noise, "Intro?", "", "I can debug any issue. §§ I am great at teamwork."));
     assert!(has(FlagKind::Noise, "CRISPR?", "", "It opened new research.\n\n §§ 1100\n\n.\n.\n."));
+    // A carol's refrain is not noise.
+    assert!(!has(FlagKind::Noise, "Carol?", "", "Deck the halls with boughs of holly\nFa la la la la, la la la la"));
     // A legal reference to several sections is not noise.
     assert!(!has(FlagKind::Noise, "Cite it.", "", "See 42 U.S.C. §§ 1981-1983 of the civil rights code."));
     assert!(!has(FlagKind::Noise, "French?", "", "Le café est très bon, à bientôt."));
