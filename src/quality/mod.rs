@@ -5,6 +5,7 @@ mod config;
 pub mod dedup;
 pub mod heuristics;
 mod live_data;
+mod noise;
 pub(crate) mod phrases;
 pub mod precision;
 mod text;
