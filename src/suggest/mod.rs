@@ -145,13 +145,35 @@ pub fn fit(f: &Features, decisions: &[(usize, bool)], opts: FitOptions) -> Resul
     let prior: Vec<f64> = rows.iter().map(|&p| f.dense(p)[features::PRIOR] as f64).collect();
     let prior_auroc = crate::judge::devset::auroc(&prior, &reject);
     let rarer = reject.iter().filter(|&&r| r).count().min(reject.iter().filter(|&&r| !r).count());
-    let margin = MARGIN.max(0.5 / (rarer.max(1) as f64).sqrt());
+    let margin = MARGIN.max(0.5 / (rarer.max(1) as f64).sqrt()) / prior_coverage(f, decisions).max(0.1);
     let (rows, reject) = split(&thin(decisions, MAX_FIT));
     let (model, cv_auroc) = match best {
         Some((a, o)) if a >= prior_auroc + margin => (Logistic::fit(f, &rows, &reject, o), a),
         _ => (Logistic::prior_only(f, &rows, &reject), prior_auroc),
     };
     Ok(Fitted { model, accepted, rejected, cv_auroc: Some(cv_auroc).filter(|a| a.is_finite()) })
+}
+
+/// How much of the prior's range the decisions cover: the share of the prior's deciles over all
+/// records (fewer where values tie) that hold at least one decision. A review queue decides the
+/// records the prior ranks first, and a model that beats the prior there has been tried on that
+/// corner only; [`fit`] divides its margin by this (at least 0.1), so a model learnt from one corner
+/// must beat the prior by far more before it ranks the rest.
+pub fn prior_coverage(f: &Features, decisions: &[(usize, bool)]) -> f64 {
+    let mut all: Vec<f32> = (0..f.len()).map(|p| f.dense(p)[features::PRIOR]).collect();
+    if all.is_empty() {
+        return 1.0;
+    }
+    all.sort_by(f32::total_cmp);
+    let mut cuts: Vec<f32> = (1..10).map(|k| all[k * all.len() / 10]).collect();
+    cuts.dedup();
+    let bin = |v: f32| cuts.partition_point(|&c| c <= v);
+    let mut used = vec![false; cuts.len() + 1];
+    for &(p, _) in decisions {
+        used[bin(f.dense(p)[features::PRIOR])] = true;
+    }
+    let occupied: std::collections::BTreeSet<usize> = all.iter().map(|&v| bin(v)).collect();
+    occupied.iter().filter(|&&b| used[b]).count() as f64 / occupied.len() as f64
 }
 
 /// Which record the review queue offers next.
@@ -349,6 +371,25 @@ mod tests {
         // Without the embedding nothing tells them apart: the prior alone, the same for all.
         let plain = fit(&Features::build(&inputs), &decided, FitOptions::default()).unwrap();
         assert!(plain.model.w.iter().skip(features::PRIOR + 1).all(|&w| w == 0.0));
+    }
+
+    #[test]
+    fn decisions_from_one_corner_of_the_prior_cover_little_of_it() {
+        let judge =
+            |keep: f32| Some(JudgeValues { keep, continuation: 0.1, ifd: 0.8, ppl: 20.0, instruction_gain: 0.5 });
+        let inputs: Vec<FeatureInput> = (0..100)
+            .map(|i| FeatureInput {
+                text: RecordText { instruction: "Name a colour.", input: "", output: "Blue." },
+                flags: Vec::new(),
+                judge: judge(i as f32 / 100.0),
+            })
+            .collect();
+        let f = Features::build(&inputs);
+        // The ten records the prior ranks first (lowest keep) against one record in each tenth.
+        let corner: Vec<(usize, bool)> = (0..10).map(|p| (p, p % 2 == 0)).collect();
+        let spread: Vec<(usize, bool)> = (0..10).map(|k| (k * 10 + 5, k % 2 == 0)).collect();
+        assert!((prior_coverage(&f, &corner) - 0.1).abs() < 1e-9, "{}", prior_coverage(&f, &corner));
+        assert!((prior_coverage(&f, &spread) - 1.0).abs() < 1e-9, "{}", prior_coverage(&f, &spread));
     }
 
     #[test]
