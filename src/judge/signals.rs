@@ -290,15 +290,16 @@ impl Default for KeepWeights {
 // Fitted with the bundled model (`cargo bench --bench keep_score`, 2026-12-06) on 884 labels of the
 // validation slice (the curator's 328, sift-dev's 400 random and 156 flagged_pool), with
 // `heuristic_flags` = `keep_flag_count` as at runtime (the checks of issue 18, the continuation
-// score's task cues, and since this refit `result_only`, the `§§` separator of `noise` and the
-// live-market rule of `needs_modality`). Cross-validated AUROC keep vs fix/drop (median of 4
-// shuffles of 5 folds): 0.762 on all records (the pool's flagged records are easier), 0.709 on the
-// 640 random ones (curator 0.747, sift-dev 0.691; 0.753 / 0.695 before the three rules), against
-// 0.524 / 0.546 for response length, the best length baseline, and 0.742 / 0.705 for the flag count
-// alone: on random records the model's features add little.
-const KEEP_BIAS: f32 = 3.2064;
-const KEEP_WEIGHTS: [f32; N_KEEP] = [-0.0692, -1.6196, -0.3225, -0.1972, 0.0971, -0.3887, -3.7531];
-const KEEP_NEUTRAL: [f32; N_KEEP] = [3.4035, 0.8512, 0.5542, 0.0409, 3.0667, 0.4253, 0.1595];
+// score's task cues, and since this refit `result_only`, the `§§` separator of `noise`, the
+// live-market rule of `needs_modality` and the stated-equation check of `miscalculated`).
+// Cross-validated AUROC keep vs fix/drop (median of 4 shuffles of 5 folds): 0.766 on all records
+// (the pool's flagged records are easier), 0.715 on the 640 random ones (curator 0.750, sift-dev
+// 0.698; 0.753 / 0.695 before the four rules), against 0.524 / 0.546 for response length, the best
+// length baseline, and 0.744 / 0.709 for the flag count alone: on random records the model's
+// features add little.
+const KEEP_BIAS: f32 = 3.2032;
+const KEEP_WEIGHTS: [f32; N_KEEP] = [-0.0709, -1.6114, -0.3117, -0.1904, 0.0989, -0.3934, -3.766];
+const KEEP_NEUTRAL: [f32; N_KEEP] = [3.4035, 0.8512, 0.5542, 0.0409, 3.0667, 0.4253, 0.1606];
 
 impl KeepWeights {
     /// The keep probability for a feature vector; `covered: false` holds the model's features at

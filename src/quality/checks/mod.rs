@@ -16,6 +16,7 @@ mod given_text;
 mod restated;
 mod result_only;
 mod stand_in;
+mod stated_equation;
 mod syllables;
 
 pub use stand_in::is_stand_in_input;
@@ -48,7 +49,8 @@ impl CheckResult {
 }
 
 /// Every check that applies to the record (instruction, input, response), in a fixed order:
-/// stand-in input, template variables, arithmetic (else a formula's value), answers worked out from
+/// stand-in input, template variables, arithmetic (else a formula's value), an equation the response
+/// states, answers worked out from
 /// the given text (ordering, length, Morse code, anagrams), count constraints (else a composition: a
 /// password's parts, groups, a timed routine), form constraints, a bare result where a method is asked
 /// for, code syntax, a restated input passage.
@@ -60,6 +62,7 @@ pub fn run_checks(instruction: &str, input: &str, output: &str) -> Vec<CheckResu
         out.extend(
             arithmetic::check(instruction, input, output).or_else(|| formulas::check(instruction, input, output)),
         );
+        out.extend(stated_equation::check(output));
         out.extend(given_text::check(instruction, input, output));
         out.extend(constraints::counts(instruction, input, output).or_else(|| composition::check(instruction, output)));
         out.extend(constraints::form(instruction, output));
