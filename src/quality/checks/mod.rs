@@ -1,6 +1,6 @@
 //! Checks that verify rather than guess (in the spirit of IFEval's verifiable instructions): each one
 //! measures something definite about a record (a stand-in input, a template variable, the number the
-//! prompt's arithmetic or formula gives, the count or form the instruction asks for, whether code
+//! prompt's arithmetic or formula gives, the count or form the instruction asks for, a method asked for and not given, whether code
 //! parses) and says exactly what it measured.
 //!
 //! [`run_checks`] is the stable API: one [`CheckResult`] per check that applies to the record, passed
@@ -50,10 +50,9 @@ impl CheckResult {
 
 /// Every check that applies to the record (instruction, input, response), in a fixed order:
 /// stand-in input, template variables, arithmetic (else a formula's value), an equation the response
-/// states, answers worked out from
-/// the given text (ordering, length, Morse code, anagrams), count constraints (else a composition: a
-/// password's parts, groups, a timed routine), form constraints, a bare result where a method is asked
-/// for, code syntax, a restated input passage.
+/// states, answers worked out from the given text (ordering, length, Morse code, anagrams), count
+/// constraints (else a composition: a password's parts, groups, a timed routine), form constraints, a
+/// bare result where a method is asked for, code syntax, a restated input passage.
 pub fn run_checks(instruction: &str, input: &str, output: &str) -> Vec<CheckResult> {
     let mut out = Vec::new();
     out.extend(stand_in::stand_in_input(input));
