@@ -1,7 +1,8 @@
 //! Checks that verify rather than guess (in the spirit of IFEval's verifiable instructions): each one
 //! measures something definite about a record (a stand-in input, a template variable, the number the
-//! prompt's arithmetic or formula gives, the count or form the instruction asks for, a method asked for and not given, whether code
-//! parses) and says exactly what it measured.
+//! prompt's arithmetic or formula gives, an equation the response states, the count or form the
+//! instruction asks for, a method asked for and not given, whether code parses) and says exactly what
+//! it measured.
 //!
 //! [`run_checks`] is the stable API: one [`CheckResult`] per check that applies to the record, passed
 //! or failed, so the judge can use them as features. [`super::heuristics::Flagger`] raises a flag for
