@@ -5,7 +5,7 @@
 pub use super::config::FlagConfig;
 use super::phrases;
 use super::text::{
-    PhraseMatcher, contains_any, find_any, fold, folded, has_phrase, is_list_item, looks_like_code, snippet,
+    PhraseMatcher, contains_any, find_any, fold, folded, has_phrase, is_list_item, looks_like_code, re, snippet,
     word_count, words,
 };
 use crate::dataset::RecordText;
@@ -463,19 +463,17 @@ fn is_media_link(url: &str) -> bool {
 /// the instruction itself is too short to hold it.
 fn missing_document(instr: &str) -> Option<String> {
     static DOC: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
-        regex::Regex::new(concat!(
+        re(concat!(
             r"\b(summari[sz]e|read|analy[sz]e|review|critique|proofread|paraphrase|classify|evaluate|edit|rewrite)\b",
             r"[^.?!:]{0,30}?\b(this|the following|the given|the provided|the attached|the above|the below|a recent|the latest|today's)",
             r"\s+(news\s+)?(article|blog post|news story|passage|document|email|report|transcript|speech)\b"
         ))
-        .expect("valid regex")
     });
     static NAMED: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
-        regex::Regex::new(concat!(
+        re(concat!(
             r"\b(summari[sz]e|read|analy[sz]e|review|critique)\s+(the|an|this)\s+(news\s+)?(article|blog post|news story|report)",
             r"\s+(with the (headline|title)|titled|entitled|called|named|headlined)\b"
         ))
-        .expect("valid regex")
     });
     // Only its headline given: the article itself is not there.
     if let Some(m) = NAMED.find(instr) {
@@ -491,12 +489,11 @@ fn missing_document(instr: &str) -> Option<String> {
 /// nothing after the reference in the same instruction to be that text.
 fn missing_referent(instr: &str) -> Option<String> {
     static REF: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
-        regex::Regex::new(concat!(
+        re(concat!(
             r"\b(this|these|the following|the given|the provided|the above|the below|the attached)\s+",
             r"(sentences?|paragraphs?|text|poem|story|passage|phrases?|statements?|quote|code|snippet|essay|tweet|",
             r"list|table|data|dataset|equation|expression|word|words|lyrics|dialogue|conversation|review|headline)\b"
         ))
-        .expect("valid regex")
     });
     let m = REF.find(instr)?;
     // Material may also come before the reference ("The cat sat. Rewrite this sentence.").
@@ -515,15 +512,14 @@ fn missing_referent(instr: &str) -> Option<String> {
 /// the instruction nor the input carries (no `**`, `__`, `<b>`, `<u>`, `<i>`, `*word*` markup).
 fn missing_formatting(instr: &str, raw_instruction: &str, raw_input: &str) -> Option<String> {
     static STYLE: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
-        regex::Regex::new(
-            r"\b(in bold|bold(ed)? (words?|text|phrases?|parts?)|underlined|in italics|italici[sz]ed|highlighted)\b",
-        )
-        .expect("valid regex")
+        re(r"\b(in bold|bold(ed)? (words?|text|phrases?|parts?)|underlined|in italics|italici[sz]ed|highlighted)\b")
     });
+    static MARKUP: std::sync::LazyLock<regex::Regex> =
+        std::sync::LazyLock::new(|| re(r"(^|\s)[*_][^\s*_][^*_]*[*_]($|[\s.,;:!?])"));
     let m = STYLE.find(instr)?;
     let prompt = format!("{raw_instruction}\n{raw_input}");
     let marked = ["**", "__", "<b>", "<u>", "<i>", "<em>", "<strong>", "<mark>"].iter().any(|t| prompt.contains(t))
-        || regex::Regex::new(r"(^|\s)[*_][^\s*_][^*_]*[*_]($|[\s.,;:!?])").expect("valid regex").is_match(&prompt);
+        || MARKUP.is_match(&prompt);
     (!marked).then(|| m.as_str().to_string())
 }
 

@@ -3,44 +3,42 @@
 //! response that states a figure or a direction as fact invents it. A response that says such a
 //! figure cannot be known is an answer, and is left alone.
 
+use super::text::re;
 use regex::Regex;
 use std::sync::LazyLock;
 
 /// Something whose price moves from day to day.
 static MARKET: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(
+    re(
         r"\b(?:stock|share) prices?\b|\bstock market\b|\b(?:price|value) of (?:bitcoin|gold|silver|oil|crude oil|ethereum)\b|\b(?:spot|market) price\b|\bexchange rates?\b|\bbitcoin price\b",
     )
-    .expect("valid regex")
 });
 
 /// Now, or later.
 static WHEN: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(
+    re(
         r"\b(?:predict\w*|forecast\w*|current(?:ly)?|today|tomorrow|right now|next (?:day|week|month|quarter|year)|this (?:week|month|year)|in (?:\d+|one|two|three|five|ten) (?:days?|weeks?|months?|years?)|will (?:be|rise|fall|go))\b",
     )
-    .expect("valid regex")
 });
 
 /// The prompt is about prices rather than asking for one: a model, an explanation, a text to write
 /// or rewrite, data it gives.
 static ABOUT: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(
+    re(
         r"\b(?:algorithm|model|program|code|neural|machine learning|explain|describe|how|why|strategy|paraphrase|rewrite|sentence|given|provided|following|based on|factors?|approach|method|system|tool|design|build|create|essay|article|story|tweet|headline)\b",
     )
-    .expect("valid regex")
 });
 
 /// The response says the figure cannot be known.
 static HEDGE: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"\b(?:difficult|impossible|not possible|cannot|can't|unable|no way|uncertain|unpredictable|hard to)\b")
-        .expect("valid regex")
+    re(r"\b(?:difficult|impossible|not possible|cannot|can't|unable|no way|uncertain|unpredictable|hard to)\b")
 });
 
 /// A figure or a direction stated.
 static STATED: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"\d|\b(?:rise|rising|increase|increasing|fall|falling|decrease|decreasing|go up|go down|remain stable|stay stable|continue to)\b")
-        .expect("valid regex")
+    re(
+        r"\d|\b(?:rise|rising|increase|increasing|fall|falling|decrease|decreasing|go up|go down|remain stable|stay stable|continue to)\b",
+    )
 });
 
 /// The market words the prompt asks about, when it asks for a live or future price with no data

@@ -3,6 +3,12 @@
 use std::borrow::Cow;
 use std::collections::HashMap;
 
+/// A regex from a pattern written in this crate (a literal, so known to be valid): the checks
+/// keep theirs in `LazyLock` statics built with this.
+pub(crate) fn re(pattern: &str) -> regex::Regex {
+    regex::Regex::new(pattern).expect("valid regex")
+}
+
 /// Lowercase words: maximal runs of alphanumeric characters (apostrophes inside a word are dropped,
 /// so "don't" and "dont" agree).
 pub(crate) fn words(s: &str) -> Vec<String> {

@@ -10,12 +10,9 @@
 
 use super::CheckResult;
 use crate::quality::heuristics::FlagKind;
+use crate::quality::text::re;
 use regex::Regex;
 use std::sync::LazyLock;
-
-fn re(s: &str) -> Regex {
-    Regex::new(s).expect("valid regex")
-}
 
 /// Instruction words that ask for a computed answer.
 static ASKS: LazyLock<Regex> = LazyLock::new(|| {

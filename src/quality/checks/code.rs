@@ -4,19 +4,18 @@
 
 use super::CheckResult;
 use crate::quality::heuristics::FlagKind;
+use crate::quality::text::re;
 use regex::Regex;
 use std::sync::LazyLock;
 
-static FENCE: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r"(?s)```[ \t]*([A-Za-z0-9+#_-]*)[ \t]*\r?\n(.*?)```").expect("valid regex"));
+static FENCE: LazyLock<Regex> = LazyLock::new(|| re(r"(?s)```[ \t]*([A-Za-z0-9+#_-]*)[ \t]*\r?\n(.*?)```"));
 static ASKS_JSON: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?i)\b(in|as|into|to|a|an|valid|following)\s+json\b|\bjson\s+(object|format|array|string|document|representation|output)\b")
-        .expect("valid regex")
+    re(
+        r"(?i)\b(in|as|into|to|a|an|valid|following)\s+json\b|\bjson\s+(object|format|array|string|document|representation|output)\b",
+    )
 });
-static ASKS_RUST: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"\b(in|using|with)\s+Rust\b|\bRust\s+(code|program|function|snippet|implementation)\b")
-        .expect("valid regex")
-});
+static ASKS_RUST: LazyLock<Regex> =
+    LazyLock::new(|| re(r"\b(in|using|with)\s+Rust\b|\bRust\s+(code|program|function|snippet|implementation)\b"));
 
 pub(super) fn check(instruction: &str, output: &str) -> Option<CheckResult> {
     let fenced: Vec<(String, &str)> =

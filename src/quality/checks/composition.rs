@@ -5,12 +5,9 @@
 
 use super::CheckResult;
 use crate::quality::heuristics::FlagKind;
+use crate::quality::text::re;
 use regex::Regex;
 use std::sync::LazyLock;
-
-fn re(s: &str) -> Regex {
-    Regex::new(s).expect("valid regex")
-}
 
 const WORDS: [&str; 13] =
     ["zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "eleven", "twelve"];

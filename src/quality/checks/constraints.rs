@@ -8,13 +8,10 @@
 use super::CheckResult;
 use super::syllables;
 use crate::quality::heuristics::FlagKind;
+use crate::quality::text::re;
 use crate::quality::text::{is_list_item, snippet};
 use regex::Regex;
 use std::sync::LazyLock;
-
-fn re(s: &str) -> Regex {
-    Regex::new(s).expect("valid regex")
-}
 
 /// English number words from zero to twenty, each at its value.
 pub(super) const NUMBER_WORDS: [&str; 21] = [

@@ -9,12 +9,9 @@
 use super::CheckResult;
 use super::arithmetic::{compare_within, stated_numbers};
 use super::constraints::NUMBER_WORDS;
+use crate::quality::text::re;
 use regex::Regex;
 use std::sync::LazyLock;
-
-fn re(s: &str) -> Regex {
-    Regex::new(s).expect("valid regex")
-}
 
 /// How close a stated number must be: π as 3.14, g as 6.67e-11.
 const REL: f64 = 0.01;

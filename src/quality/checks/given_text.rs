@@ -9,13 +9,10 @@
 
 use super::CheckResult;
 use crate::quality::heuristics::FlagKind;
+use crate::quality::text::re;
 use crate::quality::text::snippet;
 use regex::Regex;
 use std::sync::LazyLock;
-
-fn re(s: &str) -> Regex {
-    Regex::new(s).expect("valid regex")
-}
 
 pub(super) fn check(instruction: &str, input: &str, output: &str) -> Option<CheckResult> {
     binary_text(instruction, input, output)
@@ -344,12 +341,10 @@ const MORSE: [(char, &str); 36] = [
 ];
 
 fn morse(instruction: &str, input: &str, output: &str) -> Option<CheckResult> {
+    static ASKS: LazyLock<Regex> =
+        LazyLock::new(|| re(r"\b(convert|translate|encode|write|turn|transform|express|put)\b"));
     let lower = instruction.to_lowercase();
-    if !lower.contains("morse")
-        || !Regex::new(r"\b(convert|translate|encode|write|turn|transform|express|put)\b").ok()?.is_match(&lower)
-        || lower.contains("from morse")
-        || lower.contains("decode")
-    {
+    if !lower.contains("morse") || !ASKS.is_match(&lower) || lower.contains("from morse") || lower.contains("decode") {
         return None;
     }
     let text = given_text(instruction, input)?;

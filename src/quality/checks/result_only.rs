@@ -4,6 +4,7 @@
 
 use super::CheckResult;
 use crate::quality::heuristics::FlagKind;
+use crate::quality::text::re;
 use crate::quality::text::snippet;
 use regex::Regex;
 use std::sync::LazyLock;
@@ -11,19 +12,17 @@ use std::sync::LazyLock;
 /// A verb of making followed, within a few words of the same clause, by an algorithm, a program or
 /// code as its object.
 static ASKS_FOR_METHOD: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(
+    re(
         r"(?i)\b(?:write|develop|design|create|construct|implement|build|devise|come up with|generate)\b([^.?!:]{0,40}?)\b(algorithm|program|function|code|script|pseudo-?code|procedure|subroutine)\b",
     )
-    .expect("valid regex")
 });
 
 /// Words just before the noun that make it something else: a PIN or colour code, a TV or training
 /// programme.
 static OTHER_SENSE: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(
+    re(
         r"(?i)\b(?:\d+|digits?|characters?|pin|morse|numerical|numeric|zip|postal|promo|discount|coupon|colou?r|hex|hexadecimal|rgb|html|ascii|unicode|secret|access|dress|country|area|binary|security|tv|television|exercise|training|loyalty|workout|fitness|diet|rewards?|radio|study|educational|mentor(?:ing|ship)|volunteer)\b[\s-]*$",
     )
-    .expect("valid regex")
 });
 
 /// The noun the instruction asks for, when it asks for a method rather than a result.

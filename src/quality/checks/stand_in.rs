@@ -3,6 +3,7 @@
 
 use super::CheckResult;
 use crate::quality::heuristics::FlagKind;
+use crate::quality::text::re;
 use crate::quality::text::{looks_like_code, snippet};
 use regex::Regex;
 use std::sync::LazyLock;
@@ -58,7 +59,7 @@ pub(super) fn stand_in_input(input: &str) -> Option<CheckResult> {
 
 /// Template variables that no finished record contains.
 static TEMPLATE: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(concat!(
+    re(concat!(
         r"(?i)\{\{\s*[a-z_][a-z0-9_ .]{0,40}\}\}",
         r"|<\s*(image|img|photo|picture|audio|video|file|attachment|url|link)(\s*_?\d+)?\s*>",
         r"|\[\s*(image|picture|photo|photograph|video|audio|screenshot|illustration|drawing|sketch|chart|graph|diagram)(\s+(of|showing|with)\b[^\]\n]{0,80})?\s*\]",
@@ -66,16 +67,14 @@ static TEMPLATE: LazyLock<Regex> = LazyLock::new(|| {
         // A blank where the text's own content should be: "I am sorry for [action]", "to discuss [topic]".
         r"|\[\s*(?:action|topic|reason|event|project|project description|problem|issue|industry|details|description|main point|key point|benefit|feature)s?\s*\]",
     ))
-    .expect("valid regex")
 });
 
 /// A blank left for a person's or a thing's particulars: "[Your Name]", "[Company Name]", "[date]".
 static PARTICULARS: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(concat!(
+    re(concat!(
         r"(?i)\[\s*(?:(?:your|my|their|his|her|the|recipient'?s?|sender'?s?|employer'?s?|manager'?s?|customer'?s?|company|product|brand|car|business|first|last|full)\s+)?",
         r"(?:name|address|date|company name|job title|position|phone number|email address|signature|city|product name|brand name)\s*\]",
     ))
-    .expect("valid regex")
 });
 
 /// Up to this many words a response is short enough that a particulars blank is its content.

@@ -5,12 +5,12 @@
 use super::CheckResult;
 use crate::quality::heuristics::FlagKind;
 use crate::quality::text::looks_like_code;
+use crate::quality::text::re;
 use regex::Regex;
 use std::sync::LazyLock;
 
 static EQUATION: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"\$?(\d[\d,]*(?:\.\d+)?)[ \t]*([-+*/x×÷])[ \t]*\$?(\d[\d,]*(?:\.\d+)?)[ \t]*=[ \t]*(-?)\$?(\d[\d,]*(?:\.\d+)?)")
-        .expect("valid regex")
+    re(r"\$?(\d[\d,]*(?:\.\d+)?)[ \t]*([-+*/x×÷])[ \t]*\$?(\d[\d,]*(?:\.\d+)?)[ \t]*=[ \t]*(-?)\$?(\d[\d,]*(?:\.\d+)?)")
 });
 
 fn number(s: &str) -> Option<f64> {

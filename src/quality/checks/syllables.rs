@@ -5,8 +5,9 @@
 
 use super::CheckResult;
 use crate::quality::heuristics::FlagKind;
-use crate::quality::text::snippet;
+use crate::quality::text::{re, snippet};
 use regex::Regex;
+use std::sync::LazyLock;
 
 /// The fewest and most syllables `word` can have by these rules (letters other than a-z ignored).
 pub(super) fn word_range(word: &str) -> (usize, usize) {
@@ -102,11 +103,11 @@ pub(super) fn line_range(line: &str) -> Option<(usize, usize)> {
 
 /// A haiku the instruction asks for, measured: three lines of 5, 7 and 5 syllables.
 pub(super) fn haiku(instruction: &str, output: &str) -> Option<CheckResult> {
+    static ASKS: LazyLock<Regex> = LazyLock::new(|| {
+        re(r"\b(write|compose|create|generate|produce|make|come up with|construct|craft|pen)\b.*\bhaiku\b")
+    });
     let lower = instruction.to_lowercase();
-    let asks =
-        Regex::new(r"\b(write|compose|create|generate|produce|make|come up with|construct|craft|pen)\b.*\bhaiku\b")
-            .ok()?
-            .is_match(&lower);
+    let asks = ASKS.is_match(&lower);
     if !asks || lower.contains("haikus") || lower.contains("explain") || lower.contains("analy") {
         return None;
     }
