@@ -179,6 +179,12 @@ impl Logistic {
 /// Cross-validated AUROC of the model on the decisions: `folds`-fold, stratified, each record
 /// scored by the model fitted without its fold. None when a class has fewer than `folds` records.
 pub fn cv_auroc(f: &Features, rows: &[usize], reject: &[bool], opts: FitOptions, folds: usize) -> Option<f64> {
+    cv_margins(f, rows, reject, opts, folds).map(|s| crate::judge::devset::auroc(&s, reject))
+}
+
+/// The out-of-fold margins behind [`cv_auroc`], one per row: each row scored by the model fitted
+/// on the other folds. None when a class has fewer than `folds` records.
+pub fn cv_margins(f: &Features, rows: &[usize], reject: &[bool], opts: FitOptions, folds: usize) -> Option<Vec<f64>> {
     let n_rej = reject.iter().filter(|&&r| r).count();
     if folds < 2 || n_rej < folds || rows.len() - n_rej < folds {
         return None;
@@ -193,7 +199,7 @@ pub fn cv_auroc(f: &Features, rows: &[usize], reject: &[bool], opts: FitOptions,
             k % folds
         })
         .collect();
-    let scored: Vec<(f64, bool)> = (0..folds)
+    let scored: Vec<(usize, f64)> = (0..folds)
         .into_par_iter()
         .flat_map_iter(|k| {
             let (mut tr, mut tl) = (Vec::new(), Vec::new());
@@ -202,14 +208,14 @@ pub fn cv_auroc(f: &Features, rows: &[usize], reject: &[bool], opts: FitOptions,
                 tl.push(reject[i]);
             }
             let model = Logistic::fit(f, &tr, &tl, opts);
-            (0..rows.len())
-                .filter(|&i| fold[i] == k)
-                .map(|i| (model.margin(f, rows[i]) as f64, reject[i]))
-                .collect::<Vec<_>>()
+            (0..rows.len()).filter(|&i| fold[i] == k).map(|i| (i, model.margin(f, rows[i]) as f64)).collect::<Vec<_>>()
         })
         .collect();
-    let (s, l): (Vec<f64>, Vec<bool>) = scored.into_iter().unzip();
-    Some(crate::judge::devset::auroc(&s, &l))
+    let mut out = vec![0f64; rows.len()];
+    for (i, m) in scored {
+        out[i] = m;
+    }
+    Some(out)
 }
 
 #[cfg(test)]
