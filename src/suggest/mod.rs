@@ -32,18 +32,21 @@ pub const MAX_FIT: usize = 2000;
 pub const MAX_CV: usize = 500;
 
 /// How much stronger than [`FitOptions`]' the L2 strengths may be: [`fit`] takes the one with the
-/// best cross-validated AUROC on the decisions, or the prior alone unless one beats it by
-/// [`MARGIN`].
+/// best cross-validated AUROC on the decisions, or the prior alone unless it passes [`fit`]'s test.
 pub const STRENGTHS: [f32; 3] = [1.0, 8.0, 64.0];
 
 /// How much stronger than [`FitOptions::l2_hidden`] the embedding's L2 strength may be, when the
 /// features have one ([`Features::with_embedding`]); [`fit`] also tries the model without it.
 pub const HIDDEN_STRENGTHS: [f32; 3] = [1.0, 8.0, 64.0];
 
-/// How much better (cross-validated AUROC on the decisions) a fitted model must be than the prior
-/// alone for [`fit`] to use it: at least this, and `0.5 / sqrt(decisions of the rarer kind)`, about
-/// the noise of an AUROC measured on so few (0.16 with 10 keeps, 0.05 with 100).
+/// Least gain in AUROC a fitted model must show over the prior ([`fit`]'s test) to be used.
 pub const MARGIN: f64 = 0.02;
+
+/// Bins of the prior [`fit`]'s test compares records within ([`within_bins`]).
+pub const BINS: usize = 5;
+
+/// One-sided z of [`fit`]'s test: the gain must exceed this many standard errors (95%).
+pub const Z: f64 = 1.645;
 
 /// The settings suggestions are made under: the sections of `config.toml` that decide the flags
 /// and judge signals the model learns from, `[judge]` ([`JudgeConfig`]) and `[flags]`
@@ -114,10 +117,15 @@ fn thin(d: &[(usize, bool)], max: usize) -> Vec<(usize, bool)> {
 }
 
 /// Fits the model to `decisions` (`(position, rejected)`), its L2 strength chosen among
-/// [`STRENGTHS`] times `opts` by cross-validated AUROC on the decisions (ties go to the weaker,
-/// which fits the decisions closer: the fallback below guards against overfitting),
-/// or the prior alone ([`Logistic::prior_only`]) unless that model beats the prior's AUROC on the
-/// same decisions by [`MARGIN`] (more with few decisions); an error when there are fewer than [`MIN_EACH`] of either kind.
+/// [`STRENGTHS`] times `opts` by cross-validated AUROC on the decisions (ties go to the weaker), or
+/// the prior alone ([`Logistic::prior_only`]) unless that model passes a test: its cross-validated
+/// scores must rank the decisions better than the prior does, by at least [`MARGIN`] and by [`Z`]
+/// standard errors (DeLong's, at least Hanley and McNeil's bound with few decisions), over
+/// all decisions or among the records the prior rates alike (within [`BINS`] bins of the prior:
+/// [`within_bins`]). The second asks whether the model knows something the prior does not, which
+/// carries over to the records the prior ranks elsewhere; over all decisions the prior's own
+/// ranking dominates, most of all when a review queue decided only the records it ranks first.
+/// An error when there are fewer than [`MIN_EACH`] decisions of either kind.
 pub fn fit(f: &Features, decisions: &[(usize, bool)], opts: FitOptions) -> Result<Fitted, SuggestError> {
     let rejected = decisions.iter().filter(|d| d.1).count();
     let accepted = decisions.len() - rejected;
@@ -126,7 +134,7 @@ pub fn fit(f: &Features, decisions: &[(usize, bool)], opts: FitOptions) -> Resul
     }
     let split = |d: &[(usize, bool)]| -> (Vec<usize>, Vec<bool>) { d.iter().copied().unzip() };
     let (rows, reject) = split(&thin(decisions, MAX_CV));
-    let mut best: Option<(f64, FitOptions)> = None;
+    let mut best: Option<(f64, FitOptions, Vec<f64>)> = None;
     let hidden: Vec<f32> = if f.dim() > features::DIM {
         std::iter::once(f32::INFINITY).chain(HIDDEN_STRENGTHS.iter().map(|h| h * opts.l2_hidden)).collect()
     } else {
@@ -135,45 +143,58 @@ pub fn fit(f: &Features, decisions: &[(usize, bool)], opts: FitOptions) -> Resul
     for k in STRENGTHS {
         for &h in &hidden {
             let o = FitOptions { l2_hidden: h, ..opts.stronger(k) };
-            let Some(a) = model::cv_auroc(f, &rows, &reject, o, FOLDS).filter(|a| a.is_finite()) else { continue };
-            if best.is_none_or(|b| a > b.0 + 1e-9) {
-                best = Some((a, o));
+            let Some(m) = model::cv_margins(f, &rows, &reject, o, FOLDS) else { continue };
+            let a = crate::judge::devset::auroc(&m, &reject);
+            if a.is_finite() && best.as_ref().is_none_or(|b| a > b.0 + 1e-9) {
+                best = Some((a, o, m));
             }
         }
     }
     // The prior needs no fitting to rank: its AUROC on the same decisions.
     let prior: Vec<f64> = rows.iter().map(|&p| f.dense(p)[features::PRIOR] as f64).collect();
     let prior_auroc = crate::judge::devset::auroc(&prior, &reject);
+    // DeLong's standard error is itself unsure with few decisions of a kind: it is taken to be at
+    // least Hanley and McNeil's bound on an AUROC's, sqrt(A (1 - A) / rarer), which vanishes only
+    // for a model that separates the decisions outright.
     let rarer = reject.iter().filter(|&&r| r).count().min(reject.iter().filter(|&&r| !r).count());
-    let margin = MARGIN.max(0.5 / (rarer.max(1) as f64).sqrt()) / prior_coverage(f, decisions).max(0.1);
+    let passes = |a: f64, m: &[f64]| {
+        let floor = (a * (1.0 - a) / rarer.max(1) as f64).sqrt();
+        let beats = |(gain, se): (f64, f64)| gain >= MARGIN.max(Z * se.max(floor));
+        beats(crate::judge::devset::auroc_gain(m, &prior, &reject)) || beats(within_bins(m, &prior, &reject, BINS))
+    };
     let (rows, reject) = split(&thin(decisions, MAX_FIT));
     let (model, cv_auroc) = match best {
-        Some((a, o)) if a >= prior_auroc + margin => (Logistic::fit(f, &rows, &reject, o), a),
+        Some((a, o, m)) if passes(a, &m) => (Logistic::fit(f, &rows, &reject, o), a),
         _ => (Logistic::prior_only(f, &rows, &reject), prior_auroc),
     };
     Ok(Fitted { model, accepted, rejected, cv_auroc: Some(cv_auroc).filter(|a| a.is_finite()) })
 }
 
-/// How much of the prior's range the decisions cover: the share of the prior's deciles over all
-/// records (fewer where values tie) that hold at least one decision. A review queue decides the
-/// records the prior ranks first, and a model that beats the prior there has been tried on that
-/// corner only; [`fit`] divides its margin by this (at least 0.1), so a model learnt from one corner
-/// must beat the prior by far more before it ranks the rest.
-pub fn prior_coverage(f: &Features, decisions: &[(usize, bool)]) -> f64 {
-    let mut all: Vec<f32> = (0..f.len()).map(|p| f.dense(p)[features::PRIOR]).collect();
-    if all.is_empty() {
-        return 1.0;
+/// How much better `a` ranks `reject` than `b` does among records that `b` rates alike: the
+/// records cut into `bins` bins of equal size by `b`, [`crate::judge::devset::auroc_gain`] within
+/// each bin that holds at least 3 of each kind, averaged by its number of (reject, keep) pairs.
+/// Returns the gain and its standard error; NaN when no bin qualifies.
+pub fn within_bins(a: &[f64], b: &[f64], reject: &[bool], bins: usize) -> (f64, f64) {
+    let mut idx: Vec<usize> = (0..b.len()).collect();
+    idx.sort_by(|&i, &j| b[i].total_cmp(&b[j]));
+    let (mut num, mut var, mut den) = (0.0, 0.0, 0.0);
+    for k in 0..bins {
+        let part = &idx[k * idx.len() / bins..(k + 1) * idx.len() / bins];
+        let pa: Vec<f64> = part.iter().map(|&i| a[i]).collect();
+        let pb: Vec<f64> = part.iter().map(|&i| b[i]).collect();
+        let pr: Vec<bool> = part.iter().map(|&i| reject[i]).collect();
+        let pos = pr.iter().filter(|&&r| r).count() as f64;
+        let neg = pr.len() as f64 - pos;
+        if pos.min(neg) < 3.0 {
+            continue;
+        }
+        let w = pos * neg;
+        let (g, se) = crate::judge::devset::auroc_gain(&pa, &pb, &pr);
+        num += w * g;
+        var += w * w * se * se;
+        den += w;
     }
-    all.sort_by(f32::total_cmp);
-    let mut cuts: Vec<f32> = (1..10).map(|k| all[k * all.len() / 10]).collect();
-    cuts.dedup();
-    let bin = |v: f32| cuts.partition_point(|&c| c <= v);
-    let mut used = vec![false; cuts.len() + 1];
-    for &(p, _) in decisions {
-        used[bin(f.dense(p)[features::PRIOR])] = true;
-    }
-    let occupied: std::collections::BTreeSet<usize> = all.iter().map(|&v| bin(v)).collect();
-    occupied.iter().filter(|&&b| used[b]).count() as f64 / occupied.len() as f64
+    if den == 0.0 { (f64::NAN, f64::NAN) } else { (num / den, var.sqrt() / den) }
 }
 
 /// Which record the review queue offers next.
@@ -374,22 +395,52 @@ mod tests {
     }
 
     #[test]
-    fn decisions_from_one_corner_of_the_prior_cover_little_of_it() {
+    fn a_rule_learnt_from_the_queues_corner_ranks_the_rest_and_noise_there_is_not_learnt() {
+        // The judge ranks records by keep = pos / 400; every 4th response is a list. The annotator
+        // rejects what the judge calls bad (keep < 0.25) and every list.
         let judge =
             |keep: f32| Some(JudgeValues { keep, continuation: 0.1, ifd: 0.8, ppl: 20.0, instruction_gain: 0.5 });
-        let inputs: Vec<FeatureInput> = (0..100)
-            .map(|i| FeatureInput {
-                text: RecordText { instruction: "Name a colour.", input: "", output: "Blue." },
+        let prompts: Vec<String> = (0..400).map(|i| format!("Tell me about subject number {i}.")).collect();
+        let list = |p: usize| p.is_multiple_of(4);
+        let inputs: Vec<FeatureInput> = (0..400)
+            .map(|p| FeatureInput {
+                text: RecordText {
+                    instruction: &prompts[p],
+                    input: "",
+                    output: if list(p) { "- one thing\n- another thing\n- a third" } else { "It is a fine subject." },
+                },
                 flags: Vec::new(),
-                judge: judge(i as f32 / 100.0),
+                judge: judge(p as f32 / 400.0),
             })
             .collect();
         let f = Features::build(&inputs);
-        // The ten records the prior ranks first (lowest keep) against one record in each tenth.
-        let corner: Vec<(usize, bool)> = (0..10).map(|p| (p, p % 2 == 0)).collect();
-        let spread: Vec<(usize, bool)> = (0..10).map(|k| (k * 10 + 5, k % 2 == 0)).collect();
-        assert!((prior_coverage(&f, &corner) - 0.1).abs() < 1e-9, "{}", prior_coverage(&f, &corner));
-        assert!((prior_coverage(&f, &spread) - 1.0).abs() < 1e-9, "{}", prior_coverage(&f, &spread));
+        // A likely-reject queue decided the 160 the judge ranks worst: 100 bad, then 15 lists among 60.
+        let decided: Vec<(usize, bool)> = (0..160).map(|p| (p, p < 100 || list(p))).collect();
+        let fitted = fit(&f, &decided, FitOptions::default()).unwrap();
+        let s = fitted.model.predict_all(&f);
+        // Each list in the rest now comes before the records the judge rates the same or worse.
+        for p in (160..400).filter(|&p| list(p)) {
+            assert!(s[p] > s[p + 1] && s[p] > s[p - 1], "{p}: {} {} {}", s[p - 1], s[p], s[p + 1]);
+        }
+
+        // The same corner decided at random (seeded): nothing to learn, the prior is kept.
+        let mut rng = crate::rng::SplitMix64(3);
+        let noise: Vec<(usize, bool)> = (0..160).map(|p| (p, rng.next_unit() < 0.6)).collect();
+        let fitted = fit(&f, &noise, FitOptions::default()).unwrap();
+        assert!(fitted.model.w.iter().enumerate().all(|(j, &w)| w == if j == features::PRIOR { 1.0 } else { 0.0 }));
+    }
+
+    #[test]
+    fn within_bins_counts_only_pairs_the_prior_rates_alike() {
+        // b orders the two halves right and each half at random; a also orders inside the halves.
+        let b = [0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0];
+        let a = [0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 1.0, 1.1, 1.2, 1.3, 1.4, 1.5];
+        let y = [false, false, false, true, true, true, false, false, false, true, true, true];
+        let (gain, se) = within_bins(&a, &b, &y, 2);
+        // Within each half a ranks every pair right (1.0) and b none (0.5).
+        assert!((gain - 0.5).abs() < 1e-12 && se < 1e-12, "{gain} {se}");
+        // Bins with fewer than 3 of a kind are left out: none here.
+        assert!(within_bins(&a, &b, &y, 4).0.is_nan());
     }
 
     #[test]
