@@ -4,12 +4,14 @@
 //! "would be rejected", the share of rejects among the next 50 records of the queue, and the same
 //! for the generic judge (`1 - keep`, the order before any decision) and random order.
 //!
-//! `cargo bench --bench suggest_sim -- [--run labels|alpagasus|both] [--no-judge] [--model DIR]
-//! [--seeds N] [--hidden [--only-hidden | --hidden-bounds] [--hidden-dims K] [--hidden-scale S]
+//! `cargo bench --bench suggest_sim -- [--run labels|alpagasus|both] [--also-reject short|list]
+//! [--no-judge] [--model DIR] [--seeds N] [--hidden [--only-hidden | --hidden-bounds] [--hidden-dims K] [--hidden-scale S]
 //! [--hidden-l2 L]]`
 //!
 //! - `labels`: the 328 curator labels (`../shared/data/labels/alpaca_curator_dev.jsonl`): keep =
-//!   accept, fix or drop = reject.
+//!   accept, fix or drop = reject. `--also-reject short|list`: an annotator with a rule of their
+//!   own that the judge cannot know, who also rejects every response of fewer than 8 words, or
+//!   every list response.
 //! - `alpagasus`: AlpaGasus' random 9,229 Alpaca records (`random_9k.json`); a record in
 //!   `claude_t45` or `helpfulness_t45` is the annotator's keep, every other one a reject.
 //!
@@ -18,6 +20,9 @@
 //! `likely-reject` (the most likely reject next), `uncertain` (the suggestion nearest 0.5 next),
 //! both starting from the judge's order until 5 decisions of each kind exist, and `random` (the
 //! median over `--seeds` shuffles, 5 by default).
+//!
+//! `--dump FILE` also writes each record's label, prior, judge values, flags and standardised dense
+//! features as JSON lines (for analysis outside the bench).
 //!
 //! `--hidden` prints the table a second time with the bundled model's mean final hidden state of
 //! each response (under the judge's Alpaca template, one forward pass per record; kept in
@@ -105,6 +110,47 @@ fn alpagasus() -> Vec<Rec> {
             Rec { instruction, input, output, reject }
         })
         .collect()
+}
+
+/// A rule of the annotator's own that the judge knows nothing of (`--also-reject`): the
+/// simulated annotator rejects what the curator rejected and every record the rule matches.
+#[derive(Clone, Copy)]
+enum Rule {
+    /// A response of fewer than 8 words.
+    Short,
+    /// A response that is a list (two or more lines starting "- ", "* " or "1.").
+    List,
+}
+
+impl Rule {
+    fn from_name(s: &str) -> Option<Rule> {
+        match s {
+            "short" => Some(Rule::Short),
+            "list" => Some(Rule::List),
+            _ => None,
+        }
+    }
+
+    fn describe(self) -> &'static str {
+        match self {
+            Rule::Short => "response of fewer than 8 words",
+            Rule::List => "list response",
+        }
+    }
+
+    fn rejects(self, output: &str) -> bool {
+        match self {
+            Rule::Short => output.split_whitespace().count() < 8,
+            Rule::List => {
+                let item = |l: &str| {
+                    let l = l.trim_start();
+                    let digits = l.bytes().take_while(u8::is_ascii_digit).count();
+                    l.starts_with("- ") || l.starts_with("* ") || (digits > 0 && l[digits..].starts_with(". "))
+                };
+                output.lines().filter(|l| item(l)).count() >= 2
+            }
+        }
+    }
 }
 
 fn engine() -> Engine {
@@ -334,6 +380,16 @@ fn run(name: &str, recs: &[Rec], use_judge: bool, seeds: u64) {
     // (`1 - keep`; the flags' prior where a record was not scored) to compare with.
     let prior = suggest::prior(&inputs);
     let judge: Vec<f32> = inputs.iter().zip(&prior).map(|(i, &p)| i.judge.map_or(p, |j| 1.0 - j.keep)).collect();
+    if let Some(path) = support::arg("--dump") {
+        use std::io::Write;
+        let mut out = std::io::BufWriter::new(std::fs::File::create(&path).unwrap());
+        for (i, (inp, r)) in inputs.iter().zip(recs).enumerate() {
+            let j = inp.judge.map(|j| [j.keep, j.continuation, j.ifd, j.ppl, j.instruction_gain]);
+            let v = serde_json::json!({"pos": i, "reject": r.reject, "prior": prior[i], "judge": judge[i],
+                "j": j, "flags": inp.flags, "dense": f.dense(i), "instruction": r.instruction, "input": r.input, "output": r.output});
+            writeln!(out, "{v}").unwrap();
+        }
+    }
     if let Some(spec) = support::arg("--grid") {
         return grid(&spec, recs, &inputs, &prior, &judge, seeds);
     }
@@ -517,7 +573,14 @@ fn main() {
     let use_judge = !support::flag("--no-judge");
     let seeds: u64 = support::arg("--seeds").map_or(5, |s| s.parse().unwrap());
     if which == "labels" || which == "both" {
-        run("curator labels (alpaca_curator_dev.jsonl)", &labels(), use_judge, seeds);
+        let mut recs = labels();
+        let mut name = "curator labels (alpaca_curator_dev.jsonl)".to_string();
+        if let Some(rule) = support::arg("--also-reject") {
+            let rule = Rule::from_name(&rule).expect("--also-reject short|list");
+            recs.iter_mut().for_each(|r| r.reject |= rule.rejects(&r.output));
+            name += &format!(", and every {} rejected too", rule.describe());
+        }
+        run(&name, &recs, use_judge, seeds);
     }
     if which == "alpagasus" || which == "both" {
         run("AlpaGasus keep (claude_t45 or helpfulness_t45) on random_9k", &alpagasus(), use_judge, seeds);
