@@ -5,8 +5,8 @@
 //! for the generic judge (`1 - keep`, the order before any decision) and random order.
 //!
 //! `cargo bench --bench suggest_sim -- [--run labels|alpagasus|both] [--also-reject short|list]
-//! [--no-judge] [--model DIR] [--seeds N] [--hidden [--only-hidden | --hidden-bounds] [--hidden-dims K] [--hidden-scale S]
-//! [--hidden-l2 L]]`
+//! [--dump FILE] [--no-judge] [--model DIR] [--seeds N] [--hidden [--only-hidden | --hidden-bounds]
+//! [--hidden-dims K] [--hidden-scale S] [--hidden-l2 L]]`
 //!
 //! - `labels`: the 328 curator labels (`../shared/data/labels/alpaca_curator_dev.jsonl`): keep =
 //!   accept, fix or drop = reject. `--also-reject short|list`: an annotator with a rule of their
@@ -114,6 +114,9 @@ fn alpagasus() -> Vec<Rec> {
 
 /// A rule of the annotator's own that the judge knows nothing of (`--also-reject`): the
 /// simulated annotator rejects what the curator rejected and every record the rule matches.
+/// The rules are written here on purpose rather than taken from `suggest::features` (whose list
+/// test also counts "•", "+" and "1)" items): the annotator is not the feature code, so the bench
+/// does not measure the features against themselves.
 #[derive(Clone, Copy)]
 enum Rule {
     /// A response of fewer than 8 words.
