@@ -93,18 +93,40 @@ pub struct Fitted {
     pub model: Logistic,
     pub accepted: usize,
     pub rejected: usize,
-    /// Cross-validated AUROC on the decisions ([`FOLDS`] folds); None while too few for that.
+    /// Cross-validated AUROC on the decisions ([`FOLDS`] folds) of the model in use (the prior's
+    /// own AUROC when the prior alone is used); None while too few for that.
     pub cv_auroc: Option<f64>,
+    /// The prior's (the judge's and the flags') AUROC on the same decisions.
+    pub judge_auroc: Option<f64>,
 }
 
 impl Fitted {
-    /// A one-line summary: "learnt from 12 accepted, 7 rejected; cross-validated AUROC 0.81".
+    /// Whether the decisions taught the model anything beyond the prior: a weight on some other
+    /// feature. Otherwise suggestions rank records exactly as the judge and the flags do.
+    pub fn learnt(&self) -> bool {
+        self.model.w.iter().enumerate().any(|(j, &w)| j != features::PRIOR && w != 0.0)
+    }
+
+    /// A one-line summary that says whether the decisions taught anything the judge does not know:
+    /// "learnt from 12 accepted, 7 rejected: ranks them better than the judge (cross-validated
+    /// AUROC 0.86, the judge's 0.74)", or "12 accepted, 7 rejected: nothing learnt beyond the judge
+    /// yet, whose AUROC on them is 0.79; suggest follows the judge".
     pub fn summary(&self) -> String {
-        let sure = match self.cv_auroc {
-            Some(a) if a.is_finite() => format!("cross-validated AUROC {a:.2}"),
-            _ => "too few decisions to cross-validate".into(),
-        };
-        format!("learnt from {} accepted, {} rejected; {sure}", self.accepted, self.rejected)
+        let two = |a: Option<f64>| a.filter(|a| a.is_finite()).map(|a| format!("{a:.2}"));
+        let (a, r) = (self.accepted, self.rejected);
+        if self.learnt() {
+            let sure = match (two(self.cv_auroc), two(self.judge_auroc)) {
+                (Some(cv), Some(j)) => {
+                    format!(": ranks them better than the judge (cross-validated AUROC {cv}, the judge's {j})")
+                }
+                (Some(cv), None) => format!("; cross-validated AUROC {cv}"),
+                _ => "; too few decisions to cross-validate".into(),
+            };
+            format!("learnt from {a} accepted, {r} rejected{sure}")
+        } else {
+            let on = two(self.judge_auroc).map(|j| format!(", whose AUROC on them is {j}")).unwrap_or_default();
+            format!("{a} accepted, {r} rejected: nothing learnt beyond the judge yet{on}; suggest follows the judge")
+        }
     }
 }
 
@@ -167,7 +189,8 @@ pub fn fit(f: &Features, decisions: &[(usize, bool)], opts: FitOptions) -> Resul
         Some((a, o, m)) if passes(a, &m) => (Logistic::fit(f, &rows, &reject, o), a),
         _ => (Logistic::prior_only(f, &rows, &reject), prior_auroc),
     };
-    Ok(Fitted { model, accepted, rejected, cv_auroc: Some(cv_auroc).filter(|a| a.is_finite()) })
+    let finite = |a: f64| Some(a).filter(|a| a.is_finite());
+    Ok(Fitted { model, accepted, rejected, cv_auroc: finite(cv_auroc), judge_auroc: finite(prior_auroc) })
 }
 
 /// How much better `a` ranks `reject` than `b` does among records that `b` rates alike: the
@@ -351,10 +374,19 @@ mod tests {
         let after = queue(&scores, 36..120, QueueMode::LikelyReject);
         assert!(after[..28].iter().all(|&p| terse(p)), "{after:?}");
         assert!(fitted.cv_auroc.unwrap() > 0.9, "{:?}", fitted.cv_auroc);
+        assert!(fitted.learnt(), "{fitted:?}");
+        let said = fitted.summary();
+        assert!(said.starts_with("learnt from 24 accepted, 12 rejected: ranks them better than the judge"), "{said}");
 
-        // An annotator who agrees with the judge: the model keeps the judge's order.
+        // An annotator who agrees with the judge: the model keeps the judge's order, and says so.
         let agree: Vec<(usize, bool)> = (0..36).map(|p| (p, p % 3 == 1)).collect();
         let fitted = fit(&f, &agree, FitOptions::default()).unwrap();
+        assert!(!fitted.learnt(), "{fitted:?}");
+        let said = fitted.summary();
+        assert_eq!(
+            said,
+            "24 accepted, 12 rejected: nothing learnt beyond the judge yet, whose AUROC on them is 1.00; suggest follows the judge"
+        );
         let scores = fitted.model.predict_all(&f);
         let after = queue(&scores, 36..120, QueueMode::LikelyReject);
         assert!(after[..28].iter().all(|&p| p % 3 == 1), "{after:?}");

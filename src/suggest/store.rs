@@ -23,6 +23,9 @@ struct Stored {
     accepted: usize,
     rejected: usize,
     cv_auroc: Option<f64>,
+    /// Absent in files written before it was kept.
+    #[serde(default)]
+    judge_auroc: Option<f64>,
     #[serde(default)]
     mode: QueueMode,
     bias: f32,
@@ -39,6 +42,7 @@ pub fn save(dir: &Path, fitted: &Fitted, mode: QueueMode) -> Result<(), SaveErro
         accepted: fitted.accepted,
         rejected: fitted.rejected,
         cv_auroc: fitted.cv_auroc.filter(|a| a.is_finite()),
+        judge_auroc: fitted.judge_auroc.filter(|a| a.is_finite()),
         mode,
         bias: fitted.model.bias,
         weights: fitted.model.w.iter().enumerate().filter(|(_, w)| **w != 0.0).map(|(j, w)| (j as u32, *w)).collect(),
@@ -73,6 +77,7 @@ pub fn load(dir: &Path) -> Result<Option<(Fitted, QueueMode)>, String> {
         accepted: s.accepted,
         rejected: s.rejected,
         cv_auroc: s.cv_auroc,
+        judge_auroc: s.judge_auroc,
     };
     Ok(Some((fitted, s.mode)))
 }
@@ -87,10 +92,20 @@ mod tests {
         assert_eq!(load(dir.path()).unwrap(), None);
         let mut w = vec![0f32; DIM];
         (w[3], w[N_DENSE + 17]) = (0.5, -1.25);
-        let fitted = Fitted { model: Logistic { bias: 0.1, w }, accepted: 6, rejected: 5, cv_auroc: Some(0.8) };
+        let fitted = Fitted {
+            model: Logistic { bias: 0.1, w },
+            accepted: 6,
+            rejected: 5,
+            cv_auroc: Some(0.8),
+            judge_auroc: Some(0.7),
+        };
         save(dir.path(), &fitted, QueueMode::Uncertain).unwrap();
-        assert_eq!(load(dir.path()).unwrap(), Some((fitted, QueueMode::Uncertain)));
+        assert_eq!(load(dir.path()).unwrap(), Some((fitted.clone(), QueueMode::Uncertain)));
         let text = std::fs::read_to_string(dir.path().join(FILE)).unwrap();
+        // A file from before the judge's AUROC was kept still reads, without it.
+        std::fs::write(dir.path().join(FILE), text.replace("\"judge_auroc\":0.7,", "")).unwrap();
+        let (old, _) = load(dir.path()).unwrap().unwrap();
+        assert_eq!(old, Fitted { judge_auroc: None, ..fitted });
         std::fs::write(dir.path().join(FILE), text.replace("\"version\":2", "\"version\":999")).unwrap();
         assert_eq!(load(dir.path()).unwrap(), None);
         std::fs::write(dir.path().join(FILE), "{ not json").unwrap();
