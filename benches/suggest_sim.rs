@@ -4,12 +4,13 @@
 //! "would be rejected", the share of rejects among the next 50 records of the queue, and the same
 //! for the generic judge (`1 - keep`, the order before any decision) and random order.
 //!
-//! `cargo bench --bench suggest_sim -- [--run labels|alpagasus|both] [--also-reject short|list]
+//! `cargo bench --bench suggest_sim -- [--run labels|alpagasus|both] [--labels FILE] [--also-reject short|list]
 //! [--dump FILE] [--no-judge] [--model DIR] [--seeds N] [--hidden [--only-hidden | --hidden-bounds]
 //! [--hidden-dims K] [--hidden-scale S] [--hidden-l2 L]]`
 //!
-//! - `labels`: the 328 curator labels (`../shared/data/labels/alpaca_curator_dev.jsonl`): keep =
-//!   accept, fix or drop = reject. `--also-reject short|list`: an annotator with a rule of their
+//! - `labels`: the 328 curator labels (`../shared/data/labels/alpaca_curator_dev.jsonl`), or
+//!   `--labels FILE` in the same format (e.g. held-back labels, or `benches/data/sift_dev_labels.jsonl`,
+//!   whose records give an Alpaca `index` instead of the texts): keep = accept, fix or drop = reject. `--also-reject short|list`: an annotator with a rule of their
 //!   own that the judge cannot know, who also rejects every response of fewer than 8 words, or
 //!   every list response.
 //! - `alpagasus`: AlpaGasus' random 9,229 Alpaca records (`random_9k.json`); a record in
@@ -84,14 +85,38 @@ fn field(v: &serde_json::Value, k: &str) -> String {
     v[k].as_str().unwrap_or("").to_string()
 }
 
-fn labels() -> Vec<Rec> {
-    read_json("labels/alpaca_curator_dev.jsonl")
-        .iter()
-        .map(|v| Rec {
-            instruction: field(v, "instruction"),
-            input: field(v, "input"),
-            output: field(v, "output"),
-            reject: v["verdict"].as_str() != Some("keep"),
+/// Labelled records in the curator's format (`verdict` keep / fix / drop; the texts in the record,
+/// or an `index` into the Alpaca file when it has none, as `benches/data/sift_dev_labels.jsonl`
+/// does). Records sampled from the default model's training data (`sample: flagged_train`) are left
+/// out: the judge's likelihoods of them are not those of unseen data. A record without a verdict
+/// is an error.
+fn labels(path: &Path) -> Vec<Rec> {
+    let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let rows: Vec<serde_json::Value> = text
+        .lines()
+        .enumerate()
+        .filter(|(_, l)| !l.trim().is_empty())
+        .map(|(i, l)| serde_json::from_str(l).unwrap_or_else(|e| panic!("{}:{}: {e}", path.display(), i + 1)))
+        .collect();
+    let alpaca = rows.iter().any(|v| v.get("output").is_none()).then(support::alpaca);
+    let trained = rows.iter().filter(|v| v["sample"] == "flagged_train").count();
+    if trained > 0 {
+        println!("{}: {trained} records of the model's training data (flagged_train) left out", path.display());
+    }
+    rows.iter()
+        .enumerate()
+        .filter(|(_, v)| v["sample"] != "flagged_train")
+        .map(|(i, v)| {
+            let verdict =
+                v["verdict"].as_str().unwrap_or_else(|| panic!("{} record {}: no verdict", path.display(), i + 1));
+            let (instruction, input, output) = match (&alpaca, v.get("output")) {
+                (Some(a), None) => {
+                    let r = &a[v["index"].as_u64().expect("a record without texts needs an index") as usize];
+                    (r.instruction.to_string(), r.input.to_string(), r.output.to_string())
+                }
+                _ => (field(v, "instruction"), field(v, "input"), field(v, "output")),
+            };
+            Rec { instruction, input, output, reject: verdict != "keep" }
         })
         .collect()
 }
@@ -576,8 +601,10 @@ fn main() {
     let use_judge = !support::flag("--no-judge");
     let seeds: u64 = support::arg("--seeds").map_or(5, |s| s.parse().unwrap());
     if which == "labels" || which == "both" {
-        let mut recs = labels();
-        let mut name = "curator labels (alpaca_curator_dev.jsonl)".to_string();
+        let path = support::arg("--labels").map_or_else(|| shared("labels/alpaca_curator_dev.jsonl"), Into::into);
+        let mut recs = labels(&path);
+        let file = path.file_name().map_or_else(String::new, |f| f.to_string_lossy().into_owned());
+        let mut name = format!("labels ({file})");
         if let Some(rule) = support::arg("--also-reject") {
             let rule = Rule::from_name(&rule).expect("--also-reject short|list");
             recs.iter_mut().for_each(|r| r.reject |= rule.rejects(&r.output));
