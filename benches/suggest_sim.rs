@@ -4,15 +4,16 @@
 //! "would be rejected", the share of rejects among the next 50 records of the queue, and the same
 //! for the generic judge (`1 - keep`, the order before any decision) and random order.
 //!
-//! `cargo bench --bench suggest_sim -- [--run labels|alpagasus|both] [--labels FILE] [--also-reject short|list]
-//! [--dump FILE] [--no-judge] [--model DIR] [--seeds N] [--hidden [--only-hidden | --hidden-bounds]
-//! [--hidden-dims K] [--hidden-scale S] [--hidden-l2 L]]`
+//! `cargo bench --bench suggest_sim -- [--run labels|alpagasus|both] [--labels FILE]
+//! [--also-reject short|list] [--dump FILE] [--no-judge] [--model DIR] [--seeds N] [--hidden
+//! [--only-hidden | --hidden-bounds] [--hidden-dims K] [--hidden-scale S] [--hidden-l2 L]]`
 //!
 //! - `labels`: the 328 curator labels (`../shared/data/labels/alpaca_curator_dev.jsonl`), or
-//!   `--labels FILE` in the same format (e.g. held-back labels, or `benches/data/sift_dev_labels.jsonl`,
-//!   whose records give an Alpaca `index` instead of the texts): keep = accept, fix or drop = reject. `--also-reject short|list`: an annotator with a rule of their
-//!   own that the judge cannot know, who also rejects every response of fewer than 8 words, or
-//!   every list response.
+//!   `--labels FILE` in the same format (e.g. held-back labels, or
+//!   `benches/data/sift_dev_labels.jsonl`, whose records give an Alpaca `index` instead of the
+//!   texts): keep = accept, fix or drop = reject. `--also-reject short|list`: an annotator with a
+//!   rule of their own that the judge cannot know, who also rejects every response of fewer than 8
+//!   words, or every list response.
 //! - `alpagasus`: AlpaGasus' random 9,229 Alpaca records (`random_9k.json`); a record in
 //!   `claude_t45` or `helpfulness_t45` is the annotator's keep, every other one a reject.
 //!
@@ -71,14 +72,23 @@ fn shared(p: &str) -> std::path::PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/data").join(p)
 }
 
-fn read_json(p: &str) -> Vec<serde_json::Value> {
-    let path = shared(p);
-    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-    if p.ends_with(".jsonl") {
-        text.lines().filter(|l| !l.trim().is_empty()).map(|l| serde_json::from_str(l).unwrap()).collect()
+/// A JSON array, or JSON lines when the name ends in `.jsonl` (a bad line names the file and line).
+fn read_values(path: &Path) -> Vec<serde_json::Value> {
+    let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    if path.extension().is_some_and(|e| e == "jsonl") {
+        text.lines()
+            .enumerate()
+            .filter(|(_, l)| !l.trim().is_empty())
+            .map(|(i, l)| serde_json::from_str(l).unwrap_or_else(|e| panic!("{}:{}: {e}", path.display(), i + 1)))
+            .collect()
     } else {
-        serde_json::from_str(&text).unwrap()
+        serde_json::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
     }
+}
+
+/// [`read_values`] of a file under `../shared/data/`.
+fn read_json(p: &str) -> Vec<serde_json::Value> {
+    read_values(&shared(p))
 }
 
 fn field(v: &serde_json::Value, k: &str) -> String {
@@ -91,13 +101,7 @@ fn field(v: &serde_json::Value, k: &str) -> String {
 /// out: the judge's likelihoods of them are not those of unseen data. A record without a verdict
 /// is an error.
 fn labels(path: &Path) -> Vec<Rec> {
-    let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-    let rows: Vec<serde_json::Value> = text
-        .lines()
-        .enumerate()
-        .filter(|(_, l)| !l.trim().is_empty())
-        .map(|(i, l)| serde_json::from_str(l).unwrap_or_else(|e| panic!("{}:{}: {e}", path.display(), i + 1)))
-        .collect();
+    let rows = read_values(path);
     let alpaca = rows.iter().any(|v| v.get("output").is_none()).then(support::alpaca);
     let trained = rows.iter().filter(|v| v["sample"] == "flagged_train").count();
     if trained > 0 {
